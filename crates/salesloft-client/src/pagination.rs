@@ -1,0 +1,1 @@
+//! Keyset pagination.

@@ -1,0 +1,1 @@
+//! Upsert by email.

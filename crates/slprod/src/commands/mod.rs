@@ -1,0 +1,52 @@
+//! One module per subcommand. Each `run` returns the process exit code: 0 success, 1 some items failed,
+//! 2 could not run.
+
+pub mod sim;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// salesloft-prod: make a SalesLoft API v2 integration production-ready, and prove it.
+#[derive(Debug, Parser)]
+#[command(name = "slprod", version, about)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SLPROD_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the SalesLoft API v2 + OAuth simulator.
+    Sim(sim::SimArgs),
+}
+
+/// Runs one subcommand and returns its exit code.
+pub async fn run(command: Command) -> i32 {
+    match command {
+        Command::Sim(args) => sim::run(args).await,
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
