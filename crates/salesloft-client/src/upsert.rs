@@ -1,1 +1,229 @@
-//! Upsert by email.
+//! Upsert people by email: batched lookups, then create or update.
+//!
+//! SalesLoft has no idempotency header and a retried `POST /people` can create a duplicate (FACTS.md §5.2),
+//! while the email address is unique on the team (FACTS.md §5.3, 422 "taken" on a duplicate). So an upsert
+//! looks people up first — up to 100 `email_addresses[]` in one request, cost 1 (FACTS.md §4.3) — then
+//! updates the match (`PUT /people/{id}`) or creates (`POST /people`, marked repeatable with an idempotency
+//! key because a repeat can only end in a 422 "taken", which is handled). A 422 "taken" on create means
+//! someone created the person since the lookup: look that email up again and update. Cost ≈ N + N/100.
+//!
+//! Emails are compared trimmed and case-insensitively. A row without an email fails on its own (SalesLoft
+//! also accepts phone + last name for a create, but an upsert *by email* needs one). Rows with the same email
+//! are applied in order, so the second one updates what the first created.
+
+use std::collections::HashMap;
+
+use futures::{StreamExt, stream};
+
+use crate::api::Upserted;
+use crate::models::{Person, PersonInput, normalize_email};
+use crate::transport::IdempotencyKey;
+use crate::{Client, Error};
+
+/// The most emails one lookup sends (and the page size that returns them all).
+pub const LOOKUP_BATCH: usize = 100;
+
+/// How a batch upsert runs.
+#[derive(Debug, Clone)]
+pub struct UpsertConfig {
+    /// Writes in flight at once (the pipeline's rate budget paces them). Default 4.
+    pub concurrency: usize,
+    /// Skip the `PUT` when the existing person already has every value the input sets (saves cost on
+    /// re-runs). Default true.
+    pub skip_unchanged: bool,
+}
+
+impl Default for UpsertConfig {
+    fn default() -> Self {
+        Self { concurrency: 4, skip_unchanged: true }
+    }
+}
+
+/// What happened to one input row.
+#[derive(Debug)]
+pub struct UpsertOutcome {
+    /// The row's position in the input (0-based).
+    pub index: usize,
+    /// The row's email as given (trimmed), if it had one.
+    pub email: Option<String>,
+    /// Created, updated or unchanged — or why the row failed.
+    pub result: Result<Upserted, Error>,
+}
+
+/// Upserts every input by email with the default [`UpsertConfig`]; one outcome per input, in input order.
+///
+/// ```no_run
+/// # async fn run(client: salesloft_client::Client) {
+/// use salesloft_client::{models::PersonInput, upsert_people};
+/// let rows = vec![PersonInput::with_email("ada@example.com").first_name("Ada")];
+/// for outcome in upsert_people(&client, rows).await {
+///     match outcome.result {
+///         Ok(done) => println!("{:?}: {}", outcome.email, done.kind()),
+///         Err(error) => eprintln!("row {}: {error}", outcome.index + 1),
+///     }
+/// }
+/// # }
+/// ```
+pub async fn upsert_people(client: &Client, inputs: Vec<PersonInput>) -> Vec<UpsertOutcome> {
+    upsert_people_with(client, inputs, &UpsertConfig::default()).await
+}
+
+/// Upserts every input by email; one outcome per input, in input order. Chunks of 100 run one after the
+/// other (so an email repeated in a later chunk finds the person an earlier chunk created).
+pub async fn upsert_people_with(
+    client: &Client,
+    inputs: Vec<PersonInput>,
+    config: &UpsertConfig,
+) -> Vec<UpsertOutcome> {
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    let mut rows = inputs.into_iter().enumerate().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<(usize, PersonInput)> = rows.by_ref().take(LOOKUP_BATCH).collect();
+        outcomes.extend(upsert_chunk(client, chunk, config).await);
+    }
+    outcomes
+}
+
+/// Upserts up to 100 rows (`(index, input)`) with one lookup; more rows are split into several lookups.
+/// Outcomes come back sorted by index.
+pub async fn upsert_chunk(
+    client: &Client,
+    rows: Vec<(usize, PersonInput)>,
+    config: &UpsertConfig,
+) -> Vec<UpsertOutcome> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    // Group rows by normalized email, keeping input order inside a group.
+    let mut groups: Vec<(String, String, Vec<(usize, PersonInput)>)> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    for (index, input) in rows {
+        let Some(email) = input.normalized_email() else {
+            let result =
+                Err(Error::Construction { reason: "missing email_address: upsert by email needs one".to_string() });
+            outcomes.push(UpsertOutcome { index, email: None, result });
+            continue;
+        };
+        let spelled = input.email_address.as_deref().unwrap_or_default().trim().to_string();
+        let slot = *group_of.entry(email.clone()).or_insert_with(|| {
+            groups.push((email, spelled, Vec::new()));
+            groups.len() - 1
+        });
+        groups[slot].2.push((index, input));
+    }
+
+    // One lookup per 100 distinct emails (cost 1 each).
+    let mut existing: HashMap<String, Person> = HashMap::new();
+    let mut lookup_failed = false;
+    for batch in groups.chunks(LOOKUP_BATCH) {
+        let emails: Vec<String> = batch.iter().map(|(_, spelled, _)| spelled.clone()).collect();
+        match client.people().find_by_emails(emails).await {
+            Ok(found) => {
+                for person in found {
+                    let Some(key) = person.email_address.as_deref().and_then(normalize_email) else {
+                        continue;
+                    };
+                    // With "intentional duplicates" enabled a team may hold several; take the oldest id.
+                    let keep = existing.get(&key).is_none_or(|current| person.id < current.id);
+                    if keep {
+                        existing.insert(key, person);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(operation = "people.upsert", %error, "batched lookup failed; looking rows up one by one");
+                lookup_failed = true;
+            }
+        }
+    }
+
+    let concurrency = config.concurrency.max(1);
+    let results: Vec<Vec<UpsertOutcome>> = stream::iter(groups.into_iter().map(|(email, spelled, rows)| {
+        let known = existing.remove(&email);
+        async move {
+            let mut known = known;
+            let mut needs_lookup = lookup_failed;
+            let mut out = Vec::with_capacity(rows.len());
+            for (index, input) in rows {
+                if needs_lookup {
+                    match client.people().find_by_emails([spelled.clone()]).await {
+                        Ok(found) => {
+                            known = pick_match(&found, &email).cloned();
+                            needs_lookup = false;
+                        }
+                        Err(error) => {
+                            out.push(UpsertOutcome { index, email: Some(spelled.clone()), result: Err(error) });
+                            continue;
+                        }
+                    }
+                }
+                let result =
+                    apply_with(client, &input, &email, known.as_ref(), IdempotencyKey::random(), config.skip_unchanged)
+                        .await;
+                if let Ok(done) = &result {
+                    known = Some(done.person().clone());
+                }
+                out.push(UpsertOutcome { index, email: Some(spelled.clone()), result });
+            }
+            out
+        }
+    }))
+    .buffer_unordered(concurrency)
+    .collect()
+    .await;
+    outcomes.extend(results.into_iter().flatten());
+    outcomes.sort_by_key(|o| o.index);
+    outcomes
+}
+
+/// The person among `found` whose email matches `email` (trimmed, case-insensitive); the oldest id wins.
+pub fn pick_match<'p>(found: &'p [Person], email: &str) -> Option<&'p Person> {
+    let wanted = normalize_email(email)?;
+    found
+        .iter()
+        .filter(|p| p.email_address.as_deref().and_then(normalize_email).as_deref() == Some(wanted.as_str()))
+        .min_by_key(|p| p.id)
+}
+
+/// Applies one input given what the lookup found (`existing`), skipping unchanged persons.
+pub async fn apply(
+    client: &Client,
+    input: &PersonInput,
+    email: &str,
+    existing: Option<&Person>,
+    key: IdempotencyKey,
+) -> Result<Upserted, Error> {
+    apply_with(client, input, email, existing, key, true).await
+}
+
+async fn apply_with(
+    client: &Client,
+    input: &PersonInput,
+    email: &str,
+    existing: Option<&Person>,
+    key: IdempotencyKey,
+    skip_unchanged: bool,
+) -> Result<Upserted, Error> {
+    let people = client.people();
+    if let Some(person) = existing {
+        if skip_unchanged && input.is_satisfied_by(person) {
+            return Ok(Upserted::Unchanged(person.clone()));
+        }
+        return people.update(person.id, input).await.map(Upserted::Updated);
+    }
+    match people.create_with_key(input, Some(key)).await {
+        Ok(person) => Ok(Upserted::Created(person)),
+        Err(error) if error.validation().is_some_and(|v| v.is_taken("email_address")) => {
+            // Created behind our back since the lookup (or a retried POST that had landed): look up, update.
+            let spelled = input.email_address.as_deref().unwrap_or(email).trim().to_string();
+            let mut emails = vec![spelled.clone()];
+            if let Some(lower) = normalize_email(&spelled).filter(|lower| *lower != spelled) {
+                emails.push(lower);
+            }
+            let found = people.find_by_emails(emails).await?;
+            match pick_match(&found, email) {
+                Some(person) => people.update(person.id, input).await.map(Upserted::Updated),
+                None => Err(error),
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
