@@ -1,0 +1,404 @@
+//! `slprod push people --from FILE.csv|FILE.jsonl`: upsert people by email and report, row by row, what
+//! happened. A bad row (malformed CSV, missing email, invalid JSON line, value of the wrong type) fails on
+//! its own; the others go on. Rows are read and sent in chunks of 100 (one lookup per chunk).
+//!
+//! CSV: a header row names the columns after [`PersonInput`]'s fields (`email_address`, `first_name`, …);
+//! `custom_fields.<name>` columns fill custom fields; `tags` and `contact_restrictions` are `;`-separated;
+//! empty cells are left unset; unknown columns are ignored with a warning. JSON lines: one [`PersonInput`]
+//! object per line. Row numbers in the report are line numbers of the file.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use salesloft_client::api::Upserted;
+use salesloft_client::models::PersonInput;
+use salesloft_client::upsert::{UpsertConfig, upsert_chunk};
+use salesloft_client::{Client, Error};
+use secrecy::SecretString;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Exit code: every row was created, updated or already up to date.
+const EXIT_OK: i32 = 0;
+/// Exit code: some rows failed (each is reported).
+const EXIT_SOME_FAILED: i32 = 1;
+/// Exit code: nothing could be done (no credential, unreadable file).
+const EXIT_COULD_NOT_RUN: i32 = 2;
+
+/// Rows sent per lookup.
+const CHUNK: usize = 100;
+
+/// Arguments of `slprod push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// What to push.
+    #[arg(value_enum)]
+    pub resource: PushResource,
+    /// Input file: `.csv` (header row) or `.jsonl` / `.ndjson` (one object per line).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Input format; guessed from the file extension when absent.
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+    /// SalesLoft API root (or the simulator's / the gateway's).
+    #[arg(long, env = "SALESLOFT_BASE_URL", default_value = "https://api.salesloft.com/v2")]
+    pub base_url: String,
+    /// API key (prefer the environment variable: a flag shows in the process list).
+    #[arg(long, env = "SALESLOFT_API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub api_key: Option<SecretString>,
+    /// Summary format on standard output.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub report: ReportFormat,
+    /// Writes in flight at once (the rate budget paces them).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+/// Resources `slprod push` can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PushResource {
+    /// People, upserted by email address.
+    People,
+}
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Human-readable summary and one line per failed row.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+fn parse_secret(value: &str) -> Result<SecretString, String> {
+    if value.trim().is_empty() {
+        return Err("the API key is empty".to_string());
+    }
+    Ok(SecretString::from(value.trim().to_string()))
+}
+
+/// One failed row.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedRow {
+    /// Line number in the input file.
+    pub row: u64,
+    /// The row's email, when it had one.
+    pub email: Option<String>,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// The summary of a push.
+#[derive(Debug, Default, Serialize)]
+pub struct PushReport {
+    /// Rows read (including bad ones).
+    pub rows: u64,
+    /// People created.
+    pub created: u64,
+    /// People updated.
+    pub updated: u64,
+    /// People that already had every value (nothing sent).
+    pub unchanged: u64,
+    /// Rows that failed.
+    pub failed: u64,
+    /// Each failed row, in file order.
+    pub failures: Vec<FailedRow>,
+}
+
+impl PushReport {
+    fn fail(&mut self, row: u64, email: Option<String>, reason: String) {
+        self.failed += 1;
+        self.failures.push(FailedRow { row, email, reason });
+    }
+}
+
+/// Runs `slprod push`; returns 0 (all rows done), 1 (some rows failed), 2 (could not run).
+pub async fn run(args: PushArgs) -> i32 {
+    let PushResource::People = args.resource;
+    let Some(api_key) = args.api_key.clone() else {
+        eprintln!("error: no credential: pass --api-key or set SALESLOFT_API_KEY");
+        return EXIT_COULD_NOT_RUN;
+    };
+    let client = match Client::with_api_key(&args.base_url, api_key) {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
+    let format = match args.format.or_else(|| guess_format(&args.from)) {
+        Some(format) => format,
+        None => {
+            eprintln!("error: cannot tell the format of {}: pass --format csv|jsonl", args.from.display());
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
+    let file = match std::fs::File::open(&args.from) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: cannot open {}: {e}", args.from.display());
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
+    let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
+    let mut report = PushReport::default();
+    let mut pusher = Pusher { client: &client, config: &config, pending: Vec::with_capacity(CHUNK) };
+    let read = match format {
+        InputFormat::Csv => read_csv(file, &mut pusher, &mut report).await,
+        InputFormat::Jsonl => read_jsonl(file, &mut pusher, &mut report).await,
+    };
+    if let Err(message) = read {
+        eprintln!("error: {message}");
+        return EXIT_COULD_NOT_RUN;
+    }
+    pusher.flush(&mut report).await;
+    report.failures.sort_by_key(|f| f.row);
+    print_report(&report, args.report);
+    if report.failed == 0 { EXIT_OK } else { EXIT_SOME_FAILED }
+}
+
+fn guess_format(path: &Path) -> Option<InputFormat> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "csv" => Some(InputFormat::Csv),
+        "jsonl" | "ndjson" | "json" => Some(InputFormat::Jsonl),
+        _ => None,
+    }
+}
+
+struct Pusher<'a> {
+    client: &'a Client,
+    config: &'a UpsertConfig,
+    pending: Vec<(usize, PersonInput)>,
+}
+
+impl Pusher<'_> {
+    async fn push(&mut self, row: u64, input: PersonInput, report: &mut PushReport) {
+        self.pending.push((row as usize, input));
+        if self.pending.len() >= CHUNK {
+            self.flush(report).await;
+        }
+    }
+
+    async fn flush(&mut self, report: &mut PushReport) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let rows = std::mem::take(&mut self.pending);
+        for outcome in upsert_chunk(self.client, rows, self.config).await {
+            match outcome.result {
+                Ok(Upserted::Created(_)) => report.created += 1,
+                Ok(Upserted::Updated(_)) => report.updated += 1,
+                Ok(Upserted::Unchanged(_)) => report.unchanged += 1,
+                Err(error) => report.fail(outcome.index as u64, outcome.email, describe(&error)),
+            }
+        }
+    }
+}
+
+/// A failure reason for the report (the error's own text; it never carries a credential).
+fn describe(error: &Error) -> String {
+    match error {
+        Error::Construction { reason } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn read_jsonl(file: std::fs::File, pusher: &mut Pusher<'_>, report: &mut PushReport) -> Result<(), String> {
+    let reader = BufReader::new(file);
+    for (number, line) in reader.split(b'\n').enumerate() {
+        let row = number as u64 + 1;
+        let line = line.map_err(|e| format!("cannot read line {row}: {e}"))?;
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text.trim(),
+            Err(_) => {
+                report.rows += 1;
+                report.fail(row, None, "the line is not valid UTF-8".to_string());
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        report.rows += 1;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        match serde_path_to_error::deserialize::<_, PersonInput>(&mut deserializer) {
+            Ok(input) => pusher.push(row, input, report).await,
+            Err(e) => {
+                let email = email_hint(text);
+                let path = e.path().to_string();
+                let reason = if path == "." {
+                    format!("invalid JSON: {}", e.inner())
+                } else {
+                    format!("invalid value at {path}: {}", e.inner())
+                };
+                report.fail(row, email, reason);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The email of a line that failed to decode, if it can be read at all (for the report).
+fn email_hint(text: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    value.get("email_address")?.as_str().map(|s| s.trim().to_string())
+}
+
+/// Fields whose CSV cell is a boolean.
+const BOOL_FIELDS: &[&str] = &["do_not_contact", "autotag_date"];
+/// Fields whose CSV cell is an integer id.
+const INT_FIELDS: &[&str] = &["account_id", "owner_id", "person_stage_id", "import_id"];
+/// Fields whose CSV cell is a `;`-separated list.
+const LIST_FIELDS: &[&str] = &["tags", "contact_restrictions"];
+/// Text fields of [`PersonInput`].
+const TEXT_FIELDS: &[&str] = &[
+    "email_address",
+    "first_name",
+    "last_name",
+    "city",
+    "country",
+    "crm_id",
+    "crm_id_type",
+    "home_phone",
+    "job_seniority",
+    "linkedin_url",
+    "locale",
+    "mobile_phone",
+    "person_company_industry",
+    "person_company_name",
+    "person_company_website",
+    "personal_email_address",
+    "personal_website",
+    "phone",
+    "phone_extension",
+    "secondary_email_address",
+    "state",
+    "title",
+    "twitter_handle",
+    "work_city",
+    "work_country",
+    "work_state",
+];
+
+async fn read_csv(file: std::fs::File, pusher: &mut Pusher<'_>, report: &mut PushReport) -> Result<(), String> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(file);
+    let headers = reader.headers().map_err(|e| format!("cannot read the CSV header: {e}"))?.clone();
+    let names: Vec<String> = headers.iter().map(|h| h.trim().to_string()).collect();
+    if !names.iter().any(|n| n == "email_address") {
+        return Err("the CSV header has no email_address column".to_string());
+    }
+    let unknown: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| {
+            !(TEXT_FIELDS.contains(n)
+                || BOOL_FIELDS.contains(n)
+                || INT_FIELDS.contains(n)
+                || LIST_FIELDS.contains(n)
+                || n.starts_with("custom_fields."))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!("warning: ignoring unknown columns: {}", unknown.join(", "));
+    }
+    let mut record = csv::StringRecord::new();
+    loop {
+        let row_guess = reader.position().line() + 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let row = record.position().map(|p| p.line()).unwrap_or(row_guess);
+                report.rows += 1;
+                match csv_row(&names, &record) {
+                    Ok(input) => pusher.push(row, input, report).await,
+                    Err(reason) => {
+                        let email = names
+                            .iter()
+                            .position(|n| n == "email_address")
+                            .and_then(|i| record.get(i))
+                            .filter(|e| !e.is_empty())
+                            .map(str::to_string);
+                        report.fail(row, email, reason);
+                    }
+                }
+            }
+            Err(e) => {
+                let row = e.position().map(|p| p.line()).unwrap_or(row_guess);
+                report.rows += 1;
+                report.fail(row, None, format!("malformed CSV row: {e}"));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(format!("cannot read the CSV: {e}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns one CSV row into a [`PersonInput`]; the error names the column.
+fn csv_row(names: &[String], record: &csv::StringRecord) -> Result<PersonInput, String> {
+    let mut object = Map::new();
+    let mut custom = BTreeMap::new();
+    for (name, cell) in names.iter().zip(record.iter()) {
+        if cell.is_empty() {
+            continue;
+        }
+        let name = name.as_str();
+        if let Some(field) = name.strip_prefix("custom_fields.") {
+            custom.insert(field.to_string(), Value::String(cell.to_string()));
+        } else if BOOL_FIELDS.contains(&name) {
+            let value = match cell.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => true,
+                "false" | "no" | "0" => false,
+                _ => return Err(format!("{name}: expected true or false, got {cell:?}")),
+            };
+            object.insert(name.to_string(), Value::Bool(value));
+        } else if INT_FIELDS.contains(&name) {
+            let value: i64 = cell.parse().map_err(|_| format!("{name}: expected an integer id, got {cell:?}"))?;
+            object.insert(name.to_string(), Value::from(value));
+        } else if LIST_FIELDS.contains(&name) {
+            let items: Vec<Value> =
+                cell.split(';').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect();
+            object.insert(name.to_string(), Value::Array(items));
+        } else if TEXT_FIELDS.contains(&name) {
+            object.insert(name.to_string(), Value::String(cell.to_string()));
+        }
+    }
+    if !custom.is_empty() {
+        object.insert("custom_fields".to_string(), Value::Object(custom.into_iter().collect()));
+    }
+    serde_path_to_error::deserialize::<_, PersonInput>(Value::Object(object))
+        .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+}
+
+fn print_report(report: &PushReport, format: ReportFormat) {
+    match format {
+        ReportFormat::Json => match serde_json::to_string_pretty(report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("error: cannot encode the report: {e}"),
+        },
+        ReportFormat::Text => {
+            println!(
+                "{} rows: {} created, {} updated, {} unchanged, {} failed",
+                report.rows, report.created, report.updated, report.unchanged, report.failed
+            );
+            for failure in &report.failures {
+                match &failure.email {
+                    Some(email) => println!("row {} ({email}): {}", failure.row, failure.reason),
+                    None => println!("row {}: {}", failure.row, failure.reason),
+                }
+            }
+        }
+    }
+}
