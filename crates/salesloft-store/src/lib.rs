@@ -1,1 +1,193 @@
-//! placeholder
+//! Durable state for salesloft-prod, on SQLite (the embedded default) or PostgreSQL (for several replicas).
+//!
+//! One [`Store`] handle, opened from a URL ([`open`], [`StoreUrl`]), gives the state the checklist's
+//! data-integrity items need. It survives crashes (every write is one transaction, committed durably) and is
+//! shared by every process and replica that opens the same URL:
+//!
+//! | handle | what it holds | use it for |
+//! |---|---|---|
+//! | [`Store::ledger`] | idempotency keys: fingerprint, phase, result, lease | every mutation sent to SalesLoft (brandur's recovery points) |
+//! | [`Store::locks`] | named leases with expiry | per-email upserts, per-connection token refresh |
+//! | [`Store::inbox`] / [`InboxWriter`] | webhook deliveries, deduplicated | persist before acknowledging (group commit) |
+//! | [`Store::audit`] | hash-chained audit log | written in the ledger's transaction; `slprod audit verify` |
+//! | [`Store::checkpoints`] | named JSON cursors | incremental sync |
+//! | [`Store::pause`] | the pause switch | rollback drills, incident response |
+//! | [`Store::budget`] | one rate-budget row per team | several replicas spending one 600 cost/min budget |
+//!
+//! Durability: SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk (fsync of the WAL) when
+//! the call returns — NORMAL would survive an application crash but not a power loss, and the webhook inbox
+//! promises "nothing acknowledged is lost". The group-commit [`InboxWriter`] amortises that fsync over a batch.
+//! PostgreSQL uses the server's settings (`synchronous_commit=on` by default).
+#![warn(missing_docs)]
+
+/// Runs the backend function `f` for whichever database the store is on. Both backends compile the same
+/// `backend/ops.rs`, so each operation is written once.
+macro_rules! dispatch {
+    ($store:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$store.inner.db {
+            $crate::backend::Db::Sqlite(pool) => $crate::backend::sqlite::$f(pool, $($arg),*).await,
+            $crate::backend::Db::Postgres(pool) => $crate::backend::postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+pub mod audit;
+mod backend;
+pub mod budget;
+pub mod checkpoints;
+pub mod clock;
+pub mod error;
+pub mod inbox;
+pub mod ledger;
+pub mod locks;
+pub mod pause;
+pub mod url;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use audit::{Audit, AuditEntry, AuditRecord, Problem, ProblemKind, VerifyReport};
+pub use budget::{Budget, Spend};
+pub use checkpoints::Checkpoints;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Result, StoreError};
+pub use inbox::{Delivery, Inbox, InboxItem, InboxWriter, Inserted, WriterConfig};
+pub use ledger::{Begin, Lease, Ledger, LedgerRecord, Phase};
+pub use locks::{LockGuard, LockInfo, Locks};
+pub use pause::{Pause, PauseInfo};
+pub use url::{DEFAULT_STORE_URL, StoreUrl};
+
+use backend::Db;
+
+/// How long a ledger lease lasts before another process may take the key over: brandur's
+/// `IDEMPOTENCY_KEY_LOCK_TIMEOUT` (research/anchors.md §3).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long idempotency keys are kept: Stripe prunes keys once they are at least 24 h old (anchors.md §3).
+pub const DEFAULT_KEY_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// How long webhook deliveries (and so their dedup keys) are kept.
+pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Knobs for [`open_with`]. `Default` is what `slprod` uses.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Source of the current time.
+    pub clock: Arc<dyn Clock>,
+    /// Idempotency keys older than this are reaped, and a reused expired key starts afresh.
+    pub key_retention: Duration,
+    /// Processed webhook deliveries older than this are reaped.
+    pub inbox_retention: Duration,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long to wait for a connection (and, on SQLite, for another writer's lock) before failing.
+    pub busy_timeout: Duration,
+    /// SQLite only: cap the database at this many pages (`PRAGMA max_page_count`). A write that would grow it
+    /// further fails with [`StoreError::DiskFull`] exactly as on a full disk; used to test that path.
+    pub sqlite_max_page_count: Option<u32>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            key_retention: DEFAULT_KEY_RETENTION,
+            inbox_retention: DEFAULT_INBOX_RETENTION,
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(10),
+            sqlite_max_page_count: None,
+        }
+    }
+}
+
+/// A handle on an open store; cheap to clone, shared by every task of a process.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    url: StoreUrl,
+    options: StoreOptions,
+}
+
+/// Opens (creating and migrating if needed) the store at `url` with default options.
+///
+/// This is the helper every command uses for `--store URL` / `SLPROD_STORE`.
+pub async fn open(url: &str) -> Result<Store> {
+    open_with(&StoreUrl::parse(url)?, StoreOptions::default()).await
+}
+
+/// Opens (creating and migrating if needed) the store at `url`.
+///
+/// Refuses a file or database that holds something else ([`StoreError::NotOurDatabase`]) and one written by a
+/// newer build ([`StoreError::SchemaTooNew`]).
+pub async fn open_with(url: &StoreUrl, options: StoreOptions) -> Result<Store> {
+    let db = match url {
+        StoreUrl::Sqlite { path } => Db::Sqlite(backend::sqlite::open(url, path, &options).await?),
+        StoreUrl::Postgres { url: conn, schema } => {
+            Db::Postgres(backend::postgres::open(url, conn, schema.as_deref(), &options).await?)
+        }
+    };
+    Ok(Store {
+        inner: Arc::new(Inner {
+            db,
+            url: url.clone(),
+            options,
+        }),
+    })
+}
+
+impl Store {
+    /// The idempotency ledger.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::new(self.clone())
+    }
+    /// Cross-process named locks.
+    pub fn locks(&self) -> Locks {
+        Locks::new(self.clone())
+    }
+    /// The webhook inbox.
+    pub fn inbox(&self) -> Inbox {
+        Inbox::new(self.clone())
+    }
+    /// The audit log.
+    pub fn audit(&self) -> Audit {
+        Audit::new(self.clone())
+    }
+    /// Sync checkpoints.
+    pub fn checkpoints(&self) -> Checkpoints {
+        Checkpoints::new(self.clone())
+    }
+    /// The pause switch.
+    pub fn pause(&self) -> Pause {
+        Pause::new(self.clone())
+    }
+    /// The shared rate budget.
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.clone())
+    }
+    /// The URL this store was opened from (its `Display` redacts passwords).
+    pub fn url(&self) -> &StoreUrl {
+        &self.inner.url
+    }
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+    /// The current time from the store's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.inner.options.clock.now()
+    }
+    /// Closes the connection pool; later calls fail with [`StoreError::ConnectionLost`].
+    pub async fn close(&self) {
+        match &self.inner.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+    /// Checks the database's physical integrity (SQLite `PRAGMA quick_check`; PostgreSQL: a round trip).
+    pub async fn check_integrity(&self) -> Result<()> {
+        dispatch!(self, check_integrity())
+    }
+}

@@ -1,0 +1,291 @@
+//! The append-only, hash-chained audit log of every mutation sent to SalesLoft.
+//!
+//! Each record holds `prev_hash` (the previous record's hash, or [`GENESIS_HASH`]) and
+//! `hash = sha256(canonical encoding of the record ‖ prev_hash)`; the store also keeps the chain head (last
+//! sequence number and hash) in its own row. [`Audit::verify`] walks the chain in sequence order and reports the
+//! first record that was removed (a gap in the sequence, a link to a hash that no longer exists, or a truncated
+//! tail), altered (its content no longer matches its hash) or reordered (its content is intact but it is chained
+//! to a different record than the one before it). Triggers make the tables append-only for ordinary SQL; the
+//! chain catches whoever drops them.
+//!
+//! Records written as part of a ledger step go through [`crate::Ledger::advance`] / `complete` / `fail`, which
+//! append in the same transaction (DESIGN.md "Audit log", brandur's `audit_records`, anchors.md §3).
+//! Callers pass the request already redacted; as a second line of defence values under keys that look like
+//! credentials (`password`, `token`, `secret`, `authorization`, `api_key`, `cookie`) are replaced on append.
+
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::{Result, Store};
+
+/// `prev_hash` of the first record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What the caller records about one mutation; the store adds the time, sequence number and hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Who caused it (user, service or integration name).
+    pub actor: String,
+    /// What was done, e.g. `people.create`, `people.update`.
+    pub operation: String,
+    /// Which resource, e.g. `people/123` or `people?email=…` before an id exists.
+    pub resource: String,
+    /// The request, with secrets removed and PII masked by the caller.
+    pub request: Value,
+    /// HTTP status of SalesLoft's response (`None` while the request is in flight or when none came).
+    pub response_status: Option<u16>,
+    /// Idempotency key of the ledger entry this mutation belongs to.
+    pub idempotency_key: Option<String>,
+    /// Correlation id of the logical call (trace id).
+    pub correlation_id: Option<String>,
+}
+
+/// One stored audit record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// When it was appended.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// See [`AuditEntry::actor`].
+    pub actor: String,
+    /// See [`AuditEntry::operation`].
+    pub operation: String,
+    /// See [`AuditEntry::resource`].
+    pub resource: String,
+    /// The request as stored (canonical JSON text, exactly what was hashed).
+    pub request: String,
+    /// See [`AuditEntry::response_status`].
+    pub response_status: Option<i64>,
+    /// See [`AuditEntry::idempotency_key`].
+    pub idempotency_key: Option<String>,
+    /// See [`AuditEntry::correlation_id`].
+    pub correlation_id: Option<String>,
+    /// Hash of the previous record ([`GENESIS_HASH`] for the first).
+    pub prev_hash: String,
+    /// Hash of this record.
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// Recomputes this record's hash from its content and `prev_hash`.
+    pub fn computed_hash(&self) -> String {
+        record_hash(&self.prev_hash, crate::backend::micros(self.at), self)
+    }
+
+    /// The record as one JSON object (what `slprod audit export` writes per line), `request` as JSON.
+    pub fn to_json_line(&self) -> Result<String> {
+        let request: Value = serde_json::from_str(&self.request)
+            .unwrap_or_else(|_| Value::String(self.request.clone()));
+        let mut value =
+            serde_json::to_value(self).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("request".into(), request);
+        }
+        serde_json::to_string(&value).map_err(|e| crate::StoreError::Decode(e.to_string()))
+    }
+}
+
+/// What `verify` found wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// One or more records were removed.
+    Missing,
+    /// A record's content no longer matches its hash (or it was re-hashed, breaking the next link).
+    Altered,
+    /// A record is intact but sits at a different place in the chain than where it was appended.
+    Reordered,
+}
+
+/// The first problem in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Sequence number of the first affected record (for `Missing`: the first missing number).
+    pub seq: i64,
+    /// What kind of tampering or loss.
+    pub kind: ProblemKind,
+    /// One sentence for a human, naming sequence numbers.
+    pub detail: String,
+}
+
+/// Result of [`Audit::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// True when the whole chain verifies.
+    pub ok: bool,
+    /// Records read.
+    pub records: u64,
+    /// Sequence number of the chain head as recorded by the store.
+    pub head_seq: i64,
+    /// The first problem, if any.
+    pub first_problem: Option<Problem>,
+}
+
+/// Handle on the audit log; see the module docs.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    store: Store,
+}
+
+impl Audit {
+    pub(crate) fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Appends one record in its own transaction. Prefer the ledger's `advance`/`complete`/`fail` for mutations,
+    /// which append in the ledger step's transaction.
+    pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRecord> {
+        let entry = prepare(entry)?;
+        let now = self.store.now();
+        dispatch!(self.store, audit_append(&entry, now))
+    }
+
+    /// Walks the whole chain and reports the first removed, altered or reordered record.
+    pub async fn verify(&self) -> Result<VerifyReport> {
+        dispatch!(self.store, audit_verify())
+    }
+
+    /// Writes every record, in sequence order, as one JSON object per line; returns how many.
+    pub async fn export(&self, out: &mut (dyn Write + Send)) -> Result<u64> {
+        dispatch!(self.store, audit_export(out))
+    }
+
+    /// Records with `seq >= from`, at most `limit`, in order.
+    pub async fn records(&self, from: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        dispatch!(self.store, audit_records(from, limit))
+    }
+}
+
+/// An entry ready to be stored: redacted, serialized, validated.
+#[derive(Debug)]
+pub(crate) struct PreparedEntry {
+    pub actor: String,
+    pub operation: String,
+    pub resource: String,
+    pub request: String,
+    pub response_status: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+pub(crate) fn prepare(entry: &AuditEntry) -> Result<PreparedEntry> {
+    if entry.actor.is_empty() || entry.operation.is_empty() {
+        return Err(crate::StoreError::InvalidArgument(
+            "audit entries need an actor and an operation".into(),
+        ));
+    }
+    let mut request = entry.request.clone();
+    redact_secrets(&mut request);
+    // serde_json's default map is ordered by key, so the stored text is canonical for equal values.
+    let request = serde_json::to_string(&request)
+        .map_err(|e| crate::StoreError::InvalidArgument(e.to_string()))?;
+    Ok(PreparedEntry {
+        actor: entry.actor.clone(),
+        operation: entry.operation.clone(),
+        resource: entry.resource.clone(),
+        request,
+        response_status: entry.response_status.map(i64::from),
+        idempotency_key: entry.idempotency_key.clone(),
+        correlation_id: entry.correlation_id.clone(),
+    })
+}
+
+const SECRET_KEY_PARTS: [&str; 7] = [
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "cookie",
+];
+
+/// Replaces values under credential-looking keys with `"[REDACTED]"`, recursively.
+pub fn redact_secrets(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let lower = key.to_ascii_lowercase();
+                if SECRET_KEY_PARTS.iter().any(|part| lower.contains(part)) {
+                    *v = Value::String("[REDACTED]".into());
+                } else {
+                    redact_secrets(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_secrets),
+        _ => {}
+    }
+}
+
+/// The fields that are hashed, borrowed from either a prepared entry or a stored record.
+pub(crate) trait Hashed {
+    fn fields(&self) -> [Option<&str>; 6];
+    fn status(&self) -> Option<i64>;
+}
+
+impl Hashed for PreparedEntry {
+    fn fields(&self) -> [Option<&str>; 6] {
+        [
+            Some(&self.actor),
+            Some(&self.operation),
+            Some(&self.resource),
+            Some(&self.request),
+            self.idempotency_key.as_deref(),
+            self.correlation_id.as_deref(),
+        ]
+    }
+    fn status(&self) -> Option<i64> {
+        self.response_status
+    }
+}
+
+impl Hashed for AuditRecord {
+    fn fields(&self) -> [Option<&str>; 6] {
+        [
+            Some(&self.actor),
+            Some(&self.operation),
+            Some(&self.resource),
+            Some(&self.request),
+            self.idempotency_key.as_deref(),
+            self.correlation_id.as_deref(),
+        ]
+    }
+    fn status(&self) -> Option<i64> {
+        self.response_status
+    }
+}
+
+/// sha256 over a length-prefixed encoding (so no two field lists encode alike) of the time, the fields and the
+/// previous hash. The sequence number is deliberately not hashed: the links carry the order, which lets
+/// `verify` tell a moved record (intact, wrong link) from an altered one (content ≠ hash).
+pub(crate) fn record_hash(prev_hash: &str, at_micros: i64, record: &dyn Hashed) -> String {
+    let mut h = Sha256::new();
+    h.update(b"slprod-audit-v1\0");
+    h.update(at_micros.to_be_bytes());
+    for field in record.fields() {
+        match field {
+            None => h.update([0u8]),
+            Some(s) => {
+                h.update([1u8]);
+                h.update((s.len() as u64).to_be_bytes());
+                h.update(s.as_bytes());
+            }
+        }
+    }
+    match record.status() {
+        None => h.update([0u8]),
+        Some(s) => {
+            h.update([1u8]);
+            h.update(s.to_be_bytes());
+        }
+    }
+    h.update(prev_hash.as_bytes());
+    hex::encode(h.finalize())
+}

@@ -1,0 +1,214 @@
+//! SQLite backend: one file, WAL, `synchronous=FULL`, writers serialized with `BEGIN IMMEDIATE`.
+//!
+//! Why these settings:
+//! - WAL lets readers run while one writer commits, across processes on one host.
+//! - `synchronous=FULL` fsyncs the WAL at every commit, so a committed write survives power loss; NORMAL in WAL
+//!   mode survives an application crash but may lose the last commits on power loss
+//!   (https://www.sqlite.org/pragma.html#pragma_synchronous). The inbox acknowledges deliveries only after
+//!   commit, so it needs FULL; group commit pays for it.
+//! - `BEGIN IMMEDIATE` takes the write lock when the transaction starts, so two writers never both read and
+//!   then fail to upgrade (SQLITE_BUSY mid-transaction cannot be retried by busy_timeout); `busy_timeout` makes
+//!   a second writer — in this or another process — wait instead of failing.
+//! - `application_id` marks our files; a database with other tables and no marker is refused.
+
+use std::path::Path;
+
+use sqlx::Row as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{SCHEMA_VERSION, SQLITE_APPLICATION_ID};
+use crate::inbox::{Inserted, PreparedDelivery};
+use crate::{StoreOptions, StoreUrl};
+
+type DB = sqlx::Sqlite;
+
+macro_rules! lock_rows {
+    ($sql:expr) => {
+        $sql
+    };
+}
+
+macro_rules! skip_locked {
+    ($head:expr, $tail:expr) => {
+        concat!($head, $tail)
+    };
+}
+
+async fn begin_write(
+    pool: &sqlx::SqlitePool,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+include!("ops.rs");
+
+const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+pub(crate) async fn open(
+    url: &StoreUrl,
+    path: &Path,
+    options: &StoreOptions,
+) -> Result<sqlx::SqlitePool> {
+    let target = url.to_string();
+    if path.is_dir() {
+        return Err(StoreError::Open {
+            target,
+            detail: "the path is a directory".into(),
+        });
+    }
+    let mut connect = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(options.busy_timeout)
+        .foreign_keys(true);
+    if let Some(pages) = options.sqlite_max_page_count {
+        connect = connect.pragma("max_page_count", pages.to_string());
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(options.max_connections.max(2))
+        .acquire_timeout(options.busy_timeout)
+        .connect_with(connect)
+        .await
+        .map_err(|e| open_error(&target, e))?;
+    if let Err(error) = migrate(&pool, &target).await {
+        pool.close().await;
+        return Err(error);
+    }
+    Ok(pool)
+}
+
+/// Connecting runs the WAL pragma, which is the first read of the file: map "not a database" and "corrupt"
+/// to their own errors, with the redacted target.
+fn open_error(target: &str, error: sqlx::Error) -> StoreError {
+    match StoreError::from(error) {
+        StoreError::NotOurDatabase { detail, .. } => StoreError::NotOurDatabase {
+            target: target.to_owned(),
+            detail,
+        },
+        StoreError::ConnectionLost { detail } | StoreError::Database { detail } => {
+            StoreError::Open {
+                target: target.to_owned(),
+                detail,
+            }
+        }
+        other => other,
+    }
+}
+
+async fn migrate(pool: &sqlx::SqlitePool, target: &str) -> Result<()> {
+    let mut tx = begin_write(pool).await.map_err(|e| open_error(target, e))?;
+    let app_id: i64 = sqlx::query("PRAGMA application_id")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    let version: i64 = sqlx::query("PRAGMA user_version")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    let tables: Vec<String> = sqlx::query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|row| row.try_get::<String, _>(0))
+    .collect::<Result<_, _>>()?;
+    if app_id != SQLITE_APPLICATION_ID && (app_id != 0 || !tables.is_empty()) {
+        let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        return Err(StoreError::NotOurDatabase {
+            target: target.to_owned(),
+            detail: format!(
+                "an SQLite database with application_id {app_id:#x} and tables [{}]{}",
+                shown.join(", "),
+                if tables.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (to, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
+        sqlx::raw_sql(*sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::Migration {
+                version: *to,
+                detail: StoreError::from(e).to_string(),
+            })?;
+        // PRAGMA values cannot be bound; both are integers from constants.
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {to}")))
+            .execute(&mut *tx)
+            .await?;
+    }
+    if app_id == 0 {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA application_id = {SQLITE_APPLICATION_ID}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO slprod_meta (key, value) VALUES ('application', 'salesloft-prod')",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn check_integrity(pool: &sqlx::SqlitePool) -> Result<()> {
+    let rows = sqlx::query("PRAGMA quick_check").fetch_all(pool).await?;
+    let problems: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.try_get::<String, _>(0).ok())
+        .filter(|line| line != "ok")
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt {
+            detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; "),
+        })
+    }
+}
+
+pub(crate) async fn inbox_insert_batch(
+    pool: &sqlx::SqlitePool,
+    batch: &[PreparedDelivery],
+    now: OffsetDateTime,
+) -> Result<Vec<Inserted>> {
+    let now_us = micros(now);
+    let mut tx = begin_write(pool).await?;
+    let mut out = Vec::with_capacity(batch.len());
+    for d in batch {
+        // In-process SQLite: one prepared statement per row is as fast as a multi-row insert, and the
+        // per-batch fsync is what matters.
+        let row = sqlx::query(
+            "INSERT INTO webhook_inbox (dedup_key, event_type, resource_id, body, received_at, state, attempts, \
+             available_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5) ON CONFLICT (dedup_key) DO NOTHING \
+             RETURNING id",
+        )
+        .bind(&d.dedup_key)
+        .bind(&d.event_type)
+        .bind(&d.resource_id)
+        .bind(&d.body)
+        .bind(now_us)
+        .fetch_optional(&mut *tx)
+        .await?;
+        out.push(match row {
+            Some(row) => Inserted::New(row.try_get(0)?),
+            None => Inserted::Duplicate,
+        });
+    }
+    tx.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,298 @@
+//! The webhook inbox: deliveries are stored durably *before* they are acknowledged, deduplicated, then
+//! processed by workers with attempts counted.
+//!
+//! SalesLoft sends no event id and no timestamp (FACTS.md §6.2): the body is the bare resource object and the
+//! event type is the `x-salesloft-event` header. So the dedup key is `(event type, resource id, updated_at)` when
+//! the body is a JSON object with `id` and `updated_at`, else a sha256 of the event type and the raw body
+//! ([`Delivery::dedup_key`]). SalesLoft retries a failing delivery three times 15 s apart, so keeping keys for
+//! the inbox retention (default 7 days) covers every redelivery with a wide margin.
+//!
+//! Throughput: a durable commit costs an fsync, so one delivery per transaction would cap intake at the disk's
+//! fsync rate. [`InboxWriter`] is a group-commit task: callers submit and await an acknowledgement that fires
+//! only after the transaction holding their delivery has committed; deliveries that arrive while a commit is
+//! in flight form the next batch.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Result, Store, StoreError};
+
+/// One webhook delivery as received (after its signature was verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The `x-salesloft-event` header, e.g. `person_updated`.
+    pub event_type: String,
+    /// The raw body bytes.
+    pub body: Vec<u8>,
+}
+
+/// The parts of a delivery that are stored.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedDelivery {
+    pub dedup_key: String,
+    pub event_type: String,
+    pub resource_id: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Delivery {
+    /// A delivery of `event_type` with `body`.
+    pub fn new(event_type: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            event_type: event_type.into(),
+            body: body.into(),
+        }
+    }
+
+    /// The resource id (`id` field of a JSON object body, number or string), if any.
+    pub fn resource_id(&self) -> Option<String> {
+        self.parsed().and_then(|(id, _)| id)
+    }
+
+    /// `event:{type}:{id}:{updated_at}` when the body is a JSON object with `id` and `updated_at`, else
+    /// `sha256:{hex of sha256(type ‖ NUL ‖ body)}`.
+    pub fn dedup_key(&self) -> String {
+        if let Some((Some(id), Some(updated_at))) = self.parsed() {
+            return format!("event:{}:{}:{}", self.event_type, id, updated_at);
+        }
+        let mut h = Sha256::new();
+        h.update(self.event_type.as_bytes());
+        h.update([0u8]);
+        h.update(&self.body);
+        format!("sha256:{}", hex::encode(h.finalize()))
+    }
+
+    fn parsed(&self) -> Option<(Option<String>, Option<String>)> {
+        let value: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        let obj = value.as_object()?;
+        let id = match obj.get("id") {
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        let updated_at = obj
+            .get("updated_at")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        Some((id, updated_at))
+    }
+
+    pub(crate) fn prepare(self) -> PreparedDelivery {
+        PreparedDelivery {
+            dedup_key: self.dedup_key(),
+            resource_id: self.resource_id(),
+            event_type: self.event_type,
+            body: self.body,
+        }
+    }
+}
+
+/// Outcome of storing a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored as new, with this inbox id.
+    New(i64),
+    /// Seen before (same dedup key); nothing stored. Acknowledge it anyway.
+    Duplicate,
+}
+
+/// A delivery claimed for processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    /// Inbox id.
+    pub id: i64,
+    /// Dedup key.
+    pub dedup_key: String,
+    /// Event type.
+    pub event_type: String,
+    /// Resource id, when the body had one.
+    pub resource_id: Option<String>,
+    /// Raw body.
+    pub body: Vec<u8>,
+    /// When it was stored.
+    pub received_at: OffsetDateTime,
+    /// Processing attempts including this one.
+    pub attempts: i64,
+    pub(crate) claim: String,
+}
+
+/// Counts by processing state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct InboxCounts {
+    /// Waiting (or waiting for a retry).
+    pub pending: i64,
+    /// Claimed by a worker.
+    pub processing: i64,
+    /// Done.
+    pub processed: i64,
+    /// Gave up.
+    pub dead: i64,
+}
+
+/// Handle on the inbox.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    store: Store,
+}
+
+impl Inbox {
+    pub(crate) fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Stores one delivery in its own transaction. For high rates use an [`InboxWriter`].
+    pub async fn insert(&self, delivery: Delivery) -> Result<Inserted> {
+        let mut out = self.insert_batch(vec![delivery]).await?;
+        out.pop().ok_or_else(|| StoreError::Database {
+            detail: "empty batch result".into(),
+        })
+    }
+
+    /// Stores deliveries in one transaction; results in input order. A duplicate within the batch is reported
+    /// as [`Inserted::Duplicate`] for every occurrence after the first.
+    pub async fn insert_batch(&self, deliveries: Vec<Delivery>) -> Result<Vec<Inserted>> {
+        let prepared: Vec<PreparedDelivery> =
+            deliveries.into_iter().map(Delivery::prepare).collect();
+        let now = self.store.now();
+        dispatch!(self.store, inbox_insert_batch(&prepared, now))
+    }
+
+    /// Claims the oldest delivery that is pending, due for a retry, or whose previous claim lapsed
+    /// (`visibility` after it was claimed). Counts an attempt.
+    pub async fn claim_next(
+        &self,
+        worker: &str,
+        visibility: Duration,
+    ) -> Result<Option<InboxItem>> {
+        let now = self.store.now();
+        let claim = format!("{worker}/{}", uuid::Uuid::new_v4());
+        dispatch!(self.store, inbox_claim(&claim, visibility, now))
+    }
+
+    /// Marks a claimed delivery processed; [`StoreError::LeaseLost`] if the claim lapsed and was taken over.
+    pub async fn mark_processed(&self, item: &InboxItem) -> Result<()> {
+        let now = self.store.now();
+        let done: bool = dispatch!(self.store, inbox_finish(item, "processed", None, None, now))?;
+        lost_if_not(done, item)
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or given up (`dead`) when `None`.
+    pub async fn mark_failed(
+        &self,
+        item: &InboxItem,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<()> {
+        let now = self.store.now();
+        let state = if retry_at.is_some() {
+            "pending"
+        } else {
+            "dead"
+        };
+        let done: bool = dispatch!(
+            self.store,
+            inbox_finish(item, state, Some(error), retry_at, now)
+        )?;
+        lost_if_not(done, item)
+    }
+
+    /// Deletes processed and dead deliveries received more than the inbox retention ago; returns how many.
+    /// Pending ones are kept whatever their age.
+    pub async fn reap(&self) -> Result<u64> {
+        let cutoff = self.store.now() - self.store.options().inbox_retention;
+        dispatch!(self.store, inbox_reap(cutoff))
+    }
+
+    /// How many deliveries are in each state.
+    pub async fn counts(&self) -> Result<InboxCounts> {
+        dispatch!(self.store, inbox_counts())
+    }
+}
+
+fn lost_if_not(done: bool, item: &InboxItem) -> Result<()> {
+    if done {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost {
+            what: "inbox claim",
+            name: item.dedup_key.clone(),
+        })
+    }
+}
+
+/// Settings of an [`InboxWriter`].
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Most deliveries per transaction.
+    pub max_batch: usize,
+    /// Deliveries that may wait for the writer before `submit` waits too (back-pressure).
+    pub queue: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 2048,
+            queue: 65_536,
+        }
+    }
+}
+
+type Job = (Delivery, oneshot::Sender<Result<Inserted>>);
+
+/// The group-commit writer: one task that stores queued deliveries a batch per transaction. Clone it to share
+/// between request handlers; the task ends when every clone is dropped.
+#[derive(Debug, Clone)]
+pub struct InboxWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl InboxWriter {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn spawn(store: Store, config: WriterConfig) -> Self {
+        let (jobs, rx) = mpsc::channel(config.queue.max(1));
+        tokio::spawn(run_writer(store, rx, config.max_batch.max(1)));
+        Self { jobs }
+    }
+
+    /// Stores `delivery`; returns after the transaction holding it committed. Only then acknowledge.
+    pub async fn submit(&self, delivery: Delivery) -> Result<Inserted> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send((delivery, tx))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        match rx.await {
+            // On error the batch failed as a whole (rolled back): nothing of it is stored, the caller must not ack.
+            Ok(result) => result,
+            Err(_) => Err(StoreError::WriterStopped),
+        }
+    }
+}
+
+async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let inbox = store.inbox();
+    let mut jobs: Vec<Job> = Vec::with_capacity(max_batch);
+    // recv_many waits for at least one job, then takes whatever else is queued: while a commit is in flight
+    // the queue fills, so batch size adapts to load (group commit).
+    while rx.recv_many(&mut jobs, max_batch).await > 0 {
+        let (deliveries, acks): (Vec<Delivery>, Vec<_>) = jobs.drain(..).unzip();
+        match inbox.insert_batch(deliveries).await {
+            Ok(results) => {
+                for (ack, result) in acks.into_iter().zip(results) {
+                    let _ = ack.send(Ok(result));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, batch = acks.len(), "inbox batch not stored; deliveries not acknowledged");
+                for ack in acks {
+                    let _ = ack.send(Err(error.duplicate()));
+                }
+            }
+        }
+    }
+}
