@@ -19,6 +19,13 @@ pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> ClockInstant;
     /// Waits for `duration` of this clock's time.
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+    /// Wall-clock time as a duration since the Unix epoch. Token expiry is stored as wall time (a token
+    /// saved by one process is read by another), so it is compared against this, not [`Clock::now`].
+    fn unix_time(&self) -> Duration {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
 }
 
 /// A cheaply clonable handle to a clock.
@@ -32,7 +39,9 @@ pub struct SystemClock {
 
 impl Default for SystemClock {
     fn default() -> Self {
-        Self { origin: tokio::time::Instant::now() }
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
     }
 }
 
@@ -50,15 +59,32 @@ impl Clock for SystemClock {
 /// duration, and every requested sleep is recorded so a test can assert the waits a policy asked for.
 ///
 /// It works with real sockets (unlike tokio's paused time, whose auto-advance can fire I/O timeouts while
-/// a loopback request is in flight).
-#[derive(Debug, Default, Clone)]
+/// a loopback request is in flight). Its wall time ([`Clock::unix_time`]) starts at the real wall time of its
+/// creation and moves with it, so token expiry follows the virtual clock too.
+#[derive(Debug, Clone)]
 pub struct ManualClock {
     inner: Arc<Mutex<ManualState>>,
 }
 
-#[derive(Debug, Default)]
+impl Default for ManualClock {
+    fn default() -> Self {
+        let wall_origin = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            inner: Arc::new(Mutex::new(ManualState {
+                now: Duration::ZERO,
+                wall_origin,
+                sleeps: Vec::new(),
+            })),
+        }
+    }
+}
+
+#[derive(Debug)]
 struct ManualState {
     now: Duration,
+    wall_origin: Duration,
     sleeps: Vec<Duration>,
 }
 
@@ -76,7 +102,11 @@ impl ManualClock {
 
     /// Every sleep requested so far, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).sleeps.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sleeps
+            .clone()
     }
 
     /// A shareable handle to this clock.
@@ -99,6 +129,11 @@ impl Clock for ManualClock {
         // Yield once so concurrent tasks interleave as they would around a real sleep.
         Box::pin(tokio::task::yield_now())
     }
+
+    fn unix_time(&self) -> Duration {
+        let state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        state.wall_origin + state.now
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +147,18 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         clock.sleep(Duration::from_millis(500)).await;
         assert_eq!(clock.now(), Duration::from_millis(3500));
-        assert_eq!(clock.sleeps(), vec![Duration::from_secs(2), Duration::from_millis(500)]);
+        assert_eq!(
+            clock.sleeps(),
+            vec![Duration::from_secs(2), Duration::from_millis(500)]
+        );
+    }
+
+    #[tokio::test]
+    async fn manual_wall_time_moves_with_the_clock() {
+        let clock = ManualClock::new();
+        let start = clock.unix_time();
+        clock.sleep(Duration::from_secs(60)).await;
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.unix_time() - start, Duration::from_secs(61));
     }
 }

@@ -32,6 +32,7 @@ pub mod clock;
 pub mod error;
 pub mod models;
 pub mod pagination;
+pub mod redact;
 pub mod transport;
 pub mod upsert;
 

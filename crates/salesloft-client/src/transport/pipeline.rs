@@ -1,36 +1,466 @@
-//! The pipeline that executes an [`ApiRequest`]: today the HTTP layer with a static bearer credential and
-//! SalesLoft's error mapping; the resilience layers wrap [`Pipeline::execute`] (see the module docs of
-//! [`crate::transport`]).
+//! The composed pipeline: [`Pipeline::execute`] runs one logical call through every layer.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), salesloft_client::Error> {
+//! use std::sync::Arc;
+//! use salesloft_client::transport::{ApiRequest, FileTokenStore, OAuthConfig, Pipeline, RetryConfig};
+//! use secrecy::SecretString;
+//!
+//! // API key, everything else default (3 attempts, breaker, 600/min budget).
+//! let simple = Pipeline::with_api_key("https://api.salesloft.com/v2", SecretString::from("ak…".to_string()))?;
+//!
+//! // OAuth with a token file, custom retry settings.
+//! let oauth = OAuthConfig::new(
+//!     salesloft_client::transport::auth::SALESLOFT_TOKEN_URL,
+//!     "client-id",
+//!     SecretString::from("client-secret".to_string()),
+//! );
+//! let pipeline = Pipeline::builder("https://api.salesloft.com/v2")
+//!     .oauth(oauth, Arc::new(FileTokenStore::new("/var/lib/slprod/tokens.json")))
+//!     .retry(RetryConfig { max_attempts: 3, ..RetryConfig::default() })
+//!     .build()?;
+//! let me = pipeline.execute(ApiRequest::new("me.get", http::Method::GET, "me")).await?;
+//! println!("{} cost {:?}", me.status, me.rate.endpoint_cost);
+//! # let _ = simple; Ok(()) }
+//! ```
+//!
+//! One call, step by step: open a `salesloft.call` span → ask the breaker → reserve rate budget (waiting if
+//! needed) → get a bearer (refreshing if near expiry) → send → settle the budget from the rate headers → tell
+//! the breaker → on 401 refresh once and repeat once → classify → either return, or draw on the retry budget,
+//! sleep the backoff (at least `Retry-After`) and go again. A 422 is logged at `warn` with the redacted
+//! request payload before it is returned as [`Error::Validation`].
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use secrecy::SecretString;
+use tracing::Instrument;
+use tracing::field::Empty;
 
+use super::auth::{Authenticator, Credentials, OAuthConfig, TokenStore};
+use super::breaker::{AttemptOutcome, BreakerConfig, CircuitBreaker, CircuitState};
 use super::http::{HttpConfig, HttpTransport, RawResponse};
+use super::rate_budget::{BudgetSnapshot, RateBudget, RateBudgetConfig, Settlement};
 use super::request::{ApiRequest, ApiResponse, RateLimitInfo};
+use super::retry::{AttemptResult, RetryAction, RetryBudget, RetryConfig, RetryReason, classify};
+use super::telemetry;
+use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, FieldErrors, ValidationError};
+use crate::redact::{RedactionConfig, Redactor};
 
-/// Executes requests against one SalesLoft API root. Cheap to clone; clones share state.
+/// Settings of every layer; `Default` is the production configuration.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineConfig {
+    /// Connect and per-attempt timeouts.
+    pub http: HttpConfig,
+    /// Attempts, backoff, retry budget.
+    pub retry: RetryConfig,
+    /// Circuit breaker thresholds.
+    pub breaker: BreakerConfig,
+    /// Cost budget per window.
+    pub rate_budget: RateBudgetConfig,
+    /// What the 422 log hides.
+    pub redaction: RedactionConfig,
+}
+
+/// Builds a [`Pipeline`]: `Pipeline::builder(base_url).api_key(k)` or `.oauth(config, store)`, optional
+/// `.clock(..)` and layer settings, then `.build()`.
+#[derive(Debug)]
+#[must_use = "call .build()"]
+pub struct PipelineBuilder {
+    base_url: String,
+    credentials: Option<Credentials>,
+    clock: Option<SharedClock>,
+    config: PipelineConfig,
+}
+
+impl PipelineBuilder {
+    /// Authenticates with an API key.
+    pub fn api_key(mut self, key: SecretString) -> Self {
+        self.credentials = Some(Credentials::ApiKey(key));
+        self
+    }
+
+    /// Authenticates with OAuth tokens kept in `store` (which must already hold a token set for the
+    /// refresh-token grant; the client-credentials grant starts empty).
+    pub fn oauth(mut self, config: OAuthConfig, store: Arc<dyn TokenStore>) -> Self {
+        self.credentials = Some(Credentials::OAuth(config, store));
+        self
+    }
+
+    /// Sets the credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Injects the clock every policy reads (default [`SystemClock`]); tests pass a
+    /// [`crate::clock::ManualClock`].
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: PipelineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the HTTP timeouts.
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.config.http = http;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
+    /// Sets the circuit breaker.
+    pub fn breaker(mut self, breaker: BreakerConfig) -> Self {
+        self.config.breaker = breaker;
+        self
+    }
+
+    /// Sets the rate budget.
+    pub fn rate_budget(mut self, rate_budget: RateBudgetConfig) -> Self {
+        self.config.rate_budget = rate_budget;
+        self
+    }
+
+    /// Sets what the 422 log hides.
+    pub fn redaction(mut self, redaction: RedactionConfig) -> Self {
+        self.config.redaction = redaction;
+        self
+    }
+
+    /// Builds the pipeline; fails on a bad base URL or missing credentials.
+    pub fn build(self) -> Result<Pipeline, Error> {
+        let credentials = self.credentials.ok_or_else(|| Error::Construction {
+            reason: "no credentials: call .api_key(..) or .oauth(..)".into(),
+        })?;
+        let clock = self
+            .clock
+            .unwrap_or_else(|| Arc::new(SystemClock::default()));
+        let http = HttpTransport::new(&self.base_url, self.config.http)?;
+        let config = self.config;
+        let rng = match config.retry.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        };
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                auth: Authenticator::new(credentials, http.clone(), clock.clone()),
+                http,
+                breaker: CircuitBreaker::new(config.breaker, clock.clone()),
+                budget: RateBudget::new(config.rate_budget, clock.clone()),
+                retry_budget: RetryBudget::new(config.retry.budget),
+                retry: config.retry,
+                rng: Mutex::new(rng),
+                redactor: Redactor::new(config.redaction),
+                clock,
+            }),
+        })
+    }
+}
+
+/// Executes requests against one SalesLoft API root through every resilience layer. Cheap to clone; clones
+/// share tokens, breaker, budgets.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     http: HttpTransport,
-    bearer: SecretString,
+    auth: Authenticator,
+    breaker: CircuitBreaker,
+    budget: RateBudget,
+    retry_budget: RetryBudget,
+    retry: RetryConfig,
+    rng: Mutex<fastrand::Rng>,
+    redactor: Redactor,
+    clock: SharedClock,
+}
+
+/// The pipeline's state for health checks and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineState {
+    /// Circuit breaker state.
+    pub circuit: CircuitState,
+    /// Rate budget.
+    pub budget: BudgetSnapshot,
+    /// Tokens left in the retry budget.
+    pub retry_tokens: u32,
+}
+
+/// What one call did, for its span.
+#[derive(Debug, Default)]
+struct CallTrace {
+    attempts: u32,
+    cost: u32,
+    remaining: Option<u32>,
 }
 
 impl Pipeline {
-    /// A pipeline for `base_url` using `api_key` as the bearer credential.
+    /// A builder for `base_url`, the API root including the version (`https://api.salesloft.com/v2`).
+    pub fn builder(base_url: impl Into<String>) -> PipelineBuilder {
+        PipelineBuilder {
+            base_url: base_url.into(),
+            credentials: None,
+            clock: None,
+            config: PipelineConfig::default(),
+        }
+    }
+
+    /// A pipeline for `base_url` using `api_key` as the bearer credential, every layer at its default.
     pub fn with_api_key(base_url: &str, api_key: SecretString) -> Result<Self, Error> {
-        Ok(Self { http: HttpTransport::new(base_url, HttpConfig::default())?, bearer: api_key })
+        Self::builder(base_url).api_key(api_key).build()
     }
 
     /// The API root.
     pub fn base_url(&self) -> &str {
-        self.http.base_url()
+        self.inner.http.base_url()
     }
 
-    /// Sends `request` and returns its 2xx answer, or the typed error for anything else.
+    /// Breaker state, budget and retry tokens now.
+    pub fn state(&self) -> PipelineState {
+        PipelineState {
+            circuit: self.inner.breaker.state(),
+            budget: self.inner.budget.snapshot(),
+            retry_tokens: self.inner.retry_budget.available(),
+        }
+    }
+
+    /// Sends `request` and returns its 2xx answer, or the typed error for anything else (after the retries,
+    /// refresh and waits described in the module docs).
     pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let raw = self.http.send(&request, &self.bearer).await?;
-        into_result(request.operation, raw, 1)
+        let span = tracing::info_span!(
+            "salesloft.call",
+            operation = request.operation,
+            method = %request.method,
+            status = Empty,
+            attempts = Empty,
+            cost = Empty,
+            remaining = Empty,
+        );
+        let inner = self.inner.clone();
+        async move {
+            let started = Instant::now();
+            let mut trace = CallTrace::default();
+            let result = inner.run(&request, &mut trace).await;
+            let status = telemetry::status_label(&result.as_ref().map(|r| r.status));
+            let span = tracing::Span::current();
+            span.record("status", status.as_str());
+            span.record("attempts", trace.attempts);
+            span.record("cost", trace.cost);
+            if let Some(remaining) = trace.remaining {
+                span.record("remaining", remaining);
+            }
+            telemetry::record_call(
+                request.operation,
+                &request.method,
+                status,
+                started.elapsed().as_secs_f64(),
+            );
+            result
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+impl Inner {
+    fn retry_after(&self, headers: &http::HeaderMap) -> Option<Duration> {
+        super::retry_after_at(headers, self.clock.unix_time())
+    }
+
+    async fn run(&self, request: &ApiRequest, trace: &mut CallTrace) -> Result<ApiResponse, Error> {
+        let operation = request.operation;
+        let idempotent = request.is_idempotent();
+        let max_attempts = self.retry.max_attempts.max(1);
+        let mut counted = 0u32;
+        let mut refreshed_after_401 = false;
+        let mut last_retry_cost = None;
+        let mut last_error: Option<Error> = None;
+        loop {
+            let permit = match self.breaker.admit() {
+                Ok(permit) => permit,
+                Err(retry_in) => {
+                    // Only a call that sent nothing reports CircuitOpen (it was certainly not sent).
+                    return Err(last_error.unwrap_or_else(|| Error::CircuitOpen {
+                        operation: operation.to_string(),
+                        retry_in,
+                    }));
+                }
+            };
+            let (reservation, waited) = self
+                .budget
+                .acquire(operation, request.expected_cost())
+                .await;
+            if !waited.is_zero() {
+                telemetry::record_budget_wait(operation, waited.as_secs_f64());
+            }
+            let bearer = match self.auth.bearer().await {
+                Ok(bearer) => bearer,
+                Err(error) => {
+                    self.budget.settle(reservation, Settlement::NotSent);
+                    return Err(error);
+                }
+            };
+            trace.attempts += 1;
+            counted += 1;
+            let (action, error) = match self.http.send(request, &bearer.token).await {
+                Ok(raw) => {
+                    let status = raw.status;
+                    let rate = RateLimitInfo::from_headers(&raw.headers);
+                    let retry_after = self.retry_after(&raw.headers);
+                    self.budget.settle(
+                        reservation,
+                        Settlement::Answered {
+                            status,
+                            rate,
+                            retry_after,
+                        },
+                    );
+                    telemetry::record_rate(operation, rate.endpoint_cost, rate.remaining_minute);
+                    tracing::debug!(
+                        status = status.as_u16(),
+                        endpoint_cost = rate.endpoint_cost,
+                        remaining_minute = rate.remaining_minute,
+                        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
+                        "salesloft rate-limit headers"
+                    );
+                    trace.cost += rate.endpoint_cost.unwrap_or(0);
+                    trace.remaining = rate.remaining_minute.or(trace.remaining);
+                    permit.record(AttemptOutcome::from_status(status));
+
+                    if status == StatusCode::UNAUTHORIZED
+                        && self.auth.can_refresh()
+                        && !refreshed_after_401
+                    {
+                        // Refresh once and repeat once; the repeat is not a retry (FACTS.md §1.5).
+                        refreshed_after_401 = true;
+                        counted -= 1;
+                        tracing::info!("SalesLoft answered 401; refreshing the token once");
+                        self.auth
+                            .refresh_after_unauthorized(bearer.generation)
+                            .await?;
+                        continue;
+                    }
+                    let action = classify(
+                        idempotent,
+                        AttemptResult::Response {
+                            status,
+                            headers: &raw.headers,
+                        },
+                        |h| self.retry_after(h),
+                    );
+                    if status.is_success() {
+                        self.retry_budget.on_success(last_retry_cost);
+                    }
+                    let error = match into_result(operation, raw, trace.attempts) {
+                        Ok(response) => return Ok(response),
+                        Err(error) => error,
+                    };
+                    if let Error::Validation {
+                        error: validation, ..
+                    } = &error
+                    {
+                        self.log_validation(request, validation);
+                    }
+                    (action, error)
+                }
+                Err(error) => {
+                    let (settlement, result) = match &error {
+                        Error::Dispatch { connect: true, .. } => (
+                            Settlement::NotSent,
+                            AttemptResult::Transport { connect: true },
+                        ),
+                        Error::Dispatch { connect: false, .. } => (
+                            Settlement::Unknown,
+                            AttemptResult::Transport { connect: false },
+                        ),
+                        _ => (Settlement::Unknown, AttemptResult::Timeout),
+                    };
+                    self.budget.settle(reservation, settlement);
+                    permit.record(AttemptOutcome::Failure);
+                    (classify(idempotent, result, |h| self.retry_after(h)), error)
+                }
+            };
+
+            let RetryAction::Retry { reason, min_delay } = action else {
+                return Err(error);
+            };
+            if counted >= max_attempts {
+                tracing::debug!(attempts = trace.attempts, "not retrying: out of attempts");
+                return Err(error);
+            }
+            let Some(cost) = self
+                .retry_budget
+                .try_acquire(reason == RetryReason::Timeout)
+            else {
+                tracing::warn!(
+                    attempts = trace.attempts,
+                    "not retrying: retry budget exhausted"
+                );
+                return Err(Error::RetryBudgetExhausted {
+                    operation: operation.to_string(),
+                    attempts: trace.attempts,
+                    last: Box::new(error),
+                });
+            };
+            last_retry_cost = Some(cost);
+            // A 429 without Retry-After waits for the budget window to reset (FACTS.md §2.4).
+            let floor = match (reason, min_delay) {
+                (RetryReason::Throttled, None) => Some(self.budget.resets_in()),
+                (_, floor) => floor,
+            };
+            let delay = {
+                let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+                self.retry
+                    .backoff
+                    .delay_with_floor(counted - 1, floor, &mut rng)
+            };
+            telemetry::record_retry(operation, reason.label());
+            tracing::info!(
+                attempt = trace.attempts,
+                reason = reason.label(),
+                delay_ms = delay.as_millis() as u64,
+                error = %error,
+                "retrying SalesLoft call"
+            );
+            last_error = Some(error);
+            self.clock.sleep(delay).await;
+        }
+    }
+
+    /// Logs a 422 with the request payload, secrets removed and PII masked (checklist "422 logged with
+    /// request payload").
+    fn log_validation(&self, request: &ApiRequest, validation: &ValidationError) {
+        let payload = request
+            .body
+            .as_ref()
+            .map(|body| self.redactor.redact_json(body).to_string())
+            .unwrap_or_default();
+        let query = self.redactor.redact_query(&request.query);
+        let errors = serde_json::to_value(&validation.errors).unwrap_or_default();
+        let errors = self.redactor.redact_json(&errors);
+        tracing::warn!(
+            operation = request.operation,
+            method = %request.method,
+            path = %request.path,
+            field_errors = %errors,
+            message = validation.message.as_deref().unwrap_or(""),
+            payload = %payload,
+            query = ?query,
+            "SalesLoft rejected the request (422)"
+        );
     }
 }
 
@@ -39,20 +469,29 @@ impl Pipeline {
 pub fn into_result(operation: &str, raw: RawResponse, attempts: u32) -> Result<ApiResponse, Error> {
     let rate = RateLimitInfo::from_headers(&raw.headers);
     if raw.status.is_success() {
-        return Ok(ApiResponse { status: raw.status, headers: raw.headers, body: raw.body, rate, attempts });
+        return Ok(ApiResponse {
+            status: raw.status,
+            headers: raw.headers,
+            body: raw.body,
+            rate,
+            attempts,
+        });
     }
     let (message, errors) = parse_error_body(&raw.body);
     let operation = operation.to_string();
     Err(match raw.status {
-        StatusCode::UNPROCESSABLE_ENTITY => {
-            Error::Validation { operation, error: ValidationError { errors, message } }
-        }
-        StatusCode::UNAUTHORIZED => {
-            Error::Unauthorized { operation, message: message.unwrap_or_else(|| "unauthorized".into()) }
-        }
-        StatusCode::TOO_MANY_REQUESTS => {
-            Error::RateLimited { operation, retry_after: super::retry_after(&raw.headers) }
-        }
+        StatusCode::UNPROCESSABLE_ENTITY => Error::Validation {
+            operation,
+            error: ValidationError { errors, message },
+        },
+        StatusCode::UNAUTHORIZED => Error::Unauthorized {
+            operation,
+            message: message.unwrap_or_else(|| "unauthorized".into()),
+        },
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
+            operation,
+            retry_after: super::retry_after(&raw.headers),
+        },
         status => Error::Api {
             operation,
             status,
@@ -67,14 +506,22 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, FieldErrors) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (None, FieldErrors::new());
     };
-    let message = value.get("error").and_then(|v| v.as_str()).map(str::to_string);
+    let message = value
+        .get("error")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     let mut errors = FieldErrors::new();
     if let Some(map) = value.get("errors").and_then(|v| v.as_object()) {
         for (field, messages) in map {
             let list = match messages {
-                serde_json::Value::Array(items) => {
-                    items.iter().map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).collect()
-                }
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|m| {
+                        m.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| m.to_string())
+                    })
+                    .collect(),
                 serde_json::Value::String(s) => vec![s.clone()],
                 other => vec![other.to_string()],
             };
@@ -92,4 +539,79 @@ fn excerpt(body: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http::HeaderMap;
+
+    fn raw(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn error_mapping_table() {
+        let cases: Vec<(u16, &str, &str)> = vec![
+            (
+                422,
+                r#"{"errors":{"email_address":["is already taken"]}}"#,
+                "validation",
+            ),
+            (
+                401,
+                r#"{"error":"Invalid or expired token"}"#,
+                "unauthorized",
+            ),
+            (429, r#"{"error":"Rate limit exceeded"}"#, "rate_limited"),
+            (404, r#"{"error":"Not Found"}"#, "api"),
+            (503, "<html>down</html>", "api"),
+        ];
+        for (status, body, kind) in cases {
+            let error = into_result("people.create", raw(status, body), 1).expect_err("non-2xx");
+            let got = match &error {
+                Error::Validation { error, .. } => {
+                    assert!(error.is_taken("email_address"));
+                    "validation"
+                }
+                Error::Unauthorized { .. } => "unauthorized",
+                Error::RateLimited { .. } => "rate_limited",
+                Error::Api { .. } => "api",
+                _ => "other",
+            };
+            assert_eq!(got, kind, "status {status}: expected {kind}, got {error:?}");
+        }
+        assert!(into_result("x", raw(200, "{}"), 1).is_ok());
+    }
+
+    #[test]
+    fn garbage_bodies_do_not_panic() {
+        for body in [
+            "",
+            "null",
+            "[]",
+            r#"{"errors":5}"#,
+            r#"{"errors":{"a":{"b":1}}}"#,
+            "\u{0}\u{ffff}",
+        ] {
+            let _ = into_result("x", raw(500, body), 1);
+            let _ = into_result("x", raw(422, body), 1);
+        }
+    }
+
+    #[test]
+    fn building_without_credentials_is_a_construction_error() {
+        let error = Pipeline::builder("http://127.0.0.1:1/v2")
+            .build()
+            .expect_err("no credentials");
+        assert!(matches!(error, Error::Construction { .. }), "got {error:?}");
+        let error = Pipeline::with_api_key("not a url", SecretString::from("k".to_string()))
+            .expect_err("bad url");
+        assert!(matches!(error, Error::Construction { .. }), "got {error:?}");
+    }
 }

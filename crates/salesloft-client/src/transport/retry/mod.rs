@@ -1,0 +1,41 @@
+//! The retry layer's three separate decisions (smithy-rs `retries/`, tower `retry/` — rust_stack.md §3):
+//! [`classifier`] (retry or not, and the server's floor), [`backoff`] (how long to wait) and [`budget`]
+//! (whether retrying is still affordable). [`RetryConfig`] gathers their settings; the loop that applies
+//! them lives in [`crate::transport::pipeline`].
+//!
+//! At most 3 attempts by default (the checklist's "max 3 attempts"; AWS `DefaultMaxAttempts = 3`,
+//! resilience4j `DEFAULT_MAX_ATTEMPTS = 3`, Google SRE "≤ 3 attempts" — anchors.md §2). A 401 refreshed once
+//! by the auth layer is repeated once *in addition* (it is a credential problem, not a failure of the
+//! service), and does not draw on the retry budget.
+
+pub mod backoff;
+pub mod budget;
+pub mod classifier;
+
+pub use backoff::{Backoff, Jitter};
+pub use budget::{RetryBudget, RetryBudgetConfig};
+pub use classifier::{AttemptResult, RetryAction, RetryReason, classify};
+
+/// Retry settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Attempts per call including the first (1 disables retries). Default 3.
+    pub max_attempts: u32,
+    /// Delay policy.
+    pub backoff: Backoff,
+    /// Storm protection.
+    pub budget: RetryBudgetConfig,
+    /// Seed of the jitter RNG; `None` seeds from entropy. Set it in tests for reproducible delays.
+    pub seed: Option<u64>,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            backoff: Backoff::default(),
+            budget: RetryBudgetConfig::default(),
+            seed: None,
+        }
+    }
+}
