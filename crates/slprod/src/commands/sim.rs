@@ -1,10 +1,173 @@
-//! `slprod sim`: filled in by the simulator work.
+//! `slprod sim`: run the SalesLoft API v2 + OAuth simulator until SIGINT/SIGTERM.
+//!
+//! Configuration comes from `--config FILE` (TOML, every `SimConfig` field) with flags on top.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use salesloft_sim::config::parse_duration;
+use salesloft_sim::{OAuthClientConfig, SimConfig, Simulator};
 
 /// Arguments of `slprod sim`.
 #[derive(Debug, clap::Args)]
-pub struct SimArgs {}
+pub struct SimArgs {
+    /// Address to listen on (port 0 picks a free port). Default 127.0.0.1:4545.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// The team's API key (default: `ak` + 64 hex derived from the seed).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SALESLOFT_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// How many people to seed (default 100; 1 000 000 is fine).
+    #[arg(long, value_name = "N")]
+    pub seed_people: Option<u64>,
+    /// Seed of the generated data, keys and tokens (default 42).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Cost budget per minute (default 600).
+    #[arg(long, value_name = "N")]
+    pub budget: Option<u32>,
+    /// Length of the rate-limit window, e.g. `1s` to compress the minute (default 60s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub minute: Option<Duration>,
+    /// OAuth access-token lifetime (default 2h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub token_lifetime: Option<Duration>,
+    /// Wait between webhook delivery attempts (default 15s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub webhook_retry_interval: Option<Duration>,
+    /// OAuth client id (replaces the default `sim-client`).
+    #[arg(long, value_name = "ID", requires = "oauth_client_secret")]
+    pub oauth_client_id: Option<String>,
+    /// OAuth client secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "SLPROD_SIM_OAUTH_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub oauth_client_secret: Option<String>,
+    /// TOML file with any `SimConfig` field; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
 
-/// Runs the simulator until SIGINT/SIGTERM.
-pub async fn run(_args: SimArgs) -> i32 {
-    super::super::EXIT_COULD_NOT_RUN
+/// Default listen address of the command (the library default is an ephemeral port).
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 4545);
+
+impl SimArgs {
+    /// The configuration: file (if any), then flags.
+    pub fn to_config(&self) -> Result<SimConfig, String> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    format!("cannot read config file {}: {error}", path.display())
+                })?;
+                let mut config = SimConfig::from_toml(&text)
+                    .map_err(|error| format!("{}: {error}", path.display()))?;
+                if !text
+                    .lines()
+                    .any(|line| line.trim_start().starts_with("listen"))
+                {
+                    config.listen = SocketAddr::from(DEFAULT_LISTEN);
+                }
+                config
+            }
+            None => SimConfig {
+                listen: SocketAddr::from(DEFAULT_LISTEN),
+                ..SimConfig::default()
+            },
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(key) = &self.api_key {
+            config.api_keys = vec![key.clone()];
+        }
+        if let Some(people) = self.seed_people {
+            config.seed_people = people;
+        }
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+        }
+        if let Some(budget) = self.budget {
+            config.budget_per_minute = budget;
+        }
+        if let Some(minute) = self.minute {
+            config.minute = minute;
+        }
+        if let Some(lifetime) = self.token_lifetime {
+            config.access_token_lifetime = lifetime;
+        }
+        if let Some(interval) = self.webhook_retry_interval {
+            config.webhook_retry_interval = interval;
+        }
+        match (&self.oauth_client_id, &self.oauth_client_secret) {
+            (Some(id), Some(secret)) => {
+                config.oauth_clients = vec![OAuthClientConfig {
+                    client_id: id.clone(),
+                    client_secret: secret.clone(),
+                    ..OAuthClientConfig::default()
+                }];
+            }
+            (None, Some(secret)) => {
+                for client in &mut config.oauth_clients {
+                    client.client_secret = secret.clone();
+                }
+            }
+            _ => {}
+        }
+        config.validate().map_err(|error| error.to_string())?;
+        Ok(config)
+    }
+}
+
+/// Runs the simulator until SIGINT/SIGTERM. Exit 0 on a clean stop, 2 when it cannot start.
+pub async fn run(args: SimArgs) -> i32 {
+    let config = match args.to_config() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return super::super::EXIT_COULD_NOT_RUN;
+        }
+    };
+    let sim = match Simulator::start(config).await {
+        Ok(sim) => sim,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return super::super::EXIT_COULD_NOT_RUN;
+        }
+    };
+    println!("salesloft simulator listening on {}", sim.base_url());
+    wait_for_signal().await;
+    tracing::info!("stopping the simulator");
+    sim.shutdown().await;
+    0
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

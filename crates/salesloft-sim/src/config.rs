@@ -1,0 +1,281 @@
+//! [`SimConfig`]: every knob of the simulator, with SalesLoft's documented values as defaults.
+//!
+//! Where FACTS.md §11 marks a behaviour as unconfirmed, the likeliest choice is the default and a field here
+//! lets a test pick the other one. A TOML file can set every field (`slprod sim --config FILE`); durations
+//! are humantime strings (`"60s"`, `"2h"`, `"10ms"`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// One OAuth application known to the simulated accounts server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientConfig {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The `client_secret`.
+    pub client_secret: String,
+    /// Accepted `redirect_uri` prefixes; a redirect URI is accepted when it starts with one of them.
+    pub redirect_uri_prefixes: Vec<String>,
+}
+
+impl Default for OAuthClientConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "sim-client".to_owned(),
+            client_secret: "sim-secret".to_owned(),
+            redirect_uri_prefixes: vec![
+                "http://127.0.0.1".to_owned(),
+                "http://localhost".to_owned(),
+            ],
+        }
+    }
+}
+
+/// Cost of one request by its `page` parameter: the first tier whose `from_page` is ≤ page wins, scanning from
+/// the highest. FACTS.md §2.2: pages 1–100 cost 1, 101–150 cost 3, 151–250 cost 8, 251–500 cost 10, 501+ 30
+/// (the values are the *total* cost of the request, not surcharges).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageCostTier {
+    /// First page number of this tier.
+    pub from_page: u64,
+    /// Total cost of one request for a page in this tier.
+    pub cost: u32,
+}
+
+/// The simulator's configuration. `SimConfig::default()` is SalesLoft as documented.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Seed for every generated record, key and token, so two runs with one seed serve the same data.
+    pub seed: u64,
+    /// How many people to seed (1 000 000 is fine: seeded people are generated on demand from the seed).
+    pub seed_people: u64,
+    /// How many accounts to seed.
+    pub seed_accounts: u64,
+    /// How many cadences to seed.
+    pub seed_cadences: u64,
+    /// How many users to seed (at least 1: the first is the `/v2/me` user that API keys act as).
+    pub seed_users: u64,
+    /// API keys of the team. Empty means one key, `ak` + 64 hex characters derived from `seed`
+    /// (FACTS.md §1.2: "ak" followed by a 64-character hexadecimal string).
+    pub api_keys: Vec<String>,
+    /// Cost budget per team per minute (FACTS.md §2.1: 600).
+    pub budget_per_minute: u32,
+    /// Length of the rate-limit window; benchmarks compress it. FACTS.md §2.3/§11: fixed calendar-minute
+    /// window is the likeliest semantics (tap-salesloft assumes it), unconfirmed.
+    #[serde(with = "duration_str")]
+    pub minute: Duration,
+    /// Page-cost tiers (FACTS.md §2.2).
+    pub page_costs: Vec<PageCostTier>,
+    /// Whether a request answered 429 still spends its cost. FACTS.md §11: unconfirmed; default no.
+    pub rate_limited_consumes_budget: bool,
+    /// Whether a 429 carries `Retry-After` (seconds to the next window). FACTS.md §2.4/§11: unconfirmed;
+    /// default yes, because a well-behaved client must honour it when present.
+    pub send_retry_after: bool,
+    /// Body of a 429. FACTS.md §2.4: unconfirmed; `{"error":"Rate limit exceeded"}` by default.
+    pub rate_limited_message: String,
+    /// Lifetime of an OAuth access token (FACTS.md §1.3: 7200 s).
+    #[serde(with = "duration_str")]
+    pub access_token_lifetime: Duration,
+    /// Whether refreshing revokes the grant's older *access* tokens too. FACTS.md §11: unconfirmed; default
+    /// no (only older refresh tokens are revoked, which FACTS.md §1.3 confirms).
+    pub revoke_access_tokens_on_refresh: bool,
+    /// Lifetime of an authorization code.
+    #[serde(with = "duration_str")]
+    pub authorization_code_lifetime: Duration,
+    /// OAuth applications.
+    pub oauth_clients: Vec<OAuthClientConfig>,
+    /// 401 body text for an unknown, expired or revoked token. FACTS.md §1.5/§11: unconfirmed.
+    pub invalid_token_message: String,
+    /// Whether a person's email address must be unique on the team (FACTS.md §5.3: yes unless the team
+    /// allows intentional duplicates).
+    pub unique_person_email: bool,
+    /// Validation message for a duplicate email or domain. FACTS.md §3/§11: the docs example says
+    /// "is already taken"; Rails' default would be "has already been taken"; unconfirmed.
+    pub taken_message: String,
+    /// Validation message for a missing required field (FACTS.md §3 docs example: "is required").
+    pub required_message: String,
+    /// UTC offset of rendered timestamps, in minutes (FACTS.md §4.4: timestamps carry the team's offset).
+    pub utc_offset_minutes: i32,
+    /// Webhook retries after a failed first attempt (FACTS.md §6.2: three).
+    pub webhook_retries: u32,
+    /// Wait between webhook attempts (FACTS.md §6.2: 15 s; tests set milliseconds or zero).
+    #[serde(with = "duration_str")]
+    pub webhook_retry_interval: Duration,
+    /// Timeout of one webhook attempt. FACTS.md §11: unconfirmed; 10 s by default.
+    #[serde(with = "duration_str")]
+    pub webhook_timeout: Duration,
+    /// Largest accepted request body; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// How many requests `/__sim/requests` keeps.
+    pub request_log_capacity: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 42,
+            seed_people: 100,
+            seed_accounts: 20,
+            seed_cadences: 5,
+            seed_users: 3,
+            api_keys: Vec::new(),
+            budget_per_minute: 600,
+            minute: Duration::from_secs(60),
+            page_costs: default_page_costs(),
+            rate_limited_consumes_budget: false,
+            send_retry_after: true,
+            rate_limited_message: "Rate limit exceeded".to_owned(),
+            access_token_lifetime: Duration::from_secs(7200),
+            revoke_access_tokens_on_refresh: false,
+            authorization_code_lifetime: Duration::from_secs(600),
+            oauth_clients: vec![OAuthClientConfig::default()],
+            invalid_token_message: "Invalid or expired token".to_owned(),
+            unique_person_email: true,
+            taken_message: "is already taken".to_owned(),
+            required_message: "is required".to_owned(),
+            utc_offset_minutes: -300,
+            webhook_retries: 3,
+            webhook_retry_interval: Duration::from_secs(15),
+            webhook_timeout: Duration::from_secs(10),
+            max_body_bytes: 1 << 20,
+            request_log_capacity: 10_000,
+        }
+    }
+}
+
+/// FACTS.md §2.2 page-cost table.
+pub fn default_page_costs() -> Vec<PageCostTier> {
+    [(1, 1), (101, 3), (151, 8), (251, 10), (501, 30)]
+        .into_iter()
+        .map(|(from_page, cost)| PageCostTier { from_page, cost })
+        .collect()
+}
+
+/// A configuration that cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be parsed.
+    #[error("invalid simulator config: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A value is out of range.
+    #[error("invalid simulator config: {0}")]
+    Invalid(String),
+}
+
+impl SimConfig {
+    /// Parses a TOML document; missing fields keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: SimConfig = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the values that would make the simulator misbehave.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.minute.is_zero() {
+            return Err(ConfigError::Invalid(
+                "minute must be longer than zero".into(),
+            ));
+        }
+        if self.seed_users == 0 {
+            return Err(ConfigError::Invalid(
+                "seed_users must be at least 1 (the /v2/me user)".into(),
+            ));
+        }
+        if self.page_costs.is_empty() {
+            return Err(ConfigError::Invalid(
+                "page_costs must have at least one tier".into(),
+            ));
+        }
+        if self.access_token_lifetime.is_zero() {
+            return Err(ConfigError::Invalid(
+                "access_token_lifetime must be longer than zero".into(),
+            ));
+        }
+        if self.api_keys.iter().any(|key| key.trim().is_empty()) {
+            return Err(ConfigError::Invalid(
+                "api_keys must not contain empty keys".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Cost of one request for `page` (FACTS.md §2.2).
+    pub fn page_cost(&self, page: u64) -> u32 {
+        self.page_costs
+            .iter()
+            .filter(|tier| tier.from_page <= page)
+            .max_by_key(|tier| tier.from_page)
+            .map_or(1, |tier| tier.cost)
+    }
+}
+
+/// Parses a humantime duration (`"60s"`, `"1m 30s"`, `"10ms"`); for command-line flags.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("invalid duration {text:?}: {error}"))
+}
+
+/// Serde for durations as humantime strings ("60s", "2h 5m", "10ms").
+mod duration_str {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_costs_follow_the_documented_table() {
+        let config = SimConfig::default();
+        let cases = [
+            (1, 1),
+            (100, 1),
+            (101, 3),
+            (150, 3),
+            (151, 8),
+            (250, 8),
+            (251, 10),
+            (500, 10),
+            (501, 30),
+        ];
+        for (page, expected) in cases {
+            assert_eq!(config.page_cost(page), expected, "cost of page {page}");
+        }
+    }
+
+    #[test]
+    fn toml_sets_fields_and_keeps_defaults() {
+        let config =
+            SimConfig::from_toml("budget_per_minute = 60000\nminute = \"1s\"\nseed_people = 7\n")
+                .expect("valid toml");
+        assert_eq!(config.budget_per_minute, 60_000);
+        assert_eq!(config.minute, Duration::from_secs(1));
+        assert_eq!(config.seed_people, 7);
+        assert_eq!(config.access_token_lifetime, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn toml_rejects_unknown_fields_and_zero_minute() {
+        assert!(SimConfig::from_toml("budjet = 1").is_err());
+        assert!(SimConfig::from_toml("minute = \"0s\"").is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! Error bodies in SalesLoft's two shapes (FACTS.md §3): a singular `{"error": "..."}` for 401/403/404/429
+//! and a field map `{"errors": {"field": ["message", …]}}` for 422.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use crate::json::{ObjectWriter, push_str};
+
+/// Why an API request failed, rendered as SalesLoft renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 404 `{"error":"Not Found"}` (unknown route or record; FACTS.md §10.1, text unconfirmed).
+    NotFound,
+    /// 422 `{"errors":{field:[messages]}}`, fields in insertion order.
+    Validation(Vec<(String, Vec<String>)>),
+    /// 400 with a singular error (unparseable body).
+    BadRequest(String),
+    /// 413: the body is larger than the configured limit.
+    PayloadTooLarge,
+}
+
+impl ApiError {
+    /// A 422 with one message on one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![(field.into(), vec![message.into()])])
+    }
+
+    /// The HTTP response.
+    pub fn into_response(self) -> Response {
+        match self {
+            Self::NotFound => error_response(StatusCode::NOT_FOUND, "Not Found"),
+            Self::BadRequest(message) => error_response(StatusCode::BAD_REQUEST, &message),
+            Self::PayloadTooLarge => {
+                error_response(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
+            }
+            Self::Validation(fields) => {
+                let mut body = String::with_capacity(64);
+                let mut object = ObjectWriter::new(&mut body);
+                object.object("errors", |errors| {
+                    for (field, messages) in &fields {
+                        errors.str_array(field, messages);
+                    }
+                });
+                object.finish();
+                json_response(StatusCode::UNPROCESSABLE_ENTITY, body)
+            }
+        }
+    }
+}
+
+/// Collects validation messages per field, keeping the order fields were checked in.
+#[derive(Debug, Default)]
+pub struct Validation {
+    fields: Vec<(String, Vec<String>)>,
+}
+
+impl Validation {
+    /// Adds one message to one field.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        match self.fields.iter_mut().find(|(name, _)| name == field) {
+            Some((_, messages)) => messages.push(message.into()),
+            None => self.fields.push((field.to_owned(), vec![message.into()])),
+        }
+    }
+
+    /// `Ok` when nothing was added, otherwise the 422.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.fields.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.fields))
+        }
+    }
+}
+
+/// A response with a JSON body.
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+/// A response with a singular `{"error": message}` body.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let mut body = String::with_capacity(message.len() + 12);
+    body.push_str("{\"error\":");
+    push_str(&mut body, message);
+    body.push('}');
+    json_response(status, body)
+}
+
+/// 204 No Content.
+pub fn no_content() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}

@@ -1,0 +1,33 @@
+//! One module per SalesLoft resource: the stored record, its JSON rendering with every documented key
+//! (explicit nulls, FACTS.md §10.8 and `schemas.md`), and validation of writes.
+
+pub mod accounts;
+pub mod cadence_memberships;
+pub mod cadences;
+pub mod people;
+pub mod team;
+pub mod users;
+pub mod webhook_subscriptions;
+
+use crate::clock::{Micros, format_timestamp};
+
+/// What rendering needs besides the record: the `_href` base and the team's UTC offset.
+#[derive(Debug, Clone, Copy)]
+pub struct Render<'a> {
+    /// API root for `_href`s, e.g. `http://127.0.0.1:4545/v2`.
+    pub base: &'a str,
+    /// UTC offset of timestamps, minutes.
+    pub offset_minutes: i32,
+}
+
+impl Render<'_> {
+    /// A timestamp in SalesLoft's format.
+    pub fn ts(&self, micros: Micros) -> String {
+        format_timestamp(micros, self.offset_minutes)
+    }
+
+    /// An optional timestamp.
+    pub fn ts_opt(&self, micros: Option<Micros>) -> Option<String> {
+        micros.map(|value| self.ts(value))
+    }
+}

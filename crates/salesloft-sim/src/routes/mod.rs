@@ -1,0 +1,223 @@
+//! The `/v2` API: routing by resource and the shared shape of a handler.
+//!
+//! Paths are matched after `/v2/` with any `.json` suffix removed (FACTS.md §1.1: both forms work). An
+//! unknown path, an unknown method on a known path, or a non-integer id is 404 `{"error":"Not Found"}`
+//! (FACTS.md §10.1).
+
+mod accounts;
+mod cadence_memberships;
+mod cadences;
+mod people;
+mod users;
+mod webhook_subscriptions;
+
+use std::sync::{PoisonError, RwLock};
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+
+use crate::body::Params;
+use crate::clock::Micros;
+use crate::config::SimConfig;
+use crate::envelope;
+use crate::errors::{ApiError, json_response, no_content};
+use crate::query::Query;
+use crate::records::Render;
+use crate::store::TeamData;
+
+/// A resource change that webhooks announce: the event type and the bare resource JSON (FACTS.md §6.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// e.g. `person_created`.
+    pub event_type: &'static str,
+    /// The rendered resource, exactly the bytes that are signed and sent.
+    pub body: String,
+}
+
+/// What a handler produced.
+pub struct Outcome {
+    /// The response.
+    pub response: Response,
+    /// Events to deliver to webhook subscribers.
+    pub events: Vec<Event>,
+}
+
+impl Outcome {
+    fn ok(body: String) -> Self {
+        Self {
+            response: json_response(StatusCode::OK, body),
+            events: Vec::new(),
+        }
+    }
+
+    fn with_event(body: String, event_type: &'static str, record: String) -> Self {
+        Self {
+            response: json_response(StatusCode::OK, body),
+            events: vec![Event {
+                event_type,
+                body: record,
+            }],
+        }
+    }
+
+    fn deleted(events: Vec<Event>) -> Self {
+        Self {
+            response: no_content(),
+            events,
+        }
+    }
+}
+
+/// What every handler may read besides the data.
+pub struct Ctx<'a> {
+    /// Configuration (validation messages, uniqueness switch).
+    pub config: &'a SimConfig,
+    /// Rendering context.
+    pub render: Render<'a>,
+    /// Now, on the simulator clock.
+    pub now: Micros,
+    /// The user the credential acts as.
+    pub user_id: i64,
+    /// Query parameters.
+    pub query: &'a Query,
+}
+
+/// One parsed API request.
+pub struct ApiRequest<'a> {
+    /// Method.
+    pub method: &'a Method,
+    /// Path segments after `/v2/`, `.json` removed from the last.
+    pub segments: Vec<&'a str>,
+    /// Body parameters (writes only).
+    pub params: Params,
+}
+
+/// Splits a `/v2/...` path into segments, dropping the `.json` suffix. `None` when not under `/v2/`.
+pub fn segments(path: &str) -> Option<Vec<&str>> {
+    let rest = path.strip_prefix("/v2/")?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let rest = rest.strip_suffix(".json").unwrap_or(rest);
+    if rest.is_empty() {
+        return None;
+    }
+    Some(rest.split('/').collect())
+}
+
+/// The route label for stats: `GET /v2/people/{id}`.
+pub fn route_label(method: &Method, path: &str) -> String {
+    match segments(path) {
+        Some(parts) => {
+            let mut label = format!("{method} /v2");
+            for part in parts {
+                label.push('/');
+                if part.parse::<i64>().is_ok() {
+                    label.push_str("{id}");
+                } else {
+                    label.push_str(part);
+                }
+            }
+            label
+        }
+        None => format!("{method} {}", path.strip_suffix(".json").unwrap_or(path)),
+    }
+}
+
+/// Whether the method writes (and so takes the write lock and reads a body).
+pub fn is_write(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+/// Runs an API request against the team's data.
+pub fn handle(data: &RwLock<TeamData>, ctx: &Ctx<'_>, request: ApiRequest<'_>) -> Outcome {
+    let result = if is_write(request.method) {
+        let mut guard = data.write().unwrap_or_else(PoisonError::into_inner);
+        write(&mut guard, ctx, &request)
+    } else {
+        let guard = data.read().unwrap_or_else(PoisonError::into_inner);
+        read(&guard, ctx, &request).map(Outcome::ok)
+    };
+    result.unwrap_or_else(|error| Outcome {
+        response: error.into_response(),
+        events: Vec::new(),
+    })
+}
+
+fn parse_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>().map_err(|_| ApiError::NotFound)
+}
+
+fn read(data: &TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result<String, ApiError> {
+    if *request.method != Method::GET && *request.method != Method::HEAD {
+        return Err(ApiError::NotFound);
+    }
+    match request.segments.as_slice() {
+        ["me"] => users::me(data, ctx),
+        ["team"] => {
+            let mut out = String::with_capacity(1024);
+            data.team.render(&ctx.render, &mut out);
+            Ok(envelope::single(&out))
+        }
+        ["users"] => users::list(data, ctx),
+        ["users", id] => users::get(data, ctx, parse_id(id)?),
+        ["people"] => people::list(data, ctx),
+        ["people", id] => people::get(data, ctx, parse_id(id)?),
+        ["accounts"] => accounts::list(data, ctx),
+        ["accounts", id] => accounts::get(data, ctx, parse_id(id)?),
+        ["cadences"] => cadences::list(data, ctx),
+        ["cadences", id] => cadences::get(data, ctx, parse_id(id)?),
+        ["cadence_memberships"] => cadence_memberships::list(data, ctx),
+        ["cadence_memberships", id] => cadence_memberships::get(data, ctx, parse_id(id)?),
+        ["webhook_subscriptions"] => webhook_subscriptions::list(data, ctx),
+        ["webhook_subscriptions", id] => webhook_subscriptions::get(data, ctx, parse_id(id)?),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn write(
+    data: &mut TeamData,
+    ctx: &Ctx<'_>,
+    request: &ApiRequest<'_>,
+) -> Result<Outcome, ApiError> {
+    let params = &request.params;
+    match (request.method.clone(), request.segments.as_slice()) {
+        (Method::POST, ["people"]) => people::create(data, ctx, params),
+        (Method::PUT | Method::PATCH, ["people", id]) => {
+            people::update(data, ctx, parse_id(id)?, params)
+        }
+        (Method::DELETE, ["people", id]) => people::delete(data, ctx, parse_id(id)?),
+        (Method::POST, ["accounts"]) => accounts::create(data, ctx, params),
+        (Method::PUT | Method::PATCH, ["accounts", id]) => {
+            accounts::update(data, ctx, parse_id(id)?, params)
+        }
+        (Method::DELETE, ["accounts", id]) => accounts::delete(data, ctx, parse_id(id)?),
+        (Method::POST, ["cadence_memberships"]) => cadence_memberships::create(data, ctx, params),
+        (Method::DELETE, ["cadence_memberships", id]) => {
+            cadence_memberships::delete(data, ctx, parse_id(id)?)
+        }
+        (Method::POST, ["webhook_subscriptions"]) => {
+            webhook_subscriptions::create(data, ctx, params)
+        }
+        (Method::PUT | Method::PATCH, ["webhook_subscriptions", id]) => {
+            webhook_subscriptions::update(data, ctx, parse_id(id)?, params)
+        }
+        (Method::DELETE, ["webhook_subscriptions", id]) => {
+            webhook_subscriptions::delete(data, parse_id(id)?)
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Renders records of a page with `render_one`, then the list envelope.
+fn render_page(ids: &[i64], mut render_one: impl FnMut(i64, &mut String) -> bool) -> Vec<String> {
+    let mut records = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut out = String::with_capacity(1024);
+        if render_one(*id, &mut out) {
+            records.push(out);
+        }
+    }
+    records
+}

@@ -1,0 +1,207 @@
+//! `/v2/people` (FACTS.md §5.3).
+
+use crate::body::Params;
+use crate::envelope::{self, Filtering};
+use crate::errors::{ApiError, Validation};
+use crate::list::{self, ListSpec, Order};
+use crate::records::people::{Person, SORTS};
+use crate::routes::{Ctx, Event, Outcome, render_page};
+use crate::store::TeamData;
+
+fn render_person(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
+    let Some(row) = data.people.get(id) else {
+        return false;
+    };
+    let mut person = data.person(id, row).into_owned();
+    // A reference to a deleted account renders as null (FACTS.md §5.2: deleting an account unlinks people).
+    if person
+        .account_id
+        .is_some_and(|account| data.accounts.get(account).is_none())
+    {
+        person.account_id = None;
+    }
+    person.render(id, row, &data.current_cadences(id), &ctx.render, out);
+    true
+}
+
+/// `GET /v2/people`.
+pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
+    let query = ctx.query;
+    let paging = query.paging()?;
+    let sorting = query.sorting(SORTS, "updated_at")?;
+    let ids = query.int_list("ids")?;
+    let emails = query.list("email_addresses");
+    let updated = query.time_range("updated_at")?;
+    let created = query.time_range("created_at")?;
+    let account_ids = query.int_list("account_id")?;
+    let owner_ids = query.int_list("owner_id")?;
+    let do_not_contact = query.bool("do_not_contact")?;
+
+    let mut filtering = Filtering::default();
+    filtering.list("ids", query.list("ids").as_ref());
+    filtering.list("email_addresses", emails.as_ref());
+    filtering.time("updated_at", updated.as_ref());
+    filtering.time("created_at", created.as_ref());
+    filtering.list("account_id", query.list("account_id").as_ref());
+    filtering.list("owner_id", query.list("owner_id").as_ref());
+    filtering.scalar("do_not_contact", query.get("do_not_contact"));
+
+    // An email filter is resolved through the index to an id set (and intersected with `ids`).
+    let mut candidates = ids;
+    if let Some(emails) = &emails {
+        let by_email: Vec<i64> = emails
+            .iter()
+            .filter_map(|email| data.person_id_by_email(email))
+            .collect();
+        candidates = Some(match candidates {
+            Some(wanted) => by_email
+                .into_iter()
+                .filter(|id| wanted.contains(id))
+                .collect(),
+            None => by_email,
+        });
+    }
+    let needs_data = account_ids.is_some() || owner_ids.is_some() || do_not_contact.is_some();
+    let order = match sorting.key {
+        "updated_at" => Order::Updated,
+        "created_at" => Order::Id,
+        key => Order::Key(Box::new(move |id, row| {
+            data.person(id, row).sort_value(key, row)
+        })),
+    };
+    let spec = ListSpec {
+        ids: candidates,
+        updated: updated.as_ref(),
+        order,
+        ascending: sorting.ascending,
+        filter: Box::new(|id, row| {
+            if !updated
+                .as_ref()
+                .is_none_or(|range| range.contains(row.updated_at))
+                || !created
+                    .as_ref()
+                    .is_none_or(|range| range.contains(row.created_at))
+            {
+                return false;
+            }
+            if !needs_data {
+                return true;
+            }
+            let person = data.person(id, row);
+            account_ids
+                .as_ref()
+                .is_none_or(|wanted| person.account_id.is_some_and(|a| wanted.contains(&a)))
+                && owner_ids
+                    .as_ref()
+                    .is_none_or(|wanted| person.owner_id.is_some_and(|o| wanted.contains(&o)))
+                && do_not_contact.is_none_or(|flag| person.do_not_contact == flag)
+        }),
+        paging,
+        paginate: true,
+    };
+    let page = list::run(&data.people, spec);
+    let records = render_page(&page.ids, |id, out| render_person(data, ctx, id, out));
+    Ok(envelope::list(
+        &filtering,
+        Some((&paging, &page)),
+        &sorting,
+        &records,
+    ))
+}
+
+/// `GET /v2/people/{id}`.
+pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
+    let mut out = String::with_capacity(2048);
+    if !render_person(data, ctx, id, &mut out) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(envelope::single(&out))
+}
+
+/// Team-level checks of a person write: unique email, existing account and owner.
+fn check_team_rules(
+    data: &TeamData,
+    ctx: &Ctx<'_>,
+    id: Option<i64>,
+    person: &Person,
+    errors: &mut Validation,
+) {
+    if ctx.config.unique_person_email
+        && let Some(email) = &person.email_address
+        && let Some(existing) = data.person_id_by_email(email)
+        && Some(existing) != id
+    {
+        errors.add("email_address", ctx.config.taken_message.as_str());
+    }
+    if let Some(account) = person.account_id
+        && data.accounts.get(account).is_none()
+    {
+        errors.add("account_id", "is invalid");
+    }
+    if let Some(owner) = person.owner_id
+        && data.users.get(owner).is_none()
+    {
+        errors.add("owner_id", "is invalid");
+    }
+}
+
+/// `POST /v2/people`.
+pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Outcome, ApiError> {
+    let mut person = Person::default();
+    let mut errors = Validation::default();
+    person.apply(params, &ctx.config.required_message, &mut errors);
+    check_team_rules(data, ctx, None, &person, &mut errors);
+    errors.finish()?;
+    if person.owner_id.is_none() {
+        person.owner_id = Some(ctx.user_id);
+    }
+    let id = data.people.allocate_id();
+    data.put_person(id, ctx.now, ctx.now, person);
+    written(data, ctx, id, "person_created")
+}
+
+/// `PUT /v2/people/{id}`.
+pub fn update(
+    data: &mut TeamData,
+    ctx: &Ctx<'_>,
+    id: i64,
+    params: &Params,
+) -> Result<Outcome, ApiError> {
+    let row = data.people.get(id).ok_or(ApiError::NotFound)?;
+    let created_at = row.created_at;
+    let mut person = data.person(id, row).into_owned();
+    let mut errors = Validation::default();
+    person.apply(params, &ctx.config.required_message, &mut errors);
+    check_team_rules(data, ctx, Some(id), &person, &mut errors);
+    errors.finish()?;
+    data.put_person(id, created_at, ctx.now, person);
+    written(data, ctx, id, "person_updated")
+}
+
+fn written(
+    data: &TeamData,
+    ctx: &Ctx<'_>,
+    id: i64,
+    event_type: &'static str,
+) -> Result<Outcome, ApiError> {
+    let mut record = String::with_capacity(2048);
+    render_person(data, ctx, id, &mut record);
+    Ok(Outcome::with_event(
+        envelope::single(&record),
+        event_type,
+        record,
+    ))
+}
+
+/// `DELETE /v2/people/{id}`: 204, also when already gone (FACTS.md §3: deletes are idempotent).
+pub fn delete(data: &mut TeamData, ctx: &Ctx<'_>, id: i64) -> Result<Outcome, ApiError> {
+    let mut record = String::with_capacity(2048);
+    if !render_person(data, ctx, id, &mut record) {
+        return Ok(Outcome::deleted(Vec::new()));
+    }
+    data.remove_person(id, ctx.now);
+    Ok(Outcome::deleted(vec![Event {
+        event_type: "person_deleted",
+        body: record,
+    }]))
+}

@@ -1,0 +1,249 @@
+//! [`TeamData`]: the in-memory records of one team, with the indexes writes keep up to date (unique email
+//! and domain, memberships by person and by (person, cadence)).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::clock::Micros;
+use crate::config::SimConfig;
+use crate::records::accounts::Account;
+use crate::records::cadence_memberships::Membership;
+use crate::records::cadences::Cadence;
+use crate::records::people::{Person, PersonRow};
+use crate::records::team::Team;
+use crate::records::users::User;
+use crate::records::webhook_subscriptions::Subscription;
+use crate::seed::{self, PeopleSeed};
+use crate::table::Table;
+
+/// Everything one team owns.
+#[derive(Debug, Clone)]
+pub struct TeamData {
+    /// The team.
+    pub team: Team,
+    /// Users; id 1 is the user API keys and OAuth grants act as.
+    pub users: Table<User>,
+    /// People rows (seeded data generated on demand).
+    pub people: Table<PersonRow>,
+    /// Lower-cased email → person id, for people whose data is stored (seeded emails are decoded instead).
+    person_emails: HashMap<String, i64>,
+    /// Accounts.
+    pub accounts: Table<Account>,
+    /// Lower-cased domain → account id.
+    account_domains: HashMap<String, i64>,
+    /// Cadences.
+    pub cadences: Table<Cadence>,
+    /// Cadence memberships.
+    pub memberships: Table<Membership>,
+    /// (person, cadence) → membership id: one record per pair (FACTS.md §5.4).
+    membership_by_pair: HashMap<(i64, i64), i64>,
+    /// person → membership ids.
+    memberships_by_person: HashMap<i64, Vec<i64>>,
+    /// Webhook subscriptions.
+    pub subscriptions: Table<Subscription>,
+    /// What seeded people are generated from.
+    pub people_seed: PeopleSeed,
+}
+
+impl TeamData {
+    /// The seeded state of the team.
+    pub fn seeded(config: &SimConfig) -> Self {
+        let seed = config.seed;
+        let people_seed = PeopleSeed {
+            seed,
+            accounts: config.seed_accounts,
+            users: config.seed_users,
+        };
+        let mut data = Self {
+            team: Team {
+                id: 1,
+                name: "Simulated Team".to_owned(),
+                plan: "enterprise".to_owned(),
+                created_at: seed::BASE_TIME - 60 * 86_400_000_000,
+                updated_at: seed::BASE_TIME - 60 * 86_400_000_000,
+            },
+            users: Table::default(),
+            people: Table::default(),
+            person_emails: HashMap::new(),
+            accounts: Table::default(),
+            account_domains: HashMap::new(),
+            cadences: Table::default(),
+            memberships: Table::default(),
+            membership_by_pair: HashMap::new(),
+            memberships_by_person: HashMap::new(),
+            subscriptions: Table::default(),
+            people_seed,
+        };
+        for id in 1..=config.seed_users as i64 {
+            data.users.put(id, seed::user(seed, id));
+        }
+        for id in 1..=config.seed_accounts as i64 {
+            data.put_account(id, seed::account(seed, id, config.seed_users));
+        }
+        for id in 1..=config.seed_cadences as i64 {
+            data.cadences
+                .put(id, seed::cadence(seed, id, config.seed_users));
+        }
+        for id in 1..=config.seed_people as i64 {
+            let (created_at, updated_at) = seed::person_times(seed, id);
+            data.people.put(
+                id,
+                PersonRow {
+                    created_at,
+                    updated_at,
+                    data: None,
+                },
+            );
+        }
+        if config.seed_cadences > 0 {
+            for person_id in 1..=config.seed_people.min(10) as i64 {
+                let id = data.memberships.allocate_id();
+                data.put_membership(id, seed::membership(seed, person_id));
+            }
+        }
+        data
+    }
+
+    /// A person's data, generated from the seed when it was never written.
+    pub fn person<'a>(&self, id: i64, row: &'a PersonRow) -> Cow<'a, Person> {
+        match &row.data {
+            Some(person) => Cow::Borrowed(person),
+            None => Cow::Owned(seed::person(self.people_seed, id)),
+        }
+    }
+
+    /// The person with this email address (case-insensitive).
+    pub fn person_id_by_email(&self, email: &str) -> Option<i64> {
+        let lower = email.trim().to_lowercase();
+        if let Some(id) = self.person_emails.get(&lower) {
+            return Some(*id);
+        }
+        let id = seed::person_id_in_email(&lower)?;
+        let row = self.people.get(id)?;
+        if row.data.is_some() {
+            return None;
+        }
+        let seeded = seed::person(self.people_seed, id);
+        (seeded.email_address.as_deref() == Some(lower.as_str())).then_some(id)
+    }
+
+    /// Stores a person, keeping the email index right.
+    pub fn put_person(&mut self, id: i64, created_at: Micros, updated_at: Micros, person: Person) {
+        if let Some(old) = self.people.get(id)
+            && let Some(old_email) = self.person(id, old).email_address.clone()
+        {
+            self.person_emails.remove(&old_email.to_lowercase());
+        }
+        if let Some(email) = &person.email_address {
+            self.person_emails.insert(email.to_lowercase(), id);
+        }
+        self.people.put(
+            id,
+            PersonRow {
+                created_at,
+                updated_at,
+                data: Some(Box::new(person)),
+            },
+        );
+    }
+
+    /// Removes a person and the email index entry; marks their memberships `person_deleted`.
+    pub fn remove_person(&mut self, id: i64, now: Micros) -> Option<(PersonRow, Person)> {
+        let row = self.people.get(id)?.clone();
+        let person = self.person(id, &row).into_owned();
+        if let Some(email) = &person.email_address {
+            self.person_emails.remove(&email.to_lowercase());
+        }
+        self.people.remove(id);
+        for membership_id in self
+            .memberships_by_person
+            .get(&id)
+            .cloned()
+            .unwrap_or_default()
+        {
+            if let Some(mut membership) = self.memberships.get(membership_id).cloned() {
+                membership.person_deleted = true;
+                membership.currently_on_cadence = false;
+                membership.current_state = "removed";
+                membership.updated_at = now;
+                self.memberships.put(membership_id, membership);
+            }
+        }
+        Some((row, person))
+    }
+
+    /// The account with this domain.
+    pub fn account_id_by_domain(&self, domain: &str) -> Option<i64> {
+        self.account_domains
+            .get(&domain.trim().to_lowercase())
+            .copied()
+    }
+
+    /// Stores an account, keeping the domain index right.
+    pub fn put_account(&mut self, id: i64, account: Account) {
+        if let Some(old_domain) = self.accounts.get(id).and_then(|old| old.domain.clone()) {
+            self.account_domains.remove(&old_domain);
+        }
+        if let Some(domain) = &account.domain {
+            self.account_domains.insert(domain.to_lowercase(), id);
+        }
+        self.accounts.put(id, account);
+    }
+
+    /// Removes an account; its people lose the link (FACTS.md §5.2: "Deleting an account will remove all
+    /// connected people from that account"), which is done lazily: a reference to a missing account renders
+    /// as null.
+    pub fn remove_account(&mut self, id: i64) -> Option<Account> {
+        let account = self.accounts.remove(id)?;
+        if let Some(domain) = &account.domain {
+            self.account_domains.remove(domain);
+        }
+        Some(account)
+    }
+
+    /// The membership of a (person, cadence) pair.
+    pub fn membership_for(&self, person_id: i64, cadence_id: i64) -> Option<i64> {
+        self.membership_by_pair
+            .get(&(person_id, cadence_id))
+            .copied()
+    }
+
+    /// Stores a membership, keeping the pair and person indexes right.
+    pub fn put_membership(&mut self, id: i64, membership: Membership) {
+        self.membership_by_pair
+            .insert((membership.person_id, membership.cadence_id), id);
+        let ids = self
+            .memberships_by_person
+            .entry(membership.person_id)
+            .or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        self.memberships.put(id, membership);
+    }
+
+    /// Cadences the person is on now, most recently added last.
+    pub fn current_cadences(&self, person_id: i64) -> Vec<i64> {
+        let Some(ids) = self.memberships_by_person.get(&person_id) else {
+            return Vec::new();
+        };
+        let mut current: Vec<(Micros, i64)> = ids
+            .iter()
+            .filter_map(|id| self.memberships.get(*id))
+            .filter(|membership| membership.currently_on_cadence)
+            .map(|membership| (membership.added_at, membership.cadence_id))
+            .collect();
+        current.sort_unstable();
+        current.into_iter().map(|(_, cadence)| cadence).collect()
+    }
+
+    /// People currently on a cadence.
+    pub fn cadence_people(&self, cadence_id: i64) -> i64 {
+        self.membership_by_pair
+            .iter()
+            .filter(|((_, cadence), _)| *cadence == cadence_id)
+            .filter_map(|(_, id)| self.memberships.get(*id))
+            .filter(|membership| membership.currently_on_cadence)
+            .count() as i64
+    }
+}
