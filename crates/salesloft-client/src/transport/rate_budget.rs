@@ -90,10 +90,12 @@ pub struct RateBudget {
     state: Arc<Mutex<State>>,
 }
 
-/// Cost reserved for one attempt; hand it back through [`RateBudget::settle`] or [`RateBudget::release`].
+/// Cost reserved for one attempt; hand it back through [`RateBudget::settle`]. Dropping it unsettled (a
+/// cancelled call) settles it as [`Settlement::Unknown`], so the in-flight count never leaks.
 #[derive(Debug)]
-#[must_use = "settle or release the reservation"]
+#[must_use = "settle the reservation"]
 pub struct Reservation {
+    budget: Option<RateBudget>,
     key: (&'static str, u32),
     cost: u32,
     epoch: u64,
@@ -103,6 +105,14 @@ impl Reservation {
     /// The reserved cost.
     pub fn cost(&self) -> u32 {
         self.cost
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(budget) = self.budget.take() {
+            budget.apply(self.key, self.cost, self.epoch, Settlement::Unknown);
+        }
     }
 }
 
@@ -206,6 +216,7 @@ impl RateBudget {
                     state.in_flight += i64::from(cost);
                     return (
                         Reservation {
+                            budget: Some(self.clone()),
                             key,
                             cost,
                             epoch: state.epoch,
@@ -226,13 +237,23 @@ impl RateBudget {
     }
 
     /// Ends a reservation with what the response said.
-    pub fn settle(&self, reservation: Reservation, settlement: Settlement) {
+    pub fn settle(&self, mut reservation: Reservation, settlement: Settlement) {
+        reservation.budget = None;
+        self.apply(
+            reservation.key,
+            reservation.cost,
+            reservation.epoch,
+            settlement,
+        );
+    }
+
+    fn apply(&self, key: (&'static str, u32), cost: u32, epoch: u64, settlement: Settlement) {
         let mut state = self.lock();
         let now = self.clock.now();
         self.roll(&mut state, now);
-        let cost = i64::from(reservation.cost);
+        let cost = i64::from(cost);
         state.in_flight = (state.in_flight - cost).max(0);
-        let same_window = reservation.epoch == state.epoch;
+        let same_window = epoch == state.epoch;
         let (status, rate, retry_after) = match settlement {
             Settlement::Answered {
                 status,
@@ -248,7 +269,7 @@ impl RateBudget {
             }
         };
         if let Some(actual) = rate.endpoint_cost {
-            state.learned.insert(reservation.key, actual);
+            state.learned.insert(key, actual);
             if same_window {
                 state.remaining += cost - i64::from(actual);
             }
@@ -507,6 +528,20 @@ mod tests {
         b.release(third);
         assert_eq!(b.snapshot().in_flight, 0);
         let _ = clock.now();
+    }
+
+    #[tokio::test]
+    async fn a_dropped_reservation_keeps_its_charge_but_leaves_flight() {
+        let clock = ManualClock::new();
+        let b = budget(600, &clock);
+        let (r, _) = b.acquire("people.list", 3).await;
+        drop(r);
+        let snapshot = b.snapshot();
+        assert_eq!(
+            (snapshot.remaining, snapshot.in_flight),
+            (597, 0),
+            "got {snapshot:?}"
+        );
     }
 
     #[tokio::test]

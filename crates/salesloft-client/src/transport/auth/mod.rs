@@ -14,6 +14,9 @@
 //! **Save before use.** A new token set goes to [`TokenStore::save`] before it is swapped in; when saving
 //! fails the call fails with [`crate::Error::TokenStore`] and the new token is not used.
 //!
+//! **Cancellation.** The refresh runs in its own task, so a caller that gives up (a timeout around
+//! `execute`) cannot interrupt it between the token endpoint's answer and the save.
+//!
 //! **Proactive refresh** happens when the token is within [`RefreshSkew`] of expiry. If that refresh fails
 //! with an OAuth error while the old token is still valid, the old token is used and the failure is logged;
 //! the next call tries again.
@@ -24,6 +27,7 @@ pub mod token_store;
 use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
+use tracing::Instrument;
 
 pub use oauth::{OAuthConfig, OAuthGrant, SALESLOFT_TOKEN_URL};
 pub use token_store::{FileTokenStore, MemoryTokenStore, RefreshSkew, TokenSet, TokenStore};
@@ -140,7 +144,7 @@ impl Authenticator {
                 None => (current.generation, Trigger::Initial),
             }
         };
-        state.refresh(generation, trigger).await
+        OAuthState::refresh_detached(state, generation, trigger).await
     }
 
     /// Refreshes after a 401 answered to a bearer of `generation` (no-op when someone already has).
@@ -153,7 +157,9 @@ impl Authenticator {
                 token: key.clone(),
                 generation: 0,
             }),
-            Authenticator::OAuth(state) => state.refresh(generation, Trigger::Unauthorized).await,
+            Authenticator::OAuth(state) => {
+                OAuthState::refresh_detached(state, generation, Trigger::Unauthorized).await
+            }
         }
     }
 }
@@ -176,6 +182,27 @@ impl OAuthState {
         };
         current.tokens = Some(tokens);
         bearer
+    }
+
+    /// Runs [`OAuthState::refresh`] in its own task. A refresh spends the single-use refresh token (FACTS.md
+    /// §1.3), so it must run to completion — save included — even when the caller is cancelled (a timeout
+    /// around `execute`); otherwise the rotated token could be lost between the token endpoint and the store.
+    async fn refresh_detached(
+        state: &Arc<OAuthState>,
+        seen: u64,
+        trigger: Trigger,
+    ) -> Result<Bearer, Error> {
+        let state = Arc::clone(state);
+        let task = tokio::spawn(
+            async move { state.refresh(seen, trigger).await }.instrument(tracing::Span::current()),
+        );
+        match task.await {
+            Ok(result) => result,
+            Err(join) => Err(Error::Auth {
+                code: None,
+                message: format!("token refresh task failed: {join}"),
+            }),
+        }
     }
 
     async fn refresh(&self, seen: u64, trigger: Trigger) -> Result<Bearer, Error> {
