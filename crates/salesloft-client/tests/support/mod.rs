@@ -1,0 +1,74 @@
+//! Shared helpers for the integration tests: a simulator, a client for it, and its control API.
+#![allow(dead_code)]
+
+use salesloft_client::Client;
+use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use serde_json::Value;
+
+/// Starts a simulator with `seed_people` people and a budget large enough not to interfere.
+pub async fn start(seed_people: u64) -> (RunningSim, Client) {
+    start_with(SimConfig { seed_people, budget_per_minute: 1_000_000, ..SimConfig::default() }).await
+}
+
+/// Starts a simulator with `config` and a client for it.
+pub async fn start_with(config: SimConfig) -> (RunningSim, Client) {
+    let sim = Simulator::start(config).await.expect("the simulator starts");
+    let client = Client::with_api_key(sim.base_url(), sim.api_key().to_string().into()).expect("a client for the sim");
+    (sim, client)
+}
+
+/// `GET /__sim/stats`.
+pub async fn stats(sim: &RunningSim) -> Value {
+    get(sim, "/__sim/stats").await
+}
+
+/// `GET /__sim/requests?limit=N` (most recent first).
+pub async fn requests(sim: &RunningSim, limit: usize) -> Vec<Value> {
+    match get(sim, &format!("/__sim/requests?limit={limit}")).await {
+        Value::Array(items) => items,
+        other => panic!("expected an array from /__sim/requests, got {other}"),
+    }
+}
+
+/// `POST /__sim/faults`.
+pub async fn add_fault(sim: &RunningSim, rule: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.root_url()))
+        .json(&rule)
+        .send()
+        .await
+        .expect("control API reachable");
+    assert!(response.status().is_success(), "adding fault {rule}: expected 2xx, got {}", response.status());
+}
+
+/// `POST /__sim/reset`.
+pub async fn reset(sim: &RunningSim) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__sim/reset", sim.root_url()))
+        .send()
+        .await
+        .expect("control API reachable");
+    assert!(response.status().is_success(), "reset: expected 2xx, got {}", response.status());
+}
+
+async fn get(sim: &RunningSim, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", sim.root_url()))
+        .send()
+        .await
+        .expect("control API reachable")
+        .json()
+        .await
+        .expect("control API answers JSON")
+}
+
+/// A number from a stats object.
+pub fn stat(stats: &Value, key: &str) -> u64 {
+    stats.get(key).and_then(Value::as_u64).unwrap_or_else(|| panic!("stats has no numeric {key}: {stats}"))
+}
+
+/// Reads a fixture file from `tests/fixtures`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
