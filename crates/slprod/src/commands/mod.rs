@@ -1,6 +1,9 @@
 //! One module per subcommand. Each `run` returns the process exit code: 0 success, 1 some items failed,
 //! 2 could not run.
 
+pub mod audit;
+pub mod pull;
+pub mod push;
 pub mod sim;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -31,12 +34,21 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the SalesLoft API v2 + OAuth simulator.
     Sim(sim::SimArgs),
+    /// Verify or export the hash-chained audit log.
+    Audit(audit::AuditArgs),
+    /// Pull records to JSON lines.
+    Pull(pull::PullArgs),
+    /// Push people.
+    Push(push::PushArgs),
 }
 
 /// Runs one subcommand and returns its exit code.
 pub async fn run(command: Command) -> i32 {
     match command {
         Command::Sim(args) => sim::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
+        Command::Pull(args) => pull::run(args).await,
+        Command::Push(args) => push::run(args).await,
     }
 }
 
