@@ -138,10 +138,30 @@ impl<'c> CreateMembership<'c> {
         }
     }
 
-    /// Sends the request.
+    /// Sends the request. When SalesLoft answers 422 because the person is already on the cadence (a repeat,
+    /// e.g. a retry whose first answer was lost), the existing membership is looked up and returned, so
+    /// adding is idempotent.
     pub async fn send(self) -> Result<CadenceMembership, Error> {
         let request = self.build();
-        self.client.send_data(request).await
+        match self.client.send_data(request).await {
+            Err(error) if is_already_on_cadence(&error) => {
+                let existing = CadenceMembershipsHandler::new(self.client)
+                    .list()
+                    .person_id(self.person_id)
+                    .cadence_id(self.cadence_id)
+                    .per_page(100)
+                    .send()
+                    .await?;
+                existing
+                    .data
+                    .into_iter()
+                    .filter(|m| m.person.as_ref().is_some_and(|p| p.id == self.person_id))
+                    .filter(|m| m.cadence.as_ref().is_some_and(|c| c.id == self.cadence_id))
+                    .max_by_key(|m| m.currently_on_cadence == Some(true))
+                    .ok_or(error)
+            }
+            other => other,
+        }
     }
 }
 
@@ -152,4 +172,13 @@ impl<'c> IntoFuture for CreateMembership<'c> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
+}
+
+/// A 422 saying the person is already on the cadence (wording unconfirmed: matched on "already").
+fn is_already_on_cadence(error: &Error) -> bool {
+    error.validation().is_some_and(|v| {
+        v.errors.iter().any(|(field, messages)| {
+            (field == "person_id" || field == "base") && messages.iter().any(|m| m.contains("already"))
+        })
+    })
 }
