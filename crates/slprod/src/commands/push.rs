@@ -237,7 +237,7 @@ async fn read_jsonl(file: std::fs::File, pusher: &mut Pusher<'_>, report: &mut P
             Err(e) => {
                 let email = email_hint(text);
                 let path = e.path().to_string();
-                let reason = if path == "." {
+                let reason = if path == "." || path == "?" || !e.inner().is_data() {
                     format!("invalid JSON: {}", e.inner())
                 } else {
                     format!("invalid value at {path}: {}", e.inner())

@@ -1,0 +1,234 @@
+//! `slprod pull` and `slprod push` end to end: the binary against an in-process simulator.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use assert_cmd::Command;
+use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use serde_json::{Value, json};
+
+async fn sim(people: u64) -> RunningSim {
+    Simulator::start(SimConfig { seed_people: people, budget_per_minute: 1_000_000, ..SimConfig::default() })
+        .await
+        .expect("the simulator starts")
+}
+
+/// Runs `slprod <args>` off the async runtime (the simulator keeps serving meanwhile).
+async fn slprod(sim: &RunningSim, args: Vec<String>) -> (i32, String, String) {
+    let base = sim.base_url().to_string();
+    let key = sim.api_key().to_string();
+    tokio::task::spawn_blocking(move || {
+        let output = Command::cargo_bin("slprod")
+            .expect("the slprod binary")
+            .args(&args)
+            .env("SALESLOFT_BASE_URL", base)
+            .env("SALESLOFT_API_KEY", key)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("slprod runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+fn args(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn ids_in(path: &Path) -> Vec<i64> {
+    std::fs::read_to_string(path)
+        .expect("output file")
+        .lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}"));
+            value["id"].as_i64().expect("an id")
+        })
+        .collect()
+}
+
+fn assert_exactly(ids: &[i64], expected: usize) {
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "expected no duplicate records, got {} lines for {} ids",
+        ids.len(),
+        unique.len()
+    );
+    assert_eq!(ids.len(), expected, "expected {expected} records, got {}", ids.len());
+}
+
+async fn add_fault(sim: &RunningSim, rule: Value) {
+    let status = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.root_url()))
+        .json(&rule)
+        .send()
+        .await
+        .expect("control API")
+        .status();
+    assert!(status.is_success(), "adding a fault: expected 2xx, got {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_writes_every_record_once_and_a_rerun_adds_nothing() {
+    let sim = sim(1_234).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("people.jsonl");
+    let out_arg = out.to_string_lossy().to_string();
+
+    let (code, _, stderr) = slprod(&sim, args(&["pull", "people", "--out", &out_arg])).await;
+    assert_eq!(code, 0, "expected exit 0, got {code}: {stderr}");
+    assert_exactly(&ids_in(&out), 1_234);
+    assert!(out.with_extension("jsonl.checkpoint").exists(), "a checkpoint sits next to the file");
+
+    let (code, _, stderr) = slprod(&sim, args(&["pull", "people", "--out", &out_arg])).await;
+    assert_eq!(code, 0, "expected exit 0 on the rerun, got {code}: {stderr}");
+    assert_exactly(&ids_in(&out), 1_234);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_pull_resumes_without_duplicates_or_gaps() {
+    let sim = sim(1_000).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("people.jsonl");
+    let out_arg = out.to_string_lossy().to_string();
+    // Three pages are served, then the API refuses (403 is never retried).
+    add_fault(
+        &sim,
+        json!({"method": "GET", "path": "/v2/people", "sequence": [
+            {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"status": 403}
+        ]}),
+    )
+    .await;
+    let (code, _, stderr) = slprod(&sim, args(&["pull", "people", "--out", &out_arg])).await;
+    assert_eq!(code, 1, "expected exit 1 (stopped part-way), got {code}: {stderr}");
+    let partial = ids_in(&out);
+    assert!(partial.len() >= 290 && partial.len() <= 300, "three pages written, got {}", partial.len());
+
+    // As if killed after writing part of a page but before its checkpoint.
+    let mut text = std::fs::read_to_string(&out).expect("read");
+    text.push_str("{\"id\": 999999, \"half a rec");
+    std::fs::write(&out, text).expect("write");
+
+    let (code, _, stderr) = slprod(&sim, args(&["pull", "people", "--out", &out_arg])).await;
+    assert_eq!(code, 0, "expected exit 0 after resuming, got {code}: {stderr}");
+    assert_exactly(&ids_in(&out), 1_000);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_refuses_to_run_without_a_key_or_over_a_foreign_file() {
+    let sim = sim(10).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("people.jsonl");
+    std::fs::write(&out, "not ours\n").expect("write");
+    let out_arg = out.to_string_lossy().to_string();
+    let (code, _, stderr) = slprod(&sim, args(&["pull", "people", "--out", &out_arg])).await;
+    assert_eq!(code, 2, "expected exit 2 for an existing file without checkpoint, got {code}: {stderr}");
+    assert!(stderr.contains("--overwrite"), "the message says how to proceed: {stderr}");
+
+    let output = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("slprod")
+            .expect("bin")
+            .args(["pull", "people", "--out", &out_arg, "--base-url", "http://127.0.0.1:9/v2"])
+            .env_remove("SALESLOFT_API_KEY")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("join");
+    assert_eq!(output.status.code(), Some(2), "expected exit 2 without a credential");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_csv_reports_each_bad_row_and_goes_on() {
+    let sim = sim(5).await;
+    let existing: Value = reqwest::Client::new()
+        .get(format!("{}/people?per_page=1", sim.base_url()))
+        .bearer_auth(sim.api_key())
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let existing_email = existing["data"][0]["email_address"].as_str().expect("seeded email").to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "email_address,first_name,do_not_contact,tags,custom_fields.Region\n\
+             {existing_email},Known,false,a;b,North\n\
+             new.person@example.com,New,,,\n\
+             ,Nobody,,,\n\
+             bad.bool@example.com,Bad,maybe,,\n\
+             too,many,fields,here,really,yes\n\
+             last.one@example.com,Last,true,,\n"
+        ),
+    )
+    .expect("write csv");
+    let csv_arg = csv.to_string_lossy().to_string();
+    let (code, stdout, stderr) = slprod(&sim, args(&["push", "people", "--from", &csv_arg, "--report", "json"])).await;
+    assert_eq!(code, 1, "expected exit 1 (some rows failed), got {code}: {stdout} {stderr}");
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("JSON report expected ({e}): {stdout}"));
+    assert_eq!(report["created"], 2, "created: {report}");
+    assert_eq!(report["updated"], 1, "updated: {report}");
+    assert_eq!(report["failed"], 3, "failed: {report}");
+    let rows: Vec<u64> =
+        report["failures"].as_array().expect("failures").iter().map(|f| f["row"].as_u64().unwrap_or(0)).collect();
+    assert_eq!(rows, vec![4, 5, 6], "failed rows are the file's lines 4, 5, 6: {report}");
+    let reasons: Vec<String> = report["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|f| f["reason"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(reasons[0].contains("email_address"), "missing email reason: {reasons:?}");
+    assert!(reasons[1].contains("do_not_contact"), "bad boolean reason: {reasons:?}");
+    assert!(reasons[2].contains("CSV"), "malformed row reason: {reasons:?}");
+
+    // Text report, everything fine now: exit 0.
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "email_address,title\nnew.person@example.com,Boss\n").expect("write");
+    let good_arg = good.to_string_lossy().to_string();
+    let (code, stdout, stderr) = slprod(&sim, args(&["push", "people", "--from", &good_arg])).await;
+    assert_eq!(code, 0, "expected exit 0, got {code}: {stdout} {stderr}");
+    assert!(stdout.contains("1 updated"), "text summary: {stdout}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_jsonl_skips_invalid_lines() {
+    let sim = sim(0).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("people.jsonl");
+    std::fs::write(
+        &file,
+        "{\"email_address\":\"j1@example.com\",\"first_name\":\"J\"}\n\
+         {not json\n\
+         \n\
+         {\"email_address\":\"j2@example.com\",\"do_not_contact\":\"sometimes\"}\n\
+         {\"email_address\":\"j3@example.com\"}\n",
+    )
+    .expect("write");
+    let file_arg = file.to_string_lossy().to_string();
+    let (code, stdout, stderr) = slprod(&sim, args(&["push", "people", "--from", &file_arg])).await;
+    assert_eq!(code, 1, "expected exit 1, got {code}: {stdout} {stderr}");
+    assert!(stdout.contains("2 created"), "two valid rows created: {stdout}");
+    assert!(stdout.contains("row 2:") && stdout.contains("invalid JSON"), "line 2 reported: {stdout}");
+    assert!(stdout.contains("row 4 (j2@example.com): invalid value at do_not_contact"), "line 4 reported: {stdout}");
+
+    let missing = dir.path().join("missing.jsonl").to_string_lossy().to_string();
+    let (code, _, _) = slprod(&sim, args(&["push", "people", "--from", &missing])).await;
+    assert_eq!(code, 2, "expected exit 2 for a missing file");
+    sim.shutdown().await;
+}
