@@ -161,6 +161,15 @@ pub enum Error {
         message: String,
     },
 
+    /// The durable journal (idempotency ledger, locks, audit log) failed or refused the operation. When it
+    /// fails after a mutation was sent, the mutation may have landed; the ledger entry stays in doubt and a
+    /// rerun reconciles it.
+    #[error("journal: {message}")]
+    Journal {
+        /// What went wrong (never contains a token).
+        message: String,
+    },
+
     /// Reading or writing the token store failed. A rotated refresh token that cannot be saved is not used
     /// (SalesLoft revokes older refresh tokens on every refresh — FACTS.md §1.3).
     #[error("token store: {0}")]
@@ -183,7 +192,7 @@ impl Error {
                 false
             }
             Error::Api { status, .. } => status.is_server_error(),
-            Error::Timeout { .. } | Error::Decode { .. } => true,
+            Error::Timeout { .. } | Error::Decode { .. } | Error::Journal { .. } => true,
             Error::RetryBudgetExhausted { last, .. } => last.may_have_been_sent(),
         }
     }

@@ -30,6 +30,7 @@
 pub mod api;
 pub mod clock;
 pub mod error;
+pub mod journal;
 pub mod models;
 pub mod pagination;
 pub mod redact;

@@ -15,7 +15,11 @@ use std::collections::HashMap;
 
 use futures::{StreamExt, stream};
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
 use crate::api::Upserted;
+use crate::journal::{JournalOpen, Mutation, RowJournal, UpsertJournal};
 use crate::models::{Person, PersonInput, normalize_email};
 use crate::transport::IdempotencyKey;
 use crate::{Client, Error};
@@ -75,11 +79,23 @@ pub async fn upsert_people_with(
     inputs: Vec<PersonInput>,
     config: &UpsertConfig,
 ) -> Vec<UpsertOutcome> {
+    upsert_people_journaled(client, inputs, config, &NoJournal).await
+}
+
+/// Like [`upsert_people_with`], with every row and mutation reported to `journal` — the store's idempotency
+/// ledger and audit log in `salesloft-sync` (see [`crate::journal`]). A row the journal replays sends
+/// nothing; an in-doubt row is looked up by email again before anything is sent.
+pub async fn upsert_people_journaled(
+    client: &Client,
+    inputs: Vec<PersonInput>,
+    config: &UpsertConfig,
+    journal: &dyn UpsertJournal,
+) -> Vec<UpsertOutcome> {
     let mut outcomes = Vec::with_capacity(inputs.len());
     let mut rows = inputs.into_iter().enumerate().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<(usize, PersonInput)> = rows.by_ref().take(LOOKUP_BATCH).collect();
-        outcomes.extend(upsert_chunk(client, chunk, config).await);
+        outcomes.extend(upsert_chunk_journaled(client, chunk, config, journal).await);
     }
     outcomes
 }
@@ -90,6 +106,16 @@ pub async fn upsert_chunk(
     client: &Client,
     rows: Vec<(usize, PersonInput)>,
     config: &UpsertConfig,
+) -> Vec<UpsertOutcome> {
+    upsert_chunk_journaled(client, rows, config, &NoJournal).await
+}
+
+/// [`upsert_chunk`] with every row and mutation reported to `journal`.
+pub async fn upsert_chunk_journaled(
+    client: &Client,
+    rows: Vec<(usize, PersonInput)>,
+    config: &UpsertConfig,
+    journal: &dyn UpsertJournal,
 ) -> Vec<UpsertOutcome> {
     let mut outcomes = Vec::with_capacity(rows.len());
     // Group rows by normalized email, keeping input order inside a group.
@@ -155,9 +181,7 @@ pub async fn upsert_chunk(
                         }
                     }
                 }
-                let result =
-                    apply_with(client, &input, &email, known.as_ref(), IdempotencyKey::random(), config.skip_unchanged)
-                        .await;
+                let result = run_row(client, journal, index, &input, &email, known.as_ref(), config.skip_unchanged).await;
                 if let Ok(done) = &result {
                     known = Some(done.person().clone());
                 }
@@ -183,6 +207,39 @@ pub fn pick_match<'p>(found: &'p [Person], email: &str) -> Option<&'p Person> {
         .min_by_key(|p| p.id)
 }
 
+/// Runs one row through `journal`: open it (replay, refuse or proceed), look an in-doubt row up again, apply
+/// it, and report the outcome. A journal failure fails the row.
+async fn run_row(
+    client: &Client,
+    journal: &dyn UpsertJournal,
+    index: usize,
+    input: &PersonInput,
+    email: &str,
+    known: Option<&Person>,
+    skip_unchanged: bool,
+) -> Result<Upserted, Error> {
+    let (mut row, in_doubt, key) = match journal.open(index, email, input).await? {
+        JournalOpen::Done(done) => return Ok(done),
+        JournalOpen::Refuse(error) => return Err(error),
+        JournalOpen::Proceed { row, in_doubt, key } => (row, in_doubt, key),
+    };
+    let result = if in_doubt {
+        // An earlier attempt may have landed: what SalesLoft holds now decides, not the batch lookup.
+        match client.people().find_by_emails([email.to_string()]).await {
+            Ok(found) => {
+                let current = pick_match(&found, email).cloned();
+                apply_with(client, input, email, current.as_ref(), key, skip_unchanged, row.as_mut()).await
+            }
+            Err(error) => Err(error),
+        }
+    } else {
+        apply_with(client, input, email, known, key, skip_unchanged, row.as_mut()).await
+    };
+    let reconciled = in_doubt && matches!(result, Ok(Upserted::Unchanged(_)));
+    row.finish(&result, reconciled).await?;
+    result
+}
+
 /// Applies one input given what the lookup found (`existing`), skipping unchanged persons.
 pub async fn apply(
     client: &Client,
@@ -191,7 +248,7 @@ pub async fn apply(
     existing: Option<&Person>,
     key: IdempotencyKey,
 ) -> Result<Upserted, Error> {
-    apply_with(client, input, email, existing, key, true).await
+    apply_with(client, input, email, existing, key, true, &mut NoRowJournal).await
 }
 
 async fn apply_with(
@@ -201,15 +258,23 @@ async fn apply_with(
     existing: Option<&Person>,
     key: IdempotencyKey,
     skip_unchanged: bool,
+    row: &mut dyn RowJournal,
 ) -> Result<Upserted, Error> {
     let people = client.people();
     if let Some(person) = existing {
         if skip_unchanged && input.is_satisfied_by(person) {
             return Ok(Upserted::Unchanged(person.clone()));
         }
-        return people.update(person.id, input).await.map(Upserted::Updated);
+        let mutation = Mutation::Update(person.id);
+        row.sending(mutation, &body_of(input)).await?;
+        let result = people.update(person.id, input).await;
+        row.answered(mutation, answered_status(&result)).await?;
+        return result.map(Upserted::Updated);
     }
-    match people.create_with_key(input, Some(key)).await {
+    row.sending(Mutation::Create, &body_of(input)).await?;
+    let created = people.create_with_key(input, Some(key)).await;
+    row.answered(Mutation::Create, answered_status(&created)).await?;
+    match created {
         Ok(person) => Ok(Upserted::Created(person)),
         Err(error) if error.validation().is_some_and(|v| v.is_taken("email_address")) => {
             // Created behind our back since the lookup (or a retried POST that had landed): look up, update.
@@ -220,10 +285,64 @@ async fn apply_with(
             }
             let found = people.find_by_emails(emails).await?;
             match pick_match(&found, email) {
-                Some(person) => people.update(person.id, input).await.map(Upserted::Updated),
+                Some(person) => {
+                    let mutation = Mutation::Update(person.id);
+                    row.sending(mutation, &body_of(input)).await?;
+                    let result = people.update(person.id, input).await;
+                    row.answered(mutation, answered_status(&result)).await?;
+                    result.map(Upserted::Updated)
+                }
                 None => Err(error),
             }
         }
         Err(error) => Err(error),
+    }
+}
+
+/// The JSON body of a person mutation, as the journal records it.
+fn body_of(input: &PersonInput) -> serde_json::Value {
+    serde_json::to_value(input).unwrap_or(serde_json::Value::Null)
+}
+
+/// The status SalesLoft answered a mutation with; `None` when no answer came (it may still have landed).
+fn answered_status<T>(result: &Result<T, Error>) -> Option<u16> {
+    match result {
+        Ok(_) => Some(200),
+        Err(error) => error.status().map(|status| status.as_u16()),
+    }
+}
+
+/// The journal of a plain upsert: records nothing, never in doubt.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoJournal;
+
+impl UpsertJournal for NoJournal {
+    fn open<'a>(
+        &'a self,
+        _index: usize,
+        _email: &'a str,
+        _input: &'a PersonInput,
+    ) -> BoxFuture<'a, Result<JournalOpen, Error>> {
+        // A POST /people repeat can only end in 422 "taken", which the upsert handles: a key marks it repeatable.
+        async { Ok(JournalOpen::Proceed { row: Box::new(NoRowJournal), in_doubt: false, key: IdempotencyKey::random() }) }
+            .boxed()
+    }
+}
+
+/// The row journal of [`NoJournal`].
+#[derive(Debug, Clone, Copy, Default)]
+struct NoRowJournal;
+
+impl RowJournal for NoRowJournal {
+    fn sending<'a>(&'a mut self, _: Mutation, _: &'a serde_json::Value) -> BoxFuture<'a, Result<(), Error>> {
+        async { Ok(()) }.boxed()
+    }
+
+    fn answered<'a>(&'a mut self, _: Mutation, _: Option<u16>) -> BoxFuture<'a, Result<(), Error>> {
+        async { Ok(()) }.boxed()
+    }
+
+    fn finish<'a>(self: Box<Self>, _: &'a Result<Upserted, Error>, _: bool) -> BoxFuture<'a, Result<(), Error>> {
+        async { Ok(()) }.boxed()
     }
 }

@@ -1,0 +1,293 @@
+//! The store-backed [`UpsertJournal`]: per-email locks, ledger recovery points and audit records.
+//!
+//! For row `i` of a run:
+//! 1. take the lock `people.email:<hash of the email>` (held across processes and replicas; it expires if the
+//!    holder dies, so a killed process cannot wedge it — DESIGN.md "Upsert by email");
+//! 2. [`Ledger::begin`](salesloft_store::Ledger::begin) with the row's key and fingerprint: a finished row
+//!    replays its result, a row left at *request sent* by a dead process is in doubt (the upsert looks the
+//!    email up before sending anything), a row whose key names another payload is refused;
+//! 3. before each mutation, advance to *request sent* (the recovery point);
+//! 4. record each mutation in the audit log in the same transaction as its ledger step: the final one with
+//!    `complete`/`fail`, an earlier one (a create answered 422 "taken" before the update that follows) with a
+//!    same-phase `advance`;
+//! 5. an in-doubt row whose lookup shows the earlier mutation landed completes with a `people.reconcile` audit
+//!    record, so every mutation SalesLoft received has exactly one record.
+
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use salesloft_client::api::Upserted;
+use salesloft_client::journal::{JournalOpen, Mutation, RowJournal, UpsertJournal};
+use salesloft_client::models::{Person, PersonInput};
+use salesloft_client::redact::Redactor;
+use salesloft_client::transport::IdempotencyKey;
+use salesloft_client::Error;
+use salesloft_store::{AuditEntry, Begin, Lease, LockGuard, Phase, Store, StoreError};
+
+use crate::fault_points;
+use crate::keys::{RunId, row_fingerprint, row_key};
+
+/// Knobs of a [`LedgerJournal`].
+#[derive(Debug, Clone)]
+pub struct JournalConfig {
+    /// Who the audit log names as the actor (e.g. `slprod push`).
+    pub actor: String,
+    /// Lease of the per-email lock and of the ledger entry; a dead holder's lease lapses after this.
+    pub lock_ttl: Duration,
+    /// How long a row waits for another process to release its email's lock before failing.
+    pub lock_wait: Duration,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        Self {
+            actor: "slprod".to_string(),
+            lock_ttl: salesloft_store::DEFAULT_LOCK_TIMEOUT,
+            lock_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Journals a batch run in the store. See the module docs.
+#[derive(Debug, Clone)]
+pub struct LedgerJournal {
+    store: Store,
+    run: RunId,
+    holder: String,
+    config: JournalConfig,
+    redactor: Redactor,
+}
+
+impl LedgerJournal {
+    /// A journal for `run` in `store`. The holder name (in locks and leases) is unique to this process and
+    /// journal.
+    pub fn new(store: Store, run: RunId, config: JournalConfig) -> Self {
+        let holder = format!("{}:{}:{}", config.actor, std::process::id(), uuid::Uuid::new_v4().simple());
+        Self { store, run, holder, config, redactor: Redactor::default() }
+    }
+
+    /// The run this journal records.
+    pub fn run(&self) -> &RunId {
+        &self.run
+    }
+
+    async fn open_row(&self, index: usize, email: &str, input: &PersonInput) -> Result<JournalOpen, Error> {
+        let key = row_key(&self.run, index);
+        let fingerprint = row_fingerprint(email, input);
+        let lock_name = format!("people.email:{}", hex::encode(&Sha256::digest(email.as_bytes())[..16]));
+        let locks = self.store.locks();
+        let Some(lock) = locks
+            .acquire(&lock_name, &self.holder, self.config.lock_ttl, self.config.lock_wait)
+            .await
+            .map_err(journal_error)?
+        else {
+            return Ok(JournalOpen::Refuse(Error::Journal {
+                message: format!("row {}: another process kept this email locked for {:?}", index + 1, self.config.lock_wait),
+            }));
+        };
+        let begin = self.store.ledger().begin(&key, &fingerprint, &self.holder, self.config.lock_ttl).await;
+        let begin = match begin {
+            Ok(begin) => begin,
+            Err(error) => {
+                release_quietly(&self.store, lock).await;
+                return Err(journal_error(error));
+            }
+        };
+        let (lease, in_doubt) = match begin {
+            Begin::New(lease) => (lease, false),
+            Begin::Resume { phase, lease } => (lease, phase == Phase::RequestSent),
+            Begin::Completed(result) => {
+                release_quietly(&self.store, lock).await;
+                return Ok(match replay(&result) {
+                    Some(done) => JournalOpen::Done(done),
+                    None => JournalOpen::Refuse(Error::Journal {
+                        message: format!("row {}: the recorded result of {key} cannot be read", index + 1),
+                    }),
+                });
+            }
+            Begin::Failed(error) => {
+                release_quietly(&self.store, lock).await;
+                let reason = error.get("error").and_then(Value::as_str).unwrap_or("failed earlier").to_string();
+                return Ok(JournalOpen::Refuse(Error::Journal {
+                    message: format!("row {}: failed in an earlier attempt of this run: {reason}", index + 1),
+                }));
+            }
+            Begin::Conflict => {
+                release_quietly(&self.store, lock).await;
+                return Ok(JournalOpen::Refuse(Error::Journal {
+                    message: format!(
+                        "row {}: run {} already recorded a different payload for this row; use another run id to apply it",
+                        index + 1,
+                        self.run
+                    ),
+                }));
+            }
+            Begin::InProgress { holder, until } => {
+                release_quietly(&self.store, lock).await;
+                return Ok(JournalOpen::Refuse(Error::Journal {
+                    message: format!("row {}: in progress in {holder} until {until}", index + 1),
+                }));
+            }
+        };
+        if !in_doubt {
+            fault_points::reached(fault_points::STARTED).await;
+        }
+        let idempotency_key = IdempotencyKey::new(key.clone())?;
+        let row = LedgerRow {
+            store: self.store.clone(),
+            lease: Some(lease),
+            lock: Some(lock),
+            key,
+            actor: self.config.actor.clone(),
+            redactor: self.redactor.clone(),
+            last_body: Value::Null,
+            final_audit: None,
+        };
+        Ok(JournalOpen::Proceed { row: Box::new(row), in_doubt, key: idempotency_key })
+    }
+}
+
+impl UpsertJournal for LedgerJournal {
+    fn open<'a>(
+        &'a self,
+        index: usize,
+        email: &'a str,
+        input: &'a PersonInput,
+    ) -> BoxFuture<'a, Result<JournalOpen, Error>> {
+        self.open_row(index, email, input).boxed()
+    }
+}
+
+/// The journal of one running row: holds its email lock and ledger lease until `finish`.
+struct LedgerRow {
+    store: Store,
+    lease: Option<Lease>,
+    lock: Option<LockGuard>,
+    key: String,
+    actor: String,
+    redactor: Redactor,
+    /// The body of the mutation in flight, redacted when it goes into the audit log.
+    last_body: Value,
+    /// The audit record of the mutation that succeeded, written with `complete`.
+    final_audit: Option<AuditEntry>,
+}
+
+impl LedgerRow {
+    fn lease(&self) -> Result<&Lease, Error> {
+        self.lease.as_ref().ok_or_else(|| Error::Journal { message: "the row's ledger lease was already given up".into() })
+    }
+
+    fn audit_entry(&self, mutation: Mutation, status: Option<u16>) -> AuditEntry {
+        AuditEntry {
+            actor: self.actor.clone(),
+            operation: mutation.operation().to_string(),
+            resource: mutation.resource(),
+            request: self.redactor.redact_json(&self.last_body),
+            response_status: status,
+            idempotency_key: Some(self.key.clone()),
+            correlation_id: None,
+        }
+    }
+
+    async fn finish_row(mut self, outcome: &Result<Upserted, Error>, reconciled: bool) -> Result<(), Error> {
+        let lease = self.lease.take();
+        let result = match (lease, outcome) {
+            (None, _) => Ok(()),
+            (Some(lease), Ok(done)) => {
+                let audit = match (self.final_audit.take(), reconciled) {
+                    (Some(audit), _) => Some(audit),
+                    (None, true) => Some(AuditEntry {
+                        actor: self.actor.clone(),
+                        operation: "people.reconcile".to_string(),
+                        resource: format!("people/{}", done.person().id.0),
+                        request: json!({"note": "an earlier attempt was in doubt; the lookup found the person with the expected values"}),
+                        response_status: None,
+                        idempotency_key: Some(self.key.clone()),
+                        correlation_id: None,
+                    }),
+                    (None, false) => None,
+                };
+                let recorded = json!({"kind": done.kind(), "person": done.person()});
+                self.store.ledger().complete(lease, &recorded, audit.as_ref()).await.map_err(journal_error)
+            }
+            (Some(lease), Err(error)) if is_definitive(error) => {
+                let recorded = json!({"error": error.to_string(), "status": error.status().map(|s| s.as_u16())});
+                self.store.ledger().fail(lease, &recorded, self.final_audit.take().as_ref()).await.map_err(journal_error)
+            }
+            // Transient: keep the phase (an entry at *request sent* stays in doubt) and let a rerun resume it.
+            (Some(lease), Err(_)) => self.store.ledger().release(lease).await.map_err(journal_error),
+        };
+        if let Some(lock) = self.lock.take() {
+            release_quietly(&self.store, lock).await;
+        }
+        result
+    }
+}
+
+impl RowJournal for LedgerRow {
+    fn sending<'a>(&'a mut self, _mutation: Mutation, body: &'a Value) -> BoxFuture<'a, Result<(), Error>> {
+        async move {
+            self.last_body = body.clone();
+            let lease = self.lease()?;
+            self.store.ledger().advance(lease, Phase::RequestSent, None).await.map_err(journal_error)?;
+            fault_points::reached(fault_points::REQUEST_SENT).await;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn answered<'a>(&'a mut self, mutation: Mutation, status: Option<u16>) -> BoxFuture<'a, Result<(), Error>> {
+        async move {
+            let audit = self.audit_entry(mutation, status);
+            if status.is_some_and(|s| (200..300).contains(&s)) {
+                fault_points::reached(fault_points::RESPONSE_RECEIVED).await;
+                self.final_audit = Some(audit);
+                return Ok(());
+            }
+            // Not the row's last word (a 422 "taken" before the fallback update, or no answer at all): record
+            // it now, in its own ledger step, so it is not lost if the row goes on to fail or crash.
+            let lease = self.lease()?;
+            self.store.ledger().advance(lease, Phase::RequestSent, Some(&audit)).await.map_err(journal_error)
+        }
+        .boxed()
+    }
+
+    fn finish<'a>(
+        self: Box<Self>,
+        outcome: &'a Result<Upserted, Error>,
+        reconciled: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        (*self).finish_row(outcome, reconciled).boxed()
+    }
+}
+
+/// A failure that repeating the same request cannot fix (4xx other than 401/408/429): recorded as failed.
+fn is_definitive(error: &Error) -> bool {
+    matches!(error, Error::Validation { .. })
+        || error.status().is_some_and(|s| s.is_client_error() && ![401, 408, 429].contains(&s.as_u16()))
+}
+
+/// The upsert result recorded by `complete`.
+fn replay(recorded: &Value) -> Option<Upserted> {
+    let person: Person = serde_json::from_value(recorded.get("person")?.clone()).ok()?;
+    Some(match recorded.get("kind")?.as_str()? {
+        "created" => Upserted::Created(person),
+        "updated" => Upserted::Updated(person),
+        _ => Upserted::Unchanged(person),
+    })
+}
+
+async fn release_quietly(store: &Store, lock: LockGuard) {
+    if let Err(error) = store.locks().release(lock).await {
+        // The lease expires on its own; a failed release only delays the next holder.
+        tracing::warn!(%error, "could not release an email lock; it will expire");
+    }
+}
+
+fn journal_error(error: StoreError) -> Error {
+    Error::Journal { message: error.to_string() }
+}

@@ -1,0 +1,19 @@
+//! Durable SalesLoft operations: the client's calls made crash-safe and accountable with the store.
+//!
+//! [`LedgerJournal`] plugs the store's idempotency ledger, cross-process locks and hash-chained audit log into
+//! the client's upsert-by-email ([`salesloft_client::upsert::upsert_people_journaled`]): every row runs under a
+//! per-email lock that holds across processes and replicas, advances the ledger to *request sent* before each
+//! mutation, and records the mutation in the audit log in the same transaction as the ledger step. After a
+//! crash, a rerun of the same batch resumes each row: finished rows replay their recorded result, in-doubt rows
+//! are looked up by email before anything is sent again (DESIGN.md "Data integrity").
+//!
+//! `slprod push` uses it today; the gateway's upsert endpoint will use it with caller-supplied keys.
+
+#![warn(missing_docs)]
+
+pub mod fault_points;
+pub mod keys;
+pub mod ledger_journal;
+
+pub use keys::{RunId, canonical_json, row_fingerprint, row_key};
+pub use ledger_journal::{JournalConfig, LedgerJournal};
