@@ -232,3 +232,48 @@ async fn push_jsonl_skips_invalid_lines() {
     assert_eq!(code, 2, "expected exit 2 for a missing file");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_with_an_expired_oauth_token_refreshes_and_saves_the_rotated_token() {
+    let sim = sim(250).await;
+    let minted: Value = reqwest::Client::new()
+        .post(format!("{}/__sim/tokens", sim.root_url()))
+        .json(&json!({"client_id": "sim-client"}))
+        .send()
+        .await
+        .expect("control API")
+        .json()
+        .await
+        .expect("token JSON");
+    let refresh = minted["refresh_token"].as_str().expect("refresh token").to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(
+        &tokens,
+        json!({"access_token": minted["access_token"], "refresh_token": refresh, "expires_at": now - 10, "issued_at": now - 7210})
+            .to_string(),
+    )
+    .expect("write tokens");
+    let out = dir.path().join("people.jsonl").to_string_lossy().to_string();
+    let base = sim.base_url().to_string();
+    let tokens_arg = tokens.to_string_lossy().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("slprod")
+            .expect("bin")
+            .args(["pull", "people", "--out", &out, "--base-url", &base, "--oauth-token-file", &tokens_arg])
+            .env_remove("SALESLOFT_API_KEY")
+            .env("SALESLOFT_CLIENT_ID", "sim-client")
+            .env("SALESLOFT_CLIENT_SECRET", "sim-secret")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "expected exit 0 with OAuth, got {:?}: {stderr}", output.status.code());
+    assert!(!stderr.contains(&refresh), "the refresh token never reaches the output");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&tokens).expect("tokens")).expect("json");
+    assert_ne!(saved["refresh_token"].as_str(), Some(refresh.as_str()), "the rotated refresh token was saved");
+    sim.shutdown().await;
+}

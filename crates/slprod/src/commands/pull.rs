@@ -33,12 +33,9 @@ pub struct PullArgs {
     /// What to pull.
     #[arg(value_enum)]
     pub resource: PullResource,
-    /// SalesLoft API root (or the simulator's / the gateway's).
-    #[arg(long, env = "SALESLOFT_BASE_URL", default_value = "https://api.salesloft.com/v2")]
-    pub base_url: String,
-    /// API key (prefer the environment variable: a flag shows in the process list).
-    #[arg(long, env = "SALESLOFT_API_KEY", hide_env_values = true, value_parser = parse_secret)]
-    pub api_key: Option<SecretString>,
+    /// Where and how to connect.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Output file, one JSON object per line. Its checkpoint is kept next to it as `<FILE>.checkpoint`.
     #[arg(long)]
     pub out: PathBuf,
@@ -79,9 +76,60 @@ impl PullResource {
 
 fn parse_secret(value: &str) -> Result<SecretString, String> {
     if value.trim().is_empty() {
-        return Err("the API key is empty".to_string());
+        return Err("the value is empty".to_string());
     }
     Ok(SecretString::from(value.trim().to_string()))
+}
+
+/// Connection options shared by `slprod pull` and `slprod push`: the API root and one credential — an API
+/// key, or OAuth (a token file kept up to date with every rotated refresh token, plus the app's client id and
+/// secret).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// SalesLoft API root (or the simulator's / the gateway's).
+    #[arg(long, env = "SALESLOFT_BASE_URL", default_value = "https://api.salesloft.com/v2")]
+    pub base_url: String,
+    /// API key (prefer the environment variable: a flag shows in the process list).
+    #[arg(long, env = "SALESLOFT_API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub api_key: Option<SecretString>,
+    /// OAuth token file (JSON: access_token, refresh_token, expires_at); rotated tokens are written back to
+    /// it before use. Takes precedence over an API key.
+    #[arg(long, env = "SALESLOFT_OAUTH_TOKEN_FILE")]
+    pub oauth_token_file: Option<PathBuf>,
+    /// OAuth client id (with --oauth-token-file).
+    #[arg(long, env = "SALESLOFT_CLIENT_ID")]
+    pub oauth_client_id: Option<String>,
+    /// OAuth client secret (with --oauth-token-file; prefer the environment variable).
+    #[arg(long, env = "SALESLOFT_CLIENT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub oauth_client_secret: Option<SecretString>,
+    /// OAuth token endpoint (default: SalesLoft's for api.salesloft.com, else `<root>/oauth/token`).
+    #[arg(long, env = "SALESLOFT_OAUTH_TOKEN_URL")]
+    pub oauth_token_url: Option<String>,
+}
+
+impl ConnectArgs {
+    /// A client for these options, or a message saying what is missing.
+    pub fn client(&self) -> Result<Client, String> {
+        use salesloft_client::transport::{FileTokenStore, OAuthConfig, Pipeline};
+        let builder = Pipeline::builder(self.base_url.clone());
+        let builder = if let Some(file) = &self.oauth_token_file {
+            let (Some(id), Some(secret)) = (&self.oauth_client_id, &self.oauth_client_secret) else {
+                return Err("--oauth-token-file needs --oauth-client-id and --oauth-client-secret \
+                            (or SALESLOFT_CLIENT_ID / SALESLOFT_CLIENT_SECRET)"
+                    .to_string());
+            };
+            let token_url = self.oauth_token_url.clone().unwrap_or_else(|| OAuthConfig::token_url_for(&self.base_url));
+            let config = OAuthConfig::new(token_url, id.clone(), secret.clone());
+            builder.oauth(config, std::sync::Arc::new(FileTokenStore::new(file.clone())))
+        } else if let Some(key) = &self.api_key {
+            builder.api_key(key.clone())
+        } else {
+            return Err("no credential: pass --api-key (or set SALESLOFT_API_KEY), or --oauth-token-file with \
+                        --oauth-client-id and --oauth-client-secret"
+                .to_string());
+        };
+        builder.build().map(Client::new).map_err(|e| e.to_string())
+    }
 }
 
 /// The sidecar checkpoint of a pull.
@@ -106,14 +154,10 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
 
 /// Runs `slprod pull`; returns 0 (complete), 1 (stopped part-way; rerun to resume), 2 (could not start).
 pub async fn run(args: PullArgs) -> i32 {
-    let Some(api_key) = args.api_key.clone() else {
-        eprintln!("error: no credential: pass --api-key or set SALESLOFT_API_KEY");
-        return EXIT_COULD_NOT_RUN;
-    };
-    let client = match Client::with_api_key(&args.base_url, api_key) {
+    let client = match args.connect.client() {
         Ok(client) => client,
-        Err(error) => {
-            eprintln!("error: {error}");
+        Err(message) => {
+            eprintln!("error: {message}");
             return EXIT_COULD_NOT_RUN;
         }
     };

@@ -16,7 +16,6 @@ use salesloft_client::api::Upserted;
 use salesloft_client::models::PersonInput;
 use salesloft_client::upsert::{UpsertConfig, upsert_chunk};
 use salesloft_client::{Client, Error};
-use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -42,12 +41,9 @@ pub struct PushArgs {
     /// Input format; guessed from the file extension when absent.
     #[arg(long, value_enum)]
     pub format: Option<InputFormat>,
-    /// SalesLoft API root (or the simulator's / the gateway's).
-    #[arg(long, env = "SALESLOFT_BASE_URL", default_value = "https://api.salesloft.com/v2")]
-    pub base_url: String,
-    /// API key (prefer the environment variable: a flag shows in the process list).
-    #[arg(long, env = "SALESLOFT_API_KEY", hide_env_values = true, value_parser = parse_secret)]
-    pub api_key: Option<SecretString>,
+    /// Where and how to connect.
+    #[command(flatten)]
+    pub connect: super::pull::ConnectArgs,
     /// Summary format on standard output.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub report: ReportFormat,
@@ -79,13 +75,6 @@ pub enum ReportFormat {
     Text,
     /// One JSON object.
     Json,
-}
-
-fn parse_secret(value: &str) -> Result<SecretString, String> {
-    if value.trim().is_empty() {
-        return Err("the API key is empty".to_string());
-    }
-    Ok(SecretString::from(value.trim().to_string()))
 }
 
 /// One failed row.
@@ -126,14 +115,10 @@ impl PushReport {
 /// Runs `slprod push`; returns 0 (all rows done), 1 (some rows failed), 2 (could not run).
 pub async fn run(args: PushArgs) -> i32 {
     let PushResource::People = args.resource;
-    let Some(api_key) = args.api_key.clone() else {
-        eprintln!("error: no credential: pass --api-key or set SALESLOFT_API_KEY");
-        return EXIT_COULD_NOT_RUN;
-    };
-    let client = match Client::with_api_key(&args.base_url, api_key) {
+    let client = match args.connect.client() {
         Ok(client) => client,
-        Err(error) => {
-            eprintln!("error: {error}");
+        Err(message) => {
+            eprintln!("error: {message}");
             return EXIT_COULD_NOT_RUN;
         }
     };
