@@ -1,0 +1,249 @@
+//! The ledgered upsert against the simulator, on SQLite and on a real PostgreSQL server: one audit record per
+//! mutation SalesLoft received, a verifying chain, replay on rerun, reconciliation of an in-doubt create, and
+//! refusal of a row whose key now names another payload.
+//!
+//! PostgreSQL tests need `SLPROD_TEST_PG_URL` (`eval "$(scripts/pg-test-server.sh start)"`); without it they
+//! fail, they never skip.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use salesloft_client::api::Upserted;
+use salesloft_client::journal::{JournalOpen, Mutation, UpsertJournal};
+use salesloft_client::models::PersonInput;
+use salesloft_client::upsert::{UpsertConfig, UpsertOutcome, upsert_people_journaled};
+use salesloft_client::{Client, Error};
+use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use salesloft_store::{ManualClock, Store, StoreOptions, StoreUrl};
+use salesloft_sync::{JournalConfig, LedgerJournal, RunId};
+use serde_json::Value;
+
+struct Fixture {
+    sim: RunningSim,
+    client: Client,
+    store: Store,
+    clock: ManualClock,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    let sim = Simulator::start(SimConfig { seed_people: 0, budget_per_minute: 1_000_000, ..SimConfig::default() })
+        .await
+        .expect("the simulator starts");
+    let client = Client::with_api_key(sim.base_url(), sim.api_key().to_string().into()).expect("client");
+    let clock = ManualClock::new(time::OffsetDateTime::now_utc());
+    let (url, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            (StoreUrl::Sqlite { path: dir.path().join("sync.sqlite") }, Some(dir))
+        }
+        Backend::Postgres => {
+            let base = std::env::var("SLPROD_TEST_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
+                panic!(
+                    "SLPROD_TEST_PG_URL is not set: these tests need a real PostgreSQL server and never skip. \
+                     Run `eval \"$(scripts/pg-test-server.sh start)\"` from the repository root."
+                )
+            });
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let schema = format!("sync_{}", uuid::Uuid::new_v4().simple());
+            (StoreUrl::parse(&format!("{base}{sep}schema={schema}")).expect("pg url"), None)
+        }
+    };
+    let options = StoreOptions { clock: Arc::new(clock.clone()), ..StoreOptions::default() };
+    let store = salesloft_store::open_with(&url, options).await.expect("the store opens");
+    Fixture { sim, client, store, clock, _dir: dir }
+}
+
+fn journal(store: &Store, run: &str) -> LedgerJournal {
+    LedgerJournal::new(
+        store.clone(),
+        RunId::new(run).expect("run id"),
+        JournalConfig { actor: "test".into(), lock_ttl: Duration::from_secs(90), lock_wait: Duration::from_secs(5) },
+    )
+}
+
+async fn sim_stats(sim: &RunningSim) -> Value {
+    reqwest::get(format!("{}/__sim/stats", sim.root_url())).await.expect("stats").json().await.expect("stats json")
+}
+
+/// Successful person mutations SalesLoft received (POST /v2/people and PUT /v2/people/{id} answered 200).
+async fn landed_mutations(sim: &RunningSim) -> u64 {
+    let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
+        .await
+        .expect("request log")
+        .json()
+        .await
+        .expect("log json");
+    log.as_array()
+        .expect("array")
+        .iter()
+        .filter(|r| {
+            let method = r["method"].as_str().unwrap_or("");
+            let path = r["path"].as_str().unwrap_or("");
+            (method == "POST" || method == "PUT") && path.starts_with("/v2/people") && r["status"] == 200
+        })
+        .count() as u64
+}
+
+fn kinds(outcomes: &[UpsertOutcome]) -> (usize, usize, usize, usize) {
+    let count = |kind: &str| outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|u| u.kind() == kind)).count();
+    (count("created"), count("updated"), count("unchanged"), outcomes.iter().filter(|o| o.result.is_err()).count())
+}
+
+fn people(range: std::ops::Range<usize>, title: &str) -> Vec<PersonInput> {
+    range.map(|i| PersonInput::with_email(format!("p{i}@sync.example")).title(title)).collect()
+}
+
+async fn audit_records(store: &Store) -> Vec<salesloft_store::AuditRecord> {
+    store.audit().records(1, 100_000).await.expect("audit records")
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await; })*
+        }
+    };
+}
+
+on_both_backends!(
+    every_mutation_has_one_audit_record_and_the_chain_verifies,
+    a_rerun_of_the_same_run_replays_and_sends_nothing,
+    an_in_doubt_create_is_reconciled_not_duplicated,
+    a_taken_create_and_its_update_are_both_recorded,
+    an_edited_row_under_the_same_run_is_refused,
+);
+
+async fn every_mutation_has_one_audit_record_and_the_chain_verifies(backend: Backend) {
+    let f = fixture(backend).await;
+    let config = UpsertConfig::default();
+    let first = upsert_people_journaled(&f.client, people(0..30, "First"), &config, &journal(&f.store, "one")).await;
+    assert_eq!(kinds(&first), (30, 0, 0, 0), "first run: 30 created");
+
+    // A second run changes half of them and leaves the rest as they are.
+    let mut rows = people(0..15, "Second");
+    rows.extend(people(15..30, "First"));
+    let second = upsert_people_journaled(&f.client, rows, &config, &journal(&f.store, "two")).await;
+    assert_eq!(kinds(&second), (0, 15, 15, 0), "second run: 15 updated, 15 unchanged");
+
+    let landed = landed_mutations(&f.sim).await;
+    let records = audit_records(&f.store).await;
+    assert_eq!(landed, 45, "SalesLoft received 30 creates and 15 updates");
+    assert_eq!(records.len() as u64, landed, "one audit record per mutation");
+    assert_eq!(records.iter().filter(|r| r.operation == "people.create").count(), 30);
+    assert_eq!(records.iter().filter(|r| r.operation == "people.update").count(), 15);
+    assert!(records.iter().all(|r| r.response_status == Some(200)), "statuses recorded");
+    let exported = serde_json::to_string(&records.iter().map(|r| &r.request).collect::<Vec<_>>()).expect("json");
+    assert!(
+        (0..30).all(|i| !exported.contains(&format!("p{i}@sync.example"))),
+        "emails are masked in the audit log: {exported}"
+    );
+    let report = f.store.audit().verify().await.expect("verify");
+    assert!(report.ok, "the chain verifies: {report:?}");
+    f.sim.shutdown().await;
+}
+
+async fn a_rerun_of_the_same_run_replays_and_sends_nothing(backend: Backend) {
+    let f = fixture(backend).await;
+    let config = UpsertConfig::default();
+    let rows = people(0..10, "Once");
+    let first = upsert_people_journaled(&f.client, rows.clone(), &config, &journal(&f.store, "same")).await;
+    assert_eq!(kinds(&first), (10, 0, 0, 0));
+    let before = sim_stats(&f.sim).await["requests"].as_u64().expect("requests");
+
+    let again = upsert_people_journaled(&f.client, rows, &config, &journal(&f.store, "same")).await;
+    assert_eq!(kinds(&again), (10, 0, 0, 0), "the recorded results are replayed");
+    let after = sim_stats(&f.sim).await["requests"].as_u64().expect("requests");
+    assert_eq!(after - before, 1, "only the batched lookup was sent on the rerun");
+    assert_eq!(audit_records(&f.store).await.len(), 10, "no new audit records");
+    f.sim.shutdown().await;
+}
+
+async fn an_in_doubt_create_is_reconciled_not_duplicated(backend: Backend) {
+    let f = fixture(backend).await;
+    let input = PersonInput::with_email("doubt@sync.example").title("Doubt");
+    let crashed = journal(&f.store, "crash");
+    // The crashed process: opened the row, advanced to *request sent*, and its POST landed — then it died
+    // before recording the answer (its lease and lock are never released).
+    let JournalOpen::Proceed { mut row, in_doubt, .. } =
+        crashed.open(0, "doubt@sync.example", &input).await.expect("open")
+    else {
+        panic!("a new row proceeds");
+    };
+    assert!(!in_doubt);
+    row.sending(Mutation::Create, &serde_json::to_value(&input).expect("json")).await.expect("sending");
+    f.client.people().create(&input).await.expect("the create lands");
+    std::mem::forget(row);
+
+    // The rerun, after the dead holder's lease has lapsed.
+    f.clock.advance(Duration::from_secs(91));
+    let outcomes = upsert_people_journaled(&f.client, vec![input], &UpsertConfig::default(), &journal(&f.store, "crash")).await;
+    assert!(
+        matches!(outcomes[0].result, Ok(Upserted::Unchanged(_))),
+        "expected the in-doubt create to be found, got {:?}",
+        outcomes[0].result
+    );
+    let found = f.client.people().find_by_emails(["doubt@sync.example"]).await.expect("lookup");
+    assert_eq!(found.len(), 1, "exactly one person");
+    let records = audit_records(&f.store).await;
+    let operations: Vec<&str> = records.iter().map(|r| r.operation.as_str()).collect();
+    assert_eq!(operations, ["people.reconcile"], "the landed create is accounted for once");
+    assert!(f.store.audit().verify().await.expect("verify").ok);
+    f.sim.shutdown().await;
+}
+
+async fn a_taken_create_and_its_update_are_both_recorded(backend: Backend) {
+    let f = fixture(backend).await;
+    f.client.people().create(&PersonInput::with_email("race@sync.example")).await.expect("pre-create");
+    // The batched lookup answers from a stale view (the person appears just after it ran).
+    let stale = serde_json::json!({"method": "GET", "path": "/v2/people", "sequence": [{"status": 200, "body": {
+        "data": [], "metadata": {"filtering": {}, "paging": {"per_page": 100, "current_page": 1, "next_page": null, "prev_page": null}, "sorting": {}}
+    }}]});
+    let added = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", f.sim.root_url()))
+        .json(&stale)
+        .send()
+        .await
+        .expect("fault");
+    assert!(added.status().is_success());
+
+    let outcomes = upsert_people_journaled(
+        &f.client,
+        vec![PersonInput::with_email("race@sync.example").title("Won")],
+        &UpsertConfig::default(),
+        &journal(&f.store, "race"),
+    )
+    .await;
+    assert!(matches!(outcomes[0].result, Ok(Upserted::Updated(_))), "got {:?}", outcomes[0].result);
+    let records = audit_records(&f.store).await;
+    let seen: Vec<(&str, Option<i64>)> = records.iter().map(|r| (r.operation.as_str(), r.response_status)).collect();
+    assert_eq!(seen, [("people.create", Some(422)), ("people.update", Some(200))]);
+    assert!(f.store.audit().verify().await.expect("verify").ok);
+    f.sim.shutdown().await;
+}
+
+async fn an_edited_row_under_the_same_run_is_refused(backend: Backend) {
+    let f = fixture(backend).await;
+    let config = UpsertConfig::default();
+    let first =
+        upsert_people_journaled(&f.client, people(0..1, "Original"), &config, &journal(&f.store, "edit")).await;
+    assert_eq!(kinds(&first), (1, 0, 0, 0));
+    let edited = upsert_people_journaled(&f.client, people(0..1, "Edited"), &config, &journal(&f.store, "edit")).await;
+    match &edited[0].result {
+        Err(Error::Journal { message }) => assert!(message.contains("different payload"), "{message}"),
+        other => panic!("expected a journal conflict, got {other:?}"),
+    }
+    let other_run =
+        upsert_people_journaled(&f.client, people(0..1, "Edited"), &config, &journal(&f.store, "edit-2")).await;
+    assert_eq!(kinds(&other_run), (0, 1, 0, 0), "a new run applies the edit");
+    f.sim.shutdown().await;
+}
