@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut n = worker as u64;
                 while Instant::now() < deadline {
                     n += workers as u64;
-                    let page = if n % 10 == 0 { "151" } else { "1" };
+                    let page = if n.is_multiple_of(10) { "151" } else { "1" };
                     let request = ApiRequest::new("people.list", Method::GET, "people")
                         .query("per_page", "1")
                         .query("page", page);

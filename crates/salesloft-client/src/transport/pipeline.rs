@@ -605,6 +605,12 @@ mod tests {
     }
 
     #[test]
+    fn the_pipeline_is_clone_send_sync() {
+        fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+        assert_traits::<Pipeline>();
+    }
+
+    #[test]
     fn building_without_credentials_is_a_construction_error() {
         let error = Pipeline::builder("http://127.0.0.1:1/v2")
             .build()
