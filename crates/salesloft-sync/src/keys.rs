@@ -45,6 +45,22 @@ impl std::fmt::Display for RunId {
     }
 }
 
+/// Computes [`RunId::for_input`] over input that arrives in pieces (a file read in blocks).
+#[derive(Debug, Clone, Default)]
+pub struct RunIdHasher(Sha256);
+
+impl RunIdHasher {
+    /// Feeds the next piece of input.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The run id of everything fed so far.
+    pub fn finish(self) -> RunId {
+        RunId(hex::encode(&self.0.finalize()[..16]))
+    }
+}
+
 /// The idempotency key of row `index` (0-based) of `run`.
 pub fn row_key(run: &RunId, index: usize) -> String {
     format!("people.upsert:{run}:{index}")
@@ -124,6 +140,10 @@ mod tests {
     fn run_ids_are_stable_and_validated() {
         assert_eq!(RunId::for_input(b"a,b\n"), RunId::for_input(b"a,b\n"));
         assert_ne!(RunId::for_input(b"a,b\n"), RunId::for_input(b"a,c\n"));
+        let mut pieces = RunIdHasher::default();
+        pieces.update(b"a,");
+        pieces.update(b"b\n");
+        assert_eq!(pieces.finish(), RunId::for_input(b"a,b\n"), "hashing in pieces gives the same id");
         assert_eq!(row_key(&RunId::new("nightly-7").unwrap(), 3), "people.upsert:nightly-7:3");
         assert!(RunId::new("").is_err());
         assert!(RunId::new("has space").is_err());

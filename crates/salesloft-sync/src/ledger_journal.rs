@@ -133,6 +133,14 @@ impl LedgerJournal {
                 }));
             }
         };
+        // The lock must outlive the ledger lease: whoever later gets the lock (after this process died) must
+        // find the lease lapsed too, or the row would look in progress. Every ledger step renews the lock after
+        // extending the lease.
+        let mut lock = lock;
+        if let Err(error) = locks.renew(&mut lock, self.config.lock_ttl).await {
+            let _ = self.store.ledger().release(lease).await;
+            return Err(journal_error(error));
+        }
         if !in_doubt {
             fault_points::reached(fault_points::STARTED).await;
         }
@@ -141,6 +149,7 @@ impl LedgerJournal {
             store: self.store.clone(),
             lease: Some(lease),
             lock: Some(lock),
+            lock_ttl: self.config.lock_ttl,
             key,
             actor: self.config.actor.clone(),
             redactor: self.redactor.clone(),
@@ -167,6 +176,7 @@ struct LedgerRow {
     store: Store,
     lease: Option<Lease>,
     lock: Option<LockGuard>,
+    lock_ttl: Duration,
     key: String,
     actor: String,
     redactor: Redactor,
@@ -179,6 +189,17 @@ struct LedgerRow {
 impl LedgerRow {
     fn lease(&self) -> Result<&Lease, Error> {
         self.lease.as_ref().ok_or_else(|| Error::Journal { message: "the row's ledger lease was already given up".into() })
+    }
+
+    /// One ledger step (a same- or later-phase advance, optionally with an audit record), then the lock renewal
+    /// that keeps the lock's expiry after the lease's.
+    async fn advance(&mut self, audit: Option<&AuditEntry>) -> Result<(), Error> {
+        let lease = self.lease()?;
+        self.store.ledger().advance(lease, Phase::RequestSent, audit).await.map_err(journal_error)?;
+        if let Some(lock) = self.lock.as_mut() {
+            self.store.locks().renew(lock, self.lock_ttl).await.map_err(journal_error)?;
+        }
+        Ok(())
     }
 
     fn audit_entry(&self, mutation: Mutation, status: Option<u16>) -> AuditEntry {
@@ -232,8 +253,7 @@ impl RowJournal for LedgerRow {
     fn sending<'a>(&'a mut self, _mutation: Mutation, body: &'a Value) -> BoxFuture<'a, Result<(), Error>> {
         async move {
             self.last_body = body.clone();
-            let lease = self.lease()?;
-            self.store.ledger().advance(lease, Phase::RequestSent, None).await.map_err(journal_error)?;
+            self.advance(None).await?;
             fault_points::reached(fault_points::REQUEST_SENT).await;
             Ok(())
         }
@@ -250,8 +270,7 @@ impl RowJournal for LedgerRow {
             }
             // Not the row's last word (a 422 "taken" before the fallback update, or no answer at all): record
             // it now, in its own ledger step, so it is not lost if the row goes on to fail or crash.
-            let lease = self.lease()?;
-            self.store.ledger().advance(lease, Phase::RequestSent, Some(&audit)).await.map_err(journal_error)
+            self.advance(Some(&audit)).await
         }
         .boxed()
     }

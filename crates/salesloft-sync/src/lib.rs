@@ -15,5 +15,5 @@ pub mod fault_points;
 pub mod keys;
 pub mod ledger_journal;
 
-pub use keys::{RunId, canonical_json, row_fingerprint, row_key};
+pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
 pub use ledger_journal::{JournalConfig, LedgerJournal};

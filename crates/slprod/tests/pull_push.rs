@@ -23,6 +23,7 @@ async fn slprod(sim: &RunningSim, args: Vec<String>) -> (i32, String, String) {
             .args(&args)
             .env("SALESLOFT_BASE_URL", base)
             .env("SALESLOFT_API_KEY", key)
+            .env("SLPROD_STORE", store_url())
             .env("RUST_LOG", "warn")
             .output()
             .expect("slprod runs");
@@ -34,6 +35,13 @@ async fn slprod(sim: &RunningSim, args: Vec<String>) -> (i32, String, String) {
     })
     .await
     .expect("join")
+}
+
+/// The store of this test binary's pushes: a temp SQLite file, never the working directory.
+fn store_url() -> String {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"));
+    format!("sqlite://{}", dir.path().join("slprod.sqlite").display())
 }
 
 fn args(items: &[&str]) -> Vec<String> {

@@ -2,6 +2,13 @@
 //! happened. A bad row (malformed CSV, missing email, invalid JSON line, value of the wrong type) fails on
 //! its own; the others go on. Rows are read and sent in chunks of 100 (one lookup per chunk).
 //!
+//! Every row goes through the store's idempotency ledger, a per-email lock that holds across processes, and
+//! the hash-chained audit log (`salesloft-sync`). A run is identified by the input file's content (or
+//! `--run-id`): rerunning an interrupted push of the same file resumes it — finished rows replay their
+//! recorded result, rows whose mutation was in doubt are looked up by email before anything is sent again.
+//! Pushing an identical file again within the key retention (24 h) therefore sends only the lookups; pass a
+//! new `--run-id` to apply it afresh. A paused store (the rollback switch) refuses the push.
+//!
 //! CSV: a header row names the columns after [`PersonInput`]'s fields (`email_address`, `first_name`, …);
 //! `custom_fields.<name>` columns fill custom fields; `tags` and `contact_restrictions` are `;`-separated;
 //! empty cells are left unset; unknown columns are ignored with a warning. JSON lines: one [`PersonInput`]
@@ -14,8 +21,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use salesloft_client::api::Upserted;
 use salesloft_client::models::PersonInput;
-use salesloft_client::upsert::{UpsertConfig, upsert_chunk};
+use salesloft_client::upsert::{UpsertConfig, upsert_chunk_journaled};
 use salesloft_client::{Client, Error};
+use salesloft_sync::{JournalConfig, LedgerJournal, RunId, RunIdHasher};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -50,6 +58,17 @@ pub struct PushArgs {
     /// Writes in flight at once (the rate budget paces them).
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Store URL for the idempotency ledger, locks and audit log: `sqlite://PATH` or `postgres://…`.
+    #[arg(long, env = "SLPROD_STORE", default_value = salesloft_store::DEFAULT_STORE_URL)]
+    pub store: String,
+    /// Run id (letters, digits, `.`, `_`, `-`); default: derived from the input file's content, so rerunning
+    /// the same file resumes it.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// How long a row's email lock and ledger lease last; rows left by a process that died are taken over
+    /// after this.
+    #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
+    pub lock_ttl: std::time::Duration,
 }
 
 /// Resources `slprod push` can write.
@@ -136,9 +155,48 @@ pub async fn run(args: PushArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     };
+    let run = match &args.run_id {
+        Some(id) => RunId::new(id),
+        None => run_id_of(&args.from),
+    };
+    let run = match run {
+        Ok(run) => run,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
+    let store = match salesloft_store::open(&args.store).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: cannot open the store: {e}");
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
+    match store.pause().paused().await {
+        Ok(None) => {}
+        Ok(Some(pause)) => {
+            eprintln!("error: syncs are paused (by {}: {}); nothing was sent", pause.by, pause.reason);
+            return EXIT_COULD_NOT_RUN;
+        }
+        Err(e) => {
+            eprintln!("error: cannot read the pause switch: {e}");
+            return EXIT_COULD_NOT_RUN;
+        }
+    }
+    eprintln!("push run {run} (store {})", store.url());
+    let journal = LedgerJournal::new(
+        store.clone(),
+        run,
+        JournalConfig {
+            actor: "slprod push".to_string(),
+            lock_ttl: args.lock_ttl,
+            lock_wait: (args.lock_ttl * 4 / 3).max(std::time::Duration::from_secs(5)),
+        },
+    );
     let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
     let mut report = PushReport::default();
-    let mut pusher = Pusher { client: &client, config: &config, pending: Vec::with_capacity(CHUNK) };
+    let mut pusher = Pusher { client: &client, config: &config, journal: &journal, pending: Vec::with_capacity(CHUNK) };
     let read = match format {
         InputFormat::Csv => read_csv(file, &mut pusher, &mut report).await,
         InputFormat::Jsonl => read_jsonl(file, &mut pusher, &mut report).await,
@@ -148,6 +206,7 @@ pub async fn run(args: PushArgs) -> i32 {
         return EXIT_COULD_NOT_RUN;
     }
     pusher.flush(&mut report).await;
+    store.close().await;
     report.failures.sort_by_key(|f| f.row);
     print_report(&report, args.report);
     if report.failed == 0 { EXIT_OK } else { EXIT_SOME_FAILED }
@@ -161,9 +220,26 @@ fn guess_format(path: &Path) -> Option<InputFormat> {
     }
 }
 
+/// The run id of an input file: a hash of its content (streamed, so a large file is not held in memory).
+fn run_id_of(path: &Path) -> Result<RunId, String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut hasher = RunIdHasher::default();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = file.read(&mut buffer).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher.finish())
+}
+
 struct Pusher<'a> {
     client: &'a Client,
     config: &'a UpsertConfig,
+    journal: &'a LedgerJournal,
     pending: Vec<(usize, PersonInput)>,
 }
 
@@ -180,7 +256,7 @@ impl Pusher<'_> {
             return;
         }
         let rows = std::mem::take(&mut self.pending);
-        for outcome in upsert_chunk(self.client, rows, self.config).await {
+        for outcome in upsert_chunk_journaled(self.client, rows, self.config, self.journal).await {
             match outcome.result {
                 Ok(Upserted::Created(_)) => report.created += 1,
                 Ok(Upserted::Updated(_)) => report.updated += 1,

@@ -1,0 +1,257 @@
+//! `slprod push` across processes, on SQLite and on a real PostgreSQL server: concurrent pushes of one email
+//! from two processes make one SalesLoft person and one audit record per mutation; a push killed with SIGKILL
+//! at each ledger phase converges on rerun to exactly one person and a verifying audit chain.
+//!
+//! PostgreSQL tests need `SLPROD_TEST_PG_URL` (`eval "$(scripts/pg-test-server.sh start)"`); without it they
+//! fail, they never skip.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh store URL for `backend` (a temp SQLite file or a fresh PostgreSQL schema) and its temp dir.
+fn store_url(backend: Backend) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("store.sqlite").display()),
+        Backend::Postgres => {
+            let base = std::env::var("SLPROD_TEST_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
+                panic!(
+                    "SLPROD_TEST_PG_URL is not set: these tests need a real PostgreSQL server and never skip. \
+                     Run `eval \"$(scripts/pg-test-server.sh start)\"` from the repository root."
+                )
+            });
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}schema=push_{}", uuid_like())
+        }
+    };
+    (url, dir)
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
+async fn sim() -> RunningSim {
+    Simulator::start(SimConfig { seed_people: 0, budget_per_minute: 1_000_000, ..SimConfig::default() })
+        .await
+        .expect("the simulator starts")
+}
+
+fn slprod(sim: &RunningSim, store: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_slprod"));
+    command
+        .env("SALESLOFT_BASE_URL", sim.base_url())
+        .env("SALESLOFT_API_KEY", sim.api_key())
+        .env("SLPROD_STORE", store)
+        .env("RUST_LOG", "warn")
+        .env_remove("SLPROD_FAULT_PAUSE_AT");
+    command
+}
+
+/// Runs a command to completion off the async runtime; returns (exit code, stdout, stderr).
+async fn output(mut command: Command) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = command.output().expect("slprod runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+async fn request_log(sim: &RunningSim) -> Vec<Value> {
+    let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
+        .await
+        .expect("request log")
+        .json()
+        .await
+        .expect("log json");
+    log.as_array().cloned().unwrap_or_default()
+}
+
+/// Person mutations SalesLoft received (any answer).
+async fn mutations_sent(sim: &RunningSim) -> usize {
+    request_log(sim)
+        .await
+        .iter()
+        .filter(|r| {
+            matches!(r["method"].as_str(), Some("POST" | "PUT"))
+                && r["path"].as_str().is_some_and(|p| p.starts_with("/v2/people"))
+        })
+        .count()
+}
+
+async fn people_with_email(sim: &RunningSim, email: &str) -> usize {
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/people", sim.base_url()))
+        .bearer_auth(sim.api_key())
+        .query(&[("email_addresses[]", email), ("per_page", "100")])
+        .send()
+        .await
+        .expect("lookup")
+        .json()
+        .await
+        .expect("lookup json");
+    body["data"].as_array().map(Vec::len).unwrap_or(0)
+}
+
+/// `slprod audit export` as parsed records, and whether `slprod audit verify` passes.
+async fn audit(sim: &RunningSim, store: &str) -> (Vec<Value>, bool) {
+    let mut export = slprod(sim, store);
+    export.args(["audit", "export"]);
+    let (code, stdout, stderr) = output(export).await;
+    assert_eq!(code, 0, "audit export failed: {stderr}");
+    let records = stdout.lines().map(|l| serde_json::from_str(l).expect("an audit JSON line")).collect();
+    let mut verify = slprod(sim, store);
+    verify.args(["audit", "verify"]);
+    let (code, _, _) = output(verify).await;
+    (records, code == 0)
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Postgres).await; })*
+        }
+    };
+}
+
+on_both_backends!(
+    fifty_upserts_of_one_email_from_two_processes_make_one_person,
+    a_push_killed_at_each_ledger_phase_converges_on_rerun,
+    a_paused_store_refuses_to_push,
+);
+
+async fn fifty_upserts_of_one_email_from_two_processes_make_one_person(backend: Backend) {
+    let sim = sim().await;
+    let (store, dir) = store_url(backend);
+    let mut commands = Vec::new();
+    for process in 0..2 {
+        let file = dir.path().join(format!("rows-{process}.jsonl"));
+        let rows: String = (0..25)
+            .map(|i| format!("{{\"email_address\":\"Same@Race.example\",\"title\":\"p{process} row {i}\"}}\n"))
+            .collect();
+        std::fs::write(&file, rows).expect("write rows");
+        let mut command = slprod(&sim, &store);
+        command.args(["push", "people", "--from"]).arg(&file);
+        commands.push(output(command));
+    }
+    let results = futures::future::join_all(commands).await;
+    for (code, stdout, stderr) in &results {
+        assert_eq!(*code, 0, "each push succeeds: stdout {stdout} stderr {stderr}");
+    }
+
+    assert_eq!(people_with_email(&sim, "same@race.example").await, 1, "exactly one SalesLoft person");
+    let sent = mutations_sent(&sim).await;
+    let (records, verifies) = audit(&sim, &store).await;
+    assert!(sent >= 1, "at least the create was sent");
+    assert_eq!(records.len(), sent, "one audit record per mutation sent: {records:?}");
+    assert!(verifies, "the audit chain verifies");
+    sim.shutdown().await;
+}
+
+async fn a_push_killed_at_each_ledger_phase_converges_on_rerun(backend: Backend) {
+    for point in salesloft_sync::fault_points::ALL {
+        let sim = sim().await;
+        let (store, dir) = store_url(backend);
+        let file = dir.path().join("one.jsonl");
+        std::fs::write(&file, "{\"email_address\":\"crash@kill.example\",\"title\":\"Survivor\"}\n").expect("write");
+
+        // The first push stops at `point`; the test kills it there with SIGKILL.
+        let mut first = slprod(&sim, &store);
+        first
+            .args(["push", "people", "--lock-ttl", "1s", "--from"])
+            .arg(&file)
+            .env("SLPROD_FAULT_PAUSE_AT", point)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let paused = tokio::task::spawn_blocking(move || {
+            let mut child = first.spawn().expect("spawn slprod");
+            let stderr = child.stderr.take().expect("stderr");
+            let mut seen = Vec::new();
+            for line in BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                let reached = line.contains("paused at");
+                seen.push(line);
+                if reached {
+                    child.kill().expect("SIGKILL");
+                    let status = child.wait().expect("wait");
+                    return (true, status.code(), seen);
+                }
+            }
+            let status = child.wait().expect("wait");
+            (false, status.code(), seen)
+        })
+        .await
+        .expect("join");
+        assert!(paused.0, "{point}: the push never reached the pause point: {:?}", paused.2);
+        assert_eq!(paused.1, None, "{point}: killed by a signal, not exited");
+
+        // The rerun takes over the dead process's lock and lease once they lapse, and converges.
+        let mut rerun = slprod(&sim, &store);
+        rerun.args(["push", "people", "--lock-ttl", "1s", "--from"]).arg(&file);
+        let (code, stdout, stderr) = output(rerun).await;
+        assert_eq!(code, 0, "{point}: the rerun succeeds: stdout {stdout} stderr {stderr}");
+
+        assert_eq!(people_with_email(&sim, "crash@kill.example").await, 1, "{point}: exactly one person");
+        let sent = mutations_sent(&sim).await;
+        let (records, verifies) = audit(&sim, &store).await;
+        assert!(verifies, "{point}: the audit chain verifies");
+        let expected_records = match *point {
+            // Killed after the create landed but before it was recorded: the rerun finds the person and
+            // records the reconciliation; nothing is sent again.
+            "response_received" => {
+                assert_eq!(sent, 1, "{point}: the create was not sent again");
+                vec!["people.reconcile"]
+            }
+            _ => {
+                assert_eq!(sent, 1, "{point}: one create in all");
+                vec!["people.create"]
+            }
+        };
+        let operations: Vec<&str> = records.iter().filter_map(|r| r["operation"].as_str()).collect();
+        assert_eq!(operations, expected_records, "{point}: audit records");
+        // A third run replays the recorded result: nothing more is sent.
+        let mut again = slprod(&sim, &store);
+        again.args(["push", "people", "--from"]).arg(&file);
+        let (code, _, stderr) = output(again).await;
+        assert_eq!(code, 0, "{point}: replay: {stderr}");
+        assert_eq!(mutations_sent(&sim).await, sent, "{point}: the replay sent no mutation");
+        sim.shutdown().await;
+        drop(dir);
+    }
+}
+
+async fn a_paused_store_refuses_to_push(backend: Backend) {
+    let sim = sim().await;
+    let (store_url, dir) = store_url(backend);
+    let store = salesloft_store::open(&store_url).await.expect("open the store");
+    store.pause().set_paused(true, "ops", "rollback drill").await.expect("pause");
+    store.close().await;
+    let file = dir.path().join("one.jsonl");
+    std::fs::write(&file, "{\"email_address\":\"paused@hold.example\"}\n").expect("write");
+    let mut push = slprod(&sim, &store_url);
+    push.args(["push", "people", "--from"]).arg(&file);
+    let (code, _, stderr) = output(push).await;
+    assert_eq!(code, 2, "a paused store refuses the push: {stderr}");
+    assert!(stderr.contains("paused") && stderr.contains("rollback drill"), "the reason is given: {stderr}");
+    assert_eq!(mutations_sent(&sim).await, 0, "nothing was sent");
+    sim.shutdown().await;
+}
