@@ -343,6 +343,44 @@ async fn the_file_store_holds_the_rotated_refresh_token() {
     );
 }
 
+#[tokio::test]
+async fn a_failed_proactive_refresh_keeps_the_valid_token_and_cools_down() {
+    let h = Harness::default().await;
+    let tokens = h.minted_tokens(7200).await;
+    let pipeline = h
+        .oauth(Arc::new(MemoryTokenStore::new(Some(tokens))))
+        .build()
+        .expect("pipeline");
+    pipeline.execute(me()).await.expect("fresh token");
+    // 4 minutes before expiry: inside the 5-minute skew. The token endpoint is down.
+    h.clock.advance(Duration::from_secs(7200 - 240));
+    h.fault(
+        "POST",
+        "/oauth/token",
+        json!([{"status": 503}, {"status": 503}]),
+    )
+    .await;
+
+    for _ in 0..3 {
+        pipeline
+            .execute(me())
+            .await
+            .expect("the still-valid token is used");
+    }
+    assert_eq!(
+        h.route_count("POST /oauth/token").await,
+        1,
+        "one refresh attempt, then the cooldown"
+    );
+    h.clock.advance(Duration::from_secs(31));
+    pipeline.execute(me()).await.expect("still valid");
+    assert_eq!(
+        h.route_count("POST /oauth/token").await,
+        2,
+        "after the cooldown the refresh is tried again"
+    );
+}
+
 /// A store whose saves fail.
 #[derive(Debug)]
 struct BrokenStore(MemoryTokenStore);

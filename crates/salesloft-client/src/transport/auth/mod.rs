@@ -19,7 +19,7 @@
 //!
 //! **Proactive refresh** happens when the token is within [`RefreshSkew`] of expiry. If that refresh fails
 //! with an OAuth error while the old token is still valid, the old token is used and the failure is logged;
-//! the next call tries again.
+//! calls within [`PROACTIVE_REFRESH_COOLDOWN`] keep the old token, and the next call after it tries again.
 
 pub mod oauth;
 pub mod token_store;
@@ -74,7 +74,14 @@ impl Trigger {
 struct Current {
     tokens: Option<TokenSet>,
     generation: u64,
+    /// When a proactive refresh last failed (clock time), for the cooldown.
+    proactive_failed_at: Option<std::time::Duration>,
 }
+
+/// After a failed proactive refresh, keep using the still-valid token this long before trying again, so an
+/// outage of the token endpoint is not hammered by every call (Nango's `REFRESH_FAILURE_COOLDOWN_MS = 30 s`
+/// — anchors.md §1.1).
+pub const PROACTIVE_REFRESH_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The shared state of an OAuth credential.
 #[derive(Debug)]
@@ -106,6 +113,7 @@ impl Authenticator {
                 current: Mutex::new(Current {
                     tokens: None,
                     generation: 0,
+                    proactive_failed_at: None,
                 }),
                 refresh: tokio::sync::Mutex::new(()),
             })),
@@ -134,6 +142,17 @@ impl Authenticator {
                 Some(tokens)
                     if !tokens
                         .needs_refresh(state.clock.unix_time(), state.config.refresh_skew) =>
+                {
+                    return Ok(Bearer {
+                        token: tokens.access_token.clone(),
+                        generation: current.generation,
+                    });
+                }
+                Some(tokens)
+                    if !tokens.is_expired(state.clock.unix_time())
+                        && current.proactive_failed_at.is_some_and(|at| {
+                            state.clock.now().saturating_sub(at) < PROACTIVE_REFRESH_COOLDOWN
+                        }) =>
                 {
                     return Ok(Bearer {
                         token: tokens.access_token.clone(),
@@ -176,6 +195,7 @@ impl OAuthState {
     fn adopt(&self, tokens: TokenSet) -> Bearer {
         let mut current = self.lock();
         current.generation += 1;
+        current.proactive_failed_at = None;
         let bearer = Bearer {
             token: tokens.access_token.clone(),
             generation: current.generation,
@@ -254,7 +274,8 @@ impl OAuthState {
                     && let Some(held) = held.filter(|t| !t.is_expired(self.clock.unix_time()))
                 {
                     tracing::warn!(error = %error, "proactive SalesLoft token refresh failed; using the current token until it expires");
-                    let current = self.lock();
+                    let mut current = self.lock();
+                    current.proactive_failed_at = Some(self.clock.now());
                     return Ok(Bearer {
                         token: held.access_token,
                         generation: current.generation,
