@@ -2,6 +2,7 @@
 //! 2 could not run.
 
 pub mod audit;
+pub mod demo;
 pub mod pull;
 pub mod push;
 pub mod sim;
@@ -32,6 +33,8 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start the embedded simulator and run the client against it (a pull and a push, with their figures).
+    Demo(demo::DemoArgs),
     /// Run the SalesLoft API v2 + OAuth simulator.
     Sim(sim::SimArgs),
     /// Verify or export the hash-chained audit log.
@@ -45,6 +48,7 @@ pub enum Command {
 /// Runs one subcommand and returns its exit code.
 pub async fn run(command: Command) -> i32 {
     match command {
+        Command::Demo(args) => demo::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Pull(args) => pull::run(args).await,
