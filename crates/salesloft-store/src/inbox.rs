@@ -56,35 +56,57 @@ impl Delivery {
     /// `event:{type}:{id}:{updated_at}` when the body is a JSON object with `id` and `updated_at`, else
     /// `sha256:{hex of sha256(type ‖ NUL ‖ body)}`.
     pub fn dedup_key(&self) -> String {
-        if let Some((Some(id), Some(updated_at))) = self.parsed() {
-            return format!("event:{}:{}:{}", self.event_type, id, updated_at);
+        self.key_parts().0
+    }
+
+    /// Dedup key and resource id, parsing the body once.
+    fn key_parts(&self) -> (String, Option<String>) {
+        let parsed = self.parsed();
+        if let Some((Some(id), Some(updated_at))) = &parsed {
+            return (
+                format!("event:{}:{}:{}", self.event_type, id, updated_at),
+                Some(id.clone()),
+            );
         }
         let mut h = Sha256::new();
         h.update(self.event_type.as_bytes());
         h.update([0u8]);
         h.update(&self.body);
-        format!("sha256:{}", hex::encode(h.finalize()))
+        (
+            format!("sha256:{}", hex::encode(h.finalize())),
+            parsed.and_then(|(id, _)| id),
+        )
     }
 
     fn parsed(&self) -> Option<(Option<String>, Option<String>)> {
-        let value: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
-        let obj = value.as_object()?;
-        let id = match obj.get("id") {
+        /// Only the two fields the key needs; serde skips the rest of the body without building it.
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            id: Option<serde_json::Value>,
+            updated_at: Option<serde_json::Value>,
+        }
+        // Only a JSON object is a resource (derived structs would also accept a JSON array positionally).
+        if self.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return None;
+        }
+        let fields: Fields = serde_json::from_slice(&self.body).ok()?;
+        let id = match fields.id {
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
             _ => None,
         };
-        let updated_at = obj
-            .get("updated_at")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned);
+        let updated_at = match fields.updated_at {
+            Some(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        };
         Some((id, updated_at))
     }
 
     pub(crate) fn prepare(self) -> PreparedDelivery {
+        let (dedup_key, resource_id) = self.key_parts();
         PreparedDelivery {
-            dedup_key: self.dedup_key(),
-            resource_id: self.resource_id(),
+            dedup_key,
+            resource_id,
             event_type: self.event_type,
             body: self.body,
         }
@@ -155,8 +177,14 @@ impl Inbox {
     /// Stores deliveries in one transaction; results in input order. A duplicate within the batch is reported
     /// as [`Inserted::Duplicate`] for every occurrence after the first.
     pub async fn insert_batch(&self, deliveries: Vec<Delivery>) -> Result<Vec<Inserted>> {
-        let prepared: Vec<PreparedDelivery> =
-            deliveries.into_iter().map(Delivery::prepare).collect();
+        self.insert_prepared(deliveries.into_iter().map(Delivery::prepare).collect())
+            .await
+    }
+
+    pub(crate) async fn insert_prepared(
+        &self,
+        prepared: Vec<PreparedDelivery>,
+    ) -> Result<Vec<Inserted>> {
         let now = self.store.now();
         dispatch!(self.store, inbox_insert_batch(&prepared, now))
     }
@@ -242,7 +270,7 @@ impl Default for WriterConfig {
     }
 }
 
-type Job = (Delivery, oneshot::Sender<Result<Inserted>>);
+type Job = (PreparedDelivery, oneshot::Sender<Result<Inserted>>);
 
 /// The group-commit writer: one task that stores queued deliveries a batch per transaction. Clone it to share
 /// between request handlers; the task ends when every clone is dropped.
@@ -262,8 +290,9 @@ impl InboxWriter {
     /// Stores `delivery`; returns after the transaction holding it committed. Only then acknowledge.
     pub async fn submit(&self, delivery: Delivery) -> Result<Inserted> {
         let (tx, rx) = oneshot::channel();
+        // Parse and hash here, on the caller's task, so the single writer task only writes.
         self.jobs
-            .send((delivery, tx))
+            .send((delivery.prepare(), tx))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         match rx.await {
@@ -280,8 +309,8 @@ async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize)
     // recv_many waits for at least one job, then takes whatever else is queued: while a commit is in flight
     // the queue fills, so batch size adapts to load (group commit).
     while rx.recv_many(&mut jobs, max_batch).await > 0 {
-        let (deliveries, acks): (Vec<Delivery>, Vec<_>) = jobs.drain(..).unzip();
-        match inbox.insert_batch(deliveries).await {
+        let (deliveries, acks): (Vec<PreparedDelivery>, Vec<_>) = jobs.drain(..).unzip();
+        match inbox.insert_prepared(deliveries).await {
             Ok(results) => {
                 for (ack, result) in acks.into_iter().zip(results) {
                     let _ = ack.send(Ok(result));
@@ -294,5 +323,45 @@ async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize)
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_key_uses_event_resource_and_updated_at_of_json_objects() {
+        let d = Delivery::new(
+            "person_updated",
+            br#" {"updated_at":"2026-01-01T00:00:00Z","x":[1],"id":12}"#.to_vec(),
+        );
+        assert_eq!(
+            d.dedup_key(),
+            "event:person_updated:12:2026-01-01T00:00:00Z"
+        );
+        assert_eq!(d.resource_id().as_deref(), Some("12"));
+        let s = Delivery::new("e", br#"{"id":"abc","updated_at":"t"}"#.to_vec());
+        assert_eq!(s.dedup_key(), "event:e:abc:t");
+    }
+
+    #[test]
+    fn dedup_key_falls_back_to_a_hash_of_type_and_body() {
+        for body in [
+            &b"not json"[..],
+            br#"[12, "2026-01-01"]"#,
+            br#"{"id":12}"#,
+            br#"{"id":null,"updated_at":"t"}"#,
+            b"",
+        ] {
+            let key = Delivery::new("e", body.to_vec()).dedup_key();
+            assert!(
+                key.starts_with("sha256:") && key.len() == 7 + 64,
+                "body {body:?} gave {key}"
+            );
+        }
+        let a = Delivery::new("a", b"same".to_vec()).dedup_key();
+        let b = Delivery::new("b", b"same".to_vec()).dedup_key();
+        assert_ne!(a, b, "the event type is part of the hashed key");
     }
 }

@@ -48,6 +48,7 @@ on_both_backends!(
     inbox_lapsed_claim_is_retaken,
     inbox_reap_keeps_pending_deliveries,
     inbox_writer_acks_every_delivery_once,
+    inbox_large_batch_answers_in_input_order,
     checkpoints_round_trip,
     pause_flag_is_shared,
     budget_spends_one_window_and_waits,
@@ -767,6 +768,51 @@ mod behaviours {
         }
         assert_eq!(new, 300, "expected 300 new and 100 duplicates");
         assert_eq!(ok(t.store.inbox().counts().await, "counts").pending, 300);
+    }
+
+    pub async fn inbox_large_batch_answers_in_input_order(t: &TestStore) {
+        // 600 deliveries cut into multi-row statements; every fifth repeats one from 251 places earlier (never itself a repeat), so
+        // duplicates cross statement boundaries.
+        let body =
+            |n: usize| format!(r#"{{"id":{n},"updated_at":"2026-11-28T00:00:00Z"}}"#).into_bytes();
+        let batch: Vec<Delivery> = (0..600)
+            .map(|i| {
+                Delivery::new(
+                    "person_updated",
+                    body(if i % 5 == 4 && i >= 251 { i - 251 } else { i }),
+                )
+            })
+            .collect();
+        let got = ok(t.store.inbox().insert_batch(batch).await, "insert_batch");
+        let dup_positions: Vec<usize> = got
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| **r == Inserted::Duplicate)
+            .map(|(i, _)| i)
+            .collect();
+        let expected: Vec<usize> = (251..600).filter(|i| i % 5 == 4).collect();
+        assert_eq!(
+            dup_positions, expected,
+            "duplicates reported at the wrong positions"
+        );
+        let ids: Vec<i64> = got
+            .iter()
+            .filter_map(|r| {
+                if let Inserted::New(id) = r {
+                    Some(*id)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "new ids must follow input order"
+        );
+        assert_eq!(
+            ok(t.store.inbox().counts().await, "counts").pending,
+            (600 - expected.len()) as i64
+        );
     }
 
     pub async fn checkpoints_round_trip(t: &TestStore) {
