@@ -242,9 +242,12 @@ async fn a_push_killed_at_each_ledger_phase_converges_on_rerun(backend: Backend)
 async fn a_paused_store_refuses_to_push(backend: Backend) {
     let sim = sim().await;
     let (store_url, dir) = store_url(backend);
-    let store = salesloft_store::open(&store_url).await.expect("open the store");
-    store.pause().set_paused(true, "ops", "rollback drill").await.expect("pause");
-    store.close().await;
+    let mut pause = slprod(&sim, &store_url);
+    pause.args(["pause", "--by", "ops", "--reason", "rollback drill"]);
+    assert_eq!(output(pause).await.0, 0, "slprod pause");
+    let mut show = slprod(&sim, &store_url);
+    show.arg("paused");
+    assert_eq!(output(show).await.0, 1, "slprod paused exits 1 while paused");
     let file = dir.path().join("one.jsonl");
     std::fs::write(&file, "{\"email_address\":\"paused@hold.example\"}\n").expect("write");
     let mut push = slprod(&sim, &store_url);
@@ -253,5 +256,13 @@ async fn a_paused_store_refuses_to_push(backend: Backend) {
     assert_eq!(code, 2, "a paused store refuses the push: {stderr}");
     assert!(stderr.contains("paused") && stderr.contains("rollback drill"), "the reason is given: {stderr}");
     assert_eq!(mutations_sent(&sim).await, 0, "nothing was sent");
+    let mut resume = slprod(&sim, &store_url);
+    resume.arg("resume");
+    assert_eq!(output(resume).await.0, 0, "slprod resume");
+    let mut push = slprod(&sim, &store_url);
+    push.args(["push", "people", "--from"]).arg(&file);
+    let (code, _, stderr) = output(push).await;
+    assert_eq!(code, 0, "after resume the push runs: {stderr}");
+    assert_eq!(mutations_sent(&sim).await, 1, "the create was sent");
     sim.shutdown().await;
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod demo;
+pub mod pause;
 pub mod pull;
 pub mod push;
 pub mod sim;
@@ -39,6 +40,12 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Verify or export the hash-chained audit log.
     Audit(audit::AuditArgs),
+    /// Pause every mutation sent through this store (rollback switch).
+    Pause(pause::PauseArgs),
+    /// Lift the pause switch.
+    Resume(pause::StoreArgs),
+    /// Show the pause switch (exit 1 while paused).
+    Paused(pause::StoreArgs),
     /// Pull records to JSON lines.
     Pull(pull::PullArgs),
     /// Push people.
@@ -51,6 +58,9 @@ pub async fn run(command: Command) -> i32 {
         Command::Demo(args) => demo::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Pause(args) => pause::pause(args).await,
+        Command::Resume(args) => pause::resume(args).await,
+        Command::Paused(args) => pause::show(args).await,
         Command::Pull(args) => pull::run(args).await,
         Command::Push(args) => push::run(args).await,
     }
