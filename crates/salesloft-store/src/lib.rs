@@ -14,6 +14,36 @@
 //! | [`Store::pause`] | the pause switch | rollback drills, incident response |
 //! | [`Store::budget`] | one rate-budget row per team | several replicas spending one 600 cost/min budget |
 //!
+//! A mutation through the ledger, with its audit record in the same transaction (the shape `slprod push` uses):
+//!
+//! ```no_run
+//! # async fn demo() -> salesloft_store::Result<()> {
+//! use salesloft_store::{AuditEntry, Begin, Phase, DEFAULT_LOCK_TIMEOUT};
+//! let store = salesloft_store::open("sqlite://slprod.sqlite").await?;
+//! let ledger = store.ledger();
+//! match ledger.begin("upsert:ada@example.com:1", "sha256-of-request", "replica-1", DEFAULT_LOCK_TIMEOUT).await? {
+//!     Begin::New(lease) | Begin::Resume { lease, .. } => {
+//!         // (On Resume at Phase::RequestSent: look the person up by email first; complete if found.)
+//!         ledger.advance(&lease, Phase::RequestSent, None).await?;
+//!         // … send the request to SalesLoft …
+//!         let audit = AuditEntry {
+//!             actor: "crm-sync".into(),
+//!             operation: "people.create".into(),
+//!             resource: "people/123".into(),
+//!             request: serde_json::json!({"email_address": "ada@example.com"}),
+//!             response_status: Some(200),
+//!             idempotency_key: Some(lease.key.clone()),
+//!             correlation_id: None,
+//!         };
+//!         ledger.complete(lease, &serde_json::json!({"id": 123}), Some(&audit)).await?;
+//!     }
+//!     Begin::Completed(result) => println!("already done: {result}"),
+//!     other => println!("not now: {other:?}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Durability: SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk (fsync of the WAL) when
 //! the call returns — NORMAL would survive an application crash but not a power loss, and the webhook inbox
 //! promises "nothing acknowledged is lost". The group-commit [`InboxWriter`] amortises that fsync over a batch.

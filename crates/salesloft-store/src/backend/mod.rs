@@ -12,6 +12,39 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+/// A write transaction. On SQLite it also holds the process-wide write gate of its database file: writers of
+/// one process queue on a fair async mutex instead of meeting in SQLite's busy handler, which polls with sleeps
+/// of up to 100 ms and would put those sleeps into the inbox's acknowledgement latency. Writers in other
+/// processes still meet in the busy handler (`busy_timeout`).
+pub(crate) struct WriteTx<DB: sqlx::Database> {
+    tx: sqlx::Transaction<'static, DB>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<DB: sqlx::Database> WriteTx<DB> {
+    pub(crate) fn new(
+        tx: sqlx::Transaction<'static, DB>,
+        gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Self {
+        Self { tx, _gate: gate }
+    }
+
+    /// The connection, as an executor for queries inside the transaction.
+    pub(crate) fn conn(&mut self) -> &mut DB::Connection {
+        &mut self.tx
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Ends a transaction that wrote nothing worth keeping (rolled back before the gate is released, so the
+    /// next writer does not find the file still locked).
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
 /// The open connection pool.
 #[derive(Debug)]
 pub(crate) enum Db {

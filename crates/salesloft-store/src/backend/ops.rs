@@ -18,7 +18,7 @@ use crate::locks::{LockGuard, LockInfo};
 use crate::pause::PauseInfo;
 
 type Pool = sqlx::Pool<DB>;
-type Tx = sqlx::Transaction<'static, DB>;
+type Tx = crate::backend::WriteTx<DB>;
 type DbRow = <DB as sqlx::Database>::Row;
 
 // ---------------------------------------------------------------------------------------------- ledger
@@ -79,7 +79,7 @@ pub(crate) async fn ledger_begin(
     .bind(holder)
     .bind(until_us)
     .bind(now_us)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?
     .rows_affected();
     if inserted == 1 {
@@ -91,7 +91,7 @@ pub(crate) async fn ledger_begin(
          updated_at FROM idempotency_keys WHERE key = $1"
     ))
     .bind(key)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await?;
     let (record, lock_token) = ledger_row(&row)?;
     let lock_live = lock_token.is_some() && record.locked_until.is_some_and(|until| until > now);
@@ -107,24 +107,27 @@ pub(crate) async fn ledger_begin(
         .bind(holder)
         .bind(until_us)
         .bind(now_us)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
         tx.commit().await?;
         return Ok(Begin::New(lease(1)));
     }
-    if record.fingerprint != fingerprint {
-        return Ok(Begin::Conflict);
-    }
-    match record.phase {
-        Phase::Completed => return Ok(Begin::Completed(record.result.unwrap_or(Value::Null))),
-        Phase::Failed => return Ok(Begin::Failed(record.result.unwrap_or(Value::Null))),
-        Phase::Started | Phase::RequestSent => {}
-    }
-    if lock_live {
-        return Ok(Begin::InProgress {
-            holder: record.locked_by.unwrap_or_default(),
-            until: record.locked_until.unwrap_or(now),
-        });
+    let settled = if record.fingerprint != fingerprint {
+        Some(Begin::Conflict)
+    } else {
+        match record.phase {
+            Phase::Completed => Some(Begin::Completed(record.result.clone().unwrap_or(Value::Null))),
+            Phase::Failed => Some(Begin::Failed(record.result.clone().unwrap_or(Value::Null))),
+            Phase::Started | Phase::RequestSent if lock_live => Some(Begin::InProgress {
+                holder: record.locked_by.clone().unwrap_or_default(),
+                until: record.locked_until.unwrap_or(now),
+            }),
+            Phase::Started | Phase::RequestSent => None,
+        }
+    };
+    if let Some(outcome) = settled {
+        tx.rollback().await?;
+        return Ok(outcome);
     }
     sqlx::query(
         "UPDATE idempotency_keys SET lock_token = $2, locked_by = $3, locked_until = $4, attempts = attempts + 1, \
@@ -135,7 +138,7 @@ pub(crate) async fn ledger_begin(
     .bind(holder)
     .bind(until_us)
     .bind(now_us)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     tx.commit().await?;
     Ok(Begin::Resume { phase: record.phase, lease: lease(record.attempts + 1) })
@@ -158,7 +161,7 @@ pub(crate) async fn ledger_step(
     }
     let row = sqlx::query(lock_rows!("SELECT phase, lock_token FROM idempotency_keys WHERE key = $1"))
         .bind(&lease.key)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await?;
     let Some(row) = row else {
         return Err(StoreError::LeaseLost { what: "idempotency key", name: lease.key.clone() });
@@ -185,7 +188,7 @@ pub(crate) async fn ledger_step(
         .bind(phase.as_str())
         .bind(result)
         .bind(now_us)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     } else {
         sqlx::query("UPDATE idempotency_keys SET phase = $2, locked_until = $3, updated_at = $4 WHERE key = $1")
@@ -193,7 +196,7 @@ pub(crate) async fn ledger_step(
             .bind(phase.as_str())
             .bind(now_us.saturating_add(dur_micros(lease.ttl)))
             .bind(now_us)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
     }
     tx.commit().await?;
@@ -264,7 +267,7 @@ fn audit_row(row: &DbRow) -> Result<AuditRecord> {
 async fn audit_append_tx(tx: &mut Tx, entry: &PreparedEntry, now: OffsetDateTime) -> Result<AuditRecord> {
     // The head row is the chain's serialization point: on PostgreSQL `FOR UPDATE` makes concurrent appenders
     // queue here and each reads the head its predecessor committed.
-    let head = sqlx::query(lock_rows!("SELECT seq, hash FROM audit_head WHERE id = 1")).fetch_one(&mut **tx).await?;
+    let head = sqlx::query(lock_rows!("SELECT seq, hash FROM audit_head WHERE id = 1")).fetch_one(tx.conn()).await?;
     let head_seq: i64 = head.try_get("seq")?;
     let prev_hash: String = head.try_get("hash")?;
     let at = micros(now);
@@ -285,12 +288,12 @@ async fn audit_append_tx(tx: &mut Tx, entry: &PreparedEntry, now: OffsetDateTime
     .bind(&entry.correlation_id)
     .bind(&prev_hash)
     .bind(&hash)
-    .execute(&mut **tx)
+    .execute(tx.conn())
     .await?;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
         .bind(&hash)
-        .execute(&mut **tx)
+        .execute(tx.conn())
         .await?;
     Ok(AuditRecord {
         seq,
@@ -677,11 +680,11 @@ async fn budget_row(tx: &mut Tx, team: &str, window: Duration, now: OffsetDateTi
     sqlx::query("INSERT INTO rate_budget (team, window_start, spent) VALUES ($1, $2, 0) ON CONFLICT (team) DO NOTHING")
         .bind(team)
         .bind(current)
-        .execute(&mut **tx)
+        .execute(tx.conn())
         .await?;
     let row = sqlx::query(lock_rows!("SELECT window_start, spent FROM rate_budget WHERE team = $1"))
         .bind(team)
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.conn())
         .await?;
     let start: i64 = row.try_get("window_start")?;
     let spent: i64 = row.try_get("spent")?;
@@ -694,7 +697,7 @@ async fn budget_write(tx: &mut Tx, team: &str, start: i64, spent: i64) -> Result
         .bind(team)
         .bind(start)
         .bind(spent)
-        .execute(&mut **tx)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }

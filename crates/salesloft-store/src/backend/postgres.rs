@@ -32,8 +32,8 @@ macro_rules! skip_locked {
     };
 }
 
-async fn begin_write(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
-    pool.begin().await
+async fn begin_write(pool: &sqlx::PgPool) -> Result<super::WriteTx<DB>, sqlx::Error> {
+    Ok(super::WriteTx::new(pool.begin().await?, None))
 }
 
 include!("ops.rs");

@@ -34,10 +34,27 @@ macro_rules! skip_locked {
     };
 }
 
-async fn begin_write(
-    pool: &sqlx::SqlitePool,
-) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+async fn begin_write(pool: &sqlx::SqlitePool) -> Result<super::WriteTx<DB>, sqlx::Error> {
+    let gate = write_gate(pool.connect_options().get_filename())
+        .lock_owned()
+        .await;
+    Ok(super::WriteTx::new(
+        pool.begin_with("BEGIN IMMEDIATE").await?,
+        Some(gate),
+    ))
+}
+
+/// The in-process write gate of one database file (see [`super::WriteTx`]).
+fn write_gate(path: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    type Gate = std::sync::Arc<tokio::sync::Mutex<()>>;
+    static GATES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Gate>>,
+    > = std::sync::OnceLock::new();
+    let gates = GATES.get_or_init(Default::default);
+    let mut gates = gates
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    gates.entry(path.to_path_buf()).or_default().clone()
 }
 
 include!("ops.rs");
@@ -104,17 +121,17 @@ fn open_error(target: &str, error: sqlx::Error) -> StoreError {
 async fn migrate(pool: &sqlx::SqlitePool, target: &str) -> Result<()> {
     let mut tx = begin_write(pool).await.map_err(|e| open_error(target, e))?;
     let app_id: i64 = sqlx::query("PRAGMA application_id")
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await?
         .try_get(0)?;
     let version: i64 = sqlx::query("PRAGMA user_version")
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await?
         .try_get(0)?;
     let tables: Vec<String> = sqlx::query(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(tx.conn())
     .await?
     .iter()
     .map(|row| row.try_get::<String, _>(0))
@@ -142,7 +159,7 @@ async fn migrate(pool: &sqlx::SqlitePool, target: &str) -> Result<()> {
     }
     for (to, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
         sqlx::raw_sql(*sql)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(|e| StoreError::Migration {
                 version: *to,
@@ -150,19 +167,19 @@ async fn migrate(pool: &sqlx::SqlitePool, target: &str) -> Result<()> {
             })?;
         // PRAGMA values cannot be bound; both are integers from constants.
         sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {to}")))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
     }
     if app_id == 0 {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "PRAGMA application_id = {SQLITE_APPLICATION_ID}"
         )))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
         sqlx::query(
             "INSERT INTO slprod_meta (key, value) VALUES ('application', 'salesloft-prod')",
         )
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     }
     tx.commit().await?;
@@ -244,7 +261,7 @@ pub(crate) async fn inbox_insert_batch(
                 .bind(now_us);
         }
         // DO NOTHING skips a row whose key exists, including one inserted earlier in this batch.
-        for row in query.fetch_all(&mut *tx).await? {
+        for row in query.fetch_all(tx.conn()).await? {
             new_ids.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
         }
     }
