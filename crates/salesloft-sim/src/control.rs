@@ -33,17 +33,17 @@ pub fn router() -> Router<Arc<Shared>> {
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Not Found") })
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Response>> {
     let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes
     };
     serde_json::from_slice(body).map_err(|error| {
-        error_response(
+        Box::new(error_response(
             StatusCode::BAD_REQUEST,
             &format!("invalid JSON body: {error}"),
-        )
+        ))
     })
 }
 
@@ -54,7 +54,7 @@ fn ok(value: serde_json::Value) -> Response {
 async fn add_fault(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
     let rule: FaultRule = match parse(&bytes) {
         Ok(rule) => rule,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Err(message) = rule.validate() {
         return error_response(StatusCode::BAD_REQUEST, &message);
@@ -77,10 +77,10 @@ struct OutageBody {
 async fn start_outage(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
     let outage: OutageBody = match parse(&bytes) {
         Ok(outage) => outage,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let status = outage.status.unwrap_or(503);
-    if !(outage.seconds.is_finite() && outage.seconds > 0.0) || !(100..=999).contains(&status) {
+    if !(outage.seconds.is_finite() && outage.seconds > 0.0 && (100..=999).contains(&status)) {
         return error_response(
             StatusCode::BAD_REQUEST,
             "seconds must be positive and status an HTTP status",
@@ -108,7 +108,7 @@ struct ClockBody {
 async fn advance_clock(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
     let body: ClockBody = match parse(&bytes) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if !(body.advance_seconds.is_finite() && body.advance_seconds >= 0.0) {
         return error_response(
@@ -138,7 +138,7 @@ struct TokenBody {
 async fn mint_token(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
     let body: TokenBody = match parse(&bytes) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let client_id = body
         .client_id

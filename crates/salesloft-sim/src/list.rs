@@ -15,6 +15,12 @@ pub enum SortValue {
     Text(String),
 }
 
+/// A sort key computed from a row.
+pub type KeyFn<'a, R> = Box<dyn Fn(i64, &R) -> Option<SortValue> + 'a>;
+
+/// A filter over rows.
+pub type FilterFn<'a, R> = Box<dyn Fn(i64, &R) -> bool + 'a>;
+
 /// How a list is ordered.
 pub enum Order<'a, R> {
     /// By id (also `created_at`, which grows with id).
@@ -22,7 +28,7 @@ pub enum Order<'a, R> {
     /// By `(updated_at, id)`, through the index.
     Updated,
     /// By any other key; every match is collected and sorted.
-    Key(Box<dyn Fn(i64, &R) -> Option<SortValue> + 'a>),
+    Key(KeyFn<'a, R>),
 }
 
 /// One list request.
@@ -36,7 +42,7 @@ pub struct ListSpec<'a, R> {
     /// `ASC` (true) or `DESC`.
     pub ascending: bool,
     /// Every other filter.
-    pub filter: Box<dyn Fn(i64, &R) -> bool + 'a>,
+    pub filter: FilterFn<'a, R>,
     /// Paging.
     pub paging: Paging,
     /// `false` for lists that are not paginated (users without `page`): every match is returned.
@@ -147,7 +153,7 @@ fn sort_rows<R: Timestamped>(
         Order::Key(key) => {
             let mut keyed: Vec<(Option<SortValue>, i64)> =
                 rows.iter().map(|(id, row)| (key(*id, row), *id)).collect();
-            keyed.sort_by(|a, b| a.cmp(b));
+            keyed.sort();
             if !ascending {
                 keyed.reverse();
             }

@@ -104,9 +104,9 @@ impl Subscription {
                 errors.add(name, required_message);
             }
         }
-        if !self.callback_url.is_empty()
-            && !(self.callback_url.starts_with("http://")
-                || self.callback_url.starts_with("https://"))
+        if !(self.callback_url.is_empty()
+            || self.callback_url.starts_with("http://")
+            || self.callback_url.starts_with("https://"))
         {
             errors.add("callback_url", "is invalid");
         }

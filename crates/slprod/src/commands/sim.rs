@@ -171,3 +171,74 @@ async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<SimArgs, clap::Error> {
+        Wrapper::try_parse_from(std::iter::once("sim").chain(argv.iter().copied()))
+            .map(|wrapper| wrapper.args)
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let args = parse(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--api-key",
+            "k",
+            "--seed-people",
+            "7",
+            "--budget",
+            "60000",
+            "--minute",
+            "1s",
+            "--token-lifetime",
+            "90s",
+            "--oauth-client-id",
+            "id",
+            "--oauth-client-secret",
+            "secret",
+        ])
+        .expect("valid flags");
+        let config = args.to_config().expect("valid config");
+        assert_eq!(config.listen, "127.0.0.1:0".parse().expect("addr"));
+        assert_eq!(config.api_keys, vec!["k".to_owned()]);
+        assert_eq!(config.seed_people, 7);
+        assert_eq!(config.budget_per_minute, 60_000);
+        assert_eq!(config.minute, Duration::from_secs(1));
+        assert_eq!(config.access_token_lifetime, Duration::from_secs(90));
+        assert_eq!(config.oauth_clients[0].client_id, "id");
+        assert_eq!(config.oauth_clients[0].client_secret, "secret");
+    }
+
+    #[test]
+    fn defaults_listen_on_4545_and_bad_values_are_errors() {
+        let config = parse(&[]).expect("no flags").to_config().expect("defaults");
+        assert_eq!(config.listen, SocketAddr::from(DEFAULT_LISTEN));
+        assert!(parse(&["--minute", "soon"]).is_err());
+        assert!(
+            parse(&["--minute", "0s"])
+                .expect("parses")
+                .to_config()
+                .is_err()
+        );
+        let missing = SimArgs {
+            config: Some(PathBuf::from("/nonexistent/sim.toml")),
+            ..parse(&[]).expect("no flags")
+        };
+        assert!(
+            missing
+                .to_config()
+                .is_err_and(|message| message.contains("/nonexistent/sim.toml"))
+        );
+    }
+}
