@@ -1,6 +1,9 @@
 // Every store operation, written once. This file is `include!`d by `sqlite.rs` and `postgres.rs`, each of
 // which defines `type DB`, `begin_write` and the dialect macros `lock_rows!` (appends ` FOR UPDATE` on
 // PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers) and `skip_locked!`.
+//
+// Every write, even a single statement, goes through `begin_write`, so on SQLite it queues on the in-process
+// write gate instead of meeting another local writer in SQLite's sleeping busy handler.
 
 use std::time::Duration;
 
@@ -204,6 +207,7 @@ pub(crate) async fn ledger_step(
 }
 
 pub(crate) async fn ledger_release(pool: &Pool, lease: &Lease, now: OffsetDateTime) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE idempotency_keys SET lock_token = NULL, locked_until = NULL, updated_at = $3 \
          WHERE key = $1 AND lock_token = $2",
@@ -211,9 +215,10 @@ pub(crate) async fn ledger_release(pool: &Pool, lease: &Lease, now: OffsetDateTi
     .bind(&lease.key)
     .bind(&lease.token)
     .bind(micros(now))
-    .execute(pool)
+    .execute(tx.conn())
     .await?
     .rows_affected();
+    tx.commit().await?;
     if done == 1 { Ok(()) } else { Err(StoreError::LeaseLost { what: "idempotency key", name: lease.key.clone() }) }
 }
 
@@ -233,14 +238,17 @@ pub(crate) async fn ledger_in_doubt(pool: &Pool, now: OffsetDateTime, limit: i64
 }
 
 pub(crate) async fn ledger_reap(pool: &Pool, cutoff: OffsetDateTime, now: OffsetDateTime) -> Result<u64> {
-    Ok(sqlx::query(
+    let mut tx = begin_write(pool).await?;
+    let affected = sqlx::query(
         "DELETE FROM idempotency_keys WHERE created_at < $1 AND (locked_until IS NULL OR locked_until <= $2)",
     )
     .bind(micros(cutoff))
     .bind(micros(now))
-    .execute(pool)
+    .execute(tx.conn())
     .await?
-    .rows_affected())
+    .rows_affected();
+    tx.commit().await?;
+    Ok(affected)
 }
 
 // ---------------------------------------------------------------------------------------------- audit
@@ -465,6 +473,7 @@ pub(crate) async fn lock_try_acquire(
     let until_us = now_us.saturating_add(dur_micros(ttl));
     // One statement, atomic on both backends: insert, or take over a lapsed lease. A released lock keeps its
     // row (expires_at = 0) so the fence keeps growing.
+    let mut tx = begin_write(pool).await?;
     let row = sqlx::query(
         "INSERT INTO locks (name, holder, token, fence, acquired_at, expires_at) VALUES ($1, $2, $3, 1, $4, $5) \
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, \
@@ -476,8 +485,9 @@ pub(crate) async fn lock_try_acquire(
     .bind(token)
     .bind(now_us)
     .bind(until_us)
-    .fetch_optional(pool)
+    .fetch_optional(tx.conn())
     .await?;
+    tx.commit().await?;
     row.map(|row| {
         Ok(LockGuard {
             name: name.to_owned(),
@@ -497,23 +507,27 @@ pub(crate) async fn lock_renew(
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>> {
     let until_us = micros(now).saturating_add(dur_micros(ttl));
+    let mut tx = begin_write(pool).await?;
     let done = sqlx::query("UPDATE locks SET expires_at = $3 WHERE name = $1 AND token = $2")
         .bind(&guard.name)
         .bind(&guard.token)
         .bind(until_us)
-        .execute(pool)
+        .execute(tx.conn())
         .await?
         .rows_affected();
+    tx.commit().await?;
     Ok((done == 1).then(|| from_micros(until_us)))
 }
 
 pub(crate) async fn lock_release(pool: &Pool, guard: &LockGuard) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
     let done = sqlx::query("UPDATE locks SET expires_at = 0, token = '' WHERE name = $1 AND token = $2")
         .bind(&guard.name)
         .bind(&guard.token)
-        .execute(pool)
+        .execute(tx.conn())
         .await?
         .rows_affected();
+    tx.commit().await?;
     Ok(done == 1)
 }
 
@@ -542,6 +556,7 @@ pub(crate) async fn inbox_claim(
     now: OffsetDateTime,
 ) -> Result<Option<InboxItem>> {
     let now_us = micros(now);
+    let mut tx = begin_write(pool).await?;
     let row = sqlx::query(skip_locked!(
         "UPDATE webhook_inbox SET state = 'processing', claimed_by = $1, available_at = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM webhook_inbox WHERE state IN ('pending', 'processing') AND available_at <= $3 \
@@ -551,8 +566,9 @@ pub(crate) async fn inbox_claim(
     .bind(claim)
     .bind(now_us.saturating_add(dur_micros(visibility)))
     .bind(now_us)
-    .fetch_optional(pool)
+    .fetch_optional(tx.conn())
     .await?;
+    tx.commit().await?;
     row.map(|row| {
         Ok(InboxItem {
             id: row.try_get("id")?,
@@ -576,6 +592,7 @@ pub(crate) async fn inbox_finish(
     retry_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE webhook_inbox SET state = $1, last_error = $2, available_at = $3, finished_at = $4, \
          claimed_by = NULL WHERE id = $5 AND claimed_by = $6",
@@ -586,18 +603,22 @@ pub(crate) async fn inbox_finish(
     .bind(micros(now))
     .bind(item.id)
     .bind(&item.claim)
-    .execute(pool)
+    .execute(tx.conn())
     .await?
     .rows_affected();
+    tx.commit().await?;
     Ok(done == 1)
 }
 
 pub(crate) async fn inbox_reap(pool: &Pool, cutoff: OffsetDateTime) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM webhook_inbox WHERE received_at < $1 AND state IN ('processed', 'dead')")
+    let mut tx = begin_write(pool).await?;
+    let affected = sqlx::query("DELETE FROM webhook_inbox WHERE received_at < $1 AND state IN ('processed', 'dead')")
         .bind(micros(cutoff))
-        .execute(pool)
+        .execute(tx.conn())
         .await?
-        .rows_affected())
+        .rows_affected();
+    tx.commit().await?;
+    Ok(affected)
 }
 
 pub(crate) async fn inbox_counts(pool: &Pool) -> Result<InboxCounts> {
@@ -623,6 +644,7 @@ pub(crate) async fn checkpoint_get(pool: &Pool, name: &str) -> Result<Option<Str
 }
 
 pub(crate) async fn checkpoint_put(pool: &Pool, name: &str, value: &str, now: OffsetDateTime) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO checkpoints (name, value, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -630,19 +652,23 @@ pub(crate) async fn checkpoint_put(pool: &Pool, name: &str, value: &str, now: Of
     .bind(name)
     .bind(value)
     .bind(micros(now))
-    .execute(pool)
+    .execute(tx.conn())
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
 pub(crate) async fn checkpoint_delete(pool: &Pool, name: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM checkpoints WHERE name = $1").bind(name).execute(pool).await?;
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query("DELETE FROM checkpoints WHERE name = $1").bind(name).execute(tx.conn()).await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 
 // ---------------------------------------------------------------------------------------------- pause
 
 pub(crate) async fn pause_set(pool: &Pool, paused: bool, by: &str, reason: &str, now: OffsetDateTime) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO pause_flag (id, paused, set_by, reason, set_at) VALUES (1, $1, $2, $3, $4) \
          ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, set_by = excluded.set_by, \
@@ -652,8 +678,9 @@ pub(crate) async fn pause_set(pool: &Pool, paused: bool, by: &str, reason: &str,
     .bind(by)
     .bind(reason)
     .bind(micros(now))
-    .execute(pool)
+    .execute(tx.conn())
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
