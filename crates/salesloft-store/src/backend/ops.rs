@@ -11,7 +11,9 @@ use futures::TryStreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::audit::{AuditRecord, GENESIS_HASH, PreparedEntry, Problem, ProblemKind, VerifyReport, record_hash};
+use crate::audit::{
+    AuditRecord, GENESIS_HASH, PreparedEntry, Problem, ProblemKind, VerifyReport, record_hash,
+};
 use crate::backend::{dur_micros, from_micros, micros};
 use crate::budget::{Spend, window_start};
 use crate::error::{Result, StoreError};
@@ -26,8 +28,7 @@ type DbRow = <DB as sqlx::Database>::Row;
 
 // ---------------------------------------------------------------------------------------------- ledger
 
-const LEDGER_COLUMNS: &str =
-    "key, fingerprint, phase, result, lock_token, locked_by, locked_until, attempts, created_at, updated_at";
+const LEDGER_COLUMNS: &str = "key, fingerprint, phase, result, lock_token, locked_by, locked_until, attempts, created_at, updated_at";
 
 fn ledger_row(row: &DbRow) -> Result<(LedgerRecord, Option<String>)> {
     let result: Option<String> = row.try_get("result")?;
@@ -119,7 +120,9 @@ pub(crate) async fn ledger_begin(
         Some(Begin::Conflict)
     } else {
         match record.phase {
-            Phase::Completed => Some(Begin::Completed(record.result.clone().unwrap_or(Value::Null))),
+            Phase::Completed => Some(Begin::Completed(
+                record.result.clone().unwrap_or(Value::Null),
+            )),
             Phase::Failed => Some(Begin::Failed(record.result.clone().unwrap_or(Value::Null))),
             Phase::Started | Phase::RequestSent if lock_live => Some(Begin::InProgress {
                 holder: record.locked_by.clone().unwrap_or_default(),
@@ -144,7 +147,10 @@ pub(crate) async fn ledger_begin(
     .execute(tx.conn())
     .await?;
     tx.commit().await?;
-    Ok(Begin::Resume { phase: record.phase, lease: lease(record.attempts + 1) })
+    Ok(Begin::Resume {
+        phase: record.phase,
+        lease: lease(record.attempts + 1),
+    })
 }
 
 pub(crate) async fn ledger_step(
@@ -162,17 +168,25 @@ pub(crate) async fn ledger_step(
     if let Some(entry) = audit {
         audit_append_tx(&mut tx, entry, now).await?;
     }
-    let row = sqlx::query(lock_rows!("SELECT phase, lock_token FROM idempotency_keys WHERE key = $1"))
-        .bind(&lease.key)
-        .fetch_optional(tx.conn())
-        .await?;
+    let row = sqlx::query(lock_rows!(
+        "SELECT phase, lock_token FROM idempotency_keys WHERE key = $1"
+    ))
+    .bind(&lease.key)
+    .fetch_optional(tx.conn())
+    .await?;
     let Some(row) = row else {
-        return Err(StoreError::LeaseLost { what: "idempotency key", name: lease.key.clone() });
+        return Err(StoreError::LeaseLost {
+            what: "idempotency key",
+            name: lease.key.clone(),
+        });
     };
     let current = Phase::parse(&row.try_get::<String, _>("phase")?)?;
     let token: Option<String> = row.try_get("lock_token")?;
     if token.as_deref() != Some(lease.token.as_str()) {
-        return Err(StoreError::LeaseLost { what: "idempotency key", name: lease.key.clone() });
+        return Err(StoreError::LeaseLost {
+            what: "idempotency key",
+            name: lease.key.clone(),
+        });
     }
     if !may_move(current, phase) {
         return Err(StoreError::InvalidArgument(format!(
@@ -219,25 +233,50 @@ pub(crate) async fn ledger_release(pool: &Pool, lease: &Lease, now: OffsetDateTi
     .await?
     .rows_affected();
     tx.commit().await?;
-    if done == 1 { Ok(()) } else { Err(StoreError::LeaseLost { what: "idempotency key", name: lease.key.clone() }) }
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost {
+            what: "idempotency key",
+            name: lease.key.clone(),
+        })
+    }
 }
 
 pub(crate) async fn ledger_get(pool: &Pool, key: &str) -> Result<Option<LedgerRecord>> {
     let sql = format!("SELECT {LEDGER_COLUMNS} FROM idempotency_keys WHERE key = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).fetch_optional(pool).await?;
-    row.map(|row| ledger_row(&row).map(|(record, _)| record)).transpose()
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| ledger_row(&row).map(|(record, _)| record))
+        .transpose()
 }
 
-pub(crate) async fn ledger_in_doubt(pool: &Pool, now: OffsetDateTime, limit: i64) -> Result<Vec<LedgerRecord>> {
+pub(crate) async fn ledger_in_doubt(
+    pool: &Pool,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<LedgerRecord>> {
     let sql = format!(
         "SELECT {LEDGER_COLUMNS} FROM idempotency_keys WHERE phase IN ('started', 'request_sent') \
          AND (locked_until IS NULL OR locked_until <= $1) ORDER BY updated_at, key LIMIT $2"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now)).bind(limit).fetch_all(pool).await?;
-    rows.iter().map(|row| ledger_row(row).map(|(record, _)| record)).collect()
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| ledger_row(row).map(|(record, _)| record))
+        .collect()
 }
 
-pub(crate) async fn ledger_reap(pool: &Pool, cutoff: OffsetDateTime, now: OffsetDateTime) -> Result<u64> {
+pub(crate) async fn ledger_reap(
+    pool: &Pool,
+    cutoff: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<u64> {
     let mut tx = begin_write(pool).await?;
     let affected = sqlx::query(
         "DELETE FROM idempotency_keys WHERE created_at < $1 AND (locked_until IS NULL OR locked_until <= $2)",
@@ -272,10 +311,16 @@ fn audit_row(row: &DbRow) -> Result<AuditRecord> {
     })
 }
 
-async fn audit_append_tx(tx: &mut Tx, entry: &PreparedEntry, now: OffsetDateTime) -> Result<AuditRecord> {
+async fn audit_append_tx(
+    tx: &mut Tx,
+    entry: &PreparedEntry,
+    now: OffsetDateTime,
+) -> Result<AuditRecord> {
     // The head row is the chain's serialization point: on PostgreSQL `FOR UPDATE` makes concurrent appenders
     // queue here and each reads the head its predecessor committed.
-    let head = sqlx::query(lock_rows!("SELECT seq, hash FROM audit_head WHERE id = 1")).fetch_one(tx.conn()).await?;
+    let head = sqlx::query(lock_rows!("SELECT seq, hash FROM audit_head WHERE id = 1"))
+        .fetch_one(tx.conn())
+        .await?;
     let head_seq: i64 = head.try_get("seq")?;
     let prev_hash: String = head.try_get("hash")?;
     let at = micros(now);
@@ -318,7 +363,11 @@ async fn audit_append_tx(tx: &mut Tx, entry: &PreparedEntry, now: OffsetDateTime
     })
 }
 
-pub(crate) async fn audit_append(pool: &Pool, entry: &PreparedEntry, now: OffsetDateTime) -> Result<AuditRecord> {
+pub(crate) async fn audit_append(
+    pool: &Pool,
+    entry: &PreparedEntry,
+    now: OffsetDateTime,
+) -> Result<AuditRecord> {
     let mut tx = begin_write(pool).await?;
     let record = audit_append_tx(&mut tx, entry, now).await?;
     tx.commit().await?;
@@ -332,7 +381,9 @@ enum Break {
 }
 
 pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
     let head_seq: i64 = head.try_get("seq")?;
     let head_hash: String = head.try_get("hash")?;
     let mut expected_seq = 1i64;
@@ -346,7 +397,10 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
             let record = audit_row(&row)?;
             records += 1;
             if record.seq != expected_seq {
-                found = Some(Break::Gap { expected: expected_seq, got: record.seq });
+                found = Some(Break::Gap {
+                    expected: expected_seq,
+                    got: record.seq,
+                });
                 break;
             }
             if record.computed_hash() != record.hash {
@@ -367,9 +421,16 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
             seq: expected,
             kind: ProblemKind::Missing,
             detail: if got == expected + 1 {
-                format!("record #{expected} is missing (the log jumps from #{} to #{got})", expected - 1)
+                format!(
+                    "record #{expected} is missing (the log jumps from #{} to #{got})",
+                    expected - 1
+                )
             } else {
-                format!("records #{expected}..#{} are missing (the log jumps from #{} to #{got})", got - 1, expected - 1)
+                format!(
+                    "records #{expected}..#{} are missing (the log jumps from #{} to #{got})",
+                    got - 1,
+                    expected - 1
+                )
             },
         }),
         Some(Break::Altered(seq)) => Some(Problem {
@@ -397,7 +458,10 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
                 None if record.prev_hash == GENESIS_HASH => Problem {
                     seq: record.seq,
                     kind: ProblemKind::Reordered,
-                    detail: format!("record #{} was reordered: it was appended as the first record", record.seq),
+                    detail: format!(
+                        "record #{} was reordered: it was appended as the first record",
+                        record.seq
+                    ),
                 },
                 None => Problem {
                     seq: record.seq,
@@ -418,7 +482,10 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
             detail: if head_seq == last_seq + 1 {
                 format!("record #{head_seq} (the last one appended) is missing")
             } else {
-                format!("records #{}..#{head_seq} (the last ones appended) are missing", last_seq + 1)
+                format!(
+                    "records #{}..#{head_seq} (the last ones appended) are missing",
+                    last_seq + 1
+                )
             },
         }),
         None if head_seq < last_seq => Some(Problem {
@@ -432,14 +499,24 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
         None if head_hash != expected_prev => Some(Problem {
             seq: last_seq,
             kind: ProblemKind::Altered,
-            detail: format!("record #{last_seq} was altered and re-hashed: it differs from the recorded chain head"),
+            detail: format!(
+                "record #{last_seq} was altered and re-hashed: it differs from the recorded chain head"
+            ),
         }),
         None => None,
     };
-    Ok(VerifyReport { ok: problem.is_none(), records, head_seq, first_problem: problem })
+    Ok(VerifyReport {
+        ok: problem.is_none(),
+        records,
+        head_seq,
+        first_problem: problem,
+    })
 }
 
-pub(crate) async fn audit_export(pool: &Pool, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
+pub(crate) async fn audit_export(
+    pool: &Pool,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<u64> {
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq");
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
     let mut written = 0u64;
@@ -454,8 +531,13 @@ pub(crate) async fn audit_export(pool: &Pool, out: &mut (dyn std::io::Write + Se
 }
 
 pub(crate) async fn audit_records(pool: &Pool, from: i64, limit: i64) -> Result<Vec<AuditRecord>> {
-    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(limit).fetch_all(pool).await?;
+    let sql =
+        format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(from)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(audit_row).collect()
 }
 
@@ -521,22 +603,29 @@ pub(crate) async fn lock_renew(
 
 pub(crate) async fn lock_release(pool: &Pool, guard: &LockGuard) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
-    let done = sqlx::query("UPDATE locks SET expires_at = 0, token = '' WHERE name = $1 AND token = $2")
-        .bind(&guard.name)
-        .bind(&guard.token)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let done =
+        sqlx::query("UPDATE locks SET expires_at = 0, token = '' WHERE name = $1 AND token = $2")
+            .bind(&guard.name)
+            .bind(&guard.token)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
     tx.commit().await?;
     Ok(done == 1)
 }
 
-pub(crate) async fn lock_holder(pool: &Pool, name: &str, now: OffsetDateTime) -> Result<Option<LockInfo>> {
-    let row = sqlx::query("SELECT holder, fence, expires_at FROM locks WHERE name = $1 AND expires_at > $2")
-        .bind(name)
-        .bind(micros(now))
-        .fetch_optional(pool)
-        .await?;
+pub(crate) async fn lock_holder(
+    pool: &Pool,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<Option<LockInfo>> {
+    let row = sqlx::query(
+        "SELECT holder, fence, expires_at FROM locks WHERE name = $1 AND expires_at > $2",
+    )
+    .bind(name)
+    .bind(micros(now))
+    .fetch_optional(pool)
+    .await?;
     row.map(|row| {
         Ok(LockInfo {
             holder: row.try_get("holder")?,
@@ -612,17 +701,21 @@ pub(crate) async fn inbox_finish(
 
 pub(crate) async fn inbox_reap(pool: &Pool, cutoff: OffsetDateTime) -> Result<u64> {
     let mut tx = begin_write(pool).await?;
-    let affected = sqlx::query("DELETE FROM webhook_inbox WHERE received_at < $1 AND state IN ('processed', 'dead')")
-        .bind(micros(cutoff))
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let affected = sqlx::query(
+        "DELETE FROM webhook_inbox WHERE received_at < $1 AND state IN ('processed', 'dead')",
+    )
+    .bind(micros(cutoff))
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
     tx.commit().await?;
     Ok(affected)
 }
 
 pub(crate) async fn inbox_counts(pool: &Pool) -> Result<InboxCounts> {
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM webhook_inbox GROUP BY state").fetch_all(pool).await?;
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM webhook_inbox GROUP BY state")
+        .fetch_all(pool)
+        .await?;
     let mut counts = InboxCounts::default();
     for row in rows {
         let n: i64 = row.try_get("n")?;
@@ -639,11 +732,19 @@ pub(crate) async fn inbox_counts(pool: &Pool) -> Result<InboxCounts> {
 // ---------------------------------------------------------------------------------------------- checkpoints
 
 pub(crate) async fn checkpoint_get(pool: &Pool, name: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT value FROM checkpoints WHERE name = $1").bind(name).fetch_optional(pool).await?;
+    let row = sqlx::query("SELECT value FROM checkpoints WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(|row| row.try_get("value")).transpose()?)
 }
 
-pub(crate) async fn checkpoint_put(pool: &Pool, name: &str, value: &str, now: OffsetDateTime) -> Result<()> {
+pub(crate) async fn checkpoint_put(
+    pool: &Pool,
+    name: &str,
+    value: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO checkpoints (name, value, updated_at) VALUES ($1, $2, $3) \
@@ -660,14 +761,23 @@ pub(crate) async fn checkpoint_put(pool: &Pool, name: &str, value: &str, now: Of
 
 pub(crate) async fn checkpoint_delete(pool: &Pool, name: &str) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
-    let done = sqlx::query("DELETE FROM checkpoints WHERE name = $1").bind(name).execute(tx.conn()).await?;
+    let done = sqlx::query("DELETE FROM checkpoints WHERE name = $1")
+        .bind(name)
+        .execute(tx.conn())
+        .await?;
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 
 // ---------------------------------------------------------------------------------------------- pause
 
-pub(crate) async fn pause_set(pool: &Pool, paused: bool, by: &str, reason: &str, now: OffsetDateTime) -> Result<()> {
+pub(crate) async fn pause_set(
+    pool: &Pool,
+    paused: bool,
+    by: &str,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO pause_flag (id, paused, set_by, reason, set_at) VALUES (1, $1, $2, $3, $4) \
@@ -702,21 +812,32 @@ pub(crate) async fn pause_get(pool: &Pool) -> Result<Option<PauseInfo>> {
 // ---------------------------------------------------------------------------------------------- budget
 
 /// Locks (creating if needed) `team`'s row and returns `(window_start, spent)` moved to the current window.
-async fn budget_row(tx: &mut Tx, team: &str, window: Duration, now: OffsetDateTime) -> Result<(i64, i64, bool)> {
+async fn budget_row(
+    tx: &mut Tx,
+    team: &str,
+    window: Duration,
+    now: OffsetDateTime,
+) -> Result<(i64, i64, bool)> {
     let current = window_start(micros(now), dur_micros(window));
     sqlx::query("INSERT INTO rate_budget (team, window_start, spent) VALUES ($1, $2, 0) ON CONFLICT (team) DO NOTHING")
         .bind(team)
         .bind(current)
         .execute(tx.conn())
         .await?;
-    let row = sqlx::query(lock_rows!("SELECT window_start, spent FROM rate_budget WHERE team = $1"))
-        .bind(team)
-        .fetch_one(tx.conn())
-        .await?;
+    let row = sqlx::query(lock_rows!(
+        "SELECT window_start, spent FROM rate_budget WHERE team = $1"
+    ))
+    .bind(team)
+    .fetch_one(tx.conn())
+    .await?;
     let start: i64 = row.try_get("window_start")?;
     let spent: i64 = row.try_get("spent")?;
     // Never move a window backwards: a replica whose clock lags must not reopen a spent window.
-    Ok(if current > start { (current, 0, true) } else { (start, spent, false) })
+    Ok(if current > start {
+        (current, 0, true)
+    } else {
+        (start, spent, false)
+    })
 }
 
 async fn budget_write(tx: &mut Tx, team: &str, start: i64, spent: i64) -> Result<()> {
@@ -741,7 +862,9 @@ pub(crate) async fn budget_spend(
     let (start, spent, moved) = budget_row(&mut tx, team, window, now).await?;
     let outcome = if spent + cost <= limit {
         budget_write(&mut tx, team, start, spent + cost).await?;
-        Spend::Granted { remaining: limit - spent - cost }
+        Spend::Granted {
+            remaining: limit - spent - cost,
+        }
     } else {
         if moved {
             budget_write(&mut tx, team, start, spent).await?;
@@ -762,7 +885,13 @@ pub(crate) async fn budget_observe(
 ) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     let (start, spent, _) = budget_row(&mut tx, team, window, now).await?;
-    budget_write(&mut tx, team, start, spent.max(limit - remaining.clamp(0, limit))).await?;
+    budget_write(
+        &mut tx,
+        team,
+        start,
+        spent.max(limit - remaining.clamp(0, limit)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -779,8 +908,15 @@ pub(crate) async fn budget_current(
         .fetch_optional(pool)
         .await?;
     let (start, spent) = match row {
-        Some(row) => (row.try_get::<i64, _>("window_start")?, row.try_get::<i64, _>("spent")?),
+        Some(row) => (
+            row.try_get::<i64, _>("window_start")?,
+            row.try_get::<i64, _>("spent")?,
+        ),
         None => (current, 0),
     };
-    Ok(if current > start { (from_micros(current), 0) } else { (from_micros(start), spent) })
+    Ok(if current > start {
+        (from_micros(current), 0)
+    } else {
+        (from_micros(start), spent)
+    })
 }
