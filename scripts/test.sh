@@ -12,9 +12,14 @@ fi
 
 # The PostgreSQL peer: the store's suite runs on SQLite and on a real PostgreSQL server, and fails loudly
 # (never skips) when the server is absent.
-pg_env=$(scripts/pg-test-server.sh start)
+# A server that was already running (a developer's) is used and left running; one started here is stopped.
+if scripts/pg-test-server.sh status >/dev/null 2>&1; then
+  pg_env=$(scripts/pg-test-server.sh env)
+else
+  pg_env=$(scripts/pg-test-server.sh start)
+  trap 'scripts/pg-test-server.sh stop >/dev/null 2>&1 || true' EXIT
+fi
 eval "$pg_env"
-trap 'scripts/pg-test-server.sh stop >/dev/null 2>&1 || true' EXIT
 echo "PostgreSQL test server: ${SLPROD_TEST_PG_URL}"
 
 cargo test --workspace --locked --no-fail-fast "$@"
