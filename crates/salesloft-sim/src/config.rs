@@ -178,6 +178,19 @@ impl SimConfig {
         Ok(config)
     }
 
+    /// Parses a TOML document over `base`: fields the document sets replace those of `base`, the rest keep
+    /// `base`'s values (a command line uses it to keep its own defaults, such as a fixed listen port).
+    pub fn from_toml_over(text: &str, base: SimConfig) -> Result<Self, ConfigError> {
+        let overrides: toml::Table = toml::from_str(text)?;
+        let mut merged = toml::Table::try_from(base).map_err(|error| {
+            ConfigError::Invalid(format!("default config does not serialise: {error}"))
+        })?;
+        merged.extend(overrides);
+        let config: SimConfig = merged.try_into()?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks the values that would make the simulator misbehave.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.minute.is_zero() {
@@ -271,6 +284,23 @@ mod tests {
         assert_eq!(config.minute, Duration::from_secs(1));
         assert_eq!(config.seed_people, 7);
         assert_eq!(config.access_token_lifetime, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn toml_over_a_base_keeps_the_base_where_the_document_is_silent() {
+        let base = SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4545)),
+            ..SimConfig::default()
+        };
+        let config =
+            SimConfig::from_toml_over("seed = 9\nwebhook_retry_interval = \"10ms\"", base.clone())
+                .expect("valid toml");
+        assert_eq!((config.listen, config.seed), (base.listen, 9));
+        assert_eq!(config.webhook_retry_interval, Duration::from_millis(10));
+        let moved =
+            SimConfig::from_toml_over("listen = \"127.0.0.1:0\"", base).expect("valid toml");
+        assert_eq!(moved.listen.port(), 0);
+        assert!(SimConfig::from_toml_over("nonsense = 1", SimConfig::default()).is_err());
     }
 
     #[test]

@@ -327,8 +327,9 @@ fn status_response(
     response
 }
 
-/// A response whose body fails at once: hyper aborts the connection mid-message, so the client sees a
-/// transport error (connection closed before a complete message) instead of an answer.
+/// A response whose body fails at once. hyper writes the head together with the first body bytes, so it
+/// closes the connection without sending anything: curl says "Empty reply from server" and reqwest's
+/// `send()` fails with a transport error.
 fn dropped_connection() -> Response {
     let failing = futures::stream::once(async {
         Err::<Bytes, std::io::Error>(std::io::Error::other("dropped by fault rule"))

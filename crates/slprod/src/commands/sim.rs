@@ -63,25 +63,19 @@ const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 4545);
 impl SimArgs {
     /// The configuration: file (if any), then flags.
     pub fn to_config(&self) -> Result<SimConfig, String> {
+        let defaults = SimConfig {
+            listen: SocketAddr::from(DEFAULT_LISTEN),
+            ..SimConfig::default()
+        };
         let mut config = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|error| {
                     format!("cannot read config file {}: {error}", path.display())
                 })?;
-                let mut config = SimConfig::from_toml(&text)
-                    .map_err(|error| format!("{}: {error}", path.display()))?;
-                if !text
-                    .lines()
-                    .any(|line| line.trim_start().starts_with("listen"))
-                {
-                    config.listen = SocketAddr::from(DEFAULT_LISTEN);
-                }
-                config
+                SimConfig::from_toml_over(&text, defaults)
+                    .map_err(|error| format!("{}: {error}", path.display()))?
             }
-            None => SimConfig {
-                listen: SocketAddr::from(DEFAULT_LISTEN),
-                ..SimConfig::default()
-            },
+            None => defaults,
         };
         if let Some(listen) = self.listen {
             config.listen = listen;
@@ -231,6 +225,33 @@ mod tests {
                 .to_config()
                 .is_err()
         );
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut file, b"budget_per_minute = 5\nseed_people = 3\n")
+            .expect("write");
+        let from_file = parse(&[
+            "--config",
+            &file.path().display().to_string(),
+            "--seed-people",
+            "4",
+        ])
+        .expect("flags")
+        .to_config()
+        .expect("valid file");
+        assert_eq!(
+            (from_file.budget_per_minute, from_file.seed_people),
+            (5, 4),
+            "flags override the file"
+        );
+        assert_eq!(
+            from_file.listen,
+            SocketAddr::from(DEFAULT_LISTEN),
+            "the file did not set listen"
+        );
+        std::io::Write::write_all(&mut file, b"bogus = true\n").expect("write");
+        let bad = parse(&["--config", &file.path().display().to_string()])
+            .expect("flags")
+            .to_config();
+        assert!(bad.is_err_and(|message| message.contains("bogus")));
         let missing = SimArgs {
             config: Some(PathBuf::from("/nonexistent/sim.toml")),
             ..parse(&[]).expect("no flags")
