@@ -33,7 +33,11 @@ impl SimClock {
     /// ids and `updated_at`).
     pub fn advance_micros(&self, micros: i64) {
         if micros > 0 {
-            self.offset_micros.fetch_add(micros, Ordering::Relaxed);
+            let _ =
+                self.offset_micros
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                        Some(offset.saturating_add(micros))
+                    });
         }
     }
 }

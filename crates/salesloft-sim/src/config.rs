@@ -198,9 +198,17 @@ impl SimConfig {
                 "minute must be longer than zero".into(),
             ));
         }
-        if self.seed_users == 0 {
+        if self.seed_people > 100_000_000
+            || self.seed_accounts > 10_000_000
+            || self.seed_cadences > 1_000_000
+        {
             return Err(ConfigError::Invalid(
-                "seed_users must be at least 1 (the /v2/me user)".into(),
+                "seed sizes are capped at 100 000 000 people, 10 000 000 accounts, 1 000 000 cadences".into(),
+            ));
+        }
+        if self.seed_users == 0 || self.seed_users > 100_000 {
+            return Err(ConfigError::Invalid(
+                "seed_users must be 1..=100000 (the first is the /v2/me user)".into(),
             ));
         }
         if self.page_costs.is_empty() {

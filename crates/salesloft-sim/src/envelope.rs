@@ -80,7 +80,11 @@ pub fn list(
                 object
                     .int("per_page", Some(paging.per_page as i64))
                     .int("current_page", Some(paging.page as i64))
-                    .int("next_page", page.has_more.then(|| paging.page as i64 + 1))
+                    .int(
+                        "next_page",
+                        page.has_more
+                            .then(|| (paging.page as i64).saturating_add(1)),
+                    )
                     .int(
                         "prev_page",
                         (paging.page > 1).then(|| paging.page as i64 - 1),

@@ -165,3 +165,38 @@ async fn raw_garbage_on_the_socket_does_not_stop_the_server() {
     .await;
     h.get("/v2/me").await.expect(200);
 }
+
+#[tokio::test]
+async fn extreme_numbers_do_not_overflow() {
+    let h = Harness::start().await;
+    let max = i64::MAX;
+    let answer = h
+        .get(&format!(
+            "/v2/people?page={max}&per_page={max}&include_paging_counts=true"
+        ))
+        .await
+        .expect(200);
+    assert_eq!(answer.json()["data"], serde_json::json!([]));
+    h.get(&format!("/v2/people?ids={max},-{max}"))
+        .await
+        .expect(200);
+    h.get(
+        "/v2/people?updated_at[gt]=9999-12-31T23:59:59.999999Z&updated_at[lt]=0001-01-01T00:00:00Z",
+    )
+    .await
+    .expect(200);
+    h.control(Method::POST, "/outage", Some(json!({"seconds": 1e300})))
+        .await
+        .expect(200);
+    h.get("/v2/me").await.expect(503);
+    h.control(Method::DELETE, "/outage", None).await.expect(204);
+    // The clock saturates at the end of time instead of overflowing.
+    h.control(
+        Method::POST,
+        "/clock",
+        Some(json!({"advance_seconds": 1e300})),
+    )
+    .await
+    .expect(200);
+    h.get("/v2/me").await.expect(200);
+}
