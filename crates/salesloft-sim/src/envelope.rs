@@ -113,16 +113,14 @@ pub fn list(
                 .str("sort_direction", Some(direction));
         });
     });
-    let mut data = String::with_capacity(capacity);
-    data.push('[');
+    // The records are appended directly: `{"metadata":{…},"data":[…]}`.
+    out.push_str(",\"data\":[");
     for (index, record) in records.iter().enumerate() {
         if index > 0 {
-            data.push(',');
+            out.push(',');
         }
-        data.push_str(record);
+        out.push_str(record);
     }
-    data.push(']');
-    body.raw("data", &data);
-    body.finish();
+    out.push_str("]}");
     out
 }

@@ -123,6 +123,12 @@ pub fn push_reference(out: &mut String, base_url: &str, resource: &str, id: i64)
 /// Appends a JSON string literal.
 pub fn push_str(out: &mut String, text: &str) {
     out.push('"');
+    // Fast path: most values need no escaping and are copied in one go.
+    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for ch in text.chars() {
         match ch {
             '"' => out.push_str("\\\""),
