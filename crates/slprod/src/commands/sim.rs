@@ -138,6 +138,14 @@ pub async fn run(args: SimArgs) -> i32 {
         }
     };
     println!("salesloft simulator listening on {}", sim.base_url());
+    // The simulator's own test credentials (derived from the seed) are printed so a user can call it; a key the
+    // user chose with --api-key is not echoed back.
+    if args.api_key.is_none() {
+        println!("api key: {}", sim.api_key());
+    }
+    if let Some(client) = sim.config().oauth_clients.first() {
+        println!("oauth: {}/oauth/token (client id {})", sim.root_url(), client.client_id);
+    }
     wait_for_signal().await;
     tracing::info!("stopping the simulator");
     sim.shutdown().await;
