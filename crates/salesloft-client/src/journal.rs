@@ -58,7 +58,7 @@ pub enum JournalOpen {
         key: IdempotencyKey,
     },
     /// The row was finished earlier: its recorded result. Nothing is sent.
-    Done(Upserted),
+    Done(Box<Upserted>),
     /// The row must not run (e.g. its key was used for a different payload, or it failed definitively
     /// before).
     Refuse(Error),

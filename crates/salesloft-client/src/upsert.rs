@@ -219,7 +219,7 @@ async fn run_row(
     skip_unchanged: bool,
 ) -> Result<Upserted, Error> {
     let (mut row, in_doubt, key) = match journal.open(index, email, input).await? {
-        JournalOpen::Done(done) => return Ok(done),
+        JournalOpen::Done(done) => return Ok(*done),
         JournalOpen::Refuse(error) => return Err(error),
         JournalOpen::Proceed { row, in_doubt, key } => (row, in_doubt, key),
     };

@@ -103,7 +103,7 @@ impl LedgerJournal {
             Begin::Completed(result) => {
                 release_quietly(&self.store, lock).await;
                 return Ok(match replay(&result) {
-                    Some(done) => JournalOpen::Done(done),
+                    Some(done) => JournalOpen::Done(Box::new(done)),
                     None => JournalOpen::Refuse(Error::Journal {
                         message: format!("row {}: the recorded result of {key} cannot be read", index + 1),
                     }),
