@@ -25,7 +25,8 @@
 use std::collections::HashSet;
 use std::marker::PhantomData;
 
-use futures::{Stream, TryStreamExt, stream};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use crate::api::list::{ListBuilder, MAX_CHEAP_PAGE, MAX_PER_PAGE, Resource, check_page};
@@ -300,20 +301,21 @@ impl<T: Resource + Keyed> KeysetPager<T> {
         KeysetPage { records, checkpoint: self.cursor.clone(), request_page }
     }
 
-    /// The walk as a stream of pages (each with its checkpoint).
-    pub fn pages(self) -> impl Stream<Item = Result<KeysetPage<T>, Error>> + Send
+    /// The walk as a stream of pages (each with its checkpoint). The stream is boxed, so it is `Unpin`.
+    pub fn pages(self) -> BoxStream<'static, Result<KeysetPage<T>, Error>>
     where
         T: Send,
     {
         stream::try_unfold(self, |mut pager| async move { Ok(pager.next_page().await?.map(|page| (page, pager))) })
+            .boxed()
     }
 
     /// The walk as a stream of records. Use [`pages`](Self::pages) when you need checkpoints.
-    pub fn items(self) -> impl Stream<Item = Result<T, Error>> + Send
+    pub fn items(self) -> BoxStream<'static, Result<T, Error>>
     where
         T: Send,
     {
-        self.pages().map_ok(|page| stream::iter(page.records.into_iter().map(Ok))).try_flatten()
+        self.pages().map_ok(|page| stream::iter(page.records.into_iter().map(Ok))).try_flatten().boxed()
     }
 }
 

@@ -110,6 +110,9 @@ pub async fn upsert_chunk(
     upsert_chunk_journaled(client, rows, config, &NoJournal).await
 }
 
+/// Rows sharing one email: (normalized email, email as spelled by the first row, `(index, input)` rows).
+type EmailGroup = (String, String, Vec<(usize, PersonInput)>);
+
 /// [`upsert_chunk`] with every row and mutation reported to `journal`.
 pub async fn upsert_chunk_journaled(
     client: &Client,
@@ -119,7 +122,7 @@ pub async fn upsert_chunk_journaled(
 ) -> Vec<UpsertOutcome> {
     let mut outcomes = Vec::with_capacity(rows.len());
     // Group rows by normalized email, keeping input order inside a group.
-    let mut groups: Vec<(String, String, Vec<(usize, PersonInput)>)> = Vec::new();
+    let mut groups: Vec<EmailGroup> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
     for (index, input) in rows {
         let Some(email) = input.normalized_email() else {
@@ -181,7 +184,8 @@ pub async fn upsert_chunk_journaled(
                         }
                     }
                 }
-                let result = run_row(client, journal, index, &input, &email, known.as_ref(), config.skip_unchanged).await;
+                let result =
+                    run_row(client, journal, index, &input, &email, known.as_ref(), config.skip_unchanged).await;
                 if let Ok(done) = &result {
                     known = Some(done.person().clone());
                 }
@@ -324,8 +328,10 @@ impl UpsertJournal for NoJournal {
         _input: &'a PersonInput,
     ) -> BoxFuture<'a, Result<JournalOpen, Error>> {
         // A POST /people repeat can only end in 422 "taken", which the upsert handles: a key marks it repeatable.
-        async { Ok(JournalOpen::Proceed { row: Box::new(NoRowJournal), in_doubt: false, key: IdempotencyKey::random() }) }
-            .boxed()
+        async {
+            Ok(JournalOpen::Proceed { row: Box::new(NoRowJournal), in_doubt: false, key: IdempotencyKey::random() })
+        }
+        .boxed()
     }
 }
 
