@@ -39,11 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let pipeline = Pipeline::builder(sim.base_url())
         .api_key(SecretString::from(sim.api_key().to_string()))
-        .rate_budget(RateBudgetConfig {
-            limit: BUDGET,
-            window: WINDOW,
-            ..RateBudgetConfig::default()
-        })
+        .rate_budget(RateBudgetConfig { limit: BUDGET, window: WINDOW, ..RateBudgetConfig::default() })
         .build()?;
 
     let started = Instant::now();
@@ -82,18 +78,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let root = sim.root_url().to_string();
     let client = reqwest::Client::new();
-    let stats: Value = client
-        .get(format!("{root}/__sim/stats"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let log: Vec<Value> = client
-        .get(format!("{root}/__sim/requests?limit=10000"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats: Value = client.get(format!("{root}/__sim/stats")).send().await?.json().await?;
+    let log: Vec<Value> = client.get(format!("{root}/__sim/requests?limit=10000")).send().await?.json().await?;
     if log.len() >= 10_000 {
         eprintln!("warning: the request log is truncated at 10 000 entries; use fewer windows");
     }
@@ -107,9 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let Some(at) = entry["at"].as_str() else {
             continue;
         };
-        let Ok(at) =
-            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-        else {
+        let Ok(at) = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339) else {
             continue;
         };
         let index = (at.unix_timestamp_nanos() / WINDOW.as_nanos() as i128) as i64;
@@ -121,9 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let available = u64::from(BUDGET) * full.len() as u64;
     let state = pipeline.state();
 
-    println!(
-        "bench_budget: {windows} windows of {WINDOW:?} at {BUDGET} cost, {workers} workers, {elapsed:.2?}"
-    );
+    println!("bench_budget: {windows} windows of {WINDOW:?} at {BUDGET} cost, {workers} workers, {elapsed:.2?}");
     println!(
         "  calls ok {ok}, failed {failed}; simulator: requests {}, cost_used {}",
         stats["requests"], stats["cost_used"]
@@ -135,10 +117,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         full.len()
     );
     println!("  429s: {}", stats["rate_limited"]);
-    println!(
-        "  client retry tokens left: {}, circuit: {:?}",
-        state.retry_tokens, state.circuit
-    );
+    println!("  client retry tokens left: {}, circuit: {:?}", state.retry_tokens, state.circuit);
     sim.shutdown().await;
     Ok(())
 }

@@ -35,56 +35,32 @@ fn summary(name: &str, samples: &mut [Duration]) -> f64 {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let calls: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(5_000);
-    let sim = Simulator::start(SimConfig {
-        seed_people: 100,
-        budget_per_minute: u32::MAX / 2,
-        ..SimConfig::default()
-    })
-    .await?;
+    let calls: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5_000);
+    let sim = Simulator::start(SimConfig { seed_people: 100, budget_per_minute: u32::MAX / 2, ..SimConfig::default() })
+        .await?;
     let key = sim.api_key().to_string();
     let pipeline = Pipeline::builder(sim.base_url())
         .api_key(SecretString::from(key.clone()))
-        .rate_budget(RateBudgetConfig {
-            limit: u32::MAX / 2,
-            ..RateBudgetConfig::default()
-        })
+        .rate_budget(RateBudgetConfig { limit: u32::MAX / 2, ..RateBudgetConfig::default() })
         .build()?;
     let bare = reqwest::Client::builder().build()?;
     let url = format!("{}/me", sim.base_url());
 
     let bare_call = || async {
-        let response = bare
-            .get(&url)
-            .bearer_auth(&key)
-            .header("accept", "application/json")
-            .send()
-            .await?;
+        let response = bare.get(&url).bearer_auth(&key).header("accept", "application/json").send().await?;
         let status = response.status();
         let body = response.bytes().await?;
-        assert!(
-            status.is_success() && !body.is_empty(),
-            "bare call failed: {status}"
-        );
+        assert!(status.is_success() && !body.is_empty(), "bare call failed: {status}");
         Ok::<_, reqwest::Error>(())
     };
-    let pipeline_call = || async {
-        pipeline
-            .execute(ApiRequest::new("me.get", Method::GET, "me"))
-            .await
-            .map(|_| ())
-    };
+    let pipeline_call = || async { pipeline.execute(ApiRequest::new("me.get", Method::GET, "me")).await.map(|_| ()) };
 
     // Warm-up: connections, allocator, the simulator's caches.
     for _ in 0..200 {
         bare_call().await?;
         pipeline_call().await?;
     }
-    let (mut bare_samples, mut pipeline_samples) =
-        (Vec::with_capacity(calls), Vec::with_capacity(calls));
+    let (mut bare_samples, mut pipeline_samples) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
     while bare_samples.len() < calls {
         for _ in 0..BLOCK {
             let start = Instant::now();
@@ -97,15 +73,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             pipeline_samples.push(start.elapsed());
         }
     }
-    println!(
-        "bench_overhead: GET /v2/me against the simulator on loopback, {calls} calls each, blocks of {BLOCK}"
-    );
+    println!("bench_overhead: GET /v2/me against the simulator on loopback, {calls} calls each, blocks of {BLOCK}");
     let bare_mean = summary("bare reqwest", &mut bare_samples);
     let pipeline_mean = summary("pipeline", &mut pipeline_samples);
-    println!(
-        "  pipeline overhead per call (mean difference): {:.1} µs",
-        (pipeline_mean - bare_mean) * 1e6
-    );
+    println!("  pipeline overhead per call (mean difference): {:.1} µs", (pipeline_mean - bare_mean) * 1e6);
     sim.shutdown().await;
     Ok(())
 }

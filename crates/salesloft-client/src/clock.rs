@@ -22,9 +22,7 @@ pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// Wall-clock time as a duration since the Unix epoch. Token expiry is stored as wall time (a token
     /// saved by one process is read by another), so it is compared against this, not [`Clock::now`].
     fn unix_time(&self) -> Duration {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
     }
 }
 
@@ -39,9 +37,7 @@ pub struct SystemClock {
 
 impl Default for SystemClock {
     fn default() -> Self {
-        Self {
-            origin: tokio::time::Instant::now(),
-        }
+        Self { origin: tokio::time::Instant::now() }
     }
 }
 
@@ -68,16 +64,8 @@ pub struct ManualClock {
 
 impl Default for ManualClock {
     fn default() -> Self {
-        let wall_origin = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Self {
-            inner: Arc::new(Mutex::new(ManualState {
-                now: Duration::ZERO,
-                wall_origin,
-                sleeps: Vec::new(),
-            })),
-        }
+        let wall_origin = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Self { inner: Arc::new(Mutex::new(ManualState { now: Duration::ZERO, wall_origin, sleeps: Vec::new() })) }
     }
 }
 
@@ -102,11 +90,7 @@ impl ManualClock {
 
     /// Every sleep requested so far, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .sleeps
-            .clone()
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).sleeps.clone()
     }
 
     /// A shareable handle to this clock.
@@ -147,10 +131,7 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         clock.sleep(Duration::from_millis(500)).await;
         assert_eq!(clock.now(), Duration::from_millis(3500));
-        assert_eq!(
-            clock.sleeps(),
-            vec![Duration::from_secs(2), Duration::from_millis(500)]
-        );
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(2), Duration::from_millis(500)]);
     }
 
     #[tokio::test]

@@ -27,9 +27,7 @@ impl ValidationError {
     /// SalesLoft's wording is unconfirmed ("is already taken" in the docs, "has already been taken" in Rails),
     /// so this matches on "taken" — FACTS.md §3, §11.
     pub fn is_taken(&self, field: &str) -> bool {
-        self.errors
-            .get(field)
-            .is_some_and(|messages| messages.iter().any(|m| m.contains("taken")))
+        self.errors.get(field).is_some_and(|messages| messages.iter().any(|m| m.contains("taken")))
     }
 }
 
@@ -183,14 +181,9 @@ impl Error {
     /// effect.
     pub fn may_have_been_sent(&self) -> bool {
         match self {
-            Error::Construction { .. }
-            | Error::CircuitOpen { .. }
-            | Error::Auth { .. }
-            | Error::TokenStore(_) => false,
+            Error::Construction { .. } | Error::CircuitOpen { .. } | Error::Auth { .. } | Error::TokenStore(_) => false,
             Error::Dispatch { connect, .. } => !connect,
-            Error::Validation { .. } | Error::Unauthorized { .. } | Error::RateLimited { .. } => {
-                false
-            }
+            Error::Validation { .. } | Error::Unauthorized { .. } | Error::RateLimited { .. } => false,
             Error::Api { status, .. } => status.is_server_error(),
             Error::Timeout { .. } | Error::Decode { .. } | Error::Journal { .. } => true,
             Error::RetryBudgetExhausted { last, .. } => last.may_have_been_sent(),
@@ -240,23 +233,10 @@ mod tests {
 
     #[test]
     fn only_certainly_unsent_failures_say_not_sent() {
-        let refused = Error::Dispatch {
-            operation: "x".into(),
-            message: "refused".into(),
-            connect: true,
-        };
-        let reset = Error::Dispatch {
-            operation: "x".into(),
-            message: "reset".into(),
-            connect: false,
-        };
+        let refused = Error::Dispatch { operation: "x".into(), message: "refused".into(), connect: true };
+        let reset = Error::Dispatch { operation: "x".into(), message: "reset".into(), connect: false };
         assert!(!refused.may_have_been_sent());
         assert!(reset.may_have_been_sent());
-        assert!(
-            Error::Timeout {
-                operation: "x".into()
-            }
-            .may_have_been_sent()
-        );
+        assert!(Error::Timeout { operation: "x".into() }.may_have_been_sent());
     }
 }

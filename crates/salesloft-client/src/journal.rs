@@ -91,11 +91,7 @@ pub trait UpsertJournal: Send + Sync {
 /// The journal of one row.
 pub trait RowJournal: Send {
     /// `mutation` with `body` is about to be sent. An error stops the row before anything is sent.
-    fn sending<'a>(
-        &'a mut self,
-        mutation: Mutation,
-        body: &'a serde_json::Value,
-    ) -> BoxFuture<'a, Result<(), Error>>;
+    fn sending<'a>(&'a mut self, mutation: Mutation, body: &'a serde_json::Value) -> BoxFuture<'a, Result<(), Error>>;
 
     /// `mutation` was answered with `status` (`None` when no answer came: timeout, dropped connection).
     /// Called for every mutation, including a create rejected as "taken" before the update that follows it.

@@ -38,16 +38,8 @@ const SECRET_KEY_FRAGMENTS: &[&str] = &[
 const PHONE_KEY_FRAGMENTS: &[&str] = &["phone", "mobile", "fax"];
 
 /// Keys (exact, after normalisation) that hold a personal name.
-const NAME_KEYS: &[&str] = &[
-    "first_name",
-    "last_name",
-    "name",
-    "full_name",
-    "display_name",
-    "preferred_name",
-    "person_name",
-    "nickname",
-];
+const NAME_KEYS: &[&str] =
+    &["first_name", "last_name", "name", "full_name", "display_name", "preferred_name", "person_name", "nickname"];
 
 /// What to hide.
 #[derive(Debug, Clone)]
@@ -60,10 +52,7 @@ pub struct RedactionConfig {
 
 impl Default for RedactionConfig {
     fn default() -> Self {
-        Self {
-            mask_pii: true,
-            extra_secret_keys: Vec::new(),
-        }
+        Self { mask_pii: true, extra_secret_keys: Vec::new() }
     }
 }
 
@@ -111,11 +100,7 @@ impl Redactor {
         let key = key.to_ascii_lowercase().replace('-', "_");
         let key = key.trim_end_matches("[]");
         let is_secret = SECRET_KEY_FRAGMENTS.iter().any(|f| key.contains(f))
-            || self
-                .config
-                .extra_secret_keys
-                .iter()
-                .any(|f| key.contains(f.as_str()));
+            || self.config.extra_secret_keys.iter().any(|f| key.contains(f.as_str()));
         if is_secret {
             KeyKind::Secret
         } else if key.contains("email") {
@@ -134,15 +119,11 @@ impl Redactor {
             Value::Null => Value::Null,
             // A secret-named key loses its value whatever its type (a nested object may hold the secret).
             _ if kind == KeyKind::Secret => Value::String(REDACTED.to_string()),
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), self.redact_value(v, self.kind_of(k))))
-                    .collect(),
-            ),
-            // Array elements inherit their key's kind (`email_addresses: [..]`).
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|v| self.redact_value(v, kind)).collect())
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.redact_value(v, self.kind_of(k)))).collect())
             }
+            // Array elements inherit their key's kind (`email_addresses: [..]`).
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.redact_value(v, kind)).collect()),
             Value::String(s) => self.value_for_string(s, kind),
             Value::Number(_) if self.config.mask_pii && kind == KeyKind::Phone => {
                 Value::String(mask_phone(&value.to_string()))
@@ -202,8 +183,7 @@ fn mask_emails_in(text: &str) -> String {
     if !text.contains('@') {
         return text.to_string();
     }
-    let is_delimiter =
-        |c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')');
+    let is_delimiter = |c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')');
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
@@ -228,9 +208,7 @@ fn mask_emails_in(text: &str) -> String {
 
 fn looks_like_email(word: &str) -> bool {
     match word.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        }
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !domain.starts_with('.'),
         None => false,
     }
 }
@@ -274,28 +252,16 @@ mod tests {
 
     #[test]
     fn unmasked_mode_keeps_pii_but_never_secrets() {
-        let redactor = Redactor::new(RedactionConfig {
-            mask_pii: false,
-            ..RedactionConfig::default()
-        });
-        let got = redactor
-            .redact_json(&json!({"email_address": "jane@example.com", "password": "hunter2"}));
-        assert_eq!(
-            got,
-            json!({"email_address": "jane@example.com", "password": REDACTED})
-        );
+        let redactor = Redactor::new(RedactionConfig { mask_pii: false, ..RedactionConfig::default() });
+        let got = redactor.redact_json(&json!({"email_address": "jane@example.com", "password": "hunter2"}));
+        assert_eq!(got, json!({"email_address": "jane@example.com", "password": REDACTED}));
     }
 
     #[test]
     fn extra_secret_keys_are_honoured() {
-        let redactor = Redactor::new(RedactionConfig {
-            extra_secret_keys: vec!["crm_id".into()],
-            ..RedactionConfig::default()
-        });
-        assert_eq!(
-            redactor.redact_json(&json!({"crm_id": "x"})),
-            json!({"crm_id": REDACTED})
-        );
+        let redactor =
+            Redactor::new(RedactionConfig { extra_secret_keys: vec!["crm_id".into()], ..RedactionConfig::default() });
+        assert_eq!(redactor.redact_json(&json!({"crm_id": "x"})), json!({"crm_id": REDACTED}));
     }
 
     #[test]
@@ -309,11 +275,7 @@ mod tests {
             (mask_phone, "12", "***"),
             (mask_name, "Élodie", "É***"),
             (mask_name, "", ""),
-            (
-                mask_emails_in,
-                "a jane@x.io, b <bob@y.org>",
-                "a j***@x.io, b <b***@y.org>",
-            ),
+            (mask_emails_in, "a jane@x.io, b <bob@y.org>", "a j***@x.io, b <b***@y.org>"),
             (mask_emails_in, "twitter @jane", "twitter @jane"),
         ];
         for (f, input, expected) in cases {
@@ -324,10 +286,7 @@ mod tests {
     #[test]
     fn query_values_are_redacted_by_key_and_shape() {
         let query = vec![
-            (
-                "email_addresses[]".to_string(),
-                "jane@example.com".to_string(),
-            ),
+            ("email_addresses[]".to_string(), "jane@example.com".to_string()),
             ("page".to_string(), "2".to_string()),
             ("access_token".to_string(), "tok".to_string()),
         ];

@@ -21,10 +21,7 @@ struct Buffer(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Buffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
@@ -60,22 +57,13 @@ async fn control(root: &str, method: Method, path: &str, body: Value) -> Value {
         .send()
         .await
         .expect("control call");
-    assert!(
-        response.status().is_success(),
-        "control {path}: {}",
-        response.status()
-    );
+    assert!(response.status().is_success(), "control {path}: {}", response.status());
     response.json().await.unwrap_or(Value::Null)
 }
 
 #[tokio::test]
 async fn a_422_is_logged_with_the_payload_secrets_removed_and_pii_masked() {
-    let sim = Simulator::start(SimConfig {
-        seed_people: 10,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");
     let pipeline = Pipeline::builder(sim.base_url())
         .api_key(SecretString::from(sim.api_key().to_string()))
         .clock(ManualClock::new().shared())
@@ -97,9 +85,7 @@ async fn a_422_is_logged_with_the_payload_secrets_removed_and_pii_masked() {
     }));
     let error = pipeline.execute(request).await.expect_err("422");
     assert!(
-        error
-            .validation()
-            .is_some_and(|v| v.is_taken("email_address")),
+        error.validation().is_some_and(|v| v.is_taken("email_address")),
         "expected a validation error, got {error:?}"
     );
 
@@ -120,56 +106,27 @@ async fn a_422_is_logged_with_the_payload_secrets_removed_and_pii_masked() {
         "EMEA",
         "[REDACTED]",
     ] {
-        assert!(
-            line.contains(expected),
-            "expected {expected:?} in the 422 log line:\n{line}"
-        );
+        assert!(line.contains(expected), "expected {expected:?} in the 422 log line:\n{line}");
     }
     for leaked in ["jane.doe", "sekrit-123", "Jane", "Doe\"", "010 4567"] {
-        assert!(
-            !text.contains(leaked),
-            "{leaked:?} leaked into the logs:\n{text}"
-        );
+        assert!(!text.contains(leaked), "{leaked:?} leaked into the logs:\n{text}");
     }
 }
 
 #[tokio::test]
 async fn every_call_has_a_span_and_logs_its_rate_limit_headers() {
-    let sim = Simulator::start(SimConfig {
-        seed_people: 10,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
-    let pipeline = Pipeline::with_api_key(
-        sim.base_url(),
-        SecretString::from(sim.api_key().to_string()),
-    )
-    .expect("pipeline");
+    let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");
+    let pipeline =
+        Pipeline::with_api_key(sim.base_url(), SecretString::from(sim.api_key().to_string())).expect("pipeline");
     let (logs, _guard) = capture();
-    pipeline
-        .execute(ApiRequest::new("people.list", Method::GET, "people"))
-        .await
-        .expect("list");
+    pipeline.execute(ApiRequest::new("people.list", Method::GET, "people")).await.expect("list");
     let text = logs.text();
     let close = text
         .lines()
         .find(|l| l.contains("salesloft.call") && l.contains("close"))
-        .unwrap_or_else(|| {
-            panic!("expected the salesloft.call span to close in the logs, got:\n{text}")
-        });
-    for expected in [
-        "people.list",
-        "GET",
-        "status=\"200\"",
-        "attempts=1",
-        "cost=1",
-        "remaining=599",
-    ] {
-        assert!(
-            close.contains(expected),
-            "expected {expected:?} on the span:\n{close}"
-        );
+        .unwrap_or_else(|| panic!("expected the salesloft.call span to close in the logs, got:\n{text}"));
+    for expected in ["people.list", "GET", "status=\"200\"", "attempts=1", "cost=1", "remaining=599"] {
+        assert!(close.contains(expected), "expected {expected:?} on the span:\n{close}");
     }
     assert!(
         text.lines().any(|l| l.contains("rate-limit headers")
@@ -181,24 +138,11 @@ async fn every_call_has_a_span_and_logs_its_rate_limit_headers() {
 
 #[tokio::test]
 async fn no_token_or_secret_reaches_the_logs() {
-    let sim = Simulator::start(SimConfig {
-        seed_people: 10,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
-    let minted = control(
-        sim.root_url(),
-        Method::POST,
-        "tokens",
-        json!({"client_id": "sim-client", "expires_in": 60}),
-    )
-    .await;
+    let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");
+    let minted =
+        control(sim.root_url(), Method::POST, "tokens", json!({"client_id": "sim-client", "expires_in": 60})).await;
     let access = minted["access_token"].as_str().expect("access").to_string();
-    let refresh = minted["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_string();
+    let refresh = minted["refresh_token"].as_str().expect("refresh").to_string();
     let clock = ManualClock::new();
     let now = clock.unix_time().as_secs();
     let store = Arc::new(MemoryTokenStore::new(Some(TokenSet {
@@ -216,65 +160,36 @@ async fn no_token_or_secret_reaches_the_logs() {
     let pipeline = Pipeline::builder(sim.base_url())
         .oauth(config, store.clone())
         .clock(clock.shared())
-        .retry(RetryConfig {
-            seed: Some(1),
-            ..RetryConfig::default()
-        })
+        .retry(RetryConfig { seed: Some(1), ..RetryConfig::default() })
         .build()
         .expect("pipeline");
     let (logs, _guard) = capture();
 
     // 401 → refresh → repeat; then a proactive refresh; then a retried 5xx and a 422.
     sim.advance_clock(Duration::from_secs(120));
-    pipeline
-        .execute(ApiRequest::new("me.get", Method::GET, "me"))
-        .await
-        .expect("refreshed on 401");
+    pipeline.execute(ApiRequest::new("me.get", Method::GET, "me")).await.expect("refreshed on 401");
     clock.advance(Duration::from_secs(7200));
-    pipeline
-        .execute(ApiRequest::new("me.get", Method::GET, "me"))
-        .await
-        .expect("refreshed proactively");
-    control(sim.root_url(), Method::POST, "faults", json!({"method": "*", "path": "/v2/people", "sequence": [{"status": 503}, {"status": 422}]})).await;
-    pipeline
-        .execute(ApiRequest::new("people.list", Method::GET, "people"))
-        .await
-        .expect_err("422 after a retried 503");
+    pipeline.execute(ApiRequest::new("me.get", Method::GET, "me")).await.expect("refreshed proactively");
+    control(
+        sim.root_url(),
+        Method::POST,
+        "faults",
+        json!({"method": "*", "path": "/v2/people", "sequence": [{"status": 503}, {"status": 422}]}),
+    )
+    .await;
+    pipeline.execute(ApiRequest::new("people.list", Method::GET, "people")).await.expect_err("422 after a retried 503");
     let stats = control(sim.root_url(), Method::GET, "stats", Value::Null).await;
-    assert_eq!(
-        stats["refreshes"],
-        json!(2),
-        "expected a 401 refresh and a proactive one, stats {stats}"
-    );
+    assert_eq!(stats["refreshes"], json!(2), "expected a 401 refresh and a proactive one, stats {stats}");
 
     let current = store.current().expect("tokens");
-    let mut secrets = vec![
-        access,
-        refresh,
-        "sim-secret".to_string(),
-        sim.api_key().to_string(),
-    ];
+    let mut secrets = vec![access, refresh, "sim-secret".to_string(), sim.api_key().to_string()];
     secrets.push(current.access_token.expose_secret().to_string());
-    secrets.extend(
-        current
-            .refresh_token
-            .as_ref()
-            .map(|t| t.expose_secret().to_string()),
-    );
+    secrets.extend(current.refresh_token.as_ref().map(|t| t.expose_secret().to_string()));
     let text = logs.text();
-    assert!(
-        text.contains("refreshed the SalesLoft token"),
-        "expected refresh logs, got:\n{text}"
-    );
+    assert!(text.contains("refreshed the SalesLoft token"), "expected refresh logs, got:\n{text}");
     let debug = format!("{pipeline:?} {current:?}");
     for secret in &secrets {
-        assert!(
-            !text.contains(secret.as_str()),
-            "a secret reached the logs:\n{text}"
-        );
-        assert!(
-            !debug.contains(secret.as_str()),
-            "a secret reached Debug output"
-        );
+        assert!(!text.contains(secret.as_str()), "a secret reached the logs:\n{text}");
+        assert!(!debug.contains(secret.as_str()), "a secret reached Debug output");
     }
 }

@@ -4,9 +4,7 @@
 use http::Method;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use salesloft_client::clock::ManualClock;
-use salesloft_client::transport::telemetry::{
-    LATENCY_BUCKETS, REQUEST_DURATION_SECONDS, describe_metrics,
-};
+use salesloft_client::transport::telemetry::{LATENCY_BUCKETS, REQUEST_DURATION_SECONDS, describe_metrics};
 use salesloft_client::transport::{ApiRequest, Pipeline};
 use salesloft_sim::{SimConfig, Simulator};
 use secrecy::SecretString;
@@ -15,21 +13,13 @@ use serde_json::json;
 #[tokio::test]
 async fn requests_latency_retries_cost_budget_and_breaker_are_exported() {
     let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Full(REQUEST_DURATION_SECONDS.to_string()),
-            LATENCY_BUCKETS,
-        )
+        .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION_SECONDS.to_string()), LATENCY_BUCKETS)
         .expect("buckets")
         .install_recorder()
         .expect("recorder");
     describe_metrics();
 
-    let sim = Simulator::start(SimConfig {
-        seed_people: 10,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim");
+    let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");
     let pipeline = Pipeline::builder(sim.base_url())
         .api_key(SecretString::from(sim.api_key().to_string()))
         .clock(ManualClock::new().shared())
@@ -41,18 +31,8 @@ async fn requests_latency_retries_cost_budget_and_breaker_are_exported() {
         .send()
         .await
         .expect("fault");
-    pipeline
-        .execute(ApiRequest::new("people.list", Method::GET, "people"))
-        .await
-        .expect("retried");
-    pipeline
-        .execute(ApiRequest::new(
-            "people.get",
-            Method::GET,
-            "people/999999999",
-        ))
-        .await
-        .expect_err("404");
+    pipeline.execute(ApiRequest::new("people.list", Method::GET, "people")).await.expect("retried");
+    pipeline.execute(ApiRequest::new("people.get", Method::GET, "people/999999999")).await.expect_err("404");
 
     let text = handle.render();
     for expected in [
@@ -67,9 +47,6 @@ async fn requests_latency_retries_cost_budget_and_breaker_are_exported() {
         "salesloft_circuit_state 0",
         "# HELP salesloft_requests_total",
     ] {
-        assert!(
-            text.contains(expected),
-            "expected {expected:?} in the exported metrics:\n{text}"
-        );
+        assert!(text.contains(expected), "expected {expected:?} in the exported metrics:\n{text}");
     }
 }

@@ -6,10 +6,7 @@ use salesloft_sim::{SimConfig, Simulator};
 
 #[tokio::main]
 async fn main() {
-    let mut config = SimConfig {
-        listen: ([127, 0, 0, 1], 4545).into(),
-        ..SimConfig::default()
-    };
+    let mut config = SimConfig { listen: ([127, 0, 0, 1], 4545).into(), ..SimConfig::default() };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
@@ -19,14 +16,8 @@ async fn main() {
                 config.api_keys = vec![value.clone()];
                 true
             }
-            "--seed-people" => value
-                .parse()
-                .map(|people| config.seed_people = people)
-                .is_ok(),
-            "--budget" => value
-                .parse()
-                .map(|budget| config.budget_per_minute = budget)
-                .is_ok(),
+            "--seed-people" => value.parse().map(|people| config.seed_people = people).is_ok(),
+            "--budget" => value.parse().map(|budget| config.budget_per_minute = budget).is_ok(),
             _ => false,
         };
         if !applied {

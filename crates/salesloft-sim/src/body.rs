@@ -26,9 +26,7 @@ impl Params {
             return match serde_json::from_slice::<Value>(bytes) {
                 Ok(Value::Object(map)) => Ok(Self { map }),
                 Ok(_) => Ok(Self::default()),
-                Err(_) => Err(ApiError::BadRequest(
-                    "Unable to parse the request body as JSON".to_owned(),
-                )),
+                Err(_) => Err(ApiError::BadRequest("Unable to parse the request body as JSON".to_owned())),
             };
         }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).unwrap_or_default();
@@ -131,11 +129,7 @@ impl Params {
     pub fn string_list(&self, name: &str, errors: &mut Validation) -> Option<Vec<String>> {
         match self.map.get(name)? {
             Value::Null => Some(Vec::new()),
-            Value::String(text) => Some(if text.is_empty() {
-                Vec::new()
-            } else {
-                vec![text.clone()]
-            }),
+            Value::String(text) => Some(if text.is_empty() { Vec::new() } else { vec![text.clone()] }),
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
@@ -194,41 +188,21 @@ mod tests {
         )
         .expect("form parses");
         let mut errors = Validation::default();
-        assert_eq!(
-            params.string("email_address", &mut errors),
-            Some(Some("a@b.com".to_owned()))
-        );
-        assert_eq!(
-            params.string_list("tags", &mut errors),
-            Some(vec!["x".to_owned(), "y".to_owned()])
-        );
-        assert_eq!(
-            params.string_map("custom_fields", &mut errors),
-            Some(vec![("tier".into(), "gold".into())])
-        );
+        assert_eq!(params.string("email_address", &mut errors), Some(Some("a@b.com".to_owned())));
+        assert_eq!(params.string_list("tags", &mut errors), Some(vec!["x".to_owned(), "y".to_owned()]));
+        assert_eq!(params.string_map("custom_fields", &mut errors), Some(vec![("tier".into(), "gold".into())]));
         assert_eq!(params.int("account_id", &mut errors), Some(Some(5)));
         assert!(errors.finish().is_ok());
     }
 
     #[test]
     fn json_bodies_and_bad_json() {
-        let params = Params::parse(
-            Some("application/json"),
-            br#"{"first_name":null,"do_not_contact":"true"}"#,
-        )
-        .expect("json parses");
+        let params = Params::parse(Some("application/json"), br#"{"first_name":null,"do_not_contact":"true"}"#)
+            .expect("json parses");
         let mut errors = Validation::default();
         assert_eq!(params.string("first_name", &mut errors), Some(None));
         assert_eq!(params.bool("do_not_contact", &mut errors), Some(true));
-        assert!(matches!(
-            Params::parse(Some("application/json"), b"{nope"),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(
-            Params::parse(Some("application/json"), b"[1,2]")
-                .expect("array body")
-                .map
-                .is_empty()
-        );
+        assert!(matches!(Params::parse(Some("application/json"), b"{nope"), Err(ApiError::BadRequest(_))));
+        assert!(Params::parse(Some("application/json"), b"[1,2]").expect("array body").map.is_empty());
     }
 }

@@ -23,9 +23,7 @@ impl SimClock {
     pub fn now_micros(&self) -> Micros {
         let real = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| {
-                i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
-            });
+            .map_or(0, |elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX));
         real.saturating_add(self.offset_micros.load(Ordering::Relaxed))
     }
 
@@ -33,11 +31,9 @@ impl SimClock {
     /// ids and `updated_at`).
     pub fn advance_micros(&self, micros: i64) {
         if micros > 0 {
-            let _ =
-                self.offset_micros
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
-                        Some(offset.saturating_add(micros))
-                    });
+            let _ = self
+                .offset_micros
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| Some(offset.saturating_add(micros)));
         }
     }
 }
@@ -45,8 +41,7 @@ impl SimClock {
 /// Renders a timestamp as SalesLoft does: microseconds and the team's UTC offset
 /// (FACTS.md §4.4, e.g. `2024-03-07T02:46:00.302715-05:00`).
 pub fn format_timestamp(micros: Micros, offset_minutes: i32) -> String {
-    let offset =
-        UtcOffset::from_whole_seconds(offset_minutes.saturating_mul(60)).unwrap_or(UtcOffset::UTC);
+    let offset = UtcOffset::from_whole_seconds(offset_minutes.saturating_mul(60)).unwrap_or(UtcOffset::UTC);
     let Ok(utc) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000) else {
         return "1970-01-01T00:00:00.000000Z".to_owned();
     };
@@ -56,11 +51,7 @@ pub fn format_timestamp(micros: Micros, offset_minutes: i32) -> String {
         "Z".to_owned()
     } else {
         let sign = if offset.is_negative() { '-' } else { '+' };
-        format!(
-            "{sign}{:02}:{:02}",
-            hours.unsigned_abs(),
-            minutes.unsigned_abs()
-        )
+        format!("{sign}{:02}:{:02}", hours.unsigned_abs(), minutes.unsigned_abs())
     };
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{zone}",
@@ -79,13 +70,8 @@ pub fn format_timestamp(micros: Micros, offset_minutes: i32) -> String {
 pub fn parse_timestamp(text: &str) -> Option<Micros> {
     let trimmed = text.trim();
     let repaired;
-    let candidate = if trimmed.len() > 6 && trimmed.as_bytes().get(trimmed.len() - 6) == Some(&b' ')
-    {
-        repaired = format!(
-            "{}+{}",
-            &trimmed[..trimmed.len() - 6],
-            &trimmed[trimmed.len() - 5..]
-        );
+    let candidate = if trimmed.len() > 6 && trimmed.as_bytes().get(trimmed.len() - 6) == Some(&b' ') {
+        repaired = format!("{}+{}", &trimmed[..trimmed.len() - 6], &trimmed[trimmed.len() - 5..]);
         repaired.as_str()
     } else {
         trimmed
@@ -109,14 +95,8 @@ mod tests {
         assert_eq!(format_timestamp(micros, -300), text);
         assert_eq!(format_timestamp(micros, 0), "2024-03-07T07:46:00.302715Z");
         assert_eq!(parse_timestamp("2024-03-07T07:46:00.302715Z"), Some(micros));
-        assert_eq!(
-            parse_timestamp("2024-03-07T02:46:00.302715 05:00"),
-            Some(micros - 10 * 3_600_000_000)
-        );
-        assert_eq!(
-            parse_timestamp("2024-03-07"),
-            parse_timestamp("2024-03-07T00:00:00Z")
-        );
+        assert_eq!(parse_timestamp("2024-03-07T02:46:00.302715 05:00"), Some(micros - 10 * 3_600_000_000));
+        assert_eq!(parse_timestamp("2024-03-07"), parse_timestamp("2024-03-07T00:00:00Z"));
         assert_eq!(parse_timestamp("yesterday"), None);
     }
 

@@ -26,10 +26,7 @@ impl Default for OAuthClientConfig {
         Self {
             client_id: "sim-client".to_owned(),
             client_secret: "sim-secret".to_owned(),
-            redirect_uri_prefixes: vec![
-                "http://127.0.0.1".to_owned(),
-                "http://localhost".to_owned(),
-            ],
+            redirect_uri_prefixes: vec!["http://127.0.0.1".to_owned(), "http://localhost".to_owned()],
         }
     }
 }
@@ -182,9 +179,8 @@ impl SimConfig {
     /// `base`'s values (a command line uses it to keep its own defaults, such as a fixed listen port).
     pub fn from_toml_over(text: &str, base: SimConfig) -> Result<Self, ConfigError> {
         let overrides: toml::Table = toml::from_str(text)?;
-        let mut merged = toml::Table::try_from(base).map_err(|error| {
-            ConfigError::Invalid(format!("default config does not serialise: {error}"))
-        })?;
+        let mut merged = toml::Table::try_from(base)
+            .map_err(|error| ConfigError::Invalid(format!("default config does not serialise: {error}")))?;
         merged.extend(overrides);
         let config: SimConfig = merged.try_into()?;
         config.validate()?;
@@ -194,37 +190,24 @@ impl SimConfig {
     /// Checks the values that would make the simulator misbehave.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.minute.is_zero() {
-            return Err(ConfigError::Invalid(
-                "minute must be longer than zero".into(),
-            ));
+            return Err(ConfigError::Invalid("minute must be longer than zero".into()));
         }
-        if self.seed_people > 100_000_000
-            || self.seed_accounts > 10_000_000
-            || self.seed_cadences > 1_000_000
-        {
+        if self.seed_people > 100_000_000 || self.seed_accounts > 10_000_000 || self.seed_cadences > 1_000_000 {
             return Err(ConfigError::Invalid(
                 "seed sizes are capped at 100 000 000 people, 10 000 000 accounts, 1 000 000 cadences".into(),
             ));
         }
         if self.seed_users == 0 || self.seed_users > 100_000 {
-            return Err(ConfigError::Invalid(
-                "seed_users must be 1..=100000 (the first is the /v2/me user)".into(),
-            ));
+            return Err(ConfigError::Invalid("seed_users must be 1..=100000 (the first is the /v2/me user)".into()));
         }
         if self.page_costs.is_empty() {
-            return Err(ConfigError::Invalid(
-                "page_costs must have at least one tier".into(),
-            ));
+            return Err(ConfigError::Invalid("page_costs must have at least one tier".into()));
         }
         if self.access_token_lifetime.is_zero() {
-            return Err(ConfigError::Invalid(
-                "access_token_lifetime must be longer than zero".into(),
-            ));
+            return Err(ConfigError::Invalid("access_token_lifetime must be longer than zero".into()));
         }
         if self.api_keys.iter().any(|key| key.trim().is_empty()) {
-            return Err(ConfigError::Invalid(
-                "api_keys must not contain empty keys".into(),
-            ));
+            return Err(ConfigError::Invalid("api_keys must not contain empty keys".into()));
         }
         Ok(())
     }
@@ -267,17 +250,7 @@ mod tests {
     #[test]
     fn page_costs_follow_the_documented_table() {
         let config = SimConfig::default();
-        let cases = [
-            (1, 1),
-            (100, 1),
-            (101, 3),
-            (150, 3),
-            (151, 8),
-            (250, 8),
-            (251, 10),
-            (500, 10),
-            (501, 30),
-        ];
+        let cases = [(1, 1), (100, 1), (101, 3), (150, 3), (151, 8), (250, 8), (251, 10), (500, 10), (501, 30)];
         for (page, expected) in cases {
             assert_eq!(config.page_cost(page), expected, "cost of page {page}");
         }
@@ -286,8 +259,7 @@ mod tests {
     #[test]
     fn toml_sets_fields_and_keeps_defaults() {
         let config =
-            SimConfig::from_toml("budget_per_minute = 60000\nminute = \"1s\"\nseed_people = 7\n")
-                .expect("valid toml");
+            SimConfig::from_toml("budget_per_minute = 60000\nminute = \"1s\"\nseed_people = 7\n").expect("valid toml");
         assert_eq!(config.budget_per_minute, 60_000);
         assert_eq!(config.minute, Duration::from_secs(1));
         assert_eq!(config.seed_people, 7);
@@ -296,17 +268,12 @@ mod tests {
 
     #[test]
     fn toml_over_a_base_keeps_the_base_where_the_document_is_silent() {
-        let base = SimConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 4545)),
-            ..SimConfig::default()
-        };
+        let base = SimConfig { listen: SocketAddr::from(([127, 0, 0, 1], 4545)), ..SimConfig::default() };
         let config =
-            SimConfig::from_toml_over("seed = 9\nwebhook_retry_interval = \"10ms\"", base.clone())
-                .expect("valid toml");
+            SimConfig::from_toml_over("seed = 9\nwebhook_retry_interval = \"10ms\"", base.clone()).expect("valid toml");
         assert_eq!((config.listen, config.seed), (base.listen, 9));
         assert_eq!(config.webhook_retry_interval, Duration::from_millis(10));
-        let moved =
-            SimConfig::from_toml_over("listen = \"127.0.0.1:0\"", base).expect("valid toml");
+        let moved = SimConfig::from_toml_over("listen = \"127.0.0.1:0\"", base).expect("valid toml");
         assert_eq!(moved.listen.port(), 0);
         assert!(SimConfig::from_toml_over("nonsense = 1", SimConfig::default()).is_err());
     }

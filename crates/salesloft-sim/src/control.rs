@@ -34,17 +34,9 @@ pub fn router() -> Router<Arc<Shared>> {
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Response>> {
-    let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        bytes
-    };
-    serde_json::from_slice(body).map_err(|error| {
-        Box::new(error_response(
-            StatusCode::BAD_REQUEST,
-            &format!("invalid JSON body: {error}"),
-        ))
-    })
+    let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    serde_json::from_slice(body)
+        .map_err(|error| Box::new(error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {error}"))))
 }
 
 fn ok(value: serde_json::Value) -> Response {
@@ -81,15 +73,9 @@ async fn start_outage(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Respon
     };
     let status = outage.status.unwrap_or(503);
     if !(outage.seconds.is_finite() && outage.seconds > 0.0 && (100..=999).contains(&status)) {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "seconds must be positive and status an HTTP status",
-        );
+        return error_response(StatusCode::BAD_REQUEST, "seconds must be positive and status an HTTP status");
     }
-    let until = shared
-        .clock
-        .now_micros()
-        .saturating_add((outage.seconds * 1e6) as i64);
+    let until = shared.clock.now_micros().saturating_add((outage.seconds * 1e6) as i64);
     shared.faults.start_outage(until, status);
     ok(json!({"until": format_timestamp(until, 0), "status": status}))
 }
@@ -111,14 +97,9 @@ async fn advance_clock(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Respo
         Err(response) => return *response,
     };
     if !(body.advance_seconds.is_finite() && body.advance_seconds >= 0.0) {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "advance_seconds must be zero or positive",
-        );
+        return error_response(StatusCode::BAD_REQUEST, "advance_seconds must be zero or positive");
     }
-    shared
-        .clock
-        .advance_micros((body.advance_seconds * 1e6) as i64);
+    shared.clock.advance_micros((body.advance_seconds * 1e6) as i64);
     read_clock(State(shared)).await
 }
 
@@ -142,20 +123,11 @@ async fn mint_token(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response
     };
     let client_id = body
         .client_id
-        .or_else(|| {
-            shared
-                .config
-                .oauth_clients
-                .first()
-                .map(|client| client.client_id.clone())
-        })
+        .or_else(|| shared.config.oauth_clients.first().map(|client| client.client_id.clone()))
         .unwrap_or_default();
     let scope = body.scope.unwrap_or_else(|| "default".to_owned());
     let now = shared.clock.now_micros();
-    match shared
-        .oauth
-        .mint(&shared.config, &client_id, &scope, body.expires_in, now)
-    {
+    match shared.oauth.mint(&shared.config, &client_id, &scope, body.expires_in, now) {
         Some(answer) => {
             shared.recorder.bump(|stats| stats.tokens_issued += 1);
             json_response(answer.status, answer.body.to_string())

@@ -80,15 +80,8 @@ pub fn list(
                 object
                     .int("per_page", Some(paging.per_page as i64))
                     .int("current_page", Some(paging.page as i64))
-                    .int(
-                        "next_page",
-                        page.has_more
-                            .then(|| (paging.page as i64).saturating_add(1)),
-                    )
-                    .int(
-                        "prev_page",
-                        (paging.page > 1).then(|| paging.page as i64 - 1),
-                    );
+                    .int("next_page", page.has_more.then(|| (paging.page as i64).saturating_add(1)))
+                    .int("prev_page", (paging.page > 1).then(|| paging.page as i64 - 1));
                 if paging.include_counts {
                     // FACTS.md §4.1: `limit_paging_counts` caps the counts at 10 000 records.
                     let mut total = page.total.unwrap_or(page.ids.len() as u64);
@@ -103,14 +96,8 @@ pub fn list(
         }
         metadata.object("sorting", |object| {
             // FACTS.md §4.1: echoed as "DESC NULLS LAST"; the ASC form is assumed symmetric.
-            let direction = if sorting.ascending {
-                "ASC NULLS FIRST"
-            } else {
-                "DESC NULLS LAST"
-            };
-            object
-                .str("sort_by", Some(sorting.key))
-                .str("sort_direction", Some(direction));
+            let direction = if sorting.ascending { "ASC NULLS FIRST" } else { "DESC NULLS LAST" };
+            object.str("sort_by", Some(sorting.key)).str("sort_direction", Some(direction));
         });
     });
     // The records are appended directly: `{"metadata":{…},"data":[…]}`.

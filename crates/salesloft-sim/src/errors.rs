@@ -31,9 +31,7 @@ impl ApiError {
         match self {
             Self::NotFound => error_response(StatusCode::NOT_FOUND, "Not Found"),
             Self::BadRequest(message) => error_response(StatusCode::BAD_REQUEST, &message),
-            Self::PayloadTooLarge => {
-                error_response(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
-            }
+            Self::PayloadTooLarge => error_response(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
             Self::Validation(fields) => {
                 let mut body = String::with_capacity(64);
                 let mut object = ObjectWriter::new(&mut body);
@@ -66,11 +64,7 @@ impl Validation {
 
     /// `Ok` when nothing was added, otherwise the 422.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.fields.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.fields))
-        }
+        if self.fields.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.fields)) }
     }
 }
 
@@ -78,10 +72,7 @@ impl Validation {
 pub fn json_response(status: StatusCode, body: String) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     response
 }
 

@@ -51,20 +51,15 @@ impl FaultRule {
             return Err("a rule needs a sequence or latency_ms".to_owned());
         }
         for (index, step) in self.sequence.iter().enumerate() {
-            let kinds = usize::from(step.status.is_some())
-                + usize::from(step.drop)
-                + usize::from(step.latency_ms.is_some());
+            let kinds =
+                usize::from(step.status.is_some()) + usize::from(step.drop) + usize::from(step.latency_ms.is_some());
             if kinds != 1 {
-                return Err(format!(
-                    "step {index} must have exactly one of status, drop, latency_ms"
-                ));
+                return Err(format!("step {index} must have exactly one of status, drop, latency_ms"));
             }
             if let Some(status) = step.status
                 && !(100..=999).contains(&status)
             {
-                return Err(format!(
-                    "step {index}: status {status} is not an HTTP status"
-                ));
+                return Err(format!("step {index}: status {status} is not an HTTP status"));
             }
         }
         Ok(())
@@ -193,20 +188,15 @@ impl Faults {
             (rule.forever || !rule.steps.is_empty())
                 && (rule.method == "*" || rule.method.eq_ignore_ascii_case(method))
                 && (path == rule.path
-                    || (path.starts_with(&rule.path)
-                        && path.as_bytes().get(rule.path.len()) == Some(&b'/')))
+                    || (path.starts_with(&rule.path) && path.as_bytes().get(rule.path.len()) == Some(&b'/')))
         });
         let Some(rule) = matching else {
             return FaultAction::default();
         };
-        let mut action = FaultAction {
-            latency: rule.latency,
-            respond: None,
-        };
+        let mut action = FaultAction { latency: rule.latency, respond: None };
         if let Some(step) = rule.steps.pop_front() {
             if let Some(ms) = step.latency_ms {
-                action.latency =
-                    Some(action.latency.unwrap_or_default() + Duration::from_millis(ms));
+                action.latency = Some(action.latency.unwrap_or_default() + Duration::from_millis(ms));
             } else if step.drop {
                 action.respond = Some(FaultResponse::Drop);
             } else if let Some(status) = step.status {
@@ -214,18 +204,12 @@ impl Faults {
                     serde_json::Value::String(text) => text,
                     other => other.to_string(),
                 });
-                action.respond = Some(FaultResponse::Status {
-                    status,
-                    retry_after,
-                    body: step.body,
-                });
+                action.respond = Some(FaultResponse::Status { status, retry_after, body: step.body });
             }
         }
         let id = rule.id;
         // Spent rules are dropped so the list stays short.
-        state
-            .rules
-            .retain(|rule| rule.id != id || rule.forever || !rule.steps.is_empty());
+        state.rules.retain(|rule| rule.id != id || rule.forever || !rule.steps.is_empty());
         action
     }
 }
@@ -240,52 +224,27 @@ mod tests {
     use super::*;
 
     fn rule(method: &str, path: &str, sequence: Vec<FaultStep>) -> FaultRule {
-        FaultRule {
-            method: method.into(),
-            path: path.into(),
-            sequence,
-            latency_ms: None,
-        }
+        FaultRule { method: method.into(), path: path.into(), sequence, latency_ms: None }
     }
 
     #[test]
     fn steps_are_consumed_in_order_and_match_by_prefix() {
         let faults = Faults::default();
-        let status = |code| FaultStep {
-            status: Some(code),
-            ..FaultStep::default()
-        };
-        faults.add(rule(
-            "GET",
-            "/v2/people",
-            vec![
-                status(503),
-                FaultStep {
-                    drop: true,
-                    ..FaultStep::default()
-                },
-            ],
-        ));
+        let status = |code| FaultStep { status: Some(code), ..FaultStep::default() };
+        faults.add(rule("GET", "/v2/people", vec![status(503), FaultStep { drop: true, ..FaultStep::default() }]));
         assert_eq!(faults.next("POST", "/v2/people"), FaultAction::default());
         assert_eq!(faults.next("GET", "/v2/peoplex"), FaultAction::default());
         assert!(matches!(
             faults.next("GET", "/v2/people/5.json").respond,
             Some(FaultResponse::Status { status: 503, .. })
         ));
-        assert_eq!(
-            faults.next("get", "/v2/people.json").respond,
-            Some(FaultResponse::Drop)
-        );
+        assert_eq!(faults.next("get", "/v2/people.json").respond, Some(FaultResponse::Drop));
         assert_eq!(faults.next("GET", "/v2/people"), FaultAction::default());
     }
 
     #[test]
     fn rule_validation_and_outage() {
-        assert!(
-            rule("GET", "v2", vec![FaultStep::default()])
-                .validate()
-                .is_err()
-        );
+        assert!(rule("GET", "v2", vec![FaultStep::default()]).validate().is_err());
         assert!(rule("GET", "/v2", vec![]).validate().is_err());
         let faults = Faults::default();
         faults.start_outage(100, 503);

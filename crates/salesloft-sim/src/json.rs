@@ -82,13 +82,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// `"key": {"_href": "<base>/<resource>/<id>", "id": id}` or `null` (FACTS.md §5.1 EmbeddedResource).
-    pub fn reference(
-        &mut self,
-        key: &str,
-        base_url: &str,
-        resource: &str,
-        id: Option<i64>,
-    ) -> &mut Self {
+    pub fn reference(&mut self, key: &str, base_url: &str, resource: &str, id: Option<i64>) -> &mut Self {
         let out = self.key(key);
         match id {
             Some(id) => push_reference(out, base_url, resource, id),
@@ -114,10 +108,7 @@ impl<'a> ObjectWriter<'a> {
 
 /// Appends `{"_href":"…","id":N}`.
 pub fn push_reference(out: &mut String, base_url: &str, resource: &str, id: i64) {
-    let _ = write!(
-        out,
-        "{{\"_href\":\"{base_url}/{resource}/{id}\",\"id\":{id}}}"
-    );
+    let _ = write!(out, "{{\"_href\":\"{base_url}/{resource}/{id}\",\"id\":{id}}}");
 }
 
 /// Appends a JSON string literal.
@@ -167,9 +158,6 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
         assert_eq!(parsed["name"], "a \"quoted\"\n\u{1}name");
         assert_eq!(parsed["owner"]["_href"], "http://h/v2/users/3");
-        assert!(
-            out.starts_with("{\"id\":7,\"name\""),
-            "field order kept: {out}"
-        );
+        assert!(out.starts_with("{\"id\":7,\"name\""), "field order kept: {out}");
     }
 }

@@ -89,27 +89,13 @@ impl Simulator {
     /// Seeds the team, binds `config.listen` and serves in a background task of the current Tokio runtime.
     pub async fn start(config: SimConfig) -> Result<RunningSim, SimError> {
         config.validate()?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| SimError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let local = listener.local_addr().map_err(|source| SimError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        let host = if local.ip().is_unspecified() {
-            SocketAddr::from(([127, 0, 0, 1], local.port()))
-        } else {
-            local
-        };
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| SimError::Bind { addr: config.listen, source })?;
+        let local = listener.local_addr().map_err(|source| SimError::Bind { addr: config.listen, source })?;
+        let host = if local.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], local.port())) } else { local };
         let root_url = format!("http://{host}");
-        let api_keys = if config.api_keys.is_empty() {
-            vec![seed::api_key(config.seed)]
-        } else {
-            config.api_keys.clone()
-        };
+        let api_keys =
+            if config.api_keys.is_empty() { vec![seed::api_key(config.seed)] } else { config.api_keys.clone() };
         let data = TeamData::seeded(&config);
         let shared = Arc::new(Shared {
             base_url: format!("{root_url}/v2"),
@@ -136,13 +122,7 @@ impl Simulator {
             }
         });
         tracing::info!(url = %shared.base_url, "salesloft simulator listening");
-        Ok(RunningSim {
-            shared,
-            local,
-            root_url,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        Ok(RunningSim { shared, local, root_url, stop: Some(stop), task: Some(task) })
     }
 }
 
@@ -184,9 +164,7 @@ impl RunningSim {
 
     /// Moves the simulator clock forward (same as `POST /__sim/clock`).
     pub fn advance_clock(&self, by: Duration) {
-        self.shared
-            .clock
-            .advance_micros(i64::try_from(by.as_micros()).unwrap_or(i64::MAX));
+        self.shared.clock.advance_micros(i64::try_from(by.as_micros()).unwrap_or(i64::MAX));
     }
 
     /// Webhook delivery attempts so far, oldest first (same as `GET /__sim/webhooks/deliveries`).
@@ -206,9 +184,7 @@ impl RunningSim {
             let _ = stop.send(());
         }
         if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err()
         {
             task.abort();
         }

@@ -62,24 +62,11 @@ pub struct ListPage {
 
 /// Runs a list request.
 pub fn run<R: Timestamped>(table: &Table<R>, spec: ListSpec<'_, R>) -> ListPage {
-    let ListSpec {
-        ids,
-        updated,
-        order,
-        ascending,
-        filter,
-        paging,
-        paginate,
-    } = spec;
+    let ListSpec { ids, updated, order, ascending, filter, paging, paginate } = spec;
     let offset = if paginate { paging.offset() } else { 0 };
     let limit = if paginate { paging.per_page } else { u64::MAX };
     let count_all = paging.include_counts;
-    let matches = |id: i64| {
-        table
-            .get(id)
-            .filter(|row| filter(id, row))
-            .map(|row| (id, row))
-    };
+    let matches = |id: i64| table.get(id).filter(|row| filter(id, row)).map(|row| (id, row));
 
     // Orders that need every match in hand: an explicit id set, or a key without an index.
     let collected: Option<Vec<i64>> = match (&ids, &order) {
@@ -91,10 +78,7 @@ pub fn run<R: Timestamped>(table: &Table<R>, spec: ListSpec<'_, R>) -> ListPage 
             Some(sort_rows(rows, &order, ascending))
         }
         (None, Order::Key(_)) => {
-            let rows: Vec<(i64, &R)> = table
-                .by_id(true)
-                .filter(|(id, row)| filter(*id, row))
-                .collect();
+            let rows: Vec<(i64, &R)> = table.by_id(true).filter(|(id, row)| filter(*id, row)).collect();
             Some(sort_rows(rows, &order, ascending))
         }
         _ => None,
@@ -102,21 +86,13 @@ pub fn run<R: Timestamped>(table: &Table<R>, spec: ListSpec<'_, R>) -> ListPage 
     if let Some(all) = collected {
         let total = all.len() as u64;
         let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
-        let end = usize::try_from(offset.saturating_add(limit))
-            .unwrap_or(usize::MAX)
-            .min(all.len());
-        return ListPage {
-            ids: all[start..end].to_vec(),
-            has_more: (end as u64) < total,
-            total: Some(total),
-        };
+        let end = usize::try_from(offset.saturating_add(limit)).unwrap_or(usize::MAX).min(all.len());
+        return ListPage { ids: all[start..end].to_vec(), has_more: (end as u64) < total, total: Some(total) };
     }
 
     let driver: Box<dyn Iterator<Item = i64> + '_> = match order {
         Order::Updated => {
-            let (lower, upper) = updated.map_or((Micros::MIN, Micros::MAX), |range| {
-                (range.lower(), range.upper())
-            });
+            let (lower, upper) = updated.map_or((Micros::MIN, Micros::MAX), |range| (range.lower(), range.upper()));
             table.by_updated(lower, upper, ascending)
         }
         _ => Box::new(table.by_id(ascending).map(|(id, _)| id)),
@@ -135,24 +111,15 @@ pub fn run<R: Timestamped>(table: &Table<R>, spec: ListSpec<'_, R>) -> ListPage 
         }
         seen += 1;
     }
-    ListPage {
-        ids: page,
-        has_more,
-        total: count_all.then_some(seen),
-    }
+    ListPage { ids: page, has_more, total: count_all.then_some(seen) }
 }
 
-fn sort_rows<R: Timestamped>(
-    mut rows: Vec<(i64, &R)>,
-    order: &Order<'_, R>,
-    ascending: bool,
-) -> Vec<i64> {
+fn sort_rows<R: Timestamped>(mut rows: Vec<(i64, &R)>, order: &Order<'_, R>, ascending: bool) -> Vec<i64> {
     match order {
         Order::Id => rows.sort_by_key(|(id, _)| *id),
         Order::Updated => rows.sort_by_key(|(id, row)| (row.updated_at(), *id)),
         Order::Key(key) => {
-            let mut keyed: Vec<(Option<SortValue>, i64)> =
-                rows.iter().map(|(id, row)| (key(*id, row), *id)).collect();
+            let mut keyed: Vec<(Option<SortValue>, i64)> = rows.iter().map(|(id, row)| (key(*id, row), *id)).collect();
             keyed.sort();
             if !ascending {
                 keyed.reverse();
@@ -161,11 +128,7 @@ fn sort_rows<R: Timestamped>(
         }
     }
     let ids = rows.iter().map(|(id, _)| *id);
-    if ascending {
-        ids.collect()
-    } else {
-        ids.rev().collect()
-    }
+    if ascending { ids.collect() } else { ids.rev().collect() }
 }
 
 #[cfg(test)]
@@ -192,22 +155,13 @@ mod tests {
     }
 
     fn paging(page: u64, per_page: u64, include_counts: bool) -> Paging {
-        Paging {
-            page,
-            per_page,
-            page_given: true,
-            include_counts,
-            limit_counts: false,
-        }
+        Paging { page, per_page, page_given: true, include_counts, limit_counts: false }
     }
 
     #[test]
     fn pages_through_the_updated_index() {
         let table = table();
-        let range = TimeRange {
-            gt: Some(92),
-            ..TimeRange::default()
-        };
+        let range = TimeRange { gt: Some(92), ..TimeRange::default() };
         let spec = ListSpec {
             ids: None,
             updated: Some(&range),
@@ -218,14 +172,7 @@ mod tests {
             paginate: true,
         };
         let page = run(&table, spec);
-        assert_eq!(
-            page,
-            ListPage {
-                ids: vec![7, 6, 5],
-                has_more: true,
-                total: None
-            }
-        );
+        assert_eq!(page, ListPage { ids: vec![7, 6, 5], has_more: true, total: None });
     }
 
     #[test]
@@ -240,14 +187,7 @@ mod tests {
             paging: paging(1, 25, true),
             paginate: true,
         };
-        assert_eq!(
-            run(&table, spec),
-            ListPage {
-                ids: vec![3, 1],
-                has_more: false,
-                total: Some(2)
-            }
-        );
+        assert_eq!(run(&table, spec), ListPage { ids: vec![3, 1], has_more: false, total: Some(2) });
         let spec = ListSpec {
             ids: None,
             updated: None,
@@ -257,13 +197,6 @@ mod tests {
             paging: paging(5, 25, true),
             paginate: true,
         };
-        assert_eq!(
-            run(&table, spec),
-            ListPage {
-                ids: vec![],
-                has_more: false,
-                total: Some(10)
-            }
-        );
+        assert_eq!(run(&table, spec), ListPage { ids: vec![], has_more: false, total: Some(10) });
     }
 }

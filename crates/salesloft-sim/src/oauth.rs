@@ -97,11 +97,7 @@ impl TokenAnswer {
 
     fn invalid_grant() -> Self {
         // FACTS.md §1.3: status not stated; 400 is Doorkeeper's convention (assumed, §10.3).
-        Self::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            INVALID_GRANT_DESCRIPTION,
-        )
+        Self::error(StatusCode::BAD_REQUEST, "invalid_grant", INVALID_GRANT_DESCRIPTION)
     }
 
     fn invalid_client() -> Self {
@@ -153,16 +149,12 @@ impl OAuth {
             return Authenticated::Missing;
         }
         if self.api_keys.contains(token) {
-            return Authenticated::Ok {
-                kind: AuthKind::ApiKey,
-                user_id: 1,
-            };
+            return Authenticated::Ok { kind: AuthKind::ApiKey, user_id: 1 };
         }
         match self.lock().access_tokens.get(token) {
-            Some(access) if !access.revoked && now < access.expires_at => Authenticated::Ok {
-                kind: AuthKind::Oauth,
-                user_id: access.user_id,
-            },
+            Some(access) if !access.revoked && now < access.expires_at => {
+                Authenticated::Ok { kind: AuthKind::Oauth, user_id: access.user_id }
+            }
             _ => Authenticated::Invalid,
         }
     }
@@ -175,16 +167,11 @@ impl OAuth {
         now: Micros,
     ) -> Result<String, (StatusCode, serde_json::Value)> {
         let mut ignored = Validation::default();
-        let field = |name: &str, ignored: &mut Validation| {
-            params.string(name, ignored).flatten().unwrap_or_default()
-        };
+        let field = |name: &str, ignored: &mut Validation| params.string(name, ignored).flatten().unwrap_or_default();
         let client_id = field("client_id", &mut ignored);
         let redirect_uri = field("redirect_uri", &mut ignored);
         let response_type = field("response_type", &mut ignored);
-        let scope = params
-            .string("scope", &mut ignored)
-            .flatten()
-            .unwrap_or_else(|| "default".to_owned());
+        let scope = params.string("scope", &mut ignored).flatten().unwrap_or_else(|| "default".to_owned());
         let state = params.string("state", &mut ignored).flatten();
         let Some(client) = find_client(config, &client_id) else {
             return Err((
@@ -192,11 +179,7 @@ impl OAuth {
                 json!({"error": "invalid_client", "error_description": "Unknown client_id."}),
             ));
         };
-        if !client
-            .redirect_uri_prefixes
-            .iter()
-            .any(|prefix| redirect_uri.starts_with(prefix.as_str()))
-        {
+        if !client.redirect_uri_prefixes.iter().any(|prefix| redirect_uri.starts_with(prefix.as_str())) {
             return Err((
                 StatusCode::BAD_REQUEST,
                 json!({"error": "invalid_redirect_uri", "error_description": "The requested redirect uri is malformed or doesn't match client redirect URI."}),
@@ -213,20 +196,11 @@ impl OAuth {
         let expires_at = now + micros(config.authorization_code_lifetime);
         state_guard.codes.insert(
             code.clone(),
-            Code {
-                client_id: client_id.clone(),
-                redirect_uri: redirect_uri.clone(),
-                scope: scope.clone(),
-                expires_at,
-            },
+            Code { client_id: client_id.clone(), redirect_uri: redirect_uri.clone(), scope: scope.clone(), expires_at },
         );
         drop(state_guard);
         // FACTS.md §1.2: the redirect carries `code`, `context` and `scope`.
-        let mut pairs = vec![
-            ("code", code),
-            ("context", "/v2/team/1".to_owned()),
-            ("scope", scope),
-        ];
+        let mut pairs = vec![("code", code), ("context", "/v2/team/1".to_owned()), ("scope", scope)];
         if let Some(state) = state {
             pairs.push(("state", state));
         }
@@ -236,19 +210,10 @@ impl OAuth {
     }
 
     /// `POST /oauth/token` (JSON or form body; client credentials in the body or HTTP Basic).
-    pub fn token(
-        &self,
-        config: &SimConfig,
-        headers: &HeaderMap,
-        params: &Params,
-        now: Micros,
-    ) -> TokenAnswer {
+    pub fn token(&self, config: &SimConfig, headers: &HeaderMap, params: &Params, now: Micros) -> TokenAnswer {
         let mut ignored = Validation::default();
         let text = |name: &str, ignored: &mut Validation| params.string(name, ignored).flatten();
-        let (mut client_id, mut client_secret) = (
-            text("client_id", &mut ignored),
-            text("client_secret", &mut ignored),
-        );
+        let (mut client_id, mut client_secret) = (text("client_id", &mut ignored), text("client_secret", &mut ignored));
         if let Some((id, secret)) = basic_credentials(headers) {
             client_id = Some(id);
             client_secret = Some(secret);
@@ -271,22 +236,12 @@ impl OAuth {
                 let redirect = text("redirect_uri", &mut ignored);
                 if grant.client_id != client.client_id
                     || now >= grant.expires_at
-                    || redirect
-                        .as_deref()
-                        .is_some_and(|uri| uri != grant.redirect_uri)
+                    || redirect.as_deref().is_some_and(|uri| uri != grant.redirect_uri)
                 {
                     return TokenAnswer::invalid_grant();
                 }
                 let scope = text("scope", &mut ignored).unwrap_or(grant.scope);
-                issue(
-                    &mut state,
-                    config,
-                    &client.client_id,
-                    &scope,
-                    now,
-                    None,
-                    true,
-                )
+                issue(&mut state, config, &client.client_id, &scope, now, None, true)
             }
             "refresh_token" => {
                 let presented = text("refresh_token", &mut ignored).unwrap_or_default();
@@ -296,46 +251,24 @@ impl OAuth {
                 let Some(grant) = state.grants.get(&grant_id) else {
                     return TokenAnswer::invalid_grant();
                 };
-                if grant.client_id != client.client_id
-                    || grant.current_refresh.as_deref() != Some(presented.as_str())
-                {
+                if grant.client_id != client.client_id || grant.current_refresh.as_deref() != Some(presented.as_str()) {
                     // An older (rotated-away) refresh token: revoked (FACTS.md §1.3).
                     return TokenAnswer::invalid_grant();
                 }
                 let scope = grant.scope.clone();
                 if config.revoke_access_tokens_on_refresh {
-                    for token in state
-                        .access_tokens
-                        .values_mut()
-                        .filter(|token| token.grant == grant_id)
-                    {
+                    for token in state.access_tokens.values_mut().filter(|token| token.grant == grant_id) {
                         token.revoked = true;
                     }
                 }
-                let mut answer = issue(
-                    &mut state,
-                    config,
-                    &client.client_id,
-                    &scope,
-                    now,
-                    Some(grant_id),
-                    true,
-                );
+                let mut answer = issue(&mut state, config, &client.client_id, &scope, now, Some(grant_id), true);
                 answer.refreshed = answer.issued;
                 answer
             }
             "client_credentials" => {
                 // FACTS.md §1.2: no refresh token for client credentials.
                 let scope = text("scope", &mut ignored).unwrap_or_else(|| "default".to_owned());
-                issue(
-                    &mut state,
-                    config,
-                    &client.client_id,
-                    &scope,
-                    now,
-                    None,
-                    false,
-                )
+                issue(&mut state, config, &client.client_id, &scope, now, None, false)
             }
             _ => TokenAnswer::error(
                 StatusCode::BAD_REQUEST,
@@ -360,15 +293,7 @@ impl OAuth {
             config.access_token_lifetime = std::time::Duration::from_secs(seconds);
         }
         let mut state = self.lock();
-        Some(issue(
-            &mut state,
-            &config,
-            &client.client_id,
-            scope,
-            now,
-            None,
-            true,
-        ))
+        Some(issue(&mut state, &config, &client.client_id, scope, now, None, true))
     }
 }
 
@@ -386,12 +311,7 @@ fn issue(
         let id = state.next_grant;
         state.grants.insert(
             id,
-            Grant {
-                client_id: client_id.to_owned(),
-                scope: scope.to_owned(),
-                user_id: 1,
-                current_refresh: None,
-            },
+            Grant { client_id: client_id.to_owned(), scope: scope.to_owned(), user_id: 1, current_refresh: None },
         );
         id
     });
@@ -425,19 +345,11 @@ fn issue(
     if let (Some(token), Some(object)) = (refresh, body.as_object_mut()) {
         object.insert("refresh_token".to_owned(), json!(token));
     }
-    TokenAnswer {
-        status: StatusCode::OK,
-        body,
-        refreshed: false,
-        issued: true,
-    }
+    TokenAnswer { status: StatusCode::OK, body, refreshed: false, issued: true }
 }
 
 fn find_client<'a>(config: &'a SimConfig, client_id: &str) -> Option<&'a OAuthClientConfig> {
-    config
-        .oauth_clients
-        .iter()
-        .find(|client| client.client_id == client_id)
+    config.oauth_clients.iter().find(|client| client.client_id == client_id)
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -446,9 +358,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
@@ -456,9 +366,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 fn random_token(rng: &mut fastrand::Rng, length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    (0..length)
-        .map(|_| char::from(ALPHABET[rng.usize(..ALPHABET.len())]))
-        .collect()
+    (0..length).map(|_| char::from(ALPHABET[rng.usize(..ALPHABET.len())])).collect()
 }
 
 fn micros(duration: std::time::Duration) -> Micros {

@@ -25,11 +25,7 @@ impl Query {
                 Some(open) if key.ends_with(']') => {
                     let name = key[..open].to_owned();
                     let inner = key[open + 1..key.len() - 1].to_owned();
-                    (
-                        name,
-                        if inner.is_empty() { None } else { Some(inner) },
-                        value,
-                    )
+                    (name, if inner.is_empty() { None } else { Some(inner) }, value)
                 }
                 _ => (key, None, value),
             })
@@ -39,11 +35,7 @@ impl Query {
 
     /// The last plain value of `name` (`name=v` or `name[]=v`).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(key, op, _)| key == name && op.is_none())
-            .map(|(_, _, value)| value.as_str())
+        self.pairs.iter().rev().find(|(key, op, _)| key == name && op.is_none()).map(|(_, _, value)| value.as_str())
     }
 
     /// Every value of an array filter, from `name[]=a&name[]=b`, `name=a,b` or `name=["a","b"]`; `None` when
@@ -51,11 +43,7 @@ impl Query {
     pub fn list(&self, name: &str) -> Option<Vec<String>> {
         let mut found = false;
         let mut values = Vec::new();
-        for (_, _, value) in self
-            .pairs
-            .iter()
-            .filter(|(key, op, _)| key == name && op.is_none())
-        {
+        for (_, _, value) in self.pairs.iter().filter(|(key, op, _)| key == name && op.is_none()) {
             found = true;
             let trimmed = value.trim();
             if trimmed.starts_with('[') {
@@ -68,13 +56,7 @@ impl Query {
                     continue;
                 }
             }
-            values.extend(
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|item| !item.is_empty())
-                    .map(str::to_owned),
-            );
+            values.extend(value.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned));
         }
         found.then_some(values)
     }
@@ -86,10 +68,7 @@ impl Query {
         };
         items
             .iter()
-            .map(|item| {
-                item.parse::<i64>()
-                    .map_err(|_| ApiError::field(name, "must be an integer"))
-            })
+            .map(|item| item.parse::<i64>().map_err(|_| ApiError::field(name, "must be an integer")))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
@@ -98,11 +77,7 @@ impl Query {
     pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
         match self.get(name) {
             None => Ok(None),
-            Some(text) => text
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ApiError::field(name, "must be an integer")),
+            Some(text) => text.trim().parse::<i64>().map(Some).map_err(|_| ApiError::field(name, "must be an integer")),
         }
     }
 
@@ -110,9 +85,7 @@ impl Query {
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         match self.get(name) {
             None => Ok(None),
-            Some(text) => parse_bool(text)
-                .map(Some)
-                .ok_or_else(|| ApiError::field(name, "must be true or false")),
+            Some(text) => parse_bool(text).map(Some).ok_or_else(|| ApiError::field(name, "must be true or false")),
         }
     }
 
@@ -121,8 +94,7 @@ impl Query {
         let mut range = TimeRange::default();
         let mut found = false;
         for (_, op, value) in self.pairs.iter().filter(|(key, _, _)| key == name) {
-            let micros = parse_timestamp(value)
-                .ok_or_else(|| ApiError::field(name, "is not a valid timestamp"))?;
+            let micros = parse_timestamp(value).ok_or_else(|| ApiError::field(name, "is not a valid timestamp"))?;
             let op = op.as_deref().unwrap_or("eq");
             match op {
                 "gt" => range.gt = Some(range.gt.map_or(micros, |old| old.max(micros))),
@@ -157,30 +129,21 @@ impl Query {
 
     /// `sort_by` (one of `allowed`, default `default_key`) and `sort_direction` (`ASC|DESC`, any case,
     /// default `DESC`); anything else is a 422 (FACTS.md §10.5).
-    pub fn sorting(
-        &self,
-        allowed: &[&'static str],
-        default_key: &'static str,
-    ) -> Result<Sorting, ApiError> {
+    pub fn sorting(&self, allowed: &[&'static str], default_key: &'static str) -> Result<Sorting, ApiError> {
         let key = match self.get("sort_by") {
             None => default_key,
             Some(text) => allowed
                 .iter()
                 .find(|candidate| **candidate == text)
                 .copied()
-                .ok_or_else(|| {
-                    ApiError::field("sort_by", format!("must be one of: {}", allowed.join(", ")))
-                })?,
+                .ok_or_else(|| ApiError::field("sort_by", format!("must be one of: {}", allowed.join(", "))))?,
         };
         let ascending = match self.get("sort_direction") {
             None => false,
             Some(text) if text.eq_ignore_ascii_case("asc") => true,
             Some(text) if text.eq_ignore_ascii_case("desc") => false,
             Some(_) => {
-                return Err(ApiError::field(
-                    "sort_direction",
-                    "must be one of: ASC, DESC",
-                ));
+                return Err(ApiError::field("sort_direction", "must be one of: ASC, DESC"));
             }
         };
         Ok(Sorting { key, ascending })
@@ -280,18 +243,10 @@ mod tests {
 
     #[test]
     fn arrays_in_both_forms_and_json() {
-        let query = Query::parse(Some(
-            "ids[]=1&ids[]=2&email_addresses=a%40x.com,b%40x.com&group_ids=[3,4]",
-        ));
+        let query = Query::parse(Some("ids[]=1&ids[]=2&email_addresses=a%40x.com,b%40x.com&group_ids=[3,4]"));
         assert_eq!(query.int_list("ids").expect("ints"), Some(vec![1, 2]));
-        assert_eq!(
-            query.list("email_addresses"),
-            Some(vec!["a@x.com".to_owned(), "b@x.com".to_owned()])
-        );
-        assert_eq!(
-            query.list("group_ids"),
-            Some(vec!["3".to_owned(), "4".to_owned()])
-        );
+        assert_eq!(query.list("email_addresses"), Some(vec!["a@x.com".to_owned(), "b@x.com".to_owned()]));
+        assert_eq!(query.list("group_ids"), Some(vec!["3".to_owned(), "4".to_owned()]));
         assert_eq!(query.list("missing"), None);
         assert!(Query::parse(Some("ids=1,x")).int_list("ids").is_err());
     }
@@ -301,46 +256,24 @@ mod tests {
         let query = Query::parse(Some(
             "updated_at[gt]=2024-01-01T00:00:00.000001Z&updated_at[lte]=2024-01-02T00:00:00Z&per_page=500&page=0",
         ));
-        let range = query
-            .time_range("updated_at")
-            .expect("valid")
-            .expect("present");
+        let range = query.time_range("updated_at").expect("valid").expect("present");
         let base = parse_timestamp("2024-01-01T00:00:00Z").expect("ts");
         assert!(!range.contains(base + 1));
         assert!(range.contains(base + 2));
         assert_eq!(range.lower(), base + 2);
         let paging = query.paging().expect("valid");
         assert_eq!((paging.page, paging.per_page), (1, 100));
-        assert!(
-            Query::parse(Some("updated_at[gt]=soon"))
-                .time_range("updated_at")
-                .is_err()
-        );
+        assert!(Query::parse(Some("updated_at[gt]=soon")).time_range("updated_at").is_err());
         assert!(Query::parse(Some("per_page=ten")).paging().is_err());
     }
 
     #[test]
     fn sorting_validates() {
         let allowed = ["updated_at", "created_at"];
-        let sorting = Query::parse(Some("sort_by=created_at&sort_direction=asc"))
-            .sorting(&allowed, "updated_at");
-        assert_eq!(
-            sorting.expect("valid"),
-            Sorting {
-                key: "created_at",
-                ascending: true
-            }
-        );
-        assert!(
-            Query::parse(Some("sort_by=nope"))
-                .sorting(&allowed, "updated_at")
-                .is_err()
-        );
-        assert!(
-            Query::parse(Some("sort_direction=up"))
-                .sorting(&allowed, "updated_at")
-                .is_err()
-        );
+        let sorting = Query::parse(Some("sort_by=created_at&sort_direction=asc")).sorting(&allowed, "updated_at");
+        assert_eq!(sorting.expect("valid"), Sorting { key: "created_at", ascending: true });
+        assert!(Query::parse(Some("sort_by=nope")).sorting(&allowed, "updated_at").is_err());
+        assert!(Query::parse(Some("sort_direction=up")).sorting(&allowed, "updated_at").is_err());
     }
 
     #[test]

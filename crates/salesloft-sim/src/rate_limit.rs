@@ -73,10 +73,7 @@ impl RateLimiter {
             };
         }
         window.used += u64::from(cost);
-        Decision::Allowed {
-            cost,
-            remaining: remaining - u64::from(cost),
-        }
+        Decision::Allowed { cost, remaining: remaining - u64::from(cost) }
     }
 
     /// Refills the budget.
@@ -89,58 +86,26 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    const BUDGET: Budget = Budget {
-        per_window: 10,
-        window_micros: 60_000_000,
-        limited_consumes: false,
-    };
+    const BUDGET: Budget = Budget { per_window: 10, window_micros: 60_000_000, limited_consumes: false };
 
     #[test]
     fn spends_then_limits_then_refills_next_window() {
         let limiter = RateLimiter::default();
         let start = 600_000_000; // a window boundary
-        assert_eq!(
-            limiter.charge(start, 8, BUDGET),
-            Decision::Allowed {
-                cost: 8,
-                remaining: 2
-            }
-        );
+        assert_eq!(limiter.charge(start, 8, BUDGET), Decision::Allowed { cost: 8, remaining: 2 });
         assert_eq!(
             limiter.charge(start + 15_000_000, 3, BUDGET),
-            Decision::Limited {
-                cost: 3,
-                remaining: 2,
-                retry_after_secs: 45
-            }
+            Decision::Limited { cost: 3, remaining: 2, retry_after_secs: 45 }
         );
-        assert_eq!(
-            limiter.charge(start + 16_000_000, 2, BUDGET),
-            Decision::Allowed {
-                cost: 2,
-                remaining: 0
-            }
-        );
-        assert_eq!(
-            limiter.charge(start + 60_000_000, 1, BUDGET),
-            Decision::Allowed {
-                cost: 1,
-                remaining: 9
-            }
-        );
+        assert_eq!(limiter.charge(start + 16_000_000, 2, BUDGET), Decision::Allowed { cost: 2, remaining: 0 });
+        assert_eq!(limiter.charge(start + 60_000_000, 1, BUDGET), Decision::Allowed { cost: 1, remaining: 9 });
     }
 
     #[test]
     fn limited_requests_can_consume() {
         let limiter = RateLimiter::default();
-        let budget = Budget {
-            limited_consumes: true,
-            ..BUDGET
-        };
+        let budget = Budget { limited_consumes: true, ..BUDGET };
         limiter.charge(0, 9, budget);
-        assert!(matches!(
-            limiter.charge(1, 3, budget),
-            Decision::Limited { remaining: 0, .. }
-        ));
+        assert!(matches!(limiter.charge(1, 3, budget), Decision::Limited { remaining: 0, .. }));
     }
 }

@@ -80,13 +80,7 @@ const TITLES: &[&str] = &[
     "Director of Operations",
     "Product Manager",
 ];
-const SENIORITIES: &[&str] = &[
-    "individual_contributor",
-    "manager",
-    "director",
-    "vice_president",
-    "executive",
-];
+const SENIORITIES: &[&str] = &["individual_contributor", "manager", "director", "vice_president", "executive"];
 const CITIES: &[(&str, &str, &str)] = &[
     ("Atlanta", "GA", "US"),
     ("Austin", "TX", "US"),
@@ -96,15 +90,11 @@ const CITIES: &[(&str, &str, &str)] = &[
     ("Toronto", "ON", "CA"),
 ];
 const DOMAINS: &[&str] = &["example.com", "example.org", "example.net"];
-const COMPANY_WORDS: &[&str] = &[
-    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Soylent", "Stark", "Wayne",
-    "Wonka", "Tyrell",
-];
+const COMPANY_WORDS: &[&str] =
+    &["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Soylent", "Stark", "Wayne", "Wonka", "Tyrell"];
 
 fn rng_for(seed: u64, kind: u64, id: i64) -> fastrand::Rng {
-    let mixed = seed
-        ^ kind.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (id as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let mixed = seed ^ kind.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (id as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     fastrand::Rng::with_seed(mixed)
 }
 
@@ -126,14 +116,7 @@ pub fn api_key(seed: u64) -> String {
 /// A UUID-shaped guid for a user.
 fn guid(rng: &mut fastrand::Rng) -> String {
     let hex = format!("{:016x}{:016x}", rng.u64(..), rng.u64(..));
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
 /// `(created_at, updated_at)` of seeded person `id`.
@@ -172,9 +155,7 @@ pub fn person(seeds: PeopleSeed, id: i64) -> Person {
         first_name: Some(capitalise(first).into_owned()),
         last_name: Some(capitalise(last).into_owned()),
         email_address: Some(seeded_email(first, last, id, domain)),
-        phone: rng
-            .bool()
-            .then(|| format!("+1555{:07}", rng.u32(..10_000_000))),
+        phone: rng.bool().then(|| format!("+1555{:07}", rng.u32(..10_000_000))),
         title: Some(pick(&mut rng, TITLES).to_owned()),
         city: Some(city.to_owned()),
         state: Some(state.to_owned()),
@@ -219,11 +200,7 @@ pub fn user(seed: u64, id: i64) -> User {
     let mut rng = rng_for(seed, 4, id);
     let first = capitalise(pick(&mut rng, FIRST_NAMES)).into_owned();
     let last = capitalise(pick(&mut rng, LAST_NAMES)).into_owned();
-    let email = format!(
-        "{}.{}.user{id}@sim.example.com",
-        first.to_lowercase(),
-        last.to_lowercase()
-    );
+    let email = format!("{}.{}.user{id}@sim.example.com", first.to_lowercase(), last.to_lowercase());
     let created_at = BASE_TIME - 30 * DAY + id * MINUTE;
     User {
         guid: guid(&mut rng),
@@ -231,11 +208,7 @@ pub fn user(seed: u64, id: i64) -> User {
         last_name: last,
         email,
         active: true,
-        role: if id == 1 {
-            "Admin".to_owned()
-        } else {
-            "User".to_owned()
-        },
+        role: if id == 1 { "Admin".to_owned() } else { "User".to_owned() },
         group_id: Some(1),
         time_zone: "US/Eastern".to_owned(),
         created_at,
@@ -305,19 +278,12 @@ mod tests {
 
     #[test]
     fn seeding_is_deterministic_and_emails_encode_ids() {
-        let seeds = PeopleSeed {
-            seed: 42,
-            accounts: 3,
-            users: 2,
-        };
+        let seeds = PeopleSeed { seed: 42, accounts: 3, users: 2 };
         assert_eq!(person(seeds, 7), person(seeds, 7));
         let email = person(seeds, 123_456).email_address.expect("seeded email");
         assert_eq!(person_id_in_email(&email), Some(123_456));
         assert_eq!(person_id_in_email("someone@example.com"), None);
-        assert_eq!(
-            person_times(42, 50).1,
-            person_times(42, 49).1.max(person_times(42, 50).0)
-        );
+        assert_eq!(person_times(42, 50).1, person_times(42, 49).1.max(person_times(42, 50).0));
         let key = api_key(42);
         assert_eq!(key.len(), 66);
         assert!(key.starts_with("ak") && key[2..].bytes().all(|b| b.is_ascii_hexdigit()));

@@ -33,10 +33,7 @@ pub const MISSING_TOKEN_MESSAGE: &str =
 
 /// The simulator's router.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .nest("/__sim", control::router())
-        .fallback(entry)
-        .with_state(shared)
+    Router::new().nest("/__sim", control::router()).fallback(entry).with_state(shared)
 }
 
 /// What the request log needs, filled in along the pipeline.
@@ -56,17 +53,9 @@ async fn entry(State(shared): State<Arc<Shared>>, request: Request) -> Response 
     }
     let raw_query = parts.uri.query().map(str::to_owned);
     let page = page_number(raw_query.as_deref());
-    let mut trace = Trace {
-        cost: 0,
-        auth: AuthKind::None,
-        rate_limited: false,
-    };
+    let mut trace = Trace { cost: 0, auth: AuthKind::None, rate_limited: false };
 
-    let outage = if is_api {
-        shared.faults.outage(shared.clock.now_micros())
-    } else {
-        None
-    };
+    let outage = if is_api { shared.faults.outage(shared.clock.now_micros()) } else { None };
     let response = match outage {
         Some(status) => status_response(status, None, None),
         None => {
@@ -79,45 +68,17 @@ async fn entry(State(shared): State<Arc<Shared>>, request: Request) -> Response 
                     finish(&shared, &parts, raw_query.as_deref(), page, 0, &trace);
                     return dropped_connection();
                 }
-                Some(FaultResponse::Status {
-                    status,
-                    retry_after,
-                    body,
-                }) => status_response(status, retry_after, body),
-                None if is_api => {
-                    serve_api(
-                        &shared,
-                        &parts,
-                        body,
-                        raw_query.as_deref(),
-                        page,
-                        &mut trace,
-                    )
-                    .await
-                }
+                Some(FaultResponse::Status { status, retry_after, body }) => status_response(status, retry_after, body),
+                None if is_api => serve_api(&shared, &parts, body, raw_query.as_deref(), page, &mut trace).await,
                 None => serve_oauth(&shared, &parts, body, raw_query.as_deref()).await,
             }
         }
     };
-    finish(
-        &shared,
-        &parts,
-        raw_query.as_deref(),
-        page,
-        response.status().as_u16(),
-        &trace,
-    );
+    finish(&shared, &parts, raw_query.as_deref(), page, response.status().as_u16(), &trace);
     response
 }
 
-fn finish(
-    shared: &Shared,
-    parts: &Parts,
-    raw_query: Option<&str>,
-    page: u64,
-    status: u16,
-    trace: &Trace,
-) {
+fn finish(shared: &Shared, parts: &Parts, raw_query: Option<&str>, page: u64, status: u16, trace: &Trace) {
     let record = RequestRecord {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
@@ -129,12 +90,7 @@ fn finish(
         auth: trace.auth,
     };
     let route = routes::route_label(&parts.method, parts.uri.path());
-    shared.recorder.record(
-        route,
-        record,
-        trace.rate_limited,
-        shared.config.request_log_capacity,
-    );
+    shared.recorder.record(route, record, trace.rate_limited, shared.config.request_log_capacity);
 }
 
 async fn serve_api(
@@ -146,10 +102,7 @@ async fn serve_api(
     trace: &mut Trace,
 ) -> Response {
     let now = shared.clock.now_micros();
-    let authorization = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
+    let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
     let user_id = match shared.oauth.authenticate(authorization, now) {
         Authenticated::Ok { kind, user_id } => {
             trace.auth = kind;
@@ -161,10 +114,7 @@ async fn serve_api(
         }
         Authenticated::Invalid => {
             trace.auth = AuthKind::Invalid;
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                &shared.config.invalid_token_message,
-            );
+            return error_response(StatusCode::UNAUTHORIZED, &shared.config.invalid_token_message);
         }
     };
 
@@ -172,21 +122,12 @@ async fn serve_api(
     trace.cost = cost;
     let remaining = match shared.rate.charge(now, cost, shared.budget()) {
         Decision::Allowed { remaining, .. } => remaining,
-        Decision::Limited {
-            remaining,
-            retry_after_secs,
-            ..
-        } => {
+        Decision::Limited { remaining, retry_after_secs, .. } => {
             trace.rate_limited = true;
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                &shared.config.rate_limited_message,
-            );
+            let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, &shared.config.rate_limited_message);
             rate_headers(response.headers_mut(), cost, remaining);
             if shared.config.send_retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             return response;
         }
@@ -200,23 +141,13 @@ async fn serve_api(
                 let query = Query::parse(raw_query);
                 let ctx = Ctx {
                     config: &shared.config,
-                    render: Render {
-                        base: &shared.base_url,
-                        offset_minutes: shared.config.utc_offset_minutes,
-                    },
+                    render: Render { base: &shared.base_url, offset_minutes: shared.config.utc_offset_minutes },
                     now,
                     user_id,
                     query: &query,
                 };
-                let outcome = routes::handle(
-                    &shared.data,
-                    &ctx,
-                    ApiRequest {
-                        method: &parts.method,
-                        segments,
-                        params,
-                    },
-                );
+                let outcome =
+                    routes::handle(&shared.data, &ctx, ApiRequest { method: &parts.method, segments, params });
                 webhooks::dispatch(shared, outcome.events);
                 outcome.response
             }
@@ -232,17 +163,12 @@ async fn read_params(shared: &Shared, parts: &Parts, body: Body) -> Result<Param
         return Ok(Params::default());
     }
     let bytes = read_body(body, shared.config.max_body_bytes).await?;
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok());
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
     Params::parse(content_type, &bytes)
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge)
+    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge)
 }
 
 /// FACTS.md §2.3: the two documented headers on every response that passed auth.
@@ -251,21 +177,13 @@ fn rate_headers(headers: &mut HeaderMap, cost: u32, remaining: u64) {
     headers.insert("x-ratelimit-remaining-minute", HeaderValue::from(remaining));
 }
 
-async fn serve_oauth(
-    shared: &Arc<Shared>,
-    parts: &Parts,
-    body: Body,
-    raw_query: Option<&str>,
-) -> Response {
+async fn serve_oauth(shared: &Arc<Shared>, parts: &Parts, body: Body, raw_query: Option<&str>) -> Response {
     let now: Micros = shared.clock.now_micros();
     match (parts.method.clone(), parts.uri.path()) {
         (Method::GET, "/oauth/authorize") => {
             let pairs: Vec<(String, String)> =
                 serde_urlencoded::from_str(raw_query.unwrap_or_default()).unwrap_or_default();
-            match shared
-                .oauth
-                .authorize(&shared.config, &Params::from_pairs(pairs), now)
-            {
+            match shared.oauth.authorize(&shared.config, &Params::from_pairs(pairs), now) {
                 Ok(location) => {
                     let mut response = Response::new(Body::empty());
                     *response.status_mut() = StatusCode::FOUND;
@@ -285,25 +203,18 @@ async fn serve_oauth(
                 Ok(bytes) => bytes,
                 Err(error) => return error.into_response(),
             };
-            let content_type = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok());
+            let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
             let Ok(params) = Params::parse(content_type, &bytes) else {
                 let body = serde_json::json!({"error": "invalid_request", "error_description": "The request body could not be parsed."});
                 return json_response(StatusCode::BAD_REQUEST, body.to_string());
             };
-            let answer = shared
-                .oauth
-                .token(&shared.config, &parts.headers, &params, now);
+            let answer = shared.oauth.token(&shared.config, &parts.headers, &params, now);
             shared.recorder.bump(|stats| {
                 stats.tokens_issued += u64::from(answer.issued);
                 stats.refreshes += u64::from(answer.refreshed);
             });
             let mut response = json_response(answer.status, answer.body.to_string());
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         _ => error_response(StatusCode::NOT_FOUND, "Not Found"),
@@ -311,11 +222,7 @@ async fn serve_oauth(
 }
 
 /// A scripted status answer: the given body, or `{"error": "<reason phrase>"}`.
-fn status_response(
-    status: u16,
-    retry_after: Option<String>,
-    body: Option<serde_json::Value>,
-) -> Response {
+fn status_response(status: u16, retry_after: Option<String>, body: Option<serde_json::Value>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut response = match body {
         Some(body) => json_response(status, body.to_string()),
@@ -331,12 +238,9 @@ fn status_response(
 /// closes the connection without sending anything: curl says "Empty reply from server" and reqwest's
 /// `send()` fails with a transport error.
 fn dropped_connection() -> Response {
-    let failing = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other("dropped by fault rule"))
-    });
+    let failing =
+        futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("dropped by fault rule")) });
     let mut response = Response::new(Body::from_stream(failing));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("1024"));
+    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("1024"));
     response
 }

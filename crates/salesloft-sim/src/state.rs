@@ -41,9 +41,7 @@ impl Shared {
     pub fn budget(&self) -> Budget {
         Budget {
             per_window: u64::from(self.config.budget_per_minute),
-            window_micros: i64::try_from(self.config.minute.as_micros())
-                .unwrap_or(i64::MAX)
-                .max(1),
+            window_micros: i64::try_from(self.config.minute.as_micros()).unwrap_or(i64::MAX).max(1),
             limited_consumes: self.config.rate_limited_consumes_budget,
         }
     }

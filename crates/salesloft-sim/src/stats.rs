@@ -75,13 +75,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Records one finished request.
-    pub fn record(
-        &self,
-        route: String,
-        record: RequestRecord,
-        rate_limited: bool,
-        capacity: usize,
-    ) {
+    pub fn record(&self, route: String, record: RequestRecord, rate_limited: bool, capacity: usize) {
         {
             let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
             stats.requests += 1;
@@ -92,10 +86,7 @@ impl Recorder {
                 stats.rate_limited += 1;
             }
             stats.max_page = stats.max_page.max(record.page);
-            *stats
-                .by_status
-                .entry(record.status.to_string())
-                .or_default() += 1;
+            *stats.by_status.entry(record.status.to_string()).or_default() += 1;
             *stats.by_route.entry(route).or_default() += 1;
         }
         if capacity == 0 {
@@ -115,55 +106,31 @@ impl Recorder {
 
     /// A copy of the counters.
     pub fn stats(&self) -> Stats {
-        self.stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.stats.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The most recent `limit` requests, newest first.
     pub fn recent(&self, limit: usize) -> Vec<RequestRecord> {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .take(limit)
-            .cloned()
-            .collect()
+        self.log.lock().unwrap_or_else(PoisonError::into_inner).iter().take(limit).cloned().collect()
     }
 
     /// Clears counters and log.
     pub fn reset(&self) {
         *self.stats.lock().unwrap_or_else(PoisonError::into_inner) = Stats::default();
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.log.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }
 
 /// Query parameters whose values are secrets.
-const SECRET_PARAMS: &[&str] = &[
-    "code",
-    "access_token",
-    "refresh_token",
-    "client_secret",
-    "token",
-    "api_key",
-    "callback_token",
-    "password",
-];
+const SECRET_PARAMS: &[&str] =
+    &["code", "access_token", "refresh_token", "client_secret", "token", "api_key", "callback_token", "password"];
 
 /// The query string with secret values replaced by `[REDACTED]`.
 pub fn redact_query(raw: Option<&str>) -> String {
     let Some(raw) = raw else { return String::new() };
     raw.split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _))
-                if SECRET_PARAMS
-                    .iter()
-                    .any(|secret| key.eq_ignore_ascii_case(secret)) =>
-            {
+            Some((key, _)) if SECRET_PARAMS.iter().any(|secret| key.eq_ignore_ascii_case(secret)) => {
                 format!("{key}=[REDACTED]")
             }
             _ => pair.to_owned(),

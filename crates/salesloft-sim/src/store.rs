@@ -49,11 +49,7 @@ impl TeamData {
     /// The seeded state of the team.
     pub fn seeded(config: &SimConfig) -> Self {
         let seed = config.seed;
-        let people_seed = PeopleSeed {
-            seed,
-            accounts: config.seed_accounts,
-            users: config.seed_users,
-        };
+        let people_seed = PeopleSeed { seed, accounts: config.seed_accounts, users: config.seed_users };
         let mut data = Self {
             team: Team {
                 id: 1,
@@ -81,19 +77,11 @@ impl TeamData {
             data.put_account(id, seed::account(seed, id, config.seed_users));
         }
         for id in 1..=config.seed_cadences as i64 {
-            data.cadences
-                .put(id, seed::cadence(seed, id, config.seed_users));
+            data.cadences.put(id, seed::cadence(seed, id, config.seed_users));
         }
         for id in 1..=config.seed_people as i64 {
             let (created_at, updated_at) = seed::person_times(seed, id);
-            data.people.put(
-                id,
-                PersonRow {
-                    created_at,
-                    updated_at,
-                    data: None,
-                },
-            );
+            data.people.put(id, PersonRow { created_at, updated_at, data: None });
         }
         if config.seed_cadences > 0 {
             for person_id in 1..=config.seed_people.min(10) as i64 {
@@ -137,14 +125,7 @@ impl TeamData {
         if let Some(email) = &person.email_address {
             self.person_emails.insert(email.to_lowercase(), id);
         }
-        self.people.put(
-            id,
-            PersonRow {
-                created_at,
-                updated_at,
-                data: Some(Box::new(person)),
-            },
-        );
+        self.people.put(id, PersonRow { created_at, updated_at, data: Some(Box::new(person)) });
     }
 
     /// Removes a person and the email index entry; marks their memberships `person_deleted`.
@@ -155,12 +136,7 @@ impl TeamData {
             self.person_emails.remove(&email.to_lowercase());
         }
         self.people.remove(id);
-        for membership_id in self
-            .memberships_by_person
-            .get(&id)
-            .cloned()
-            .unwrap_or_default()
-        {
+        for membership_id in self.memberships_by_person.get(&id).cloned().unwrap_or_default() {
             if let Some(mut membership) = self.memberships.get(membership_id).cloned() {
                 membership.person_deleted = true;
                 membership.currently_on_cadence = false;
@@ -174,9 +150,7 @@ impl TeamData {
 
     /// The account with this domain.
     pub fn account_id_by_domain(&self, domain: &str) -> Option<i64> {
-        self.account_domains
-            .get(&domain.trim().to_lowercase())
-            .copied()
+        self.account_domains.get(&domain.trim().to_lowercase()).copied()
     }
 
     /// Stores an account, keeping the domain index right.
@@ -203,19 +177,13 @@ impl TeamData {
 
     /// The membership of a (person, cadence) pair.
     pub fn membership_for(&self, person_id: i64, cadence_id: i64) -> Option<i64> {
-        self.membership_by_pair
-            .get(&(person_id, cadence_id))
-            .copied()
+        self.membership_by_pair.get(&(person_id, cadence_id)).copied()
     }
 
     /// Stores a membership, keeping the pair and person indexes right.
     pub fn put_membership(&mut self, id: i64, membership: Membership) {
-        self.membership_by_pair
-            .insert((membership.person_id, membership.cadence_id), id);
-        let ids = self
-            .memberships_by_person
-            .entry(membership.person_id)
-            .or_default();
+        self.membership_by_pair.insert((membership.person_id, membership.cadence_id), id);
+        let ids = self.memberships_by_person.entry(membership.person_id).or_default();
         if !ids.contains(&id) {
             ids.push(id);
         }

@@ -26,11 +26,7 @@ pub struct Table<R> {
 
 impl<R> Default for Table<R> {
     fn default() -> Self {
-        Self {
-            rows: BTreeMap::new(),
-            by_updated: BTreeSet::new(),
-            next_id: 1,
-        }
+        Self { rows: BTreeMap::new(), by_updated: BTreeSet::new(), next_id: 1 }
     }
 }
 
@@ -40,11 +36,7 @@ impl<R: Timestamped> Table<R> {
         self.by_updated.insert((row.updated_at(), id));
         if let Some(old) = self.rows.insert(id, row) {
             let old_key = (old.updated_at(), id);
-            if self
-                .rows
-                .get(&id)
-                .is_some_and(|new| new.updated_at() != old_key.0)
-            {
+            if self.rows.get(&id).is_some_and(|new| new.updated_at() != old_key.0) {
                 self.by_updated.remove(&old_key);
             }
         }
@@ -83,32 +75,16 @@ impl<R: Timestamped> Table<R> {
     /// Rows in id order, ascending or descending.
     pub fn by_id(&self, ascending: bool) -> Box<dyn Iterator<Item = (i64, &R)> + '_> {
         let iter = self.rows.iter().map(|(id, row)| (*id, row));
-        if ascending {
-            Box::new(iter)
-        } else {
-            Box::new(iter.rev())
-        }
+        if ascending { Box::new(iter) } else { Box::new(iter.rev()) }
     }
 
     /// Ids in `(updated_at, id)` order within `[lower, upper]`, ascending or descending.
-    pub fn by_updated(
-        &self,
-        lower: Micros,
-        upper: Micros,
-        ascending: bool,
-    ) -> Box<dyn Iterator<Item = i64> + '_> {
+    pub fn by_updated(&self, lower: Micros, upper: Micros, ascending: bool) -> Box<dyn Iterator<Item = i64> + '_> {
         if lower > upper {
             return Box::new(std::iter::empty());
         }
-        let range = self
-            .by_updated
-            .range((lower, i64::MIN)..=(upper, i64::MAX))
-            .map(|(_, id)| *id);
-        if ascending {
-            Box::new(range)
-        } else {
-            Box::new(range.rev())
-        }
+        let range = self.by_updated.range((lower, i64::MIN)..=(upper, i64::MAX)).map(|(_, id)| *id);
+        if ascending { Box::new(range) } else { Box::new(range.rev()) }
     }
 }
 
@@ -134,23 +110,10 @@ mod tests {
         table.put(2, Row(10));
         table.put(3, Row(20));
         table.put(2, Row(40));
-        assert_eq!(
-            table
-                .by_updated(i64::MIN, i64::MAX, true)
-                .collect::<Vec<_>>(),
-            vec![3, 1, 2]
-        );
-        assert_eq!(
-            table.by_updated(15, 35, false).collect::<Vec<_>>(),
-            vec![1, 3]
-        );
+        assert_eq!(table.by_updated(i64::MIN, i64::MAX, true).collect::<Vec<_>>(), vec![3, 1, 2]);
+        assert_eq!(table.by_updated(15, 35, false).collect::<Vec<_>>(), vec![1, 3]);
         table.remove(1);
-        assert_eq!(
-            table
-                .by_updated(i64::MIN, i64::MAX, true)
-                .collect::<Vec<_>>(),
-            vec![3, 2]
-        );
+        assert_eq!(table.by_updated(i64::MIN, i64::MAX, true).collect::<Vec<_>>(), vec![3, 2]);
         assert_eq!(table.allocate_id(), 4);
     }
 }

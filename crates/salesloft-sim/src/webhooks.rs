@@ -60,24 +60,13 @@ pub fn sign(callback_token: &str, body: &[u8]) -> String {
 impl Webhooks {
     /// A deliverer whose attempts time out after `timeout`.
     pub fn new(timeout: std::time::Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .build()?;
-        Ok(Self {
-            client,
-            log: Mutex::new(Vec::new()),
-            attempts: watch::channel(0).0,
-            generation: AtomicU64::new(0),
-        })
+        let client = reqwest::Client::builder().timeout(timeout).no_proxy().build()?;
+        Ok(Self { client, log: Mutex::new(Vec::new()), attempts: watch::channel(0).0, generation: AtomicU64::new(0) })
     }
 
     /// Every attempt so far, oldest first.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.log.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Waits until at least `count` attempts have been recorded.
@@ -89,10 +78,7 @@ impl Webhooks {
     /// Clears the log and stops pending retries.
     pub fn reset(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.log.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.attempts.send_replace(0);
     }
 
@@ -119,21 +105,12 @@ pub fn dispatch(shared: &Arc<Shared>, events: Vec<Event>) {
         data.subscriptions
             .by_id(true)
             .filter(|(_, subscription)| subscription.enabled)
-            .map(|(id, s)| {
-                (
-                    id,
-                    s.event_type.clone(),
-                    s.callback_url.clone(),
-                    s.callback_token.clone(),
-                )
-            })
+            .map(|(id, s)| (id, s.event_type.clone(), s.callback_url.clone(), s.callback_token.clone()))
             .collect()
     };
     for event in events {
         let body = bytes::Bytes::from(event.body);
-        for (subscription_id, event_type, url, token) in
-            targets.iter().filter(|target| target.1 == event.event_type)
-        {
+        for (subscription_id, event_type, url, token) in targets.iter().filter(|target| target.1 == event.event_type) {
             let signature = sign(token, &body);
             let delivery = Delivery {
                 subscription_id: *subscription_id,
@@ -214,11 +191,7 @@ fn transport_error(error: &reqwest::Error) -> String {
 
 fn resource_id(body: &[u8]) -> Option<i64> {
     let rest = body.strip_prefix(b"{\"id\":")?;
-    let digits: Vec<u8> = rest
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .copied()
-        .collect();
+    let digits: Vec<u8> = rest.iter().take_while(|b| b.is_ascii_digit()).copied().collect();
     std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
@@ -229,10 +202,7 @@ mod tests {
     #[test]
     fn signature_is_hex_hmac_sha1() {
         // RFC 2202 test case 2.
-        assert_eq!(
-            sign("Jefe", b"what do ya want for nothing?"),
-            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
-        );
+        assert_eq!(sign("Jefe", b"what do ya want for nothing?"), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
         assert_eq!(resource_id(b"{\"id\":42,\"x\":1}"), Some(42));
     }
 }

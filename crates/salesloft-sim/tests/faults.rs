@@ -14,87 +14,45 @@ async fn a_status_sequence_is_served_in_order_then_the_route_recovers() {
         {"status":429,"retry_after":"2"},
         {"status":500,"body":{"error":"boom","status":500}}
     ]});
-    let id = h
-        .control(Method::POST, "/faults", Some(rule))
-        .await
-        .expect(200)
-        .json();
+    let id = h.control(Method::POST, "/faults", Some(rule)).await.expect(200).json();
     assert!(id["id"].as_u64().is_some(), "rule id: {id}");
 
     let first = h.get("/v2/people.json").await.expect(503);
     assert_eq!(first.json(), json!({"error":"Service Unavailable"}));
-    assert!(
-        first.header("x-ratelimit-remaining-minute").is_none(),
-        "injected faults carry no rate headers"
-    );
+    assert!(first.header("x-ratelimit-remaining-minute").is_none(), "injected faults carry no rate headers");
     h.get("/v2/me").await.expect(200); // other routes are untouched
     let second = h.get("/v2/people/5").await.expect(429); // prefix match
     assert_eq!(second.header("retry-after"), Some("2"));
-    assert_eq!(
-        h.get("/v2/people?per_page=1").await.expect(500).json(),
-        json!({"error":"boom","status":500})
-    );
+    assert_eq!(h.get("/v2/people?per_page=1").await.expect(500).json(), json!({"error":"boom","status":500}));
     h.get("/v2/people").await.expect(200);
-    h.post("/v2/people", json!({"email_address":"fault@example.com"}))
-        .await
-        .expect(200);
+    h.post("/v2/people", json!({"email_address":"fault@example.com"})).await.expect(200);
 }
 
 #[tokio::test]
 async fn a_drop_step_makes_reqwest_see_a_transport_error() {
     let h = Harness::start().await;
-    h.control(
-        Method::POST,
-        "/faults",
-        Some(json!({"method":"*","path":"/v2/me","sequence":[{"drop":true}]})),
-    )
-    .await
-    .expect(200);
-    let sent = h
-        .http
-        .get(h.url("/v2/me"))
-        .bearer_auth(h.sim.api_key())
-        .send()
-        .await;
+    h.control(Method::POST, "/faults", Some(json!({"method":"*","path":"/v2/me","sequence":[{"drop":true}]})))
+        .await
+        .expect(200);
+    let sent = h.http.get(h.url("/v2/me")).bearer_auth(h.sim.api_key()).send().await;
     let error = match sent {
         Err(error) => error,
-        Ok(response) => panic!(
-            "expected send() to fail on a dropped connection, got {}",
-            response.status()
-        ),
+        Ok(response) => panic!("expected send() to fail on a dropped connection, got {}", response.status()),
     };
     assert!(!error.is_status(), "not an HTTP status error: {error}");
     h.get("/v2/me").await.expect(200);
-    let log = h
-        .control(Method::GET, "/requests?limit=5", None)
-        .await
-        .expect(200)
-        .json();
-    assert!(
-        log.as_array()
-            .is_some_and(|entries| entries.iter().any(|e| e["status"] == 0)),
-        "drop logged: {log}"
-    );
+    let log = h.control(Method::GET, "/requests?limit=5", None).await.expect(200).json();
+    assert!(log.as_array().is_some_and(|entries| entries.iter().any(|e| e["status"] == 0)), "drop logged: {log}");
 }
 
 #[tokio::test]
 async fn latency_steps_then_normal_service_and_rule_validation() {
     let h = Harness::start().await;
-    h.control(
-        Method::POST,
-        "/faults",
-        Some(json!({"method":"GET","path":"/v2/me","sequence":[{"latency_ms":1}]})),
-    )
-    .await
-    .expect(200);
+    h.control(Method::POST, "/faults", Some(json!({"method":"GET","path":"/v2/me","sequence":[{"latency_ms":1}]})))
+        .await
+        .expect(200);
     h.get("/v2/me").await.expect(200);
-    h.control(
-        Method::POST,
-        "/faults",
-        Some(json!({"method":"GET","path":"v2"})),
-    )
-    .await
-    .expect(400);
+    h.control(Method::POST, "/faults", Some(json!({"method":"GET","path":"v2"}))).await.expect(400);
     h.control(
         Method::POST,
         "/faults",
@@ -102,9 +60,7 @@ async fn latency_steps_then_normal_service_and_rule_validation() {
     )
     .await
     .expect(400);
-    h.control(Method::POST, "/faults", Some(json!({"nonsense":true})))
-        .await
-        .expect(400);
+    h.control(Method::POST, "/faults", Some(json!({"nonsense":true}))).await.expect(400);
 }
 
 #[tokio::test]
@@ -125,27 +81,15 @@ async fn delete_clears_rules() {
 #[tokio::test]
 async fn an_outage_window_answers_every_v2_request_until_the_clock_passes_it() {
     let h = Harness::start().await;
-    h.control(Method::POST, "/outage", Some(json!({"seconds":30})))
-        .await
-        .expect(200);
+    h.control(Method::POST, "/outage", Some(json!({"seconds":30}))).await.expect(200);
     h.get("/v2/me").await.expect(503);
-    h.post("/v2/people", json!({"email_address":"x@example.com"}))
-        .await
-        .expect(503);
+    h.post("/v2/people", json!({"email_address":"x@example.com"})).await.expect(503);
     // OAuth and control keep working.
     h.control(Method::GET, "/stats", None).await.expect(200);
-    h.control(Method::POST, "/clock", Some(json!({"advance_seconds":31})))
-        .await
-        .expect(200);
+    h.control(Method::POST, "/clock", Some(json!({"advance_seconds":31}))).await.expect(200);
     h.get("/v2/me").await.expect(200);
 
-    h.control(
-        Method::POST,
-        "/outage",
-        Some(json!({"seconds":600,"status":500})),
-    )
-    .await
-    .expect(200);
+    h.control(Method::POST, "/outage", Some(json!({"seconds":600,"status":500}))).await.expect(200);
     h.get("/v2/me").await.expect(500);
     h.control(Method::DELETE, "/outage", None).await.expect(204);
     h.get("/v2/me").await.expect(200);

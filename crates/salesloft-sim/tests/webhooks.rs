@@ -34,43 +34,23 @@ struct Receiver {
 }
 
 async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let _ = receiver.sender.send(Received {
         event: header("x-salesloft-event"),
         signature: header("x-salesloft-signature"),
         content_type: header("content-type"),
         body,
     });
-    let failing = receiver
-        .failures_left
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
-    if failing {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::OK
-    }
+    let failing = receiver.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    if failing { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
 }
 
 /// Starts a receiver that fails the first `failures` deliveries; returns its URL and the delivery stream.
 async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>) {
     let (sender, deliveries) = mpsc::unbounded_channel();
-    let state = Receiver {
-        sender,
-        failures_left: Arc::new(AtomicUsize::new(failures)),
-    };
-    let app = axum::Router::new()
-        .route("/hook", axum::routing::post(receive))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("receiver binds");
+    let state = Receiver { sender, failures_left: Arc::new(AtomicUsize::new(failures)) };
+    let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -92,73 +72,46 @@ fn hmac_sha1_hex(key: &str, body: &[u8]) -> String {
 }
 
 fn fast_retries() -> SimConfig {
-    SimConfig {
-        webhook_retry_interval: Duration::from_millis(10),
-        ..SimConfig::default()
-    }
+    SimConfig { webhook_retry_interval: Duration::from_millis(10), ..SimConfig::default() }
 }
 
 #[tokio::test]
 async fn subscription_crud_and_enabled_filter() {
     let h = Harness::start().await;
-    let missing = h
-        .post("/v2/webhook_subscriptions", json!({}))
-        .await
-        .expect(422)
-        .json();
+    let missing = h.post("/v2/webhook_subscriptions", json!({})).await.expect(422).json();
     assert_eq!(
         missing,
         json!({"errors":{"callback_url":["is required"],"callback_token":["is required"],"event_type":["is required"]}})
     );
-    h.post("/v2/webhook_subscriptions", json!({"callback_url":"http://127.0.0.1:9/h","callback_token":"t","event_type":"person.created"}))
-        .await
-        .expect(422);
+    h.post(
+        "/v2/webhook_subscriptions",
+        json!({"callback_url":"http://127.0.0.1:9/h","callback_token":"t","event_type":"person.created"}),
+    )
+    .await
+    .expect(422);
     let created = h
-        .post("/v2/webhook_subscriptions", json!({"callback_url":"http://127.0.0.1:9/h","callback_token":"t","event_type":"person_created"}))
-        .await
-        .expect(200)
-        .json();
-    for key in documented_keys("Subscription") {
-        assert!(
-            created["data"].get(&key).is_some(),
-            "subscription has {key}"
-        );
-    }
-    let id = created["data"]["id"].as_i64().expect("id");
-    assert_eq!(created["data"]["enabled"], true);
-    let disabled = h
-        .put(
-            &format!("/v2/webhook_subscriptions/{id}"),
-            json!({"enabled":false}),
+        .post(
+            "/v2/webhook_subscriptions",
+            json!({"callback_url":"http://127.0.0.1:9/h","callback_token":"t","event_type":"person_created"}),
         )
         .await
         .expect(200)
         .json();
+    for key in documented_keys("Subscription") {
+        assert!(created["data"].get(&key).is_some(), "subscription has {key}");
+    }
+    let id = created["data"]["id"].as_i64().expect("id");
+    assert_eq!(created["data"]["enabled"], true);
+    let disabled = h.put(&format!("/v2/webhook_subscriptions/{id}"), json!({"enabled":false})).await.expect(200).json();
     assert_eq!(disabled["data"]["enabled"], false);
-    let only_enabled = h
-        .get("/v2/webhook_subscriptions?enabled=true")
-        .await
-        .expect(200)
-        .json();
+    let only_enabled = h.get("/v2/webhook_subscriptions?enabled=true").await.expect(200).json();
     assert_eq!(only_enabled["data"], json!([]));
-    let only_disabled = h
-        .get("/v2/webhook_subscriptions?enabled=false")
-        .await
-        .expect(200)
-        .json();
+    let only_disabled = h.get("/v2/webhook_subscriptions?enabled=false").await.expect(200).json();
     assert_eq!(only_disabled["data"][0]["id"], id);
-    h.get(&format!("/v2/webhook_subscriptions/{id}"))
-        .await
-        .expect(200);
-    h.delete(&format!("/v2/webhook_subscriptions/{id}"))
-        .await
-        .expect(204);
-    h.delete(&format!("/v2/webhook_subscriptions/{id}"))
-        .await
-        .expect(204);
-    h.get(&format!("/v2/webhook_subscriptions/{id}"))
-        .await
-        .expect(404);
+    h.get(&format!("/v2/webhook_subscriptions/{id}")).await.expect(200);
+    h.delete(&format!("/v2/webhook_subscriptions/{id}")).await.expect(204);
+    h.delete(&format!("/v2/webhook_subscriptions/{id}")).await.expect(204);
+    h.get(&format!("/v2/webhook_subscriptions/{id}")).await.expect(404);
 }
 
 #[tokio::test]
@@ -173,50 +126,32 @@ async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature(
         .await
         .expect(200);
     }
-    let created = h
-        .post("/v2/people", json!({"email_address":"hook@example.com"}))
-        .await
-        .expect(200)
-        .json();
+    let created = h.post("/v2/people", json!({"email_address":"hook@example.com"})).await.expect(200).json();
 
     let delivery = next(&mut deliveries).await;
     assert_eq!(delivery.event, "person_created");
     assert!(delivery.content_type.starts_with("application/json"));
     let expected = hmac_sha1_hex("s3cret-token", &delivery.body);
-    assert_eq!(
-        delivery.signature, expected,
-        "x-salesloft-signature is hex HMAC-SHA1 of the raw body"
-    );
+    assert_eq!(delivery.signature, expected, "x-salesloft-signature is hex HMAC-SHA1 of the raw body");
     assert_eq!(delivery.signature.len(), 40);
     let payload: Value = serde_json::from_slice(&delivery.body).expect("JSON payload");
-    assert_eq!(
-        payload, created["data"],
-        "the payload is the bare resource, no data wrapper"
-    );
+    assert_eq!(payload, created["data"], "the payload is the bare resource, no data wrapper");
 
     let id = created["data"]["id"].as_i64().expect("id");
-    h.put(&format!("/v2/people/{id}"), json!({"title":"Boss"}))
-        .await
-        .expect(200);
+    h.put(&format!("/v2/people/{id}"), json!({"title":"Boss"})).await.expect(200);
     let updated = next(&mut deliveries).await;
     assert_eq!(updated.event, "person_updated");
     h.delete(&format!("/v2/people/{id}")).await.expect(204);
     let deleted = next(&mut deliveries).await;
     assert_eq!(deleted.event, "person_deleted");
-    assert_eq!(
-        hmac_sha1_hex("s3cret-token", &deleted.body),
-        deleted.signature
-    );
+    assert_eq!(hmac_sha1_hex("s3cret-token", &deleted.body), deleted.signature);
 
     tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(3))
         .await
         .expect("three attempts recorded");
     let stats = h.stats().await;
     assert_eq!(
-        (
-            stats["webhook_deliveries"].as_u64(),
-            stats["webhook_failures"].as_u64()
-        ),
+        (stats["webhook_deliveries"].as_u64(), stats["webhook_failures"].as_u64()),
         (Some(3), Some(0)),
         "{stats}"
     );
@@ -232,38 +167,21 @@ async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
     )
     .await
     .expect(200);
-    h.post(
-        "/v2/accounts",
-        json!({"name":"Hooked","domain":"hooked.example"}),
-    )
-    .await
-    .expect(200);
+    h.post("/v2/accounts", json!({"name":"Hooked","domain":"hooked.example"})).await.expect(200);
     let mut bodies = Vec::new();
     for _ in 0..4 {
         bodies.push(next(&mut deliveries).await.body);
     }
-    assert!(
-        bodies.windows(2).all(|pair| pair[0] == pair[1]),
-        "each retry sends the same body"
-    );
+    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "each retry sends the same body");
     tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(4))
         .await
         .expect("four attempts recorded");
-    let log = h
-        .control(reqwest::Method::GET, "/webhooks/deliveries", None)
-        .await
-        .expect(200)
-        .json();
+    let log = h.control(reqwest::Method::GET, "/webhooks/deliveries", None).await.expect(200).json();
     let attempts: Vec<(u64, u64)> = log
         .as_array()
         .expect("array")
         .iter()
-        .map(|d| {
-            (
-                d["attempt"].as_u64().unwrap_or(0),
-                d["status"].as_u64().unwrap_or(0),
-            )
-        })
+        .map(|d| (d["attempt"].as_u64().unwrap_or(0), d["status"].as_u64().unwrap_or(0)))
         .collect();
     assert_eq!(attempts, vec![(1, 500), (2, 500), (3, 500), (4, 500)]);
     assert_eq!(h.stats().await["webhook_failures"], 4);
@@ -274,40 +192,23 @@ async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_
     let h = Harness::with(fast_retries()).await;
     let (url, mut deliveries) = receiver(1).await;
     let sub = h
-        .post("/v2/webhook_subscriptions", json!({"callback_url":url,"callback_token":"k","event_type":"cadence_membership_created"}))
+        .post(
+            "/v2/webhook_subscriptions",
+            json!({"callback_url":url,"callback_token":"k","event_type":"cadence_membership_created"}),
+        )
         .await
         .expect(200)
         .json();
-    h.post(
-        "/v2/cadence_memberships",
-        json!({"person_id":50,"cadence_id":1}),
-    )
-    .await
-    .expect(200);
+    h.post("/v2/cadence_memberships", json!({"person_id":50,"cadence_id":1})).await.expect(200);
     next(&mut deliveries).await;
     next(&mut deliveries).await;
-    tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(2))
-        .await
-        .expect("two attempts");
+    tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(2)).await.expect("two attempts");
     let log = h.sim.webhook_deliveries();
-    assert_eq!(
-        log.iter().map(|d| d.status).collect::<Vec<_>>(),
-        vec![Some(500), Some(200)]
-    );
+    assert_eq!(log.iter().map(|d| d.status).collect::<Vec<_>>(), vec![Some(500), Some(200)]);
 
     let id = sub["data"]["id"].as_i64().expect("id");
-    h.put(
-        &format!("/v2/webhook_subscriptions/{id}"),
-        json!({"enabled":false}),
-    )
-    .await
-    .expect(200);
-    h.post(
-        "/v2/cadence_memberships",
-        json!({"person_id":51,"cadence_id":1}),
-    )
-    .await
-    .expect(200);
+    h.put(&format!("/v2/webhook_subscriptions/{id}"), json!({"enabled":false})).await.expect(200);
+    h.post("/v2/cadence_memberships", json!({"person_id":51,"cadence_id":1})).await.expect(200);
     // Prove the absence with a later delivery on another subscription: it must be the next one received.
     h.post(
         "/v2/webhook_subscriptions",
@@ -315,43 +216,22 @@ async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_
     )
     .await
     .expect(200);
-    h.post(
-        "/v2/accounts",
-        json!({"name":"Later","domain":"later.example"}),
-    )
-    .await
-    .expect(200);
-    assert_eq!(
-        next(&mut deliveries).await.event,
-        "account_created",
-        "nothing was sent to the disabled subscription"
-    );
+    h.post("/v2/accounts", json!({"name":"Later","domain":"later.example"})).await.expect(200);
+    assert_eq!(next(&mut deliveries).await.event, "account_created", "nothing was sent to the disabled subscription");
 }
 
 #[tokio::test]
 async fn an_unreachable_callback_is_a_transport_failure_with_a_null_status() {
-    let h = Harness::with(SimConfig {
-        webhook_retries: 0,
-        ..fast_retries()
-    })
-    .await;
+    let h = Harness::with(SimConfig { webhook_retries: 0, ..fast_retries() }).await;
     // Port 9 (discard) on loopback is closed.
-    h.post("/v2/webhook_subscriptions", json!({"callback_url":"http://127.0.0.1:9/x","callback_token":"k","event_type":"person_created"}))
-        .await
-        .expect(200);
-    h.post("/v2/people", json!({"email_address":"nowhere@example.com"}))
-        .await
-        .expect(200);
-    tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(1))
-        .await
-        .expect("one attempt");
-    let log = h
-        .control(reqwest::Method::GET, "/webhooks/deliveries", None)
-        .await
-        .expect(200)
-        .json();
-    assert!(
-        log[0]["status"].is_null() && log[0]["error"].is_string(),
-        "{log}"
-    );
+    h.post(
+        "/v2/webhook_subscriptions",
+        json!({"callback_url":"http://127.0.0.1:9/x","callback_token":"k","event_type":"person_created"}),
+    )
+    .await
+    .expect(200);
+    h.post("/v2/people", json!({"email_address":"nowhere@example.com"})).await.expect(200);
+    tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(1)).await.expect("one attempt");
+    let log = h.control(reqwest::Method::GET, "/webhooks/deliveries", None).await.expect(200).json();
+    assert!(log[0]["status"].is_null() && log[0]["error"].is_string(), "{log}");
 }

@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 use salesloft_store::{Delivery, InboxWriter, StoreOptions, StoreUrl, WriterConfig};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }
 
 #[tokio::main]
@@ -37,19 +34,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let url = match arg(&args, "--store") {
         Some(url) => StoreUrl::parse(&url)?,
-        None => StoreUrl::Sqlite {
-            path: tmp.path().join("bench.sqlite"),
-        },
+        None => StoreUrl::Sqlite { path: tmp.path().join("bench.sqlite") },
     };
     let store = salesloft_store::open_with(&url, StoreOptions::default()).await?;
     let durability = describe_durability(&url).await;
-    let writer = InboxWriter::spawn(
-        store.clone(),
-        WriterConfig {
-            max_batch,
-            queue: 65_536,
-        },
-    );
+    let writer = InboxWriter::spawn(store.clone(), WriterConfig { max_batch, queue: 65_536 });
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let per = n.div_ceil(submitters);
     let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(n)));
@@ -84,10 +73,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let elapsed = start.elapsed();
     let mut lat = latencies.lock().map_err(|_| "poisoned")?.clone();
     lat.sort();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-    };
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied();
     let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
     println!(
         "backend={} durability=\"{durability}\" deliveries={} submitters={submitters} max_batch={max_batch} \
@@ -112,9 +98,7 @@ async fn describe_durability(url: &StoreUrl) -> String {
                 let mut out = Vec::new();
                 for name in ["fsync", "synchronous_commit"] {
                     let row: (String,) =
-                        sqlx::query_as(sqlx::AssertSqlSafe(format!("SHOW {name}")))
-                            .fetch_one(&pool)
-                            .await?;
+                        sqlx::query_as(sqlx::AssertSqlSafe(format!("SHOW {name}"))).fetch_one(&pool).await?;
                     out.push(format!("{name}={}", row.0));
                 }
                 Ok::<_, sqlx::Error>(out.join(" "))

@@ -42,21 +42,13 @@ async fn main() {
 }
 
 async fn open(url: &str) -> Result<Store, Error> {
-    let ahead = std::env::var("SLPROD_TEST_CLOCK_AHEAD_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let options = StoreOptions {
-        clock: Arc::new(AheadClock(Duration::from_secs(ahead))),
-        ..StoreOptions::default()
-    };
+    let ahead = std::env::var("SLPROD_TEST_CLOCK_AHEAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let options = StoreOptions { clock: Arc::new(AheadClock(Duration::from_secs(ahead))), ..StoreOptions::default() };
     Ok(salesloft_store::open_with(&StoreUrl::parse(url)?, options).await?)
 }
 
 fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, Error> {
-    args.get(i)
-        .map(String::as_str)
-        .ok_or_else(|| format!("missing argument {i}: {what}").into())
+    args.get(i).map(String::as_str).ok_or_else(|| format!("missing argument {i}: {what}").into())
 }
 
 async fn run(args: &[String]) -> Result<(), Error> {
@@ -64,21 +56,13 @@ async fn run(args: &[String]) -> Result<(), Error> {
     let store = open(arg(args, 1, "store url")?).await?;
     match mode {
         "lock" => {
-            let (name, holder, go) = (
-                arg(args, 2, "name")?,
-                arg(args, 3, "holder")?,
-                arg(args, 4, "go file")?,
-            );
+            let (name, holder, go) = (arg(args, 2, "name")?, arg(args, 3, "holder")?, arg(args, 4, "go file")?);
             println!("ready");
             // Start together: wait for the test's go signal (a file) so both processes race the same instant.
             while !std::path::Path::new(go).exists() {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            match store
-                .locks()
-                .try_acquire(name, holder, Duration::from_secs(60))
-                .await?
-            {
+            match store.locks().try_acquire(name, holder, Duration::from_secs(60)).await? {
                 Some(guard) => println!("acquired {}", guard.fence),
                 None => println!("busy"),
             }
@@ -89,54 +73,31 @@ async fn run(args: &[String]) -> Result<(), Error> {
             for _ in 0..n {
                 let guard = store
                     .locks()
-                    .acquire(
-                        "counter",
-                        holder,
-                        Duration::from_secs(30),
-                        Duration::from_secs(60),
-                    )
+                    .acquire("counter", holder, Duration::from_secs(30), Duration::from_secs(60))
                     .await?
                     .ok_or("lock wait timed out")?;
-                let value = store
-                    .checkpoints()
-                    .get("counter")
-                    .await?
-                    .and_then(|v| v.as_i64())
-                    .unwrap_or(0);
-                store
-                    .checkpoints()
-                    .put("counter", &json!(value + 1))
-                    .await?;
+                let value = store.checkpoints().get("counter").await?.and_then(|v| v.as_i64()).unwrap_or(0);
+                store.checkpoints().put("counter", &json!(value + 1)).await?;
                 if !store.locks().release(guard).await? {
                     return Err("lost the counter lock while holding it".into());
                 }
             }
         }
         "upsert" => {
-            let (email, tasks, holder) = (
-                arg(args, 2, "email")?,
-                arg(args, 3, "tasks")?.parse::<usize>()?,
-                arg(args, 4, "holder")?,
-            );
+            let (email, tasks, holder) =
+                (arg(args, 2, "email")?, arg(args, 3, "tasks")?.parse::<usize>()?, arg(args, 4, "holder")?);
             let mut handles = Vec::new();
             for i in 0..tasks {
-                let (store, email, key) =
-                    (store.clone(), email.to_owned(), format!("{holder}-{i}"));
+                let (store, email, key) = (store.clone(), email.to_owned(), format!("{holder}-{i}"));
                 let holder = format!("{holder}/{i}");
-                handles.push(tokio::spawn(async move {
-                    upsert(&store, &email, &key, &holder).await
-                }));
+                handles.push(tokio::spawn(async move { upsert(&store, &email, &key, &holder).await }));
             }
             for handle in handles {
                 handle.await??;
             }
         }
         "crash" => {
-            let (key, email, stop_at) = (
-                arg(args, 2, "key")?,
-                arg(args, 3, "email")?,
-                arg(args, 4, "stop at")?,
-            );
+            let (key, email, stop_at) = (arg(args, 2, "key")?, arg(args, 3, "email")?, arg(args, 4, "stop at")?);
             crash_run(&store, key, email, stop_at).await?;
         }
         other => return Err(format!("unknown mode {other}").into()),
@@ -166,38 +127,25 @@ async fn upsert(store: &Store, email: &str, key: &str, holder: &str) -> Result<(
     let lock = format!("email:{email}");
     let guard = store
         .locks()
-        .acquire(
-            &lock,
-            holder,
-            Duration::from_secs(30),
-            Duration::from_secs(120),
-        )
+        .acquire(&lock, holder, Duration::from_secs(30), Duration::from_secs(120))
         .await?
         .ok_or("lock wait timed out")?;
     let remote = store.checkpoints().get(&remote_key(email)).await?;
     let ledger = store.ledger();
-    let lease = match ledger
-        .begin(key, "fp", holder, Duration::from_secs(90))
-        .await?
-    {
+    let lease = match ledger.begin(key, "fp", holder, Duration::from_secs(90)).await? {
         Begin::New(lease) => lease,
         other => return Err(format!("unexpected begin outcome {other:?}").into()),
     };
     ledger.advance(&lease, Phase::RequestSent, None).await?;
     let (op, person) = match remote {
-        None => (
-            "people.create",
-            json!({"id": 1, "creates": 1, "updates": 0}),
-        ),
+        None => ("people.create", json!({"id": 1, "creates": 1, "updates": 0})),
         Some(mut person) => {
             person["updates"] = json!(person["updates"].as_i64().unwrap_or(0) + 1);
             ("people.update", person)
         }
     };
     store.checkpoints().put(&remote_key(email), &person).await?;
-    ledger
-        .complete(lease, &person, Some(&audit(op, email, key, 200)))
-        .await?;
+    ledger.complete(lease, &person, Some(&audit(op, email, key, 200))).await?;
     if !store.locks().release(guard).await? {
         return Err("lost the email lock while holding it".into());
     }
@@ -218,10 +166,7 @@ fn stop(at: &str, stop_at: &str) {
 /// reconciled by looking the email up before anything is sent again.
 async fn crash_run(store: &Store, key: &str, email: &str, stop_at: &str) -> Result<(), Error> {
     let ledger = store.ledger();
-    let (lease, phase) = match ledger
-        .begin(key, "fp", "crash", Duration::from_secs(90))
-        .await?
-    {
+    let (lease, phase) = match ledger.begin(key, "fp", "crash", Duration::from_secs(90)).await? {
         Begin::New(lease) => (lease, Phase::Started),
         Begin::Resume { phase, lease } => (lease, phase),
         Begin::Completed(_) => {
@@ -235,13 +180,7 @@ async fn crash_run(store: &Store, key: &str, email: &str, stop_at: &str) -> Resu
         // In doubt: did the create reach the remote before the crash?
         if let Some(person) = store.checkpoints().get(&remote_key(email)).await? {
             println!("reconciled: found the person, not sending again");
-            ledger
-                .complete(
-                    lease,
-                    &person,
-                    Some(&audit("people.create", email, key, 200)),
-                )
-                .await?;
+            ledger.complete(lease, &person, Some(&audit("people.create", email, key, 200))).await?;
             stop("completed", stop_at);
             return Ok(());
         }
@@ -250,22 +189,12 @@ async fn crash_run(store: &Store, key: &str, email: &str, stop_at: &str) -> Resu
     }
     stop("request_sent", stop_at);
     {
-        let creates = store
-            .checkpoints()
-            .get(&remote_key(email))
-            .await?
-            .and_then(|p| p["creates"].as_i64())
-            .unwrap_or(0);
+        let creates =
+            store.checkpoints().get(&remote_key(email)).await?.and_then(|p| p["creates"].as_i64()).unwrap_or(0);
         let person = json!({"id": 1, "creates": creates + 1});
         store.checkpoints().put(&remote_key(email), &person).await?;
         stop("sent", stop_at);
-        ledger
-            .complete(
-                lease,
-                &person,
-                Some(&audit("people.create", email, key, 201)),
-            )
-            .await?;
+        ledger.complete(lease, &person, Some(&audit("people.create", email, key, 201))).await?;
     }
     stop("completed", stop_at);
     println!("done");

@@ -80,10 +80,9 @@ impl AuditRecord {
 
     /// The record as one JSON object (what `slprod audit export` writes per line), `request` as JSON.
     pub fn to_json_line(&self) -> Result<String> {
-        let request: Value = serde_json::from_str(&self.request)
-            .unwrap_or_else(|_| Value::String(self.request.clone()));
-        let mut value =
-            serde_json::to_value(self).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
+        let request: Value =
+            serde_json::from_str(&self.request).unwrap_or_else(|_| Value::String(self.request.clone()));
+        let mut value = serde_json::to_value(self).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
         if let Some(obj) = value.as_object_mut() {
             obj.insert("request".into(), request);
         }
@@ -176,15 +175,12 @@ pub(crate) struct PreparedEntry {
 
 pub(crate) fn prepare(entry: &AuditEntry) -> Result<PreparedEntry> {
     if entry.actor.is_empty() || entry.operation.is_empty() {
-        return Err(crate::StoreError::InvalidArgument(
-            "audit entries need an actor and an operation".into(),
-        ));
+        return Err(crate::StoreError::InvalidArgument("audit entries need an actor and an operation".into()));
     }
     let mut request = entry.request.clone();
     redact_secrets(&mut request);
     // serde_json's default map is ordered by key, so the stored text is canonical for equal values.
-    let request = serde_json::to_string(&request)
-        .map_err(|e| crate::StoreError::InvalidArgument(e.to_string()))?;
+    let request = serde_json::to_string(&request).map_err(|e| crate::StoreError::InvalidArgument(e.to_string()))?;
     Ok(PreparedEntry {
         actor: entry.actor.clone(),
         operation: entry.operation.clone(),
@@ -196,15 +192,7 @@ pub(crate) fn prepare(entry: &AuditEntry) -> Result<PreparedEntry> {
     })
 }
 
-const SECRET_KEY_PARTS: [&str; 7] = [
-    "password",
-    "secret",
-    "token",
-    "authorization",
-    "api_key",
-    "apikey",
-    "cookie",
-];
+const SECRET_KEY_PARTS: [&str; 7] = ["password", "secret", "token", "authorization", "api_key", "apikey", "cookie"];
 
 /// Replaces values under credential-looking keys with `"[REDACTED]"`, recursively.
 pub fn redact_secrets(value: &mut Value) {

@@ -36,13 +36,7 @@ impl Budget {
     }
 
     /// Atomically spends `cost` from `team`'s budget of `limit` per `window`, or says when the window resets.
-    pub async fn try_spend(
-        &self,
-        team: &str,
-        cost: i64,
-        limit: i64,
-        window: Duration,
-    ) -> Result<Spend> {
+    pub async fn try_spend(&self, team: &str, cost: i64, limit: i64, window: Duration) -> Result<Spend> {
         check(cost, limit, window)?;
         let now = self.store.now();
         dispatch!(self.store, budget_spend(team, cost, limit, window, now))
@@ -50,19 +44,10 @@ impl Budget {
 
     /// Raises the spent amount to at least `limit - remaining` (never lowers it), from the server's
     /// remaining-budget header.
-    pub async fn observe_remaining(
-        &self,
-        team: &str,
-        remaining: i64,
-        limit: i64,
-        window: Duration,
-    ) -> Result<()> {
+    pub async fn observe_remaining(&self, team: &str, remaining: i64, limit: i64, window: Duration) -> Result<()> {
         check(0, limit, window)?;
         let now = self.store.now();
-        dispatch!(
-            self.store,
-            budget_observe(team, remaining, limit, window, now)
-        )
+        dispatch!(self.store, budget_observe(team, remaining, limit, window, now))
     }
 
     /// `(window_start, spent)` for `team` in the current window.

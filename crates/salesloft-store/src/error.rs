@@ -45,9 +45,7 @@ pub enum StoreError {
         detail: String,
     },
     /// The store was written by a newer salesloft-prod with a schema this build does not know.
-    #[error(
-        "store schema version {found} is newer than this build supports ({supported}); upgrade slprod"
-    )]
+    #[error("store schema version {found} is newer than this build supports ({supported}); upgrade slprod")]
     SchemaTooNew {
         /// Version found in the store.
         found: i64,
@@ -69,9 +67,7 @@ pub enum StoreError {
         detail: String,
     },
     /// The connection to the database was lost or could not be re-established; the transaction was rolled back.
-    #[error(
-        "lost the connection to the store: {detail} (the write was rolled back; retry when the database is back)"
-    )]
+    #[error("lost the connection to the store: {detail} (the write was rolled back; retry when the database is back)")]
     ConnectionLost {
         /// Driver message.
         detail: String,
@@ -84,9 +80,7 @@ pub enum StoreError {
         detail: String,
     },
     /// The same idempotency key was used with a different request fingerprint.
-    #[error(
-        "idempotency key {key:?} was first used for a different request (fingerprint mismatch)"
-    )]
+    #[error("idempotency key {key:?} was first used for a different request (fingerprint mismatch)")]
     Conflict {
         /// The idempotency key.
         key: String,
@@ -122,10 +116,7 @@ pub enum StoreError {
 impl StoreError {
     /// True when the same call may simply be retried (busy, serialization failure, lost connection).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Busy { .. } | StoreError::ConnectionLost { .. }
-        )
+        matches!(self, StoreError::Busy { .. } | StoreError::ConnectionLost { .. })
     }
 }
 
@@ -155,9 +146,7 @@ impl From<sqlx::Error> for StoreError {
                         },
                         SQLITE_FULL => StoreError::DiskFull { detail },
                         SQLITE_BUSY | SQLITE_LOCKED => StoreError::Busy { detail },
-                        SQLITE_IOERR => StoreError::Database {
-                            detail: format!("disk I/O error: {detail}"),
-                        },
+                        SQLITE_IOERR => StoreError::Database { detail: format!("disk I/O error: {detail}") },
                         _ => StoreError::Database { detail },
                     }
                 } else {
@@ -165,31 +154,19 @@ impl From<sqlx::Error> for StoreError {
                     match code.as_str() {
                         "53100" => StoreError::DiskFull { detail },
                         "40001" | "40P01" | "55P03" => StoreError::Busy { detail },
-                        c if c.starts_with("08") || c.starts_with("57P") => {
-                            StoreError::ConnectionLost { detail }
-                        }
-                        _ => StoreError::Database {
-                            detail: format!("{detail} (SQLSTATE {code})"),
-                        },
+                        c if c.starts_with("08") || c.starts_with("57P") => StoreError::ConnectionLost { detail },
+                        _ => StoreError::Database { detail: format!("{detail} (SQLSTATE {code})") },
                     }
                 }
             }
-            sqlx::Error::Io(e) => StoreError::ConnectionLost {
-                detail: e.to_string(),
-            },
+            sqlx::Error::Io(e) => StoreError::ConnectionLost { detail: e.to_string() },
             e @ (sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed) => StoreError::ConnectionLost {
-                detail: e.to_string(),
-            },
-            e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => {
-                StoreError::Decode(e.to_string())
-            }
-            e => StoreError::Database {
-                detail: e.to_string(),
-            },
+            | sqlx::Error::WorkerCrashed) => StoreError::ConnectionLost { detail: e.to_string() },
+            e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => StoreError::Decode(e.to_string()),
+            e => StoreError::Database { detail: e.to_string() },
         }
     }
 }
@@ -199,21 +176,11 @@ impl StoreError {
     /// operator-facing kinds.
     pub(crate) fn duplicate(&self) -> StoreError {
         match self {
-            StoreError::DiskFull { detail } => StoreError::DiskFull {
-                detail: detail.clone(),
-            },
-            StoreError::ConnectionLost { detail } => StoreError::ConnectionLost {
-                detail: detail.clone(),
-            },
-            StoreError::Corrupt { detail } => StoreError::Corrupt {
-                detail: detail.clone(),
-            },
-            StoreError::Busy { detail } => StoreError::Busy {
-                detail: detail.clone(),
-            },
-            other => StoreError::Database {
-                detail: other.to_string(),
-            },
+            StoreError::DiskFull { detail } => StoreError::DiskFull { detail: detail.clone() },
+            StoreError::ConnectionLost { detail } => StoreError::ConnectionLost { detail: detail.clone() },
+            StoreError::Corrupt { detail } => StoreError::Corrupt { detail: detail.clone() },
+            StoreError::Busy { detail } => StoreError::Busy { detail: detail.clone() },
+            other => StoreError::Database { detail: other.to_string() },
         }
     }
 }

@@ -42,10 +42,7 @@ pub(crate) struct PreparedDelivery {
 impl Delivery {
     /// A delivery of `event_type` with `body`.
     pub fn new(event_type: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            event_type: event_type.into(),
-            body: body.into(),
-        }
+        Self { event_type: event_type.into(), body: body.into() }
     }
 
     /// The resource id (`id` field of a JSON object body, number or string), if any.
@@ -63,19 +60,13 @@ impl Delivery {
     fn key_parts(&self) -> (String, Option<String>) {
         let parsed = self.parsed();
         if let Some((Some(id), Some(updated_at))) = &parsed {
-            return (
-                format!("event:{}:{}:{}", self.event_type, id, updated_at),
-                Some(id.clone()),
-            );
+            return (format!("event:{}:{}:{}", self.event_type, id, updated_at), Some(id.clone()));
         }
         let mut h = Sha256::new();
         h.update(self.event_type.as_bytes());
         h.update([0u8]);
         h.update(&self.body);
-        (
-            format!("sha256:{}", hex::encode(h.finalize())),
-            parsed.and_then(|(id, _)| id),
-        )
+        (format!("sha256:{}", hex::encode(h.finalize())), parsed.and_then(|(id, _)| id))
     }
 
     fn parsed(&self) -> Option<(Option<String>, Option<String>)> {
@@ -104,12 +95,7 @@ impl Delivery {
 
     pub(crate) fn prepare(self) -> PreparedDelivery {
         let (dedup_key, resource_id) = self.key_parts();
-        PreparedDelivery {
-            dedup_key,
-            resource_id,
-            event_type: self.event_type,
-            body: self.body,
-        }
+        PreparedDelivery { dedup_key, resource_id, event_type: self.event_type, body: self.body }
     }
 }
 
@@ -169,33 +155,23 @@ impl Inbox {
     /// Stores one delivery in its own transaction. For high rates use an [`InboxWriter`].
     pub async fn insert(&self, delivery: Delivery) -> Result<Inserted> {
         let mut out = self.insert_batch(vec![delivery]).await?;
-        out.pop().ok_or_else(|| StoreError::Database {
-            detail: "empty batch result".into(),
-        })
+        out.pop().ok_or_else(|| StoreError::Database { detail: "empty batch result".into() })
     }
 
     /// Stores deliveries in one transaction; results in input order. A duplicate within the batch is reported
     /// as [`Inserted::Duplicate`] for every occurrence after the first.
     pub async fn insert_batch(&self, deliveries: Vec<Delivery>) -> Result<Vec<Inserted>> {
-        self.insert_prepared(deliveries.into_iter().map(Delivery::prepare).collect())
-            .await
+        self.insert_prepared(deliveries.into_iter().map(Delivery::prepare).collect()).await
     }
 
-    pub(crate) async fn insert_prepared(
-        &self,
-        prepared: Vec<PreparedDelivery>,
-    ) -> Result<Vec<Inserted>> {
+    pub(crate) async fn insert_prepared(&self, prepared: Vec<PreparedDelivery>) -> Result<Vec<Inserted>> {
         let now = self.store.now();
         dispatch!(self.store, inbox_insert_batch(&prepared, now))
     }
 
     /// Claims the oldest delivery that is pending, due for a retry, or whose previous claim lapsed
     /// (`visibility` after it was claimed). Counts an attempt.
-    pub async fn claim_next(
-        &self,
-        worker: &str,
-        visibility: Duration,
-    ) -> Result<Option<InboxItem>> {
+    pub async fn claim_next(&self, worker: &str, visibility: Duration) -> Result<Option<InboxItem>> {
         let now = self.store.now();
         let claim = format!("{worker}/{}", uuid::Uuid::new_v4());
         dispatch!(self.store, inbox_claim(&claim, visibility, now))
@@ -209,22 +185,10 @@ impl Inbox {
     }
 
     /// Records a failed attempt: retried at `retry_at`, or given up (`dead`) when `None`.
-    pub async fn mark_failed(
-        &self,
-        item: &InboxItem,
-        error: &str,
-        retry_at: Option<OffsetDateTime>,
-    ) -> Result<()> {
+    pub async fn mark_failed(&self, item: &InboxItem, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
         let now = self.store.now();
-        let state = if retry_at.is_some() {
-            "pending"
-        } else {
-            "dead"
-        };
-        let done: bool = dispatch!(
-            self.store,
-            inbox_finish(item, state, Some(error), retry_at, now)
-        )?;
+        let state = if retry_at.is_some() { "pending" } else { "dead" };
+        let done: bool = dispatch!(self.store, inbox_finish(item, state, Some(error), retry_at, now))?;
         lost_if_not(done, item)
     }
 
@@ -242,14 +206,7 @@ impl Inbox {
 }
 
 fn lost_if_not(done: bool, item: &InboxItem) -> Result<()> {
-    if done {
-        Ok(())
-    } else {
-        Err(StoreError::LeaseLost {
-            what: "inbox claim",
-            name: item.dedup_key.clone(),
-        })
-    }
+    if done { Ok(()) } else { Err(StoreError::LeaseLost { what: "inbox claim", name: item.dedup_key.clone() }) }
 }
 
 /// Settings of an [`InboxWriter`].
@@ -263,10 +220,7 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self {
-            max_batch: 2048,
-            queue: 65_536,
-        }
+        Self { max_batch: 2048, queue: 65_536 }
     }
 }
 
@@ -291,10 +245,7 @@ impl InboxWriter {
     pub async fn submit(&self, delivery: Delivery) -> Result<Inserted> {
         let (tx, rx) = oneshot::channel();
         // Parse and hash here, on the caller's task, so the single writer task only writes.
-        self.jobs
-            .send((delivery.prepare(), tx))
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
+        self.jobs.send((delivery.prepare(), tx)).await.map_err(|_| StoreError::WriterStopped)?;
         match rx.await {
             // On error the batch failed as a whole (rolled back): nothing of it is stored, the caller must not ack.
             Ok(result) => result,
@@ -332,14 +283,8 @@ mod tests {
 
     #[test]
     fn dedup_key_uses_event_resource_and_updated_at_of_json_objects() {
-        let d = Delivery::new(
-            "person_updated",
-            br#" {"updated_at":"2026-01-01T00:00:00Z","x":[1],"id":12}"#.to_vec(),
-        );
-        assert_eq!(
-            d.dedup_key(),
-            "event:person_updated:12:2026-01-01T00:00:00Z"
-        );
+        let d = Delivery::new("person_updated", br#" {"updated_at":"2026-01-01T00:00:00Z","x":[1],"id":12}"#.to_vec());
+        assert_eq!(d.dedup_key(), "event:person_updated:12:2026-01-01T00:00:00Z");
         assert_eq!(d.resource_id().as_deref(), Some("12"));
         let s = Delivery::new("e", br#"{"id":"abc","updated_at":"t"}"#.to_vec());
         assert_eq!(s.dedup_key(), "event:e:abc:t");
@@ -347,18 +292,11 @@ mod tests {
 
     #[test]
     fn dedup_key_falls_back_to_a_hash_of_type_and_body() {
-        for body in [
-            &b"not json"[..],
-            br#"[12, "2026-01-01"]"#,
-            br#"{"id":12}"#,
-            br#"{"id":null,"updated_at":"t"}"#,
-            b"",
-        ] {
+        for body in
+            [&b"not json"[..], br#"[12, "2026-01-01"]"#, br#"{"id":12}"#, br#"{"id":null,"updated_at":"t"}"#, b""]
+        {
             let key = Delivery::new("e", body.to_vec()).dedup_key();
-            assert!(
-                key.starts_with("sha256:") && key.len() == 7 + 64,
-                "body {body:?} gave {key}"
-            );
+            assert!(key.starts_with("sha256:") && key.len() == 7 + 64, "body {body:?} gave {key}");
         }
         let a = Delivery::new("a", b"same".to_vec()).dedup_key();
         let b = Delivery::new("b", b"same".to_vec()).dedup_key();

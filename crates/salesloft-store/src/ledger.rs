@@ -62,9 +62,7 @@ impl Phase {
             "completed" => Phase::Completed,
             "failed" => Phase::Failed,
             other => {
-                return Err(StoreError::Decode(format!(
-                    "unknown ledger phase {other:?}"
-                )));
+                return Err(StoreError::Decode(format!("unknown ledger phase {other:?}")));
             }
         })
     }
@@ -173,13 +171,7 @@ impl Ledger {
 
     /// Starts or resumes work on `key`; see [`Begin`]. `fingerprint` identifies the request (e.g. sha256 of the
     /// method, path and canonical body); the same key with another fingerprint is [`Begin::Conflict`].
-    pub async fn begin(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        holder: &str,
-        lock_ttl: Duration,
-    ) -> Result<Begin> {
+    pub async fn begin(&self, key: &str, fingerprint: &str, holder: &str, lock_ttl: Duration) -> Result<Begin> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
             return Err(StoreError::InvalidArgument(format!(
                 "idempotency keys must be 1..={MAX_KEY_LEN} bytes, got {}",
@@ -189,49 +181,28 @@ impl Ledger {
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
         let retention = self.store.options().key_retention;
-        dispatch!(
-            self.store,
-            ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, now)
-        )
+        dispatch!(self.store, ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, now))
     }
 
     /// Moves to a later non-final phase (normally [`Phase::RequestSent`]) and extends the lease; appends
     /// `audit` in the same transaction.
-    pub async fn advance(
-        &self,
-        lease: &Lease,
-        phase: Phase,
-        audit: Option<&AuditEntry>,
-    ) -> Result<()> {
+    pub async fn advance(&self, lease: &Lease, phase: Phase, audit: Option<&AuditEntry>) -> Result<()> {
         if matches!(phase, Phase::Completed | Phase::Failed) {
-            return Err(StoreError::InvalidArgument(
-                "use complete() or fail() to finish a ledger entry".into(),
-            ));
+            return Err(StoreError::InvalidArgument("use complete() or fail() to finish a ledger entry".into()));
         }
         self.step(lease, phase, None, audit).await
     }
 
     /// Finishes the entry with `result` (replayed to later callers), releases the lease and appends `audit`
     /// in the same transaction.
-    pub async fn complete(
-        &self,
-        lease: Lease,
-        result: &Value,
-        audit: Option<&AuditEntry>,
-    ) -> Result<()> {
-        self.step(&lease, Phase::Completed, Some(result), audit)
-            .await
+    pub async fn complete(&self, lease: Lease, result: &Value, audit: Option<&AuditEntry>) -> Result<()> {
+        self.step(&lease, Phase::Completed, Some(result), audit).await
     }
 
     /// Finishes the entry as failed with `error` (replayed to later callers), releases the lease and appends
     /// `audit` in the same transaction. Use it only for definitive failures (4xx); for a transient failure
     /// before anything was sent use [`Ledger::release`].
-    pub async fn fail(
-        &self,
-        lease: Lease,
-        error: &Value,
-        audit: Option<&AuditEntry>,
-    ) -> Result<()> {
+    pub async fn fail(&self, lease: Lease, error: &Value, audit: Option<&AuditEntry>) -> Result<()> {
         self.step(&lease, Phase::Failed, Some(error), audit).await
     }
 
@@ -267,15 +238,10 @@ impl Ledger {
         audit: Option<&AuditEntry>,
     ) -> Result<()> {
         let audit = audit.map(prepare).transpose()?;
-        let result = result
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
+        let result =
+            result.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
         let now = self.store.now();
-        dispatch!(
-            self.store,
-            ledger_step(lease, phase, result.as_deref(), audit.as_ref(), now)
-        )
+        dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), now))
     }
 }
 

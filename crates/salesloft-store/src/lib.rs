@@ -159,13 +159,7 @@ pub async fn open_with(url: &StoreUrl, options: StoreOptions) -> Result<Store> {
             Db::Postgres(backend::postgres::open(url, conn, schema.as_deref(), &options).await?)
         }
     };
-    Ok(Store {
-        inner: Arc::new(Inner {
-            db,
-            url: url.clone(),
-            options,
-        }),
-    })
+    Ok(Store { inner: Arc::new(Inner { db, url: url.clone(), options }) })
 }
 
 impl Store {

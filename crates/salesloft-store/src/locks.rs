@@ -54,16 +54,9 @@ impl Locks {
     }
 
     /// Takes `name` for `ttl` if it is free or its lease has lapsed; `None` if someone else holds it.
-    pub async fn try_acquire(
-        &self,
-        name: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> Result<Option<LockGuard>> {
+    pub async fn try_acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<Option<LockGuard>> {
         if name.is_empty() || ttl.is_zero() {
-            return Err(StoreError::InvalidArgument(
-                "locks need a name and a non-zero ttl".into(),
-            ));
+            return Err(StoreError::InvalidArgument("locks need a name and a non-zero ttl".into()));
         }
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
@@ -72,13 +65,7 @@ impl Locks {
 
     /// Like [`Locks::try_acquire`], retrying (5 ms growing to 100 ms between tries) for up to `wait` of real
     /// time; `None` if still held by someone else after that.
-    pub async fn acquire(
-        &self,
-        name: &str,
-        holder: &str,
-        ttl: Duration,
-        wait: Duration,
-    ) -> Result<Option<LockGuard>> {
+    pub async fn acquire(&self, name: &str, holder: &str, ttl: Duration, wait: Duration) -> Result<Option<LockGuard>> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut pause = Duration::from_millis(5);
         loop {
@@ -103,10 +90,7 @@ impl Locks {
                 guard.expires_at = until;
                 Ok(())
             }
-            None => Err(StoreError::LeaseLost {
-                what: "lock",
-                name: guard.name.clone(),
-            }),
+            None => Err(StoreError::LeaseLost { what: "lock", name: guard.name.clone() }),
         }
     }
 

@@ -38,28 +38,17 @@ impl StoreUrl {
         if input.is_empty() {
             return Err(invalid(input, "the store URL is empty"));
         }
-        if let Some(rest) = input
-            .strip_prefix("sqlite://")
-            .or_else(|| input.strip_prefix("sqlite:"))
-        {
+        if let Some(rest) = input.strip_prefix("sqlite://").or_else(|| input.strip_prefix("sqlite:")) {
             if rest.is_empty() {
-                return Err(invalid(
-                    input,
-                    "sqlite:// needs a file path, e.g. sqlite://slprod.sqlite",
-                ));
+                return Err(invalid(input, "sqlite:// needs a file path, e.g. sqlite://slprod.sqlite"));
             }
             if rest.contains('?') {
                 return Err(invalid(input, "sqlite:// URLs take no query parameters"));
             }
             if rest == ":memory:" {
-                return Err(invalid(
-                    input,
-                    "an in-memory SQLite database is not durable; give a file path",
-                ));
+                return Err(invalid(input, "an in-memory SQLite database is not durable; give a file path"));
             }
-            return Ok(StoreUrl::Sqlite {
-                path: PathBuf::from(rest),
-            });
+            return Ok(StoreUrl::Sqlite { path: PathBuf::from(rest) });
         }
         if input.starts_with("postgres://") || input.starts_with("postgresql://") {
             let (base, query) = match input.split_once('?') {
@@ -68,11 +57,7 @@ impl StoreUrl {
             };
             let mut kept = Vec::new();
             let mut schema = None;
-            for pair in query
-                .into_iter()
-                .flat_map(|q| q.split('&'))
-                .filter(|p| !p.is_empty())
-            {
+            for pair in query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()) {
                 match pair.split_once('=') {
                     Some(("schema", value)) => {
                         if !valid_identifier(value) {
@@ -86,17 +71,10 @@ impl StoreUrl {
                     _ => kept.push(pair),
                 }
             }
-            let url = if kept.is_empty() {
-                base.to_owned()
-            } else {
-                format!("{base}?{}", kept.join("&"))
-            };
+            let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
             return Ok(StoreUrl::Postgres { url, schema });
         }
-        Err(invalid(
-            input,
-            "expected sqlite://PATH or postgres://USER@HOST:PORT/DB",
-        ))
+        Err(invalid(input, "expected sqlite://PATH or postgres://USER@HOST:PORT/DB"))
     }
 
     /// Which backend this URL selects, as a short word for messages.
@@ -116,10 +94,7 @@ impl std::str::FromStr for StoreUrl {
 }
 
 fn invalid(input: &str, reason: &str) -> StoreError {
-    StoreError::InvalidUrl {
-        url: redact_url(input),
-        reason: reason.to_owned(),
-    }
+    StoreError::InvalidUrl { url: redact_url(input), reason: reason.to_owned() }
 }
 
 fn valid_identifier(s: &str) -> bool {
@@ -134,9 +109,7 @@ pub fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
     if let Some(scheme_end) = out.find("://") {
         let auth_start = scheme_end + 3;
-        let auth_end = out[auth_start..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| auth_start + i);
+        let auth_end = out[auth_start..].find(['/', '?']).map_or(out.len(), |i| auth_start + i);
         if let Some(at) = out[auth_start..auth_end].rfind('@') {
             let userinfo = &out[auth_start..auth_start + at];
             if let Some(colon) = userinfo.find(':') {
@@ -165,11 +138,7 @@ impl fmt::Display for StoreUrl {
             StoreUrl::Postgres { url, schema } => {
                 write!(f, "{}", redact_url(url))?;
                 if let Some(schema) = schema {
-                    write!(
-                        f,
-                        "{}schema={schema}",
-                        if url.contains('?') { '&' } else { '?' }
-                    )?;
+                    write!(f, "{}schema={schema}", if url.contains('?') { '&' } else { '?' })?;
                 }
                 Ok(())
             }
@@ -195,20 +164,13 @@ mod tests {
             ("sqlite:rel/x.db", "rel/x.db"),
         ] {
             let got = StoreUrl::parse(input).map_err(|e| e.to_string());
-            assert_eq!(
-                got,
-                Ok(StoreUrl::Sqlite {
-                    path: PathBuf::from(path)
-                }),
-                "input {input}"
-            );
+            assert_eq!(got, Ok(StoreUrl::Sqlite { path: PathBuf::from(path) }), "input {input}");
         }
     }
 
     #[test]
     fn parses_postgres_and_extracts_schema() {
-        let got = StoreUrl::parse("postgres://u:pw@h:5432/db?schema=t_1&sslmode=disable")
-            .map_err(|e| e.to_string());
+        let got = StoreUrl::parse("postgres://u:pw@h:5432/db?schema=t_1&sslmode=disable").map_err(|e| e.to_string());
         assert_eq!(
             got,
             Ok(StoreUrl::Postgres {
@@ -220,37 +182,17 @@ mod tests {
 
     #[test]
     fn display_and_errors_never_show_the_password() {
-        let url = StoreUrl::parse("postgresql://user:s3cret@db:5432/x?password=other")
-            .map_err(|e| e.to_string());
-        let shown = format!(
-            "{:?} {}",
-            url,
-            url.as_ref().map(ToString::to_string).unwrap_or_default()
-        );
-        assert!(
-            !shown.contains("s3cret") && !shown.contains("other"),
-            "password leaked: {shown}"
-        );
-        let err = StoreUrl::parse("postgres://user:s3cret@db/x?schema=Bad-Name")
-            .err()
-            .map(|e| e.to_string());
+        let url = StoreUrl::parse("postgresql://user:s3cret@db:5432/x?password=other").map_err(|e| e.to_string());
+        let shown = format!("{:?} {}", url, url.as_ref().map(ToString::to_string).unwrap_or_default());
+        assert!(!shown.contains("s3cret") && !shown.contains("other"), "password leaked: {shown}");
+        let err = StoreUrl::parse("postgres://user:s3cret@db/x?schema=Bad-Name").err().map(|e| e.to_string());
         let err = err.unwrap_or_default();
-        assert!(
-            err.contains("schema") && !err.contains("s3cret"),
-            "got {err}"
-        );
+        assert!(err.contains("schema") && !err.contains("s3cret"), "got {err}");
     }
 
     #[test]
     fn rejects_unknown_schemes_with_the_expected_forms() {
-        for input in [
-            "",
-            "mysql://x",
-            "slprod.sqlite",
-            "sqlite://",
-            "sqlite://:memory:",
-            "sqlite://a?mode=ro",
-        ] {
+        for input in ["", "mysql://x", "slprod.sqlite", "sqlite://", "sqlite://:memory:", "sqlite://a?mode=ro"] {
             match StoreUrl::parse(input) {
                 Err(StoreError::InvalidUrl { .. }) => {}
                 other => panic!("expected InvalidUrl for {input:?}, got {other:?}"),

@@ -72,55 +72,23 @@ mod behaviours {
     pub async fn ledger_new_then_complete_replays_the_result(t: &TestStore) {
         let ledger = t.store.ledger();
         let begin = ok(ledger.begin("k1", "fp1", "worker-a", TTL).await, "begin");
-        assert!(
-            matches!(begin, Begin::New(_)),
-            "expected New, got {begin:?}"
-        );
+        assert!(matches!(begin, Begin::New(_)), "expected New, got {begin:?}");
         let lease = lease_of(&begin);
         ok(
-            ledger
-                .advance(
-                    &lease,
-                    Phase::RequestSent,
-                    Some(&entry("people.create", Some("k1"), None)),
-                )
-                .await,
+            ledger.advance(&lease, Phase::RequestSent, Some(&entry("people.create", Some("k1"), None))).await,
             "advance",
         );
         let result = json!({"id": 42});
-        ok(
-            ledger
-                .complete(
-                    lease,
-                    &result,
-                    Some(&entry("people.create", Some("k1"), Some(200))),
-                )
-                .await,
-            "complete",
-        );
-        let again = ok(
-            ledger.begin("k1", "fp1", "worker-b", TTL).await,
-            "second begin",
-        );
-        assert_eq!(
-            again,
-            Begin::Completed(result),
-            "expected the stored result to be replayed"
-        );
+        ok(ledger.complete(lease, &result, Some(&entry("people.create", Some("k1"), Some(200)))).await, "complete");
+        let again = ok(ledger.begin("k1", "fp1", "worker-b", TTL).await, "second begin");
+        assert_eq!(again, Begin::Completed(result), "expected the stored result to be replayed");
         let record = ok(ledger.get("k1").await, "get").unwrap_or_else(|| panic!("k1 missing"));
         assert_eq!(
-            (
-                record.phase,
-                record.locked_by.as_deref(),
-                record.locked_until
-            ),
+            (record.phase, record.locked_by.as_deref(), record.locked_until),
             (Phase::Completed, Some("worker-a"), None)
         );
         let records = ok(t.store.audit().records(1, 10).await, "records");
-        let got: Vec<_> = records
-            .iter()
-            .map(|r| (r.seq, r.idempotency_key.as_deref(), r.response_status))
-            .collect();
+        let got: Vec<_> = records.iter().map(|r| (r.seq, r.idempotency_key.as_deref(), r.response_status)).collect();
         assert_eq!(got, vec![(1, Some("k1"), None), (2, Some("k1"), Some(200))]);
         assert!(
             records[0].request.contains("[REDACTED]") && !records[0].request.contains("sk-live"),
@@ -128,43 +96,25 @@ mod behaviours {
             records[0].request
         );
         let report = ok(t.store.audit().verify().await, "verify");
-        assert!(
-            report.ok && report.records == 2,
-            "expected a verifying chain of 2, got {report:?}"
-        );
+        assert!(report.ok && report.records == 2, "expected a verifying chain of 2, got {report:?}");
     }
 
     pub async fn ledger_same_key_different_payload_conflicts(t: &TestStore) {
         let ledger = t.store.ledger();
         let lease = lease_of(&ok(ledger.begin("k", "fp1", "a", TTL).await, "begin"));
-        let during = ok(
-            ledger.begin("k", "fp2", "b", TTL).await,
-            "begin other payload while running",
-        );
+        let during = ok(ledger.begin("k", "fp2", "b", TTL).await, "begin other payload while running");
         assert_eq!(during, Begin::Conflict);
-        ok(
-            ledger.complete(lease, &json!({"id": 1}), None).await,
-            "complete",
-        );
-        let after = ok(
-            ledger.begin("k", "fp2", "b", TTL).await,
-            "begin other payload after completion",
-        );
+        ok(ledger.complete(lease, &json!({"id": 1}), None).await, "complete");
+        let after = ok(ledger.begin("k", "fp2", "b", TTL).await, "begin other payload after completion");
         assert_eq!(after, Begin::Conflict);
     }
 
     pub async fn ledger_live_lease_blocks_and_lapsed_lease_resumes_in_doubt(t: &TestStore) {
         let ledger = t.store.ledger();
         let first = lease_of(&ok(ledger.begin("k", "fp", "a", TTL).await, "begin"));
-        ok(
-            ledger.advance(&first, Phase::RequestSent, None).await,
-            "advance",
-        );
+        ok(ledger.advance(&first, Phase::RequestSent, None).await, "advance");
         t.clock.advance(Duration::from_secs(30));
-        match ok(
-            ledger.begin("k", "fp", "b", TTL).await,
-            "begin while a holds it",
-        ) {
+        match ok(ledger.begin("k", "fp", "b", TTL).await, "begin while a holds it") {
             Begin::InProgress { holder, .. } => assert_eq!(holder, "a"),
             other => panic!("expected InProgress, got {other:?}"),
         }
@@ -172,21 +122,12 @@ mod behaviours {
         t.clock.advance(Duration::from_secs(61));
         let in_doubt = ok(ledger.in_doubt(10).await, "in_doubt");
         assert_eq!(
-            in_doubt
-                .iter()
-                .map(|r| (r.key.as_str(), r.phase))
-                .collect::<Vec<_>>(),
+            in_doubt.iter().map(|r| (r.key.as_str(), r.phase)).collect::<Vec<_>>(),
             vec![("k", Phase::RequestSent)]
         );
-        let resumed = ok(
-            ledger.begin("k", "fp", "b", TTL).await,
-            "begin after the lease lapsed",
-        );
+        let resumed = ok(ledger.begin("k", "fp", "b", TTL).await, "begin after the lease lapsed");
         let second = match resumed {
-            Begin::Resume {
-                phase: Phase::RequestSent,
-                lease,
-            } => lease,
+            Begin::Resume { phase: Phase::RequestSent, lease } => lease,
             other => {
                 panic!("expected Resume at RequestSent (reconcile before resending), got {other:?}")
             }
@@ -196,23 +137,14 @@ mod behaviours {
             Err(StoreError::LeaseLost { .. }) => {}
             other => panic!("the stale holder must get LeaseLost, got {other:?}"),
         }
-        ok(
-            ledger.complete(second, &json!({"id": 2}), None).await,
-            "complete by new holder",
-        );
-        assert_eq!(
-            ok(ledger.begin("k", "fp", "c", TTL).await, "replay"),
-            Begin::Completed(json!({"id": 2}))
-        );
+        ok(ledger.complete(second, &json!({"id": 2}), None).await, "complete by new holder");
+        assert_eq!(ok(ledger.begin("k", "fp", "c", TTL).await, "replay"), Begin::Completed(json!({"id": 2})));
     }
 
     pub async fn ledger_phases_only_move_forward(t: &TestStore) {
         let ledger = t.store.ledger();
         let lease = lease_of(&ok(ledger.begin("k", "fp", "a", TTL).await, "begin"));
-        ok(
-            ledger.advance(&lease, Phase::RequestSent, None).await,
-            "advance",
-        );
+        ok(ledger.advance(&lease, Phase::RequestSent, None).await, "advance");
         match ledger.advance(&lease, Phase::Started, None).await {
             Err(StoreError::InvalidArgument(_)) => {}
             other => panic!("moving back to Started must be refused, got {other:?}"),
@@ -221,10 +153,7 @@ mod behaviours {
             Err(StoreError::InvalidArgument(_)) => {}
             other => panic!("advance() to a final phase must be refused, got {other:?}"),
         }
-        ok(
-            ledger.complete(lease.clone(), &json!(null), None).await,
-            "complete",
-        );
+        ok(ledger.complete(lease.clone(), &json!(null), None).await, "complete");
         match ledger.advance(&lease, Phase::RequestSent, None).await {
             Err(StoreError::LeaseLost { .. }) => {}
             other => panic!("a finished entry must not move, got {other:?}"),
@@ -234,27 +163,15 @@ mod behaviours {
     pub async fn ledger_keys_expire_and_are_reaped(t: &TestStore) {
         let ledger = t.store.ledger();
         let lease = lease_of(&ok(ledger.begin("old", "fp", "a", TTL).await, "begin"));
-        ok(
-            ledger.complete(lease, &json!({"id": 1}), None).await,
-            "complete",
-        );
+        ok(ledger.complete(lease, &json!({"id": 1}), None).await, "complete");
         let lease = lease_of(&ok(ledger.begin("reused", "fp", "a", TTL).await, "begin"));
-        ok(
-            ledger.complete(lease, &json!({"id": 2}), None).await,
-            "complete",
-        );
+        ok(ledger.complete(lease, &json!({"id": 2}), None).await, "complete");
         t.clock.advance(Duration::from_secs(24 * 3600 - 1));
         assert_eq!(ok(ledger.reap().await, "reap before retention"), 0);
         t.clock.advance(Duration::from_secs(2));
         // A key past retention is a new request even before the reaper ran (Stripe: reuse after pruning).
-        let reused = ok(
-            ledger.begin("reused", "other-fp", "b", TTL).await,
-            "begin expired key",
-        );
-        assert!(
-            matches!(reused, Begin::New(_)),
-            "expected New for an expired key, got {reused:?}"
-        );
+        let reused = ok(ledger.begin("reused", "other-fp", "b", TTL).await, "begin expired key");
+        assert!(matches!(reused, Begin::New(_)), "expected New for an expired key, got {reused:?}");
         assert_eq!(
             ok(ledger.reap().await, "reap after retention"),
             1,
@@ -267,14 +184,8 @@ mod behaviours {
         let ledger = t.store.ledger();
         let lease = lease_of(&ok(ledger.begin("k", "fp", "a", TTL).await, "begin"));
         ok(ledger.release(lease).await, "release");
-        match ok(
-            ledger.begin("k", "fp", "b", TTL).await,
-            "begin after release",
-        ) {
-            Begin::Resume {
-                phase: Phase::Started,
-                lease,
-            } => assert_eq!(lease.attempt, 2),
+        match ok(ledger.begin("k", "fp", "b", TTL).await, "begin after release") {
+            Begin::Resume { phase: Phase::Started, lease } => assert_eq!(lease.attempt, 2),
             other => panic!("expected Resume at Started, got {other:?}"),
         }
     }
@@ -283,29 +194,15 @@ mod behaviours {
         let ledger = t.store.ledger();
         let lease = lease_of(&ok(ledger.begin("k", "fp", "a", TTL).await, "begin"));
         let error = json!({"status": 422, "errors": {"email_address": ["is invalid"]}});
-        ok(
-            ledger
-                .fail(
-                    lease,
-                    &error,
-                    Some(&entry("people.create", Some("k"), Some(422))),
-                )
-                .await,
-            "fail",
-        );
-        assert_eq!(
-            ok(ledger.begin("k", "fp", "b", TTL).await, "begin"),
-            Begin::Failed(error)
-        );
+        ok(ledger.fail(lease, &error, Some(&entry("people.create", Some("k"), Some(422)))).await, "fail");
+        assert_eq!(ok(ledger.begin("k", "fp", "b", TTL).await, "begin"), Begin::Failed(error));
     }
 
     pub async fn ledger_concurrent_begins_grant_one_lease(t: &TestStore) {
         let mut tasks = Vec::new();
         for i in 0..20 {
             let ledger = t.store.ledger();
-            tasks.push(tokio::spawn(async move {
-                ledger.begin("hot", "fp", &format!("w{i}"), TTL).await
-            }));
+            tasks.push(tokio::spawn(async move { ledger.begin("hot", "fp", &format!("w{i}"), TTL).await }));
         }
         let (mut new, mut busy) = (0, 0);
         for task in tasks {
@@ -320,13 +217,7 @@ mod behaviours {
 
     async fn append_n(t: &TestStore, n: usize) {
         for i in 0..n {
-            ok(
-                t.store
-                    .audit()
-                    .append(&entry(&format!("op{i}"), None, Some(200)))
-                    .await,
-                "append",
-            );
+            ok(t.store.audit().append(&entry(&format!("op{i}"), None, Some(200))).await, "append");
         }
     }
 
@@ -341,28 +232,16 @@ mod behaviours {
     pub async fn audit_chain_verifies_and_exports_json_lines(t: &TestStore) {
         append_n(t, 5).await;
         let report = ok(t.store.audit().verify().await, "verify");
-        assert!(
-            report.ok && report.records == 5 && report.head_seq == 5,
-            "got {report:?}"
-        );
+        assert!(report.ok && report.records == 5 && report.head_seq == 5, "got {report:?}");
         let mut out = Vec::new();
         assert_eq!(ok(t.store.audit().export(&mut out).await, "export"), 5);
         let text = String::from_utf8(out).unwrap_or_default();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
-            .collect();
+        let lines: Vec<serde_json::Value> =
+            text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect();
         let seqs: Vec<i64> = lines.iter().filter_map(|l| l["seq"].as_i64()).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
-        assert_eq!(
-            lines[0]["request"]["api_key"],
-            json!("[REDACTED]"),
-            "request must be exported as redacted JSON"
-        );
-        assert_eq!(
-            lines[1]["prev_hash"], lines[0]["hash"],
-            "the chain links must be exported"
-        );
+        assert_eq!(lines[0]["request"]["api_key"], json!("[REDACTED]"), "request must be exported as redacted JSON");
+        assert_eq!(lines[1]["prev_hash"], lines[0]["hash"], "the chain links must be exported");
     }
 
     pub async fn audit_detects_a_removed_record(t: &TestStore) {
@@ -370,24 +249,15 @@ mod behaviours {
         t.raw(t.drop_audit_triggers()).await;
         t.raw("DELETE FROM audit_log WHERE seq = 3").await;
         let problem = verify_problem(t).await;
-        assert_eq!(
-            (problem.kind, problem.seq),
-            (ProblemKind::Missing, 3),
-            "got {problem:?}"
-        );
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Missing, 3), "got {problem:?}");
     }
 
     pub async fn audit_detects_an_altered_record(t: &TestStore) {
         append_n(t, 5).await;
         t.raw(t.drop_audit_triggers()).await;
-        t.raw("UPDATE audit_log SET response_status = 201 WHERE seq = 2")
-            .await;
+        t.raw("UPDATE audit_log SET response_status = 201 WHERE seq = 2").await;
         let problem = verify_problem(t).await;
-        assert_eq!(
-            (problem.kind, problem.seq),
-            (ProblemKind::Altered, 2),
-            "got {problem:?}"
-        );
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 2), "got {problem:?}");
     }
 
     pub async fn audit_detects_reordered_records(t: &TestStore) {
@@ -395,11 +265,7 @@ mod behaviours {
         t.raw(t.drop_audit_triggers()).await;
         t.raw("UPDATE audit_log SET seq = 100 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 100;").await;
         let problem = verify_problem(t).await;
-        assert_eq!(
-            (problem.kind, problem.seq),
-            (ProblemKind::Reordered, 2),
-            "got {problem:?}"
-        );
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Reordered, 2), "got {problem:?}");
     }
 
     pub async fn audit_detects_a_truncated_tail(t: &TestStore) {
@@ -407,11 +273,7 @@ mod behaviours {
         t.raw(t.drop_audit_triggers()).await;
         t.raw("DELETE FROM audit_log WHERE seq >= 4").await;
         let problem = verify_problem(t).await;
-        assert_eq!(
-            (problem.kind, problem.seq),
-            (ProblemKind::Missing, 4),
-            "got {problem:?}"
-        );
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Missing, 4), "got {problem:?}");
     }
 
     pub async fn audit_is_append_only_for_plain_sql(t: &TestStore) {
@@ -420,10 +282,8 @@ mod behaviours {
         let sql = "UPDATE audit_log SET actor = 'mallory'";
         let refused = match &url {
             salesloft_store::StoreUrl::Sqlite { path } => {
-                let pool = sqlx::SqlitePool::connect_with(
-                    sqlx::sqlite::SqliteConnectOptions::new().filename(path),
-                )
-                .await;
+                let pool =
+                    sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path)).await;
                 let pool = pool.unwrap_or_else(|e| panic!("connect: {e}"));
                 sqlx::query(sql).execute(&pool).await.is_err()
             }
@@ -432,10 +292,7 @@ mod behaviours {
                 sqlx::query(sql).execute(&pool).await.is_err()
             }
         };
-        assert!(
-            refused,
-            "an UPDATE of audit_log must be refused by the trigger"
-        );
+        assert!(refused, "an UPDATE of audit_log must be refused by the trigger");
         assert!(ok(t.store.audit().verify().await, "verify").ok);
     }
 
@@ -443,71 +300,40 @@ mod behaviours {
         let mut tasks = Vec::new();
         for i in 0..40 {
             let audit = t.store.audit();
-            tasks.push(tokio::spawn(async move {
-                audit.append(&entry(&format!("op{i}"), None, None)).await
-            }));
+            tasks.push(tokio::spawn(async move { audit.append(&entry(&format!("op{i}"), None, None)).await }));
         }
         for task in tasks {
             ok(task.await.unwrap_or_else(|e| panic!("join: {e}")), "append");
         }
         let report = ok(t.store.audit().verify().await, "verify");
-        assert!(
-            report.ok && report.records == 40,
-            "expected a verifying chain of 40, got {report:?}"
-        );
+        assert!(report.ok && report.records == 40, "expected a verifying chain of 40, got {report:?}");
     }
 
     pub async fn locks_one_holder_expiry_and_fencing(t: &TestStore) {
         let locks = t.store.locks();
         let ttl = Duration::from_secs(30);
-        let a = ok(
-            locks.try_acquire("email:ada@example.com", "a", ttl).await,
-            "a",
-        )
-        .unwrap_or_else(|| panic!("a must get the free lock"));
+        let a = ok(locks.try_acquire("email:ada@example.com", "a", ttl).await, "a")
+            .unwrap_or_else(|| panic!("a must get the free lock"));
         assert_eq!(
-            ok(
-                locks.try_acquire("email:ada@example.com", "b", ttl).await,
-                "b"
-            ),
+            ok(locks.try_acquire("email:ada@example.com", "b", ttl).await, "b"),
             None,
             "b must not get a held lock"
         );
-        assert_eq!(
-            ok(locks.holder("email:ada@example.com").await, "holder").map(|h| h.holder),
-            Some("a".into())
-        );
+        assert_eq!(ok(locks.holder("email:ada@example.com").await, "holder").map(|h| h.holder), Some("a".into()));
         t.clock.advance(Duration::from_secs(31));
-        let mut b = ok(
-            locks.try_acquire("email:ada@example.com", "b", ttl).await,
-            "b after expiry",
-        )
-        .unwrap_or_else(|| panic!("b must take over a lapsed lock"));
-        assert!(
-            b.fence > a.fence,
-            "fence must grow: a {} b {}",
-            a.fence,
-            b.fence
-        );
+        let mut b = ok(locks.try_acquire("email:ada@example.com", "b", ttl).await, "b after expiry")
+            .unwrap_or_else(|| panic!("b must take over a lapsed lock"));
+        assert!(b.fence > a.fence, "fence must grow: a {} b {}", a.fence, b.fence);
         let mut stale = a.clone();
         match locks.renew(&mut stale, ttl).await {
             Err(StoreError::LeaseLost { .. }) => {}
             other => panic!("renewing a lost lock must fail with LeaseLost, got {other:?}"),
         }
-        assert!(
-            !ok(locks.release(a).await, "release stale"),
-            "a stale release must not free b's lock"
-        );
+        assert!(!ok(locks.release(a).await, "release stale"), "a stale release must not free b's lock");
         ok(locks.renew(&mut b, ttl).await, "renew");
-        assert!(
-            ok(locks.release(b.clone()).await, "release"),
-            "b's release must succeed"
-        );
-        let c = ok(
-            locks.try_acquire("email:ada@example.com", "c", ttl).await,
-            "c",
-        )
-        .unwrap_or_else(|| panic!("c must get the released lock"));
+        assert!(ok(locks.release(b.clone()).await, "release"), "b's release must succeed");
+        let c = ok(locks.try_acquire("email:ada@example.com", "c", ttl).await, "c")
+            .unwrap_or_else(|| panic!("c must get the released lock"));
         assert!(c.fence > b.fence, "fence must keep growing after a release");
     }
 
@@ -515,20 +341,11 @@ mod behaviours {
         let mut tasks = Vec::new();
         for i in 0..20 {
             let locks = t.store.locks();
-            tasks.push(tokio::spawn(async move {
-                locks
-                    .try_acquire("refresh:conn-1", &format!("w{i}"), TTL)
-                    .await
-            }));
+            tasks.push(tokio::spawn(async move { locks.try_acquire("refresh:conn-1", &format!("w{i}"), TTL).await }));
         }
         let mut holders = 0;
         for task in tasks {
-            if ok(
-                task.await.unwrap_or_else(|e| panic!("join: {e}")),
-                "try_acquire",
-            )
-            .is_some()
-            {
+            if ok(task.await.unwrap_or_else(|e| panic!("join: {e}")), "try_acquire").is_some() {
                 holders += 1;
             }
         }
@@ -537,77 +354,36 @@ mod behaviours {
 
     pub async fn locks_hold_across_store_handles(t: &TestStore) {
         let other = t.reopen().await;
-        let guard = ok(
-            t.store.locks().try_acquire("x", "replica-1", TTL).await,
-            "acquire",
-        );
+        let guard = ok(t.store.locks().try_acquire("x", "replica-1", TTL).await, "acquire");
         assert!(guard.is_some());
-        assert_eq!(
-            ok(
-                other.locks().try_acquire("x", "replica-2", TTL).await,
-                "acquire on replica 2"
-            ),
-            None
-        );
-        assert_eq!(
-            ok(other.locks().holder("x").await, "holder").map(|h| h.holder),
-            Some("replica-1".into())
-        );
+        assert_eq!(ok(other.locks().try_acquire("x", "replica-2", TTL).await, "acquire on replica 2"), None);
+        assert_eq!(ok(other.locks().holder("x").await, "holder").map(|h| h.holder), Some("replica-1".into()));
     }
 
     pub async fn inbox_dedups_by_event_resource_and_updated_at(t: &TestStore) {
         let inbox = t.store.inbox();
-        let body =
-            br#"{"id":7,"updated_at":"2026-11-20T07:21:16.193200-05:00","subject":"a"}"#.to_vec();
-        let first = ok(
-            inbox
-                .insert(Delivery::new("task_updated", body.clone()))
-                .await,
-            "insert",
-        );
+        let body = br#"{"id":7,"updated_at":"2026-11-20T07:21:16.193200-05:00","subject":"a"}"#.to_vec();
+        let first = ok(inbox.insert(Delivery::new("task_updated", body.clone())).await, "insert");
         assert!(matches!(first, Inserted::New(_)), "got {first:?}");
-        assert_eq!(
-            ok(
-                inbox.insert(Delivery::new("task_updated", body)).await,
-                "redelivery"
-            ),
-            Inserted::Duplicate
-        );
+        assert_eq!(ok(inbox.insert(Delivery::new("task_updated", body)).await, "redelivery"), Inserted::Duplicate);
         // Same resource and updated_at, different bytes (key order): still the same event.
-        let reordered =
-            br#"{"subject":"a","updated_at":"2026-11-20T07:21:16.193200-05:00","id":7}"#.to_vec();
+        let reordered = br#"{"subject":"a","updated_at":"2026-11-20T07:21:16.193200-05:00","id":7}"#.to_vec();
         assert_eq!(
-            ok(
-                inbox.insert(Delivery::new("task_updated", reordered)).await,
-                "reordered body"
-            ),
+            ok(inbox.insert(Delivery::new("task_updated", reordered)).await, "reordered body"),
             Inserted::Duplicate
         );
         let later = br#"{"id":7,"updated_at":"2026-11-20T07:22:00.000000-05:00"}"#.to_vec();
         assert!(matches!(
-            ok(
-                inbox.insert(Delivery::new("task_updated", later)).await,
-                "newer update"
-            ),
+            ok(inbox.insert(Delivery::new("task_updated", later)).await, "newer update"),
             Inserted::New(_)
         ));
         // Bodies without id/updated_at fall back to a body hash.
         assert!(matches!(
-            ok(
-                inbox
-                    .insert(Delivery::new("ping", b"not json".to_vec()))
-                    .await,
-                "opaque"
-            ),
+            ok(inbox.insert(Delivery::new("ping", b"not json".to_vec())).await, "opaque"),
             Inserted::New(_)
         ));
         assert_eq!(
-            ok(
-                inbox
-                    .insert(Delivery::new("ping", b"not json".to_vec()))
-                    .await,
-                "opaque again"
-            ),
+            ok(inbox.insert(Delivery::new("ping", b"not json".to_vec())).await, "opaque again"),
             Inserted::Duplicate
         );
         let batch = vec![
@@ -616,85 +392,40 @@ mod behaviours {
             Delivery::new("x", b"2".to_vec()),
         ];
         let got = ok(inbox.insert_batch(batch).await, "batch");
-        assert!(
-            matches!(
-                got.as_slice(),
-                [Inserted::New(_), Inserted::Duplicate, Inserted::New(_)]
-            ),
-            "got {got:?}"
-        );
+        assert!(matches!(got.as_slice(), [Inserted::New(_), Inserted::Duplicate, Inserted::New(_)]), "got {got:?}");
         assert_eq!(ok(inbox.counts().await, "counts").pending, 5);
     }
 
     pub async fn inbox_claims_retries_and_finishes(t: &TestStore) {
         let inbox = t.store.inbox();
-        ok(
-            inbox.insert(Delivery::new("a", b"1".to_vec())).await,
-            "insert",
-        );
-        ok(
-            inbox.insert(Delivery::new("b", b"2".to_vec())).await,
-            "insert",
-        );
+        ok(inbox.insert(Delivery::new("a", b"1".to_vec())).await, "insert");
+        ok(inbox.insert(Delivery::new("b", b"2".to_vec())).await, "insert");
         let vis = Duration::from_secs(60);
-        let first = ok(inbox.claim_next("w1", vis).await, "claim")
-            .unwrap_or_else(|| panic!("expected a delivery"));
-        let second = ok(inbox.claim_next("w2", vis).await, "claim")
-            .unwrap_or_else(|| panic!("expected a second delivery"));
-        assert_eq!(
-            (
-                first.event_type.as_str(),
-                first.attempts,
-                second.event_type.as_str()
-            ),
-            ("a", 1, "b")
-        );
-        assert_eq!(
-            ok(inbox.claim_next("w3", vis).await, "claim"),
-            None,
-            "both are claimed"
-        );
+        let first = ok(inbox.claim_next("w1", vis).await, "claim").unwrap_or_else(|| panic!("expected a delivery"));
+        let second =
+            ok(inbox.claim_next("w2", vis).await, "claim").unwrap_or_else(|| panic!("expected a second delivery"));
+        assert_eq!((first.event_type.as_str(), first.attempts, second.event_type.as_str()), ("a", 1, "b"));
+        assert_eq!(ok(inbox.claim_next("w3", vis).await, "claim"), None, "both are claimed");
         let retry_at = t.store.now() + Duration::from_secs(15);
-        ok(
-            inbox
-                .mark_failed(&first, "handler error", Some(retry_at))
-                .await,
-            "mark_failed",
-        );
+        ok(inbox.mark_failed(&first, "handler error", Some(retry_at)).await, "mark_failed");
         ok(inbox.mark_processed(&second).await, "mark_processed");
-        assert_eq!(
-            ok(inbox.claim_next("w3", vis).await, "claim before retry time"),
-            None
-        );
+        assert_eq!(ok(inbox.claim_next("w3", vis).await, "claim before retry time"), None);
         t.clock.advance(Duration::from_secs(15));
-        let retried = ok(inbox.claim_next("w3", vis).await, "claim")
-            .unwrap_or_else(|| panic!("expected the retry"));
+        let retried = ok(inbox.claim_next("w3", vis).await, "claim").unwrap_or_else(|| panic!("expected the retry"));
         assert_eq!((retried.id, retried.attempts), (first.id, 2));
         ok(inbox.mark_failed(&retried, "gave up", None).await, "dead");
         let counts = ok(inbox.counts().await, "counts");
-        assert_eq!(
-            (
-                counts.pending,
-                counts.processing,
-                counts.processed,
-                counts.dead
-            ),
-            (0, 0, 1, 1)
-        );
+        assert_eq!((counts.pending, counts.processing, counts.processed, counts.dead), (0, 0, 1, 1));
     }
 
     pub async fn inbox_lapsed_claim_is_retaken(t: &TestStore) {
         let inbox = t.store.inbox();
-        ok(
-            inbox.insert(Delivery::new("a", b"1".to_vec())).await,
-            "insert",
-        );
+        ok(inbox.insert(Delivery::new("a", b"1".to_vec())).await, "insert");
         let vis = Duration::from_secs(60);
-        let first = ok(inbox.claim_next("w1", vis).await, "claim")
-            .unwrap_or_else(|| panic!("expected a delivery"));
+        let first = ok(inbox.claim_next("w1", vis).await, "claim").unwrap_or_else(|| panic!("expected a delivery"));
         t.clock.advance(Duration::from_secs(61));
-        let again = ok(inbox.claim_next("w2", vis).await, "claim")
-            .unwrap_or_else(|| panic!("a lapsed claim must be retaken"));
+        let again =
+            ok(inbox.claim_next("w2", vis).await, "claim").unwrap_or_else(|| panic!("a lapsed claim must be retaken"));
         assert_eq!((again.id, again.attempts), (first.id, 2));
         match inbox.mark_processed(&first).await {
             Err(StoreError::LeaseLost { .. }) => {}
@@ -707,44 +438,24 @@ mod behaviours {
 
     pub async fn inbox_reap_keeps_pending_deliveries(t: &TestStore) {
         let inbox = t.store.inbox();
-        ok(
-            inbox.insert(Delivery::new("a", b"done".to_vec())).await,
-            "insert",
-        );
-        ok(
-            inbox.insert(Delivery::new("a", b"waiting".to_vec())).await,
-            "insert",
-        );
-        let item = ok(inbox.claim_next("w", TTL).await, "claim")
-            .unwrap_or_else(|| panic!("expected a delivery"));
+        ok(inbox.insert(Delivery::new("a", b"done".to_vec())).await, "insert");
+        ok(inbox.insert(Delivery::new("a", b"waiting".to_vec())).await, "insert");
+        let item = ok(inbox.claim_next("w", TTL).await, "claim").unwrap_or_else(|| panic!("expected a delivery"));
         ok(inbox.mark_processed(&item).await, "processed");
         t.clock.advance(Duration::from_secs(7 * 24 * 3600 - 10));
         assert_eq!(ok(inbox.reap().await, "reap inside retention"), 0);
         // Inside retention a redelivery is still a duplicate.
-        assert_eq!(
-            ok(
-                inbox.insert(Delivery::new("a", b"done".to_vec())).await,
-                "redelivery"
-            ),
-            Inserted::Duplicate
-        );
+        assert_eq!(ok(inbox.insert(Delivery::new("a", b"done".to_vec())).await, "redelivery"), Inserted::Duplicate);
         t.clock.advance(Duration::from_secs(20));
         assert_eq!(ok(inbox.reap().await, "reap after retention"), 1);
         let counts = ok(inbox.counts().await, "counts");
-        assert_eq!(
-            (counts.pending, counts.processed),
-            (1, 0),
-            "the unprocessed delivery must be kept"
-        );
+        assert_eq!((counts.pending, counts.processed), (1, 0), "the unprocessed delivery must be kept");
     }
 
     pub async fn inbox_writer_acks_every_delivery_once(t: &TestStore) {
         let writer = salesloft_store::InboxWriter::spawn(
             t.store.clone(),
-            salesloft_store::WriterConfig {
-                max_batch: 64,
-                queue: 1024,
-            },
+            salesloft_store::WriterConfig { max_batch: 64, queue: 1024 },
         );
         let mut tasks = Vec::new();
         for i in 0..400 {
@@ -752,17 +463,13 @@ mod behaviours {
             // Every fourth delivery repeats the previous one: 300 distinct events.
             let n = if i % 4 == 3 { i - 1 } else { i };
             let body = format!(r#"{{"id":{n},"updated_at":"2026-11-28T00:00:00Z"}}"#);
-            tasks.push(tokio::spawn(async move {
-                writer
-                    .submit(Delivery::new("person_updated", body.into_bytes()))
-                    .await
-            }));
+            tasks.push(tokio::spawn(
+                async move { writer.submit(Delivery::new("person_updated", body.into_bytes())).await },
+            ));
         }
         let mut new = 0;
         for task in tasks {
-            if let Inserted::New(_) =
-                ok(task.await.unwrap_or_else(|e| panic!("join: {e}")), "submit")
-            {
+            if let Inserted::New(_) = ok(task.await.unwrap_or_else(|e| panic!("join: {e}")), "submit") {
                 new += 1;
             }
         }
@@ -773,71 +480,27 @@ mod behaviours {
     pub async fn inbox_large_batch_answers_in_input_order(t: &TestStore) {
         // 600 deliveries cut into multi-row statements; every fifth repeats one from 251 places earlier (never itself a repeat), so
         // duplicates cross statement boundaries.
-        let body =
-            |n: usize| format!(r#"{{"id":{n},"updated_at":"2026-11-28T00:00:00Z"}}"#).into_bytes();
+        let body = |n: usize| format!(r#"{{"id":{n},"updated_at":"2026-11-28T00:00:00Z"}}"#).into_bytes();
         let batch: Vec<Delivery> = (0..600)
-            .map(|i| {
-                Delivery::new(
-                    "person_updated",
-                    body(if i % 5 == 4 && i >= 251 { i - 251 } else { i }),
-                )
-            })
+            .map(|i| Delivery::new("person_updated", body(if i % 5 == 4 && i >= 251 { i - 251 } else { i })))
             .collect();
         let got = ok(t.store.inbox().insert_batch(batch).await, "insert_batch");
-        let dup_positions: Vec<usize> = got
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| **r == Inserted::Duplicate)
-            .map(|(i, _)| i)
-            .collect();
+        let dup_positions: Vec<usize> =
+            got.iter().enumerate().filter(|(_, r)| **r == Inserted::Duplicate).map(|(i, _)| i).collect();
         let expected: Vec<usize> = (251..600).filter(|i| i % 5 == 4).collect();
-        assert_eq!(
-            dup_positions, expected,
-            "duplicates reported at the wrong positions"
-        );
-        let ids: Vec<i64> = got
-            .iter()
-            .filter_map(|r| {
-                if let Inserted::New(id) = r {
-                    Some(*id)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        assert!(
-            ids.windows(2).all(|w| w[0] < w[1]),
-            "new ids must follow input order"
-        );
-        assert_eq!(
-            ok(t.store.inbox().counts().await, "counts").pending,
-            (600 - expected.len()) as i64
-        );
+        assert_eq!(dup_positions, expected, "duplicates reported at the wrong positions");
+        let ids: Vec<i64> =
+            got.iter().filter_map(|r| if let Inserted::New(id) = r { Some(*id) } else { None }).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "new ids must follow input order");
+        assert_eq!(ok(t.store.inbox().counts().await, "counts").pending, (600 - expected.len()) as i64);
     }
 
     pub async fn checkpoints_round_trip(t: &TestStore) {
         let cp = t.store.checkpoints();
         assert_eq!(ok(cp.get("people").await, "get"), None);
-        ok(
-            cp.put(
-                "people",
-                &json!({"updated_at": "2026-11-28T00:00:00Z", "id": 5}),
-            )
-            .await,
-            "put",
-        );
-        ok(
-            cp.put(
-                "people",
-                &json!({"updated_at": "2026-11-28T01:00:00Z", "id": 9}),
-            )
-            .await,
-            "put again",
-        );
-        assert_eq!(
-            ok(cp.get("people").await, "get"),
-            Some(json!({"updated_at": "2026-11-28T01:00:00Z", "id": 9}))
-        );
+        ok(cp.put("people", &json!({"updated_at": "2026-11-28T00:00:00Z", "id": 5})).await, "put");
+        ok(cp.put("people", &json!({"updated_at": "2026-11-28T01:00:00Z", "id": 9})).await, "put again");
+        assert_eq!(ok(cp.get("people").await, "get"), Some(json!({"updated_at": "2026-11-28T01:00:00Z", "id": 9})));
         assert!(ok(cp.delete("people").await, "delete"));
         assert_eq!(ok(cp.get("people").await, "get"), None);
     }
@@ -845,65 +508,33 @@ mod behaviours {
     pub async fn pause_flag_is_shared(t: &TestStore) {
         let other = t.reopen().await;
         assert_eq!(ok(t.store.pause().paused().await, "paused"), None);
-        ok(
-            t.store
-                .pause()
-                .set_paused(true, "oncall", "bad deploy")
-                .await,
-            "pause",
-        );
+        ok(t.store.pause().set_paused(true, "oncall", "bad deploy").await, "pause");
         let info = ok(other.pause().paused().await, "paused on replica 2")
             .unwrap_or_else(|| panic!("replica 2 must see the pause"));
-        assert_eq!(
-            (info.by.as_str(), info.reason.as_str(), info.since),
-            ("oncall", "bad deploy", t.store.now())
-        );
-        ok(
-            other.pause().set_paused(false, "oncall", "fixed").await,
-            "resume",
-        );
+        assert_eq!((info.by.as_str(), info.reason.as_str(), info.since), ("oncall", "bad deploy", t.store.now()));
+        ok(other.pause().set_paused(false, "oncall", "fixed").await, "resume");
         assert_eq!(ok(t.store.pause().paused().await, "paused"), None);
     }
 
     pub async fn budget_spends_one_window_and_waits(t: &TestStore) {
         let budget = t.store.budget();
         let minute = Duration::from_secs(60);
-        assert_eq!(
-            ok(budget.try_spend("team", 500, 600, minute).await, "spend"),
-            Spend::Granted { remaining: 100 }
-        );
+        assert_eq!(ok(budget.try_spend("team", 500, 600, minute).await, "spend"), Spend::Granted { remaining: 100 });
         let window_end = time::macros::datetime!(2026-11-28 04:01:00 UTC);
+        assert_eq!(ok(budget.try_spend("team", 200, 600, minute).await, "overspend"), Spend::WaitUntil(window_end));
+        ok(budget.observe_remaining("team", 50, 600, minute).await, "observe");
         assert_eq!(
-            ok(
-                budget.try_spend("team", 200, 600, minute).await,
-                "overspend"
-            ),
-            Spend::WaitUntil(window_end)
-        );
-        ok(
-            budget.observe_remaining("team", 50, 600, minute).await,
-            "observe",
-        );
-        assert_eq!(
-            ok(
-                budget.try_spend("team", 60, 600, minute).await,
-                "after server says 50 left"
-            ),
+            ok(budget.try_spend("team", 60, 600, minute).await, "after server says 50 left"),
             Spend::WaitUntil(window_end)
         );
         t.clock.advance(minute);
         assert_eq!(
-            ok(
-                budget.try_spend("team", 200, 600, minute).await,
-                "next window"
-            ),
+            ok(budget.try_spend("team", 200, 600, minute).await, "next window"),
             Spend::Granted { remaining: 400 }
         );
         match budget.try_spend("team", 700, 600, minute).await {
             Err(StoreError::InvalidArgument(_)) => {}
-            other => panic!(
-                "a cost above the limit can never be granted; expected InvalidArgument, got {other:?}"
-            ),
+            other => panic!("a cost above the limit can never be granted; expected InvalidArgument, got {other:?}"),
         }
     }
 
@@ -916,9 +547,7 @@ mod behaviours {
                 tasks.push(tokio::spawn(async move {
                     let mut granted = 0;
                     for _ in 0..50 {
-                        if let Spend::Granted { .. } = budget
-                            .try_spend("team", 1, 120, Duration::from_secs(60))
-                            .await?
+                        if let Spend::Granted { .. } = budget.try_spend("team", 1, 120, Duration::from_secs(60)).await?
                         {
                             granted += 1;
                         }
@@ -931,9 +560,6 @@ mod behaviours {
         for task in tasks {
             total += ok(task.await.unwrap_or_else(|e| panic!("join: {e}")), "spend").1;
         }
-        assert_eq!(
-            total, 120,
-            "400 attempts against a budget of 120 must grant exactly 120"
-        );
+        assert_eq!(total, 120, "400 attempts against a budget of 120 must grant exactly 120");
     }
 }

@@ -14,16 +14,9 @@ use salesloft_store::{Phase, StoreUrl};
 fn race_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
     // target/<profile>/deps/processes-HASH → target/<profile>/examples/race
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap_or_else(|| panic!("odd test path {exe:?}"));
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap_or_else(|| panic!("odd test path {exe:?}"));
     let bin = profile_dir.join("examples").join("race");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo test -p salesloft-store` builds it",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} is missing: `cargo test -p salesloft-store` builds it", bin.display());
     bin
 }
 
@@ -40,14 +33,11 @@ fn url_arg(t: &TestStore) -> String {
 
 fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(race_bin());
-    cmd.args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit());
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    cmd.spawn()
-        .unwrap_or_else(|e| panic!("spawning race {args:?}: {e}"))
+    cmd.spawn().unwrap_or_else(|e| panic!("spawning race {args:?}: {e}"))
 }
 
 fn read_line(child: &mut Child) -> String {
@@ -55,16 +45,12 @@ fn read_line(child: &mut Child) -> String {
     let mut line = String::new();
     // One byte at a time so no output is left in a dropped buffer.
     let mut reader = BufReader::with_capacity(1, stdout);
-    reader
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("reading child output: {e}"));
+    reader.read_line(&mut line).unwrap_or_else(|e| panic!("reading child output: {e}"));
     line.trim().to_owned()
 }
 
 fn finish(child: Child, what: &str) -> String {
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(out.status.success(), "{what} exited with {:?}", out.status);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -98,22 +84,12 @@ async fn two_processes_racing_for_a_lock_get_one_holder(t: &TestStore) {
         let name = format!("race-{round}");
         let mut a = spawn(&["lock", &url, &name, "proc-a", &go_arg], &[]);
         let mut b = spawn(&["lock", &url, &name, "proc-b", &go_arg], &[]);
-        assert_eq!(
-            (read_line(&mut a), read_line(&mut b)),
-            ("ready".into(), "ready".into())
-        );
+        assert_eq!((read_line(&mut a), read_line(&mut b)), ("ready".into(), "ready".into()));
         std::fs::write(&go, b"go").unwrap_or_else(|e| panic!("{e}"));
         let outcomes = [finish(a, "proc a"), finish(b, "proc b")];
-        let acquired = outcomes
-            .iter()
-            .filter(|o| o.starts_with("acquired"))
-            .count();
+        let acquired = outcomes.iter().filter(|o| o.starts_with("acquired")).count();
         let busy = outcomes.iter().filter(|o| o.trim() == "busy").count();
-        assert_eq!(
-            (acquired, busy),
-            (1, 1),
-            "round {round}: expected one holder, got {outcomes:?}"
-        );
+        assert_eq!((acquired, busy), (1, 1), "round {round}: expected one holder, got {outcomes:?}");
     }
 }
 
@@ -123,17 +99,8 @@ async fn two_processes_incrementing_under_one_lock_lose_no_update(t: &TestStore)
     let b = spawn(&["counter", &url, "100", "proc-b"], &[]);
     finish(a, "proc a");
     finish(b, "proc b");
-    let value = t
-        .store
-        .checkpoints()
-        .get("counter")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        value,
-        Some(serde_json::json!(200)),
-        "a lost update means two processes held the lock at once"
-    );
+    let value = t.store.checkpoints().get("counter").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(value, Some(serde_json::json!(200)), "a lost update means two processes held the lock at once");
 }
 
 async fn fifty_upserts_of_one_email_across_two_processes_make_one_person(t: &TestStore) {
@@ -142,39 +109,13 @@ async fn fifty_upserts_of_one_email_across_two_processes_make_one_person(t: &Tes
     let b = spawn(&["upsert", &url, "ada@example.com", "25", "proc-b"], &[]);
     finish(a, "proc a");
     finish(b, "proc b");
-    let person = t
-        .store
-        .checkpoints()
-        .get("remote:people:ada@example.com")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let person = t.store.checkpoints().get("remote:people:ada@example.com").await.unwrap_or_else(|e| panic!("{e}"));
     let person = person.unwrap_or_else(|| panic!("no person was created"));
-    assert_eq!(
-        (person["creates"].as_i64(), person["updates"].as_i64()),
-        (Some(1), Some(49)),
-        "got {person}"
-    );
-    let records = t
-        .store
-        .audit()
-        .records(1, 1000)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let creates = records
-        .iter()
-        .filter(|r| r.operation == "people.create")
-        .count();
-    assert_eq!(
-        (records.len(), creates),
-        (50, 1),
-        "expected one audit record per mutation"
-    );
-    let report = t
-        .store
-        .audit()
-        .verify()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((person["creates"].as_i64(), person["updates"].as_i64()), (Some(1), Some(49)), "got {person}");
+    let records = t.store.audit().records(1, 1000).await.unwrap_or_else(|e| panic!("{e}"));
+    let creates = records.iter().filter(|r| r.operation == "people.create").count();
+    assert_eq!((records.len(), creates), (50, 1), "expected one audit record per mutation");
+    let report = t.store.audit().verify().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(report.ok, "audit chain must verify: {report:?}");
 }
 
@@ -187,61 +128,23 @@ async fn sigkill_at_each_ledger_phase_then_rerun_converges(t: &TestStore) {
         assert_eq!(read_line(&mut child), format!("at {stop_at}"));
         child.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}")); // Child::kill sends SIGKILL on Unix.
         let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            !status.success(),
-            "the child must have died, got {status:?}"
-        );
+        assert!(!status.success(), "the child must have died, got {status:?}");
         // The rerun runs 200 s ahead so the dead holder's 90 s lease has lapsed.
-        let rerun = spawn(
-            &["crash", &url, &key, &email, "none"],
-            &[("SLPROD_TEST_CLOCK_AHEAD_SECS", "200")],
-        );
+        let rerun = spawn(&["crash", &url, &key, &email, "none"], &[("SLPROD_TEST_CLOCK_AHEAD_SECS", "200")]);
         let out = finish(rerun, "rerun");
-        let person = t
-            .store
-            .checkpoints()
-            .get(&format!("remote:people:{email}"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let person =
+            t.store.checkpoints().get(&format!("remote:people:{email}")).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             person.as_ref().and_then(|p| p["creates"].as_i64()),
             Some(1),
             "killed at {stop_at}: expected exactly one create, got {person:?} (rerun said {out:?})"
         );
-        let entry = t
-            .store
-            .ledger()
-            .get(&key)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            entry.map(|e| e.phase),
-            Some(Phase::Completed),
-            "killed at {stop_at}"
-        );
-        let records = t
-            .store
-            .audit()
-            .records(1, 1000)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mine = records
-            .iter()
-            .filter(|r| r.idempotency_key.as_deref() == Some(key.as_str()))
-            .count();
-        assert_eq!(
-            mine, 1,
-            "killed at {stop_at}: expected one audit record for the create"
-        );
-        let report = t
-            .store
-            .audit()
-            .verify()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            report.ok,
-            "killed at {stop_at}: audit chain must verify: {report:?}"
-        );
+        let entry = t.store.ledger().get(&key).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(entry.map(|e| e.phase), Some(Phase::Completed), "killed at {stop_at}");
+        let records = t.store.audit().records(1, 1000).await.unwrap_or_else(|e| panic!("{e}"));
+        let mine = records.iter().filter(|r| r.idempotency_key.as_deref() == Some(key.as_str())).count();
+        assert_eq!(mine, 1, "killed at {stop_at}: expected one audit record for the create");
+        let report = t.store.audit().verify().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.ok, "killed at {stop_at}: audit chain must verify: {report:?}");
     }
 }

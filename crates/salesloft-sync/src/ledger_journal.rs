@@ -20,12 +20,12 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use salesloft_client::Error;
 use salesloft_client::api::Upserted;
 use salesloft_client::journal::{JournalOpen, Mutation, RowJournal, UpsertJournal};
 use salesloft_client::models::{Person, PersonInput};
 use salesloft_client::redact::Redactor;
 use salesloft_client::transport::IdempotencyKey;
-use salesloft_client::Error;
 use salesloft_store::{AuditEntry, Begin, Lease, LockGuard, Phase, Store, StoreError};
 
 use crate::fault_points;
@@ -86,7 +86,11 @@ impl LedgerJournal {
             .map_err(journal_error)?
         else {
             return Ok(JournalOpen::Refuse(Error::Journal {
-                message: format!("row {}: another process kept this email locked for {:?}", index + 1, self.config.lock_wait),
+                message: format!(
+                    "row {}: another process kept this email locked for {:?}",
+                    index + 1,
+                    self.config.lock_wait
+                ),
             }));
         };
         let begin = self.store.ledger().begin(&key, &fingerprint, &self.holder, self.config.lock_ttl).await;
@@ -188,7 +192,9 @@ struct LedgerRow {
 
 impl LedgerRow {
     fn lease(&self) -> Result<&Lease, Error> {
-        self.lease.as_ref().ok_or_else(|| Error::Journal { message: "the row's ledger lease was already given up".into() })
+        self.lease
+            .as_ref()
+            .ok_or_else(|| Error::Journal { message: "the row's ledger lease was already given up".into() })
     }
 
     /// One ledger step (a same- or later-phase advance, optionally with an audit record), then the lock renewal
@@ -237,7 +243,11 @@ impl LedgerRow {
             }
             (Some(lease), Err(error)) if is_definitive(error) => {
                 let recorded = json!({"error": error.to_string(), "status": error.status().map(|s| s.as_u16())});
-                self.store.ledger().fail(lease, &recorded, self.final_audit.take().as_ref()).await.map_err(journal_error)
+                self.store
+                    .ledger()
+                    .fail(lease, &recorded, self.final_audit.take().as_ref())
+                    .await
+                    .map_err(journal_error)
             }
             // Transient: keep the phase (an entry at *request sent* stays in doubt) and let a rerun resume it.
             (Some(lease), Err(_)) => self.store.ledger().release(lease).await.map_err(journal_error),

@@ -186,7 +186,8 @@ async fn an_in_doubt_create_is_reconciled_not_duplicated(backend: Backend) {
 
     // The rerun, after the dead holder's lease has lapsed.
     f.clock.advance(Duration::from_secs(91));
-    let outcomes = upsert_people_journaled(&f.client, vec![input], &UpsertConfig::default(), &journal(&f.store, "crash")).await;
+    let outcomes =
+        upsert_people_journaled(&f.client, vec![input], &UpsertConfig::default(), &journal(&f.store, "crash")).await;
     assert!(
         matches!(outcomes[0].result, Ok(Upserted::Unchanged(_))),
         "expected the in-doubt create to be found, got {:?}",
@@ -234,8 +235,7 @@ async fn a_taken_create_and_its_update_are_both_recorded(backend: Backend) {
 async fn an_edited_row_under_the_same_run_is_refused(backend: Backend) {
     let f = fixture(backend).await;
     let config = UpsertConfig::default();
-    let first =
-        upsert_people_journaled(&f.client, people(0..1, "Original"), &config, &journal(&f.store, "edit")).await;
+    let first = upsert_people_journaled(&f.client, people(0..1, "Original"), &config, &journal(&f.store, "edit")).await;
     assert_eq!(kinds(&first), (1, 0, 0, 0));
     let edited = upsert_people_journaled(&f.client, people(0..1, "Edited"), &config, &journal(&f.store, "edit")).await;
     match &edited[0].result {

@@ -6,14 +6,10 @@ use salesloft_store::{AuditEntry, StoreUrl};
 /// Creates a store with `n` audit records and returns its URL.
 fn store_with_records(dir: &tempfile::TempDir, n: usize) -> String {
     let url = format!("sqlite://{}", dir.path().join("slprod.sqlite").display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let runtime = runtime.unwrap_or_else(|e| panic!("runtime: {e}"));
     runtime.block_on(async {
-        let store = salesloft_store::open(&url)
-            .await
-            .unwrap_or_else(|e| panic!("open: {e}"));
+        let store = salesloft_store::open(&url).await.unwrap_or_else(|e| panic!("open: {e}"));
         for i in 0..n {
             let entry = AuditEntry {
                 actor: "test".into(),
@@ -24,11 +20,7 @@ fn store_with_records(dir: &tempfile::TempDir, n: usize) -> String {
                 idempotency_key: Some(format!("key-{i}")),
                 correlation_id: None,
             };
-            store
-                .audit()
-                .append(&entry)
-                .await
-                .unwrap_or_else(|e| panic!("append: {e}"));
+            store.audit().append(&entry).await.unwrap_or_else(|e| panic!("append: {e}"));
         }
         store.close().await;
     });
@@ -39,9 +31,7 @@ fn store_with_records(dir: &tempfile::TempDir, n: usize) -> String {
 /// `to` (same length), bypassing SQLite and its triggers. The store was closed, so the WAL is checkpointed.
 fn patch_file(url: &str, from: &str, to: &str) {
     assert_eq!(from.len(), to.len(), "a byte patch must keep the length");
-    let Ok(StoreUrl::Sqlite { path }) = StoreUrl::parse(url) else {
-        panic!("not an sqlite url: {url}")
-    };
+    let Ok(StoreUrl::Sqlite { path }) = StoreUrl::parse(url) else { panic!("not an sqlite url: {url}") };
     let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let mut hits = 0;
     let mut i = 0;
@@ -63,9 +53,7 @@ fn slprod() -> Command {
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running slprod: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("running slprod: {e}"));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -97,12 +85,9 @@ fn verify_reports_json_for_an_altered_record() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = store_with_records(&dir, 3);
     patch_file(&url, "people/2", "people/9");
-    let (code, stdout, _) = run(slprod()
-        .env("SLPROD_STORE", &url)
-        .args(["audit", "verify", "--json"]));
+    let (code, stdout, _) = run(slprod().env("SLPROD_STORE", &url).args(["audit", "verify", "--json"]));
     assert_eq!(code, 1);
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(report["first_problem"]["kind"], "altered", "got {report}");
     assert_eq!(report["first_problem"]["seq"], 3, "got {report}");
 }
@@ -113,22 +98,16 @@ fn export_writes_json_lines_without_secrets() {
     let url = store_with_records(&dir, 3);
     let out = dir.path().join("audit.jsonl");
     let out_arg = out.display().to_string();
-    let (code, _, stderr) =
-        run(slprod().args(["audit", "export", "--store", &url, "--out", &out_arg]));
+    let (code, _, stderr) = run(slprod().args(["audit", "export", "--store", &url, "--out", &out_arg]));
     assert_eq!(code, 0, "stderr {stderr}");
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     let seqs: Vec<i64> = text
         .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .filter_map(|v| v["seq"].as_i64())
         .collect();
     assert_eq!(seqs, vec![1, 2, 3]);
-    assert!(
-        !text.contains("hunter2"),
-        "a secret reached the export: {text}"
-    );
+    assert!(!text.contains("hunter2"), "a secret reached the export: {text}");
 }
 
 #[test]
@@ -138,30 +117,19 @@ fn missing_store_or_bad_url_exits_2_without_creating_a_file() {
     let url = format!("sqlite://{}", path.display());
     let (code, _, stderr) = run(slprod().args(["audit", "verify", "--store", &url]));
     assert_eq!(code, 2, "stderr {stderr}");
-    assert!(
-        stderr.contains("no such file") && !path.exists(),
-        "got {stderr}"
-    );
-    let (code, _, stderr) =
-        run(slprod().args(["audit", "verify", "--store", "mysql://root:s3cret@db/x"]));
+    assert!(stderr.contains("no such file") && !path.exists(), "got {stderr}");
+    let (code, _, stderr) = run(slprod().args(["audit", "verify", "--store", "mysql://root:s3cret@db/x"]));
     assert_eq!(code, 2);
-    assert!(
-        stderr.contains("expected sqlite://PATH") && !stderr.contains("s3cret"),
-        "got {stderr}"
-    );
+    assert!(stderr.contains("expected sqlite://PATH") && !stderr.contains("s3cret"), "got {stderr}");
 }
 
 #[test]
 fn a_foreign_sqlite_file_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("notes.txt");
-    std::fs::write(&path, "just some notes, not a database\n".repeat(200))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, "just some notes, not a database\n".repeat(200)).unwrap_or_else(|e| panic!("{e}"));
     let url = format!("sqlite://{}", path.display());
     let (code, _, stderr) = run(slprod().args(["audit", "verify", "--store", &url]));
     assert_eq!(code, 2, "stderr {stderr}");
-    assert!(
-        stderr.contains("is not a salesloft-prod store"),
-        "got {stderr}"
-    );
+    assert!(stderr.contains("is not a salesloft-prod store"), "got {stderr}");
 }

@@ -142,11 +142,7 @@ impl CircuitBreaker {
             probe_successes: 0,
         };
         super::telemetry::record_circuit_state(CircuitState::Closed.as_gauge());
-        Self {
-            config,
-            clock,
-            state: Arc::new(Mutex::new(state)),
-        }
+        Self { config, clock, state: Arc::new(Mutex::new(state)) }
     }
 
     /// The current state (an open breaker whose interval has passed reports `HalfOpen`).
@@ -160,34 +156,20 @@ impl CircuitBreaker {
     /// probe slots taken).
     pub fn admit(&self) -> Result<BreakerPermit, Duration> {
         if !self.config.enabled {
-            return Ok(BreakerPermit {
-                breaker: self.clone(),
-                probe: false,
-                recorded: false,
-            });
+            return Ok(BreakerPermit { breaker: self.clone(), probe: false, recorded: false });
         }
         let mut state = self.lock();
         self.maybe_half_open(&mut state);
         match state.state {
-            CircuitState::Closed => Ok(BreakerPermit {
-                breaker: self.clone(),
-                probe: false,
-                recorded: false,
-            }),
+            CircuitState::Closed => Ok(BreakerPermit { breaker: self.clone(), probe: false, recorded: false }),
             CircuitState::Open => {
                 let elapsed = self.clock.now().saturating_sub(state.opened_at);
                 Err(self.config.open_for.saturating_sub(elapsed))
             }
             CircuitState::HalfOpen => {
-                if state.probes_in_flight + state.probe_successes
-                    < self.config.half_open_probes.max(1)
-                {
+                if state.probes_in_flight + state.probe_successes < self.config.half_open_probes.max(1) {
                     state.probes_in_flight += 1;
-                    Ok(BreakerPermit {
-                        breaker: self.clone(),
-                        probe: true,
-                        recorded: false,
-                    })
+                    Ok(BreakerPermit { breaker: self.clone(), probe: true, recorded: false })
                 } else {
                     // Probes are out; ask again shortly.
                     Err(Duration::from_millis(100))
@@ -201,8 +183,7 @@ impl CircuitBreaker {
     }
 
     fn maybe_half_open(&self, state: &mut State) {
-        if state.state == CircuitState::Open
-            && self.clock.now().saturating_sub(state.opened_at) >= self.config.open_for
+        if state.state == CircuitState::Open && self.clock.now().saturating_sub(state.opened_at) >= self.config.open_for
         {
             self.transition(state, CircuitState::HalfOpen);
         }
@@ -261,17 +242,13 @@ impl CircuitBreaker {
             state.window.pop_front();
         }
         state.window.push_back(failed);
-        state.consecutive_failures = if failed {
-            state.consecutive_failures + 1
-        } else {
-            0
-        };
+        state.consecutive_failures = if failed { state.consecutive_failures + 1 } else { 0 };
         let calls = state.window.len();
         let failures = state.window.iter().filter(|f| **f).count();
-        let rate_trips = calls >= self.config.minimum_calls.max(1)
-            && failures as f64 >= self.config.failure_rate * calls as f64;
-        let streak_trips = self.config.consecutive_failures > 0
-            && state.consecutive_failures >= self.config.consecutive_failures;
+        let rate_trips =
+            calls >= self.config.minimum_calls.max(1) && failures as f64 >= self.config.failure_rate * calls as f64;
+        let streak_trips =
+            self.config.consecutive_failures > 0 && state.consecutive_failures >= self.config.consecutive_failures;
         if failed && (rate_trips || streak_trips) {
             self.transition(&mut state, CircuitState::Open);
         }
@@ -327,18 +304,10 @@ mod tests {
             ("4 failures in a row", vec![F; 4], CircuitState::Closed),
             ("5 failures in a row", vec![F; 5], CircuitState::Open),
             ("429s never count", vec![I; 50], CircuitState::Closed),
-            (
-                "429s between failures do not reset the streak",
-                vec![F, F, I, F, F, I, F],
-                CircuitState::Open,
-            ),
+            ("429s between failures do not reset the streak", vec![F, F, I, F, F, I, F], CircuitState::Open),
             ("one failure in ten", s9f1, CircuitState::Closed),
             ("50 % over 20", alternating, CircuitState::Open),
-            (
-                "8 of 20 failed, streak broken",
-                mostly_ok,
-                CircuitState::Closed,
-            ),
+            ("8 of 20 failed, streak broken", mostly_ok, CircuitState::Closed),
         ];
         for (name, outcomes, expected) in table {
             let clock = ManualClock::new();
@@ -354,27 +323,17 @@ mod tests {
         let b = breaker(&clock);
         feed(&b, &[F; 5]);
         clock.advance(Duration::from_secs(10));
-        assert_eq!(
-            b.admit().err(),
-            Some(Duration::from_secs(20)),
-            "open: retry_in = open_for - elapsed"
-        );
+        assert_eq!(b.admit().err(), Some(Duration::from_secs(20)), "open: retry_in = open_for - elapsed");
         clock.advance(Duration::from_secs(20));
         assert_eq!(b.state(), CircuitState::HalfOpen);
-        let probes: Vec<_> = (0..3)
-            .map(|_| b.admit().expect("3 probes admitted"))
-            .collect();
+        let probes: Vec<_> = (0..3).map(|_| b.admit().expect("3 probes admitted")).collect();
         assert!(b.admit().is_err(), "a 4th concurrent probe is refused");
         for probe in probes {
             probe.record(S);
         }
         assert_eq!(b.state(), CircuitState::Closed);
         feed(&b, &[F; 4]);
-        assert_eq!(
-            b.state(),
-            CircuitState::Closed,
-            "closing clears the streak and the window"
-        );
+        assert_eq!(b.state(), CircuitState::Closed, "closing clears the streak and the window");
     }
 
     #[test]
@@ -387,23 +346,13 @@ mod tests {
         let probe = b.admit().expect("slot freed by the dropped probe");
         probe.record(F);
         assert_eq!(b.state(), CircuitState::Open);
-        assert_eq!(
-            b.admit().err(),
-            Some(Duration::from_secs(30)),
-            "reopened for a full interval"
-        );
+        assert_eq!(b.admit().err(), Some(Duration::from_secs(30)), "reopened for a full interval");
     }
 
     #[test]
     fn disabled_breaker_never_opens() {
         let clock = ManualClock::new();
-        let b = CircuitBreaker::new(
-            BreakerConfig {
-                enabled: false,
-                ..BreakerConfig::default()
-            },
-            clock.shared(),
-        );
+        let b = CircuitBreaker::new(BreakerConfig { enabled: false, ..BreakerConfig::default() }, clock.shared());
         feed(&b, &[F; 50]);
         assert!(b.admit().is_ok());
     }

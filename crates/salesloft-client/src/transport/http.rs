@@ -21,10 +21,7 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-        }
+        Self { connect_timeout: Duration::from_secs(10), request_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -49,26 +46,18 @@ pub struct HttpTransport {
 impl HttpTransport {
     /// A transport for `base_url`, the API root including the version (e.g. `https://api.salesloft.com/v2`).
     pub fn new(base_url: &str, config: HttpConfig) -> Result<Self, Error> {
-        let parsed = url::Url::parse(base_url).map_err(|e| Error::Construction {
-            reason: format!("invalid base URL {base_url:?}: {e}"),
-        })?;
+        let parsed = url::Url::parse(base_url)
+            .map_err(|e| Error::Construction { reason: format!("invalid base URL {base_url:?}: {e}") })?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Construction {
-                reason: format!("base URL must be http or https: {base_url:?}"),
-            });
+            return Err(Error::Construction { reason: format!("base URL must be http or https: {base_url:?}") });
         }
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("salesloft-prod/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Construction {
-                reason: format!("HTTP client: {e}"),
-            })?;
-        Ok(Self {
-            client,
-            base_url: base_url.trim_end_matches('/').to_string(),
-        })
+            .map_err(|e| Error::Construction { reason: format!("HTTP client: {e}") })?;
+        Ok(Self { client, base_url: base_url.trim_end_matches('/').to_string() })
     }
 
     /// The API root this transport talks to.
@@ -82,11 +71,7 @@ impl HttpTransport {
     }
 
     /// Sends one attempt with `bearer` as the credential.
-    pub async fn send(
-        &self,
-        request: &ApiRequest,
-        bearer: &SecretString,
-    ) -> Result<RawResponse, Error> {
+    pub async fn send(&self, request: &ApiRequest, bearer: &SecretString) -> Result<RawResponse, Error> {
         let mut builder = self
             .client
             .request(request.method.clone(), self.url_for(request))
@@ -98,47 +83,23 @@ impl HttpTransport {
         if let Some(body) = &request.body {
             builder = builder.json(body);
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| dispatch_error(request.operation, &e))?;
+        let response = builder.send().await.map_err(|e| dispatch_error(request.operation, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| dispatch_error(request.operation, &e))?;
-        Ok(RawResponse {
-            status,
-            headers,
-            body,
-        })
+        let body = response.bytes().await.map_err(|e| dispatch_error(request.operation, &e))?;
+        Ok(RawResponse { status, headers, body })
     }
 }
 
 impl HttpTransport {
     /// POSTs a form to an absolute URL (the OAuth token endpoint) with the same client and timeouts. The form
     /// holds secrets: it is never logged, and errors are described without the URL's query.
-    pub async fn post_form(
-        &self,
-        url: &str,
-        form: &[(&'static str, String)],
-    ) -> Result<RawResponse, reqwest::Error> {
-        let response = self
-            .client
-            .post(url)
-            .header(http::header::ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await?;
+    pub async fn post_form(&self, url: &str, form: &[(&'static str, String)]) -> Result<RawResponse, reqwest::Error> {
+        let response = self.client.post(url).header(http::header::ACCEPT, "application/json").form(form).send().await?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await?;
-        Ok(RawResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(RawResponse { status, headers, body })
     }
 }
 
@@ -151,16 +112,10 @@ pub(crate) fn describe(error: &reqwest::Error) -> String {
 /// query may carry an email address).
 fn dispatch_error(operation: &str, error: &reqwest::Error) -> Error {
     if error.is_timeout() {
-        return Error::Timeout {
-            operation: operation.to_string(),
-        };
+        return Error::Timeout { operation: operation.to_string() };
     }
     let message = error.without_url_ref().to_string();
-    Error::Dispatch {
-        operation: operation.to_string(),
-        message,
-        connect: error.is_connect(),
-    }
+    Error::Dispatch { operation: operation.to_string(), message, connect: error.is_connect() }
 }
 
 trait WithoutUrlRef {

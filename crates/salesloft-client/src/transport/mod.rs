@@ -17,8 +17,7 @@ pub mod retry;
 pub mod telemetry;
 
 pub use auth::{
-    Credentials, FileTokenStore, MemoryTokenStore, OAuthConfig, OAuthGrant, RefreshSkew, TokenSet,
-    TokenStore,
+    Credentials, FileTokenStore, MemoryTokenStore, OAuthConfig, OAuthGrant, RefreshSkew, TokenSet, TokenStore,
 };
 pub use breaker::{BreakerConfig, CircuitState};
 pub use http::HttpConfig;
@@ -30,24 +29,15 @@ pub use retry::{Backoff, Jitter, RetryBudgetConfig, RetryConfig};
 /// Reads `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); `None` when absent or malformed.
 /// A date is measured from the system's wall clock; see [`retry_after_at`] for an injected one.
 pub fn retry_after(headers: &::http::HeaderMap) -> Option<std::time::Duration> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     retry_after_at(headers, now)
 }
 
 /// [`retry_after`] with the current Unix time given (from [`crate::clock::Clock::unix_time`]). A date in the
 /// past means "now" (zero); an absurd value (over a day) is read as absent rather than trusted.
-pub fn retry_after_at(
-    headers: &::http::HeaderMap,
-    now_unix: std::time::Duration,
-) -> Option<std::time::Duration> {
+pub fn retry_after_at(headers: &::http::HeaderMap, now_unix: std::time::Duration) -> Option<std::time::Duration> {
     const LONGEST: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-    let value = headers
-        .get(::http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(::http::header::RETRY_AFTER)?.to_str().ok()?.trim();
     let delay = if let Ok(seconds) = value.parse::<u64>() {
         std::time::Duration::from_secs(seconds)
     } else {
@@ -70,10 +60,7 @@ mod tests {
             (None, None),
             (Some("0"), Some(Duration::ZERO)),
             (Some(" 12 "), Some(Duration::from_secs(12))),
-            (
-                Some("Wed, 21 Oct 2015 07:28:30 GMT"),
-                Some(Duration::from_secs(30)),
-            ),
+            (Some("Wed, 21 Oct 2015 07:28:30 GMT"), Some(Duration::from_secs(30))),
             (Some("Wed, 21 Oct 2015 07:27:00 GMT"), Some(Duration::ZERO)),
             (Some("soon"), None),
             (Some("999999999"), None),
@@ -83,11 +70,7 @@ mod tests {
             if let Some(v) = value {
                 headers.insert(::http::header::RETRY_AFTER, v.parse().expect("header"));
             }
-            assert_eq!(
-                retry_after_at(&headers, now),
-                expected,
-                "Retry-After {value:?}"
-            );
+            assert_eq!(retry_after_at(&headers, now), expected, "Retry-After {value:?}");
         }
     }
 }

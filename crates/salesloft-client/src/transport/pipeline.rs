@@ -140,12 +140,10 @@ impl PipelineBuilder {
 
     /// Builds the pipeline; fails on a bad base URL or missing credentials.
     pub fn build(self) -> Result<Pipeline, Error> {
-        let credentials = self.credentials.ok_or_else(|| Error::Construction {
-            reason: "no credentials: call .api_key(..) or .oauth(..)".into(),
-        })?;
-        let clock = self
-            .clock
-            .unwrap_or_else(|| Arc::new(SystemClock::default()));
+        let credentials = self
+            .credentials
+            .ok_or_else(|| Error::Construction { reason: "no credentials: call .api_key(..) or .oauth(..)".into() })?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::default()));
         let http = HttpTransport::new(&self.base_url, self.config.http)?;
         let config = self.config;
         let rng = match config.retry.seed {
@@ -210,12 +208,7 @@ struct CallTrace {
 impl Pipeline {
     /// A builder for `base_url`, the API root including the version (`https://api.salesloft.com/v2`).
     pub fn builder(base_url: impl Into<String>) -> PipelineBuilder {
-        PipelineBuilder {
-            base_url: base_url.into(),
-            credentials: None,
-            clock: None,
-            config: PipelineConfig::default(),
-        }
+        PipelineBuilder { base_url: base_url.into(), credentials: None, clock: None, config: PipelineConfig::default() }
     }
 
     /// A pipeline for `base_url` using `api_key` as the bearer credential, every layer at its default.
@@ -262,12 +255,7 @@ impl Pipeline {
             if let Some(remaining) = trace.remaining {
                 span.record("remaining", remaining);
             }
-            telemetry::record_call(
-                request.operation,
-                &request.method,
-                status,
-                started.elapsed().as_secs_f64(),
-            );
+            telemetry::record_call(request.operation, &request.method, status, started.elapsed().as_secs_f64());
             result
         }
         .instrument(span)
@@ -293,16 +281,12 @@ impl Inner {
                 Ok(permit) => permit,
                 Err(retry_in) => {
                     // Only a call that sent nothing reports CircuitOpen (it was certainly not sent).
-                    return Err(last_error.unwrap_or_else(|| Error::CircuitOpen {
-                        operation: operation.to_string(),
-                        retry_in,
-                    }));
+                    return Err(
+                        last_error.unwrap_or_else(|| Error::CircuitOpen { operation: operation.to_string(), retry_in })
+                    );
                 }
             };
-            let (reservation, waited) = self
-                .budget
-                .acquire(operation, request.expected_cost())
-                .await;
+            let (reservation, waited) = self.budget.acquire(operation, request.expected_cost()).await;
             if !waited.is_zero() {
                 telemetry::record_budget_wait(operation, waited.as_secs_f64());
             }
@@ -320,14 +304,7 @@ impl Inner {
                     let status = raw.status;
                     let rate = RateLimitInfo::from_headers(&raw.headers);
                     let retry_after = self.retry_after(&raw.headers);
-                    self.budget.settle(
-                        reservation,
-                        Settlement::Answered {
-                            status,
-                            rate,
-                            retry_after,
-                        },
-                    );
+                    self.budget.settle(reservation, Settlement::Answered { status, rate, retry_after });
                     telemetry::record_rate(operation, rate.endpoint_cost, rate.remaining_minute);
                     tracing::debug!(
                         status = status.as_u16(),
@@ -340,27 +317,17 @@ impl Inner {
                     trace.remaining = rate.remaining_minute.or(trace.remaining);
                     permit.record(AttemptOutcome::from_status(status));
 
-                    if status == StatusCode::UNAUTHORIZED
-                        && self.auth.can_refresh()
-                        && !refreshed_after_401
-                    {
+                    if status == StatusCode::UNAUTHORIZED && self.auth.can_refresh() && !refreshed_after_401 {
                         // Refresh once and repeat once; the repeat is not a retry (FACTS.md §1.5).
                         refreshed_after_401 = true;
                         counted -= 1;
                         tracing::info!("SalesLoft answered 401; refreshing the token once");
-                        self.auth
-                            .refresh_after_unauthorized(bearer.generation)
-                            .await?;
+                        self.auth.refresh_after_unauthorized(bearer.generation).await?;
                         continue;
                     }
-                    let action = classify(
-                        idempotent,
-                        AttemptResult::Response {
-                            status,
-                            headers: &raw.headers,
-                        },
-                        |h| self.retry_after(h),
-                    );
+                    let action = classify(idempotent, AttemptResult::Response { status, headers: &raw.headers }, |h| {
+                        self.retry_after(h)
+                    });
                     if status.is_success() {
                         self.retry_budget.on_success(last_retry_cost);
                     }
@@ -368,24 +335,19 @@ impl Inner {
                         Ok(response) => return Ok(response),
                         Err(error) => error,
                     };
-                    if let Error::Validation {
-                        error: validation, ..
-                    } = &error
-                    {
+                    if let Error::Validation { error: validation, .. } = &error {
                         self.log_validation(request, validation);
                     }
                     (action, error)
                 }
                 Err(error) => {
                     let (settlement, result) = match &error {
-                        Error::Dispatch { connect: true, .. } => (
-                            Settlement::NotSent,
-                            AttemptResult::Transport { connect: true },
-                        ),
-                        Error::Dispatch { connect: false, .. } => (
-                            Settlement::Unknown,
-                            AttemptResult::Transport { connect: false },
-                        ),
+                        Error::Dispatch { connect: true, .. } => {
+                            (Settlement::NotSent, AttemptResult::Transport { connect: true })
+                        }
+                        Error::Dispatch { connect: false, .. } => {
+                            (Settlement::Unknown, AttemptResult::Transport { connect: false })
+                        }
                         _ => (Settlement::Unknown, AttemptResult::Timeout),
                     };
                     self.budget.settle(reservation, settlement);
@@ -401,14 +363,8 @@ impl Inner {
                 tracing::debug!(attempts = trace.attempts, "not retrying: out of attempts");
                 return Err(error);
             }
-            let Some(cost) = self
-                .retry_budget
-                .try_acquire(reason == RetryReason::Timeout)
-            else {
-                tracing::warn!(
-                    attempts = trace.attempts,
-                    "not retrying: retry budget exhausted"
-                );
+            let Some(cost) = self.retry_budget.try_acquire(reason == RetryReason::Timeout) else {
+                tracing::warn!(attempts = trace.attempts, "not retrying: retry budget exhausted");
                 return Err(Error::RetryBudgetExhausted {
                     operation: operation.to_string(),
                     attempts: trace.attempts,
@@ -423,9 +379,7 @@ impl Inner {
             };
             let delay = {
                 let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-                self.retry
-                    .backoff
-                    .delay_with_floor(counted - 1, floor, &mut rng)
+                self.retry.backoff.delay_with_floor(counted - 1, floor, &mut rng)
             };
             telemetry::record_retry(operation, reason.label());
             tracing::info!(
@@ -443,11 +397,7 @@ impl Inner {
     /// Logs a 422 with the request payload, secrets removed and PII masked (checklist "422 logged with
     /// request payload").
     fn log_validation(&self, request: &ApiRequest, validation: &ValidationError) {
-        let payload = request
-            .body
-            .as_ref()
-            .map(|body| self.redactor.redact_json(body).to_string())
-            .unwrap_or_default();
+        let payload = request.body.as_ref().map(|body| self.redactor.redact_json(body).to_string()).unwrap_or_default();
         let query = self.redactor.redact_query(&request.query);
         let errors = serde_json::to_value(&validation.errors).unwrap_or_default();
         let errors = self.redactor.redact_json(&errors);
@@ -469,35 +419,19 @@ impl Inner {
 pub fn into_result(operation: &str, raw: RawResponse, attempts: u32) -> Result<ApiResponse, Error> {
     let rate = RateLimitInfo::from_headers(&raw.headers);
     if raw.status.is_success() {
-        return Ok(ApiResponse {
-            status: raw.status,
-            headers: raw.headers,
-            body: raw.body,
-            rate,
-            attempts,
-        });
+        return Ok(ApiResponse { status: raw.status, headers: raw.headers, body: raw.body, rate, attempts });
     }
     let (message, errors) = parse_error_body(&raw.body);
     let operation = operation.to_string();
     Err(match raw.status {
-        StatusCode::UNPROCESSABLE_ENTITY => Error::Validation {
-            operation,
-            error: ValidationError { errors, message },
-        },
-        StatusCode::UNAUTHORIZED => Error::Unauthorized {
-            operation,
-            message: message.unwrap_or_else(|| "unauthorized".into()),
-        },
-        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
-            operation,
-            retry_after: super::retry_after(&raw.headers),
-        },
-        status => Error::Api {
-            operation,
-            status,
-            message: message.unwrap_or_else(|| excerpt(&raw.body)),
-            errors,
-        },
+        StatusCode::UNPROCESSABLE_ENTITY => Error::Validation { operation, error: ValidationError { errors, message } },
+        StatusCode::UNAUTHORIZED => {
+            Error::Unauthorized { operation, message: message.unwrap_or_else(|| "unauthorized".into()) }
+        }
+        StatusCode::TOO_MANY_REQUESTS => {
+            Error::RateLimited { operation, retry_after: super::retry_after(&raw.headers) }
+        }
+        status => Error::Api { operation, status, message: message.unwrap_or_else(|| excerpt(&raw.body)), errors },
     })
 }
 
@@ -506,22 +440,14 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, FieldErrors) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (None, FieldErrors::new());
     };
-    let message = value
-        .get("error")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
+    let message = value.get("error").and_then(|v| v.as_str()).map(str::to_string);
     let mut errors = FieldErrors::new();
     if let Some(map) = value.get("errors").and_then(|v| v.as_object()) {
         for (field, messages) in map {
             let list = match messages {
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|m| {
-                        m.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| m.to_string())
-                    })
-                    .collect(),
+                serde_json::Value::Array(items) => {
+                    items.iter().map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).collect()
+                }
                 serde_json::Value::String(s) => vec![s.clone()],
                 other => vec![other.to_string()],
             };
@@ -558,16 +484,8 @@ mod tests {
     #[test]
     fn error_mapping_table() {
         let cases: Vec<(u16, &str, &str)> = vec![
-            (
-                422,
-                r#"{"errors":{"email_address":["is already taken"]}}"#,
-                "validation",
-            ),
-            (
-                401,
-                r#"{"error":"Invalid or expired token"}"#,
-                "unauthorized",
-            ),
+            (422, r#"{"errors":{"email_address":["is already taken"]}}"#, "validation"),
+            (401, r#"{"error":"Invalid or expired token"}"#, "unauthorized"),
             (429, r#"{"error":"Rate limit exceeded"}"#, "rate_limited"),
             (404, r#"{"error":"Not Found"}"#, "api"),
             (503, "<html>down</html>", "api"),
@@ -591,14 +509,7 @@ mod tests {
 
     #[test]
     fn garbage_bodies_do_not_panic() {
-        for body in [
-            "",
-            "null",
-            "[]",
-            r#"{"errors":5}"#,
-            r#"{"errors":{"a":{"b":1}}}"#,
-            "\u{0}\u{ffff}",
-        ] {
+        for body in ["", "null", "[]", r#"{"errors":5}"#, r#"{"errors":{"a":{"b":1}}}"#, "\u{0}\u{ffff}"] {
             let _ = into_result("x", raw(500, body), 1);
             let _ = into_result("x", raw(422, body), 1);
         }
@@ -612,12 +523,9 @@ mod tests {
 
     #[test]
     fn building_without_credentials_is_a_construction_error() {
-        let error = Pipeline::builder("http://127.0.0.1:1/v2")
-            .build()
-            .expect_err("no credentials");
+        let error = Pipeline::builder("http://127.0.0.1:1/v2").build().expect_err("no credentials");
         assert!(matches!(error, Error::Construction { .. }), "got {error:?}");
-        let error = Pipeline::with_api_key("not a url", SecretString::from("k".to_string()))
-            .expect_err("bad url");
+        let error = Pipeline::with_api_key("not a url", SecretString::from("k".to_string())).expect_err("bad url");
         assert!(matches!(error, Error::Construction { .. }), "got {error:?}");
     }
 }

@@ -48,12 +48,7 @@ pub struct RateBudgetConfig {
 
 impl Default for RateBudgetConfig {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            limit: 600,
-            window: Duration::from_secs(60),
-            reserve_fraction: 0.0,
-        }
+        Self { enabled: true, limit: 600, window: Duration::from_secs(60), reserve_fraction: 0.0 }
     }
 }
 
@@ -145,11 +140,7 @@ impl RateBudget {
             learned: HashMap::new(),
             last_reported: None,
         };
-        Self {
-            config,
-            clock,
-            state: Arc::new(Mutex::new(state)),
-        }
+        Self { config, clock, state: Arc::new(Mutex::new(state)) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -188,11 +179,7 @@ impl RateBudget {
     /// The cost `operation` is expected to charge: what SalesLoft charged last time for the same page tier,
     /// else the published table value `expected`.
     pub fn expected_cost(&self, operation: &'static str, expected: u32) -> u32 {
-        self.lock()
-            .learned
-            .get(&(operation, expected))
-            .copied()
-            .unwrap_or(expected)
+        self.lock().learned.get(&(operation, expected)).copied().unwrap_or(expected)
     }
 
     /// Reserves the cost of one attempt, sleeping until the window resets while the budget cannot pay.
@@ -209,28 +196,15 @@ impl RateBudget {
                 let usable = state.remaining - self.reserve();
                 let full = i64::from(self.config.limit) - self.reserve();
                 // A request dearer than the whole budget goes out on a fresh window rather than never.
-                let affordable =
-                    usable >= i64::from(cost) || (i64::from(cost) > full && usable >= full);
+                let affordable = usable >= i64::from(cost) || (i64::from(cost) > full && usable >= full);
                 if !self.config.enabled || affordable {
                     state.remaining -= i64::from(cost);
                     state.in_flight += i64::from(cost);
-                    return (
-                        Reservation {
-                            budget: Some(self.clone()),
-                            key,
-                            cost,
-                            epoch: state.epoch,
-                        },
-                        waited,
-                    );
+                    return (Reservation { budget: Some(self.clone()), key, cost, epoch: state.epoch }, waited);
                 }
                 self.time_left(&state, now).max(Duration::from_millis(1))
             };
-            tracing::debug!(
-                operation,
-                wait_ms = wait.as_millis() as u64,
-                "waiting for SalesLoft rate budget"
-            );
+            tracing::debug!(operation, wait_ms = wait.as_millis() as u64, "waiting for SalesLoft rate budget");
             self.clock.sleep(wait).await;
             waited += wait;
         }
@@ -239,12 +213,7 @@ impl RateBudget {
     /// Ends a reservation with what the response said.
     pub fn settle(&self, mut reservation: Reservation, settlement: Settlement) {
         reservation.budget = None;
-        self.apply(
-            reservation.key,
-            reservation.cost,
-            reservation.epoch,
-            settlement,
-        );
+        self.apply(reservation.key, reservation.cost, reservation.epoch, settlement);
     }
 
     fn apply(&self, key: (&'static str, u32), cost: u32, epoch: u64, settlement: Settlement) {
@@ -255,11 +224,7 @@ impl RateBudget {
         state.in_flight = (state.in_flight - cost).max(0);
         let same_window = epoch == state.epoch;
         let (status, rate, retry_after) = match settlement {
-            Settlement::Answered {
-                status,
-                rate,
-                retry_after,
-            } => (status, rate, retry_after),
+            Settlement::Answered { status, rate, retry_after } => (status, rate, retry_after),
             Settlement::Unknown => return,
             Settlement::NotSent => {
                 if same_window {
@@ -331,22 +296,13 @@ mod tests {
     use crate::clock::{Clock, ManualClock};
 
     fn budget(limit: u32, clock: &ManualClock) -> RateBudget {
-        RateBudget::new(
-            RateBudgetConfig {
-                limit,
-                ..RateBudgetConfig::default()
-            },
-            clock.shared(),
-        )
+        RateBudget::new(RateBudgetConfig { limit, ..RateBudgetConfig::default() }, clock.shared())
     }
 
     fn ok(cost: Option<u32>, remaining: Option<u32>) -> Settlement {
         Settlement::Answered {
             status: StatusCode::OK,
-            rate: RateLimitInfo {
-                endpoint_cost: cost,
-                remaining_minute: remaining,
-            },
+            rate: RateLimitInfo { endpoint_cost: cost, remaining_minute: remaining },
             retry_after: None,
         }
     }
@@ -362,11 +318,7 @@ mod tests {
         }
         clock.advance(Duration::from_secs(15));
         let (r, waited) = b.acquire("people.list", 1).await;
-        assert_eq!(
-            waited,
-            Duration::from_secs(45),
-            "expected to wait out the rest of the 60 s window"
-        );
+        assert_eq!(waited, Duration::from_secs(45), "expected to wait out the rest of the 60 s window");
         assert_eq!(clock.sleeps(), vec![Duration::from_secs(45)]);
         b.settle(r, ok(Some(1), None));
         assert_eq!(b.snapshot().remaining, 9);
@@ -377,45 +329,18 @@ mod tests {
         // (name, limit, reserve cost, settlement, expected remaining afterwards)
         let too_many = |after: Option<u64>| Settlement::Answered {
             status: StatusCode::TOO_MANY_REQUESTS,
-            rate: RateLimitInfo {
-                endpoint_cost: None,
-                remaining_minute: Some(0),
-            },
+            rate: RateLimitInfo { endpoint_cost: None, remaining_minute: Some(0) },
             retry_after: after.map(Duration::from_secs),
         };
         let table: Vec<(&str, u32, u32, Settlement, u32)> = vec![
             ("header agrees", 600, 1, ok(Some(1), Some(599)), 599),
-            (
-                "no headers keep the local charge",
-                600,
-                1,
-                ok(None, None),
-                599,
-            ),
+            ("no headers keep the local charge", 600, 1, ok(None, None), 599),
             ("others spent budget", 600, 1, ok(Some(1), Some(100)), 100),
-            (
-                "endpoint dearer than expected",
-                600,
-                1,
-                ok(Some(3), None),
-                597,
-            ),
-            (
-                "endpoint cheaper than expected",
-                600,
-                8,
-                ok(Some(1), None),
-                599,
-            ),
+            ("endpoint dearer than expected", 600, 1, ok(Some(3), None), 597),
+            ("endpoint cheaper than expected", 600, 8, ok(Some(1), None), 599),
             ("429 empties the budget", 600, 1, too_many(Some(20)), 0),
             ("not sent is refunded", 600, 1, Settlement::NotSent, 600),
-            (
-                "no answer keeps the charge",
-                600,
-                1,
-                Settlement::Unknown,
-                599,
-            ),
+            ("no answer keeps the charge", 600, 1, Settlement::Unknown, 599),
         ];
         for (name, limit, cost, settlement, expected) in table {
             let clock = ManualClock::new();
@@ -423,10 +348,7 @@ mod tests {
             let (r, _) = b.acquire("people.list", cost).await;
             b.settle(r, settlement);
             let got = b.snapshot().remaining;
-            assert_eq!(
-                got, expected,
-                "{name}: expected remaining {expected}, got {got}"
-            );
+            assert_eq!(got, expected, "{name}: expected remaining {expected}, got {got}");
         }
     }
 
@@ -459,11 +381,7 @@ mod tests {
                 retry_after: Some(Duration::from_secs(7)),
             },
         );
-        assert_eq!(
-            b.resets_in(),
-            Duration::from_secs(7),
-            "the window now ends where the server said"
-        );
+        assert_eq!(b.resets_in(), Duration::from_secs(7), "the window now ends where the server said");
         let (r, waited) = b.acquire("people.list", 1).await;
         assert_eq!(waited, Duration::from_secs(7));
         b.release(r);
@@ -480,22 +398,14 @@ mod tests {
         b.settle(r, ok(Some(1), Some(599)));
         let snapshot = b.snapshot();
         assert_eq!(snapshot.remaining, 599);
-        assert_eq!(
-            snapshot.resets_in,
-            Duration::from_secs(60),
-            "the local window restarted at the jump"
-        );
+        assert_eq!(snapshot.resets_in, Duration::from_secs(60), "the local window restarted at the jump");
     }
 
     #[tokio::test]
     async fn the_reserve_is_left_unspent() {
         let clock = ManualClock::new();
         let b = RateBudget::new(
-            RateBudgetConfig {
-                limit: 10,
-                reserve_fraction: 0.2,
-                ..RateBudgetConfig::default()
-            },
+            RateBudgetConfig { limit: 10, reserve_fraction: 0.2, ..RateBudgetConfig::default() },
             clock.shared(),
         );
         for _ in 0..8 {
@@ -503,11 +413,7 @@ mod tests {
             b.settle(r, ok(Some(1), None));
         }
         let (r, waited) = b.acquire("people.list", 1).await;
-        assert_eq!(
-            waited,
-            Duration::from_secs(60),
-            "2 of 10 are kept in reserve, so the 9th waits"
-        );
+        assert_eq!(waited, Duration::from_secs(60), "2 of 10 are kept in reserve, so the 9th waits");
         b.release(r);
     }
 
@@ -519,11 +425,7 @@ mod tests {
         let (second, _) = b.acquire("people.list", 1).await;
         let (third, _) = b.acquire("people.list", 1).await;
         b.settle(first, ok(Some(1), Some(590)));
-        assert_eq!(
-            b.snapshot().remaining,
-            588,
-            "590 reported minus 2 still in flight"
-        );
+        assert_eq!(b.snapshot().remaining, 588, "590 reported minus 2 still in flight");
         b.release(second);
         b.release(third);
         assert_eq!(b.snapshot().in_flight, 0);
@@ -537,11 +439,7 @@ mod tests {
         let (r, _) = b.acquire("people.list", 3).await;
         drop(r);
         let snapshot = b.snapshot();
-        assert_eq!(
-            (snapshot.remaining, snapshot.in_flight),
-            (597, 0),
-            "got {snapshot:?}"
-        );
+        assert_eq!((snapshot.remaining, snapshot.in_flight), (597, 0), "got {snapshot:?}");
     }
 
     #[tokio::test]

@@ -34,10 +34,7 @@ impl IdempotencyKey {
         let key = key.into();
         if key.is_empty() || key.len() > 255 {
             return Err(crate::Error::Construction {
-                reason: format!(
-                    "an idempotency key must be 1–255 characters, got {}",
-                    key.len()
-                ),
+                reason: format!("an idempotency key must be 1–255 characters, got {}", key.len()),
             });
         }
         Ok(Self(key))
@@ -74,14 +71,7 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// A request with no query, body or key.
     pub fn new(operation: &'static str, method: Method, path: impl Into<String>) -> Self {
-        Self {
-            operation,
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            body: None,
-            idempotency_key: None,
-        }
+        Self { operation, method, path: path.into(), query: Vec::new(), body: None, idempotency_key: None }
     }
 
     /// Adds a query pair.
@@ -104,11 +94,7 @@ impl ApiRequest {
 
     /// The `page` this request asks for (1 when absent or unparsable).
     pub fn page(&self) -> u64 {
-        self.query
-            .iter()
-            .find(|(k, _)| k == "page")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(1)
+        self.query.iter().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse().ok()).unwrap_or(1)
     }
 
     /// The cost SalesLoft is expected to charge for this request (see [`page_cost`]).
@@ -135,12 +121,7 @@ pub struct RateLimitInfo {
 impl RateLimitInfo {
     /// Reads the two headers; absent or malformed values are `None`.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let read = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-        };
+        let read = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
         Self {
             endpoint_cost: read("x-ratelimit-endpoint-cost"),
             remaining_minute: read("x-ratelimit-remaining-minute"),
@@ -169,18 +150,8 @@ mod tests {
 
     #[test]
     fn page_costs_follow_the_published_table() {
-        let table = [
-            (1, 1),
-            (100, 1),
-            (101, 3),
-            (150, 3),
-            (151, 8),
-            (250, 8),
-            (251, 10),
-            (500, 10),
-            (501, 30),
-            (10_000, 30),
-        ];
+        let table =
+            [(1, 1), (100, 1), (101, 3), (150, 3), (151, 8), (250, 8), (251, 10), (500, 10), (501, 30), (10_000, 30)];
         for (page, cost) in table {
             assert_eq!(page_cost(page), cost, "page {page}");
         }
@@ -190,11 +161,7 @@ mod tests {
     fn post_without_key_is_not_idempotent() {
         let post = ApiRequest::new("people.create", Method::POST, "people");
         assert!(!post.is_idempotent());
-        assert!(
-            post.clone()
-                .idempotency_key(IdempotencyKey::random())
-                .is_idempotent()
-        );
+        assert!(post.clone().idempotency_key(IdempotencyKey::random()).is_idempotent());
         assert!(ApiRequest::new("people.get", Method::GET, "people/1").is_idempotent());
     }
 

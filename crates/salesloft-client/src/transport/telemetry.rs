@@ -10,9 +10,7 @@
 //! id, and `status` is a status code or one of a few words for calls that got no answer
 //! ([`status_label`]).
 
-use metrics::{
-    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
-};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
 use crate::Error;
 
@@ -40,41 +38,15 @@ pub const LATENCY_BUCKETS: &[f64] = &[0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 
 
 /// Registers units and help texts of every metric this crate emits (call once after installing a recorder).
 pub fn describe_metrics() {
-    describe_counter!(
-        REQUESTS_TOTAL,
-        "SalesLoft API calls by endpoint, method and final status"
-    );
-    describe_histogram!(
-        REQUEST_DURATION_SECONDS,
-        Unit::Seconds,
-        "SalesLoft call latency including retries"
-    );
+    describe_counter!(REQUESTS_TOTAL, "SalesLoft API calls by endpoint, method and final status");
+    describe_histogram!(REQUEST_DURATION_SECONDS, Unit::Seconds, "SalesLoft call latency including retries");
     describe_counter!(RETRIES_TOTAL, "Retried SalesLoft attempts by reason");
-    describe_counter!(
-        COST_TOTAL,
-        "Rate-limit cost charged by SalesLoft (x-ratelimit-endpoint-cost)"
-    );
-    describe_gauge!(
-        RATELIMIT_REMAINING,
-        "Team rate budget left this minute (x-ratelimit-remaining-minute)"
-    );
-    describe_gauge!(
-        RATELIMIT_ENDPOINT_COST,
-        "Last reported cost of an endpoint (x-ratelimit-endpoint-cost)"
-    );
-    describe_counter!(
-        TOKEN_REFRESHES_TOTAL,
-        "OAuth token refreshes by outcome and trigger"
-    );
-    describe_gauge!(
-        CIRCUIT_STATE,
-        "Circuit breaker state: 0 closed, 1 half-open, 2 open"
-    );
-    describe_histogram!(
-        BUDGET_WAIT_SECONDS,
-        Unit::Seconds,
-        "Time waited for rate budget before an attempt"
-    );
+    describe_counter!(COST_TOTAL, "Rate-limit cost charged by SalesLoft (x-ratelimit-endpoint-cost)");
+    describe_gauge!(RATELIMIT_REMAINING, "Team rate budget left this minute (x-ratelimit-remaining-minute)");
+    describe_gauge!(RATELIMIT_ENDPOINT_COST, "Last reported cost of an endpoint (x-ratelimit-endpoint-cost)");
+    describe_counter!(TOKEN_REFRESHES_TOTAL, "OAuth token refreshes by outcome and trigger");
+    describe_gauge!(CIRCUIT_STATE, "Circuit breaker state: 0 closed, 1 half-open, 2 open");
+    describe_histogram!(BUDGET_WAIT_SECONDS, Unit::Seconds, "Time waited for rate budget before an attempt");
 }
 
 /// The `status` label of a finished call: the HTTP status when SalesLoft answered, else a word.
@@ -96,16 +68,10 @@ pub fn status_label(result: &Result<http::StatusCode, &Error>) -> String {
 }
 
 /// Records the end of one logical call.
-pub(crate) fn record_call(
-    endpoint: &'static str,
-    method: &http::Method,
-    status: String,
-    seconds: f64,
-) {
+pub(crate) fn record_call(endpoint: &'static str, method: &http::Method, status: String, seconds: f64) {
     let method = method.as_str().to_string();
     counter!(REQUESTS_TOTAL, "endpoint" => endpoint, "method" => method.clone(), "status" => status).increment(1);
-    histogram!(REQUEST_DURATION_SECONDS, "endpoint" => endpoint, "method" => method)
-        .record(seconds);
+    histogram!(REQUEST_DURATION_SECONDS, "endpoint" => endpoint, "method" => method).record(seconds);
 }
 
 /// Records one retry.
@@ -145,27 +111,16 @@ mod tests {
 
     #[test]
     fn buckets_bracket_the_baselines_and_are_sorted() {
-        assert!(
-            LATENCY_BUCKETS.windows(2).all(|w| w[0] < w[1]),
-            "buckets must ascend: {LATENCY_BUCKETS:?}"
-        );
+        assert!(LATENCY_BUCKETS.windows(2).all(|w| w[0] < w[1]), "buckets must ascend: {LATENCY_BUCKETS:?}");
         for baseline in [0.3, 0.5] {
-            assert!(
-                LATENCY_BUCKETS.contains(&baseline),
-                "missing bucket {baseline}"
-            );
+            assert!(LATENCY_BUCKETS.contains(&baseline), "missing bucket {baseline}");
         }
     }
 
     #[test]
     fn status_labels() {
-        let timeout = Error::Timeout {
-            operation: "x".into(),
-        };
-        let open = Error::CircuitOpen {
-            operation: "x".into(),
-            retry_in: std::time::Duration::ZERO,
-        };
+        let timeout = Error::Timeout { operation: "x".into() };
+        let open = Error::CircuitOpen { operation: "x".into(), retry_in: std::time::Duration::ZERO };
         assert_eq!(status_label(&Ok(http::StatusCode::OK)), "200");
         assert_eq!(status_label(&Err(&timeout)), "timeout");
         assert_eq!(status_label(&Err(&open)), "circuit_open");

@@ -148,13 +148,7 @@ impl Account {
     /// Applies a create or update body. FACTS.md §5.2: `name` and `domain` are required on POST and PUT
     /// bodies alike (the OpenAPI marks both required on PUT too); here a PUT may omit them and keep the
     /// stored values, but may not blank them.
-    pub fn apply(
-        &mut self,
-        params: &Params,
-        now: Micros,
-        required_message: &str,
-        errors: &mut Validation,
-    ) {
+    pub fn apply(&mut self, params: &Params, now: Micros, required_message: &str, errors: &mut Validation) {
         for name in STRING_FIELDS {
             if let Some(value) = params.string(name, errors)
                 && let Some(slot) = string_slot(self, name)
@@ -200,10 +194,7 @@ impl Account {
     /// Sort key for `sort_by` values without an index.
     pub fn sort_value(&self, key: &str) -> Option<SortValue> {
         match key {
-            "name" => self
-                .name
-                .as_ref()
-                .map(|name| SortValue::Text(name.to_lowercase())),
+            "name" => self.name.as_ref().map(|name| SortValue::Text(name.to_lowercase())),
             "account_tier" | "account_tier_name" => self.account_tier_id.map(SortValue::Int),
             "account_stage" | "account_stage_name" => self.company_stage_id.map(SortValue::Int),
             "created_at" => Some(SortValue::Int(self.created_at)),
@@ -263,12 +254,7 @@ impl Account {
             .reference("creator", base, "users", self.creator_id)
             .reference("last_contacted_by", base, "users", None)
             .reference("last_contacted_person", base, "people", None)
-            .reference(
-                "company_stage",
-                base,
-                "account_stages",
-                self.company_stage_id,
-            )
+            .reference("company_stage", base, "account_stages", self.company_stage_id)
             .reference("account_tier", base, "account_tiers", self.account_tier_id);
         object.finish();
     }

@@ -30,14 +30,8 @@ pub const SORTS: &[&str] = &[
 ];
 
 /// FACTS.md §5.3: allowed `job_seniority` values.
-pub const JOB_SENIORITIES: &[&str] = &[
-    "director",
-    "executive",
-    "individual_contributor",
-    "manager",
-    "vice_president",
-    "unknown",
-];
+pub const JOB_SENIORITIES: &[&str] =
+    &["director", "executive", "individual_contributor", "manager", "vice_president", "unknown"];
 
 /// FACTS.md §5.3: allowed `contact_restrictions` items.
 pub const CONTACT_RESTRICTIONS: &[&str] = &["call", "email", "message"];
@@ -212,10 +206,7 @@ impl Person {
         if let Some(seniority) = &self.job_seniority
             && !JOB_SENIORITIES.contains(&seniority.as_str())
         {
-            errors.add(
-                "job_seniority",
-                format!("must be one of {}", JOB_SENIORITIES.join(", ")),
-            );
+            errors.add("job_seniority", format!("must be one of {}", JOB_SENIORITIES.join(", ")));
         }
         if let Some(flag) = params.bool("do_not_contact", errors) {
             self.do_not_contact = flag;
@@ -237,10 +228,7 @@ impl Person {
             self.tags = tags;
         }
         if let Some(restrictions) = params.string_list("contact_restrictions", errors) {
-            if restrictions
-                .iter()
-                .any(|item| !CONTACT_RESTRICTIONS.contains(&item.as_str()))
-            {
+            if restrictions.iter().any(|item| !CONTACT_RESTRICTIONS.contains(&item.as_str())) {
                 errors.add("contact_restrictions", "is invalid");
             } else {
                 self.contact_restrictions = restrictions;
@@ -248,11 +236,7 @@ impl Person {
         }
         if params.has("crm_id")
             && self.crm_id.is_some()
-            && params
-                .string("crm_id_type", &mut Validation::default())
-                .flatten()
-                .as_deref()
-                != Some("salesforce")
+            && params.string("crm_id_type", &mut Validation::default()).flatten().as_deref() != Some("salesforce")
         {
             // FACTS.md §5.3: "You must provide a crm_id_type if this is included" (salesforce only).
             errors.add("crm_id_type", "must be salesforce");
@@ -266,50 +250,32 @@ impl Person {
 
     /// `display_name`: "Either the full name or the email address" (FACTS.md §5.3).
     pub fn display_name(&self) -> Option<String> {
-        let full = [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if full.is_empty() {
-            self.email_address.clone()
-        } else {
-            Some(full)
-        }
+        let full =
+            [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        if full.is_empty() { self.email_address.clone() } else { Some(full) }
     }
 
     /// Sort key for `sort_by` values without an index.
     pub fn sort_value(&self, key: &str, row: &PersonRow) -> Option<SortValue> {
         match key {
-            "name" => self
-                .display_name()
-                .map(|name| SortValue::Text(name.to_lowercase())),
-            "title" => self
-                .title
-                .as_ref()
-                .map(|text| SortValue::Text(text.to_lowercase())),
+            "name" => self.display_name().map(|name| SortValue::Text(name.to_lowercase())),
+            "title" => self.title.as_ref().map(|text| SortValue::Text(text.to_lowercase())),
             "job_seniority" => self.job_seniority.clone().map(SortValue::Text),
             "account" => self.account_id.map(SortValue::Int),
             "created_at" => Some(SortValue::Int(row.created_at)),
             // Activity counters and last-contacted are never set in the simulator (all zero / null), so
             // they sort like updated_at ties would: by null/zero then id.
             "last_contacted_at" | "cadence_stage_name" => None,
-            "call_count" | "sent_emails" | "clicked_emails" | "replied_emails"
-            | "viewed_emails" => Some(SortValue::Int(0)),
+            "call_count" | "sent_emails" | "clicked_emails" | "replied_emails" | "viewed_emails" => {
+                Some(SortValue::Int(0))
+            }
             _ => Some(SortValue::Int(row.updated_at)),
         }
     }
 
     /// Renders the Person object with every documented key (explicit nulls). `cadences` are the cadences the
     /// person is currently on, most recent last.
-    pub fn render(
-        &self,
-        id: i64,
-        row: &PersonRow,
-        cadences: &[i64],
-        render: &Render<'_>,
-        out: &mut String,
-    ) {
+    pub fn render(&self, id: i64, row: &PersonRow, cadences: &[i64], render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let display = self.display_name();
         let full_email = self.email_address.as_ref().map(|email| match &display {
@@ -336,14 +302,8 @@ impl Person {
             .str("display_name", display.as_deref())
             .str("email_address", self.email_address.as_deref())
             .str("full_email_address", full_email.as_deref())
-            .str(
-                "secondary_email_address",
-                self.secondary_email_address.as_deref(),
-            )
-            .str(
-                "personal_email_address",
-                self.personal_email_address.as_deref(),
-            )
+            .str("secondary_email_address", self.secondary_email_address.as_deref())
+            .str("personal_email_address", self.personal_email_address.as_deref())
             .str("phone", self.phone.as_deref())
             .str("phone_extension", self.phone_extension.as_deref())
             .str("home_phone", self.home_phone.as_deref())
@@ -362,23 +322,12 @@ impl Person {
             .str("crm_object_type", self.crm_id.as_ref().map(|_| "Contact"))
             .str("owner_crm_id", None)
             .str("person_company_name", self.person_company_name.as_deref())
-            .str(
-                "person_company_website",
-                self.person_company_website.as_deref(),
-            )
-            .str(
-                "person_company_industry",
-                self.person_company_industry.as_deref(),
-            )
+            .str("person_company_website", self.person_company_website.as_deref())
+            .str("person_company_industry", self.person_company_industry.as_deref())
             .bool("do_not_contact", Some(self.do_not_contact))
             .bool("bouncing", Some(false))
             .str("locale", self.locale.as_deref())
-            .int(
-                "locale_utc_offset",
-                self.locale
-                    .as_ref()
-                    .map(|_| i64::from(render.offset_minutes) * 60),
-            )
+            .int("locale_utc_offset", self.locale.as_ref().map(|_| i64::from(render.offset_minutes) * 60))
             .bool("eu_resident", Some(false))
             .str("personal_website", self.personal_website.as_deref())
             .str("twitter_handle", self.twitter_handle.as_deref())
@@ -408,12 +357,7 @@ impl Person {
             .reference("last_contacted_by", base, "users", None)
             .reference("import", base, "imports", self.import_id)
             .reference("person_stage", base, "person_stages", self.person_stage_id)
-            .reference(
-                "most_recent_cadence",
-                base,
-                "cadences",
-                cadences.last().copied(),
-            )
+            .reference("most_recent_cadence", base, "cadences", cadences.last().copied())
             .reference("last_completed_step_cadence", base, "cadences", None)
             .reference("last_completed_step", base, "steps", None)
             .raw("cadences", &cadence_refs);

@@ -76,10 +76,7 @@ impl User {
             .str("job_role", None)
             .bool("active", Some(self.active))
             .str("time_zone", Some(&self.time_zone))
-            .int(
-                "locale_utc_offset",
-                Some(i64::from(render.offset_minutes) * 60),
-            )
+            .int("locale_utc_offset", Some(i64::from(render.offset_minutes) * 60))
             .str("slack_username", None)
             .str("twitter_handle", None)
             .str("email", Some(&self.email))
@@ -101,12 +98,7 @@ impl User {
             .str("work_country", Some("US"))
             .str("seat_package", Some("advanced"))
             .reference("phone_client", render.base, "phone_clients", None)
-            .reference(
-                "phone_number_assignment",
-                render.base,
-                "phone_number_assignments",
-                None,
-            )
+            .reference("phone_number_assignment", render.base, "phone_number_assignments", None)
             .reference("group", render.base, "groups", self.group_id)
             .reference("team", render.base, "team", Some(team_id))
             .object("role", |role| {

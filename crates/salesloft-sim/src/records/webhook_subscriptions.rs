@@ -82,13 +82,7 @@ impl Subscription {
     /// Applies a create or update body. FACTS.md §6.1: POST requires `callback_url`, `callback_token`,
     /// `event_type`; PUT documents only `enabled` (api-evangelist also shows `callback_url`), so PUT accepts
     /// `enabled` and `callback_url`.
-    pub fn apply(
-        &mut self,
-        params: &Params,
-        creating: bool,
-        required_message: &str,
-        errors: &mut Validation,
-    ) {
+    pub fn apply(&mut self, params: &Params, creating: bool, required_message: &str, errors: &mut Validation) {
         let mut fields: Vec<(&str, &mut String)> = vec![("callback_url", &mut self.callback_url)];
         if creating {
             fields.push(("callback_token", &mut self.callback_token));
@@ -110,10 +104,7 @@ impl Subscription {
         {
             errors.add("callback_url", "is invalid");
         }
-        if creating
-            && !self.event_type.is_empty()
-            && !EVENT_TYPES.contains(&self.event_type.as_str())
-        {
+        if creating && !self.event_type.is_empty() && !EVENT_TYPES.contains(&self.event_type.as_str()) {
             errors.add("event_type", "is invalid");
         }
         if let Some(enabled) = params.bool("enabled", errors) {

@@ -51,9 +51,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let order = match sorting.key {
         "updated_at" => Order::Updated,
         "created_at" => Order::Id,
-        key => Order::Key(Box::new(move |_, account: &Account| {
-            account.sort_value(key)
-        })),
+        key => Order::Key(Box::new(move |_, account: &Account| account.sort_value(key))),
     };
     let spec = ListSpec {
         ids: candidates,
@@ -74,12 +72,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     };
     let page = list::run(&data.accounts, spec);
     let records = render_page(&page.ids, |id, out| render_account(data, ctx, id, out));
-    Ok(envelope::list(
-        &filtering,
-        Some((&paging, &page)),
-        &sorting,
-        &records,
-    ))
+    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
 }
 
 /// `GET /v2/accounts/{id}`.
@@ -91,13 +84,7 @@ pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> 
     Ok(envelope::single(&out))
 }
 
-fn check_team_rules(
-    data: &TeamData,
-    ctx: &Ctx<'_>,
-    id: Option<i64>,
-    account: &Account,
-    errors: &mut Validation,
-) {
+fn check_team_rules(data: &TeamData, ctx: &Ctx<'_>, id: Option<i64>, account: &Account, errors: &mut Validation) {
     if let Some(domain) = &account.domain
         && let Some(existing) = data.account_id_by_domain(domain)
         && Some(existing) != id
@@ -113,11 +100,7 @@ fn check_team_rules(
 
 /// `POST /v2/accounts`.
 pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Outcome, ApiError> {
-    let mut account = Account {
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        ..Account::default()
-    };
+    let mut account = Account { created_at: ctx.now, updated_at: ctx.now, ..Account::default() };
     let mut errors = Validation::default();
     account.apply(params, ctx.now, &ctx.config.required_message, &mut errors);
     check_team_rules(data, ctx, None, &account, &mut errors);
@@ -132,12 +115,7 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
 }
 
 /// `PUT /v2/accounts/{id}`.
-pub fn update(
-    data: &mut TeamData,
-    ctx: &Ctx<'_>,
-    id: i64,
-    params: &Params,
-) -> Result<Outcome, ApiError> {
+pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> Result<Outcome, ApiError> {
     let mut account = data.accounts.get(id).ok_or(ApiError::NotFound)?.clone();
     let mut errors = Validation::default();
     account.apply(params, ctx.now, &ctx.config.required_message, &mut errors);
@@ -148,19 +126,10 @@ pub fn update(
     written(data, ctx, id, "account_updated")
 }
 
-fn written(
-    data: &TeamData,
-    ctx: &Ctx<'_>,
-    id: i64,
-    event_type: &'static str,
-) -> Result<Outcome, ApiError> {
+fn written(data: &TeamData, ctx: &Ctx<'_>, id: i64, event_type: &'static str) -> Result<Outcome, ApiError> {
     let mut record = String::with_capacity(2048);
     render_account(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(
-        envelope::single(&record),
-        event_type,
-        record,
-    ))
+    Ok(Outcome::with_event(envelope::single(&record), event_type, record))
 }
 
 /// `DELETE /v2/accounts/{id}`: 204, idempotent.
@@ -170,8 +139,5 @@ pub fn delete(data: &mut TeamData, ctx: &Ctx<'_>, id: i64) -> Result<Outcome, Ap
         return Ok(Outcome::deleted(Vec::new()));
     }
     data.remove_account(id);
-    Ok(Outcome::deleted(vec![Event {
-        event_type: "account_deleted",
-        body: record,
-    }]))
+    Ok(Outcome::deleted(vec![Event { event_type: "account_deleted", body: record }]))
 }

@@ -41,11 +41,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     if let (Some(people), Some(cadences)) = (&person_ids, &cadence_ids) {
         let pairs: Vec<i64> = people
             .iter()
-            .flat_map(|person| {
-                cadences
-                    .iter()
-                    .filter_map(move |cadence| data.membership_for(*person, *cadence))
-            })
+            .flat_map(|person| cadences.iter().filter_map(move |cadence| data.membership_for(*person, *cadence)))
             .collect();
         candidates = Some(match candidates {
             Some(wanted) => pairs.into_iter().filter(|id| wanted.contains(id)).collect(),
@@ -54,9 +50,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     }
     let order = match sorting.key {
         "updated_at" => Order::Updated,
-        key => Order::Key(Box::new(move |_, membership: &Membership| {
-            membership.sort_value(key)
-        })),
+        key => Order::Key(Box::new(move |_, membership: &Membership| membership.sort_value(key))),
     };
     let spec = ListSpec {
         ids: candidates,
@@ -64,15 +58,9 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         order,
         ascending: sorting.ascending,
         filter: Box::new(|_, membership: &Membership| {
-            updated
-                .as_ref()
-                .is_none_or(|range| range.contains(membership.updated_at))
-                && person_ids
-                    .as_ref()
-                    .is_none_or(|wanted| wanted.contains(&membership.person_id))
-                && cadence_ids
-                    .as_ref()
-                    .is_none_or(|wanted| wanted.contains(&membership.cadence_id))
+            updated.as_ref().is_none_or(|range| range.contains(membership.updated_at))
+                && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&membership.person_id))
+                && cadence_ids.as_ref().is_none_or(|wanted| wanted.contains(&membership.cadence_id))
                 && current.is_none_or(|flag| membership.currently_on_cadence == flag)
         }),
         paging,
@@ -80,12 +68,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     };
     let page = list::run(&data.memberships, spec);
     let records = render_page(&page.ids, |id, out| render_membership(data, ctx, id, out));
-    Ok(envelope::list(
-        &filtering,
-        Some((&paging, &page)),
-        &sorting,
-        &records,
-    ))
+    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
 }
 
 /// `GET /v2/cadence_memberships/{id}`.
@@ -109,10 +92,7 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, body: &Params) -> Result<Outco
     let mut errors = Validation::default();
     let person_id = params.int("person_id", &mut errors).flatten();
     let cadence_id = params.int("cadence_id", &mut errors).flatten();
-    let user_id = params
-        .int("user_id", &mut errors)
-        .flatten()
-        .unwrap_or(ctx.user_id);
+    let user_id = params.int("user_id", &mut errors).flatten().unwrap_or(ctx.user_id);
     let required = ctx.config.required_message.as_str();
     if person_id.is_none() && !params.has("person_id") {
         errors.add("person_id", required);
@@ -134,20 +114,14 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, body: &Params) -> Result<Outco
     }
     // FACTS.md §5.4: on behalf of a teammate only for a team cadence or one the teammate owns.
     if user_id != ctx.user_id && !cadence.team_cadence && cadence.owner_id != user_id {
-        return Err(ApiError::field(
-            "user_id",
-            "cannot add people to this cadence on behalf of this user",
-        ));
+        return Err(ApiError::field("user_id", "cannot add people to this cadence on behalf of this user"));
     }
     if person.do_not_contact {
         return Err(ApiError::field("person_id", "is marked do not contact"));
     }
     let existing = data.membership_for(person_id, cadence_id);
     if let Some(id) = existing
-        && data
-            .memberships
-            .get(id)
-            .is_some_and(|membership| membership.currently_on_cadence)
+        && data.memberships.get(id).is_some_and(|membership| membership.currently_on_cadence)
     {
         // Unconfirmed text; a 422 is what S-PACK reports for "already enrolled".
         return Err(ApiError::field("person_id", "is already on this cadence"));
@@ -157,9 +131,7 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, body: &Params) -> Result<Outco
         Some(id) => (id, "cadence_membership_updated"),
         None => (data.memberships.allocate_id(), "cadence_membership_created"),
     };
-    let created_at = existing
-        .and_then(|id| data.memberships.get(id))
-        .map_or(ctx.now, |old| old.created_at);
+    let created_at = existing.and_then(|id| data.memberships.get(id)).map_or(ctx.now, |old| old.created_at);
     data.put_membership(
         id,
         Membership {
@@ -176,11 +148,7 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, body: &Params) -> Result<Outco
     );
     let mut record = String::with_capacity(1024);
     render_membership(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(
-        envelope::single(&record),
-        event_type,
-        record,
-    ))
+    Ok(Outcome::with_event(envelope::single(&record), event_type, record))
 }
 
 /// `DELETE /v2/cadence_memberships/{id}`: the person is removed from the cadence; the record stays with
@@ -198,8 +166,5 @@ pub fn delete(data: &mut TeamData, ctx: &Ctx<'_>, id: i64) -> Result<Outcome, Ap
     data.put_membership(id, membership);
     let mut record = String::with_capacity(1024);
     render_membership(data, ctx, id, &mut record);
-    Ok(Outcome::deleted(vec![Event {
-        event_type: "cadence_membership_updated",
-        body: record,
-    }]))
+    Ok(Outcome::deleted(vec![Event { event_type: "cadence_membership_updated", body: record }]))
 }

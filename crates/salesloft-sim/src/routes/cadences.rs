@@ -40,9 +40,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let order = match sorting.key {
         "updated_at" => Order::Updated,
         "created_at" => Order::Id,
-        key => Order::Key(Box::new(move |_, cadence: &Cadence| {
-            cadence.sort_value(key)
-        })),
+        key => Order::Key(Box::new(move |_, cadence: &Cadence| cadence.sort_value(key))),
     };
     let spec = ListSpec {
         ids,
@@ -50,30 +48,19 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         order,
         ascending: sorting.ascending,
         filter: Box::new(|_, cadence: &Cadence| {
-            updated
-                .as_ref()
-                .is_none_or(|range| range.contains(cadence.updated_at))
-                && created
-                    .as_ref()
-                    .is_none_or(|range| range.contains(cadence.created_at))
+            updated.as_ref().is_none_or(|range| range.contains(cadence.updated_at))
+                && created.as_ref().is_none_or(|range| range.contains(cadence.created_at))
                 && team_cadence.is_none_or(|flag| cadence.team_cadence == flag)
                 && shared.is_none_or(|flag| cadence.shared == flag)
                 && archived.is_none_or(|flag| cadence.archived_at.is_some() == flag)
-                && names
-                    .as_ref()
-                    .is_none_or(|wanted| wanted.contains(&cadence.name))
+                && names.as_ref().is_none_or(|wanted| wanted.contains(&cadence.name))
         }),
         paging,
         paginate: true,
     };
     let page = list::run(&data.cadences, spec);
     let records = render_page(&page.ids, |id, out| render_cadence(data, ctx, id, out));
-    Ok(envelope::list(
-        &filtering,
-        Some((&paging, &page)),
-        &sorting,
-        &records,
-    ))
+    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
 }
 
 /// `GET /v2/cadences/{id}`.

@@ -44,27 +44,15 @@ pub struct Outcome {
 
 impl Outcome {
     fn ok(body: String) -> Self {
-        Self {
-            response: json_response(StatusCode::OK, body),
-            events: Vec::new(),
-        }
+        Self { response: json_response(StatusCode::OK, body), events: Vec::new() }
     }
 
     fn with_event(body: String, event_type: &'static str, record: String) -> Self {
-        Self {
-            response: json_response(StatusCode::OK, body),
-            events: vec![Event {
-                event_type,
-                body: record,
-            }],
-        }
+        Self { response: json_response(StatusCode::OK, body), events: vec![Event { event_type, body: record }] }
     }
 
     fn deleted(events: Vec<Event>) -> Self {
-        Self {
-            response: no_content(),
-            events,
-        }
+        Self { response: no_content(), events }
     }
 }
 
@@ -124,10 +112,7 @@ pub fn route_label(method: &Method, path: &str) -> String {
 
 /// Whether the method writes (and so takes the write lock and reads a body).
 pub fn is_write(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    )
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
 }
 
 /// Runs an API request against the team's data.
@@ -139,10 +124,7 @@ pub fn handle(data: &RwLock<TeamData>, ctx: &Ctx<'_>, request: ApiRequest<'_>) -
         let guard = data.read().unwrap_or_else(PoisonError::into_inner);
         read(&guard, ctx, &request).map(Outcome::ok)
     };
-    result.unwrap_or_else(|error| Outcome {
-        response: error.into_response(),
-        events: Vec::new(),
-    })
+    result.unwrap_or_else(|error| Outcome { response: error.into_response(), events: Vec::new() })
 }
 
 fn parse_id(text: &str) -> Result<i64, ApiError> {
@@ -176,36 +158,22 @@ fn read(data: &TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result<Stri
     }
 }
 
-fn write(
-    data: &mut TeamData,
-    ctx: &Ctx<'_>,
-    request: &ApiRequest<'_>,
-) -> Result<Outcome, ApiError> {
+fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result<Outcome, ApiError> {
     let params = &request.params;
     match (request.method.clone(), request.segments.as_slice()) {
         (Method::POST, ["people"]) => people::create(data, ctx, params),
-        (Method::PUT | Method::PATCH, ["people", id]) => {
-            people::update(data, ctx, parse_id(id)?, params)
-        }
+        (Method::PUT | Method::PATCH, ["people", id]) => people::update(data, ctx, parse_id(id)?, params),
         (Method::DELETE, ["people", id]) => people::delete(data, ctx, parse_id(id)?),
         (Method::POST, ["accounts"]) => accounts::create(data, ctx, params),
-        (Method::PUT | Method::PATCH, ["accounts", id]) => {
-            accounts::update(data, ctx, parse_id(id)?, params)
-        }
+        (Method::PUT | Method::PATCH, ["accounts", id]) => accounts::update(data, ctx, parse_id(id)?, params),
         (Method::DELETE, ["accounts", id]) => accounts::delete(data, ctx, parse_id(id)?),
         (Method::POST, ["cadence_memberships"]) => cadence_memberships::create(data, ctx, params),
-        (Method::DELETE, ["cadence_memberships", id]) => {
-            cadence_memberships::delete(data, ctx, parse_id(id)?)
-        }
-        (Method::POST, ["webhook_subscriptions"]) => {
-            webhook_subscriptions::create(data, ctx, params)
-        }
+        (Method::DELETE, ["cadence_memberships", id]) => cadence_memberships::delete(data, ctx, parse_id(id)?),
+        (Method::POST, ["webhook_subscriptions"]) => webhook_subscriptions::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["webhook_subscriptions", id]) => {
             webhook_subscriptions::update(data, ctx, parse_id(id)?, params)
         }
-        (Method::DELETE, ["webhook_subscriptions", id]) => {
-            webhook_subscriptions::delete(data, parse_id(id)?)
-        }
+        (Method::DELETE, ["webhook_subscriptions", id]) => webhook_subscriptions::delete(data, parse_id(id)?),
         _ => Err(ApiError::NotFound),
     }
 }

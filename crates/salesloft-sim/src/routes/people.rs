@@ -14,10 +14,7 @@ fn render_person(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> b
     };
     let mut person = data.person(id, row).into_owned();
     // A reference to a deleted account renders as null (FACTS.md §5.2: deleting an account unlinks people).
-    if person
-        .account_id
-        .is_some_and(|account| data.accounts.get(account).is_none())
-    {
+    if person.account_id.is_some_and(|account| data.accounts.get(account).is_none()) {
         person.account_id = None;
     }
     person.render(id, row, &data.current_cadences(id), &ctx.render, out);
@@ -49,15 +46,9 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     // An email filter is resolved through the index to an id set (and intersected with `ids`).
     let mut candidates = ids;
     if let Some(emails) = &emails {
-        let by_email: Vec<i64> = emails
-            .iter()
-            .filter_map(|email| data.person_id_by_email(email))
-            .collect();
+        let by_email: Vec<i64> = emails.iter().filter_map(|email| data.person_id_by_email(email)).collect();
         candidates = Some(match candidates {
-            Some(wanted) => by_email
-                .into_iter()
-                .filter(|id| wanted.contains(id))
-                .collect(),
+            Some(wanted) => by_email.into_iter().filter(|id| wanted.contains(id)).collect(),
             None => by_email,
         });
     }
@@ -65,9 +56,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let order = match sorting.key {
         "updated_at" => Order::Updated,
         "created_at" => Order::Id,
-        key => Order::Key(Box::new(move |id, row| {
-            data.person(id, row).sort_value(key, row)
-        })),
+        key => Order::Key(Box::new(move |id, row| data.person(id, row).sort_value(key, row))),
     };
     let spec = ListSpec {
         ids: candidates,
@@ -75,12 +64,8 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         order,
         ascending: sorting.ascending,
         filter: Box::new(|id, row| {
-            if !updated
-                .as_ref()
-                .is_none_or(|range| range.contains(row.updated_at))
-                || !created
-                    .as_ref()
-                    .is_none_or(|range| range.contains(row.created_at))
+            if !updated.as_ref().is_none_or(|range| range.contains(row.updated_at))
+                || !created.as_ref().is_none_or(|range| range.contains(row.created_at))
             {
                 return false;
             }
@@ -88,12 +73,8 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
                 return true;
             }
             let person = data.person(id, row);
-            account_ids
-                .as_ref()
-                .is_none_or(|wanted| person.account_id.is_some_and(|a| wanted.contains(&a)))
-                && owner_ids
-                    .as_ref()
-                    .is_none_or(|wanted| person.owner_id.is_some_and(|o| wanted.contains(&o)))
+            account_ids.as_ref().is_none_or(|wanted| person.account_id.is_some_and(|a| wanted.contains(&a)))
+                && owner_ids.as_ref().is_none_or(|wanted| person.owner_id.is_some_and(|o| wanted.contains(&o)))
                 && do_not_contact.is_none_or(|flag| person.do_not_contact == flag)
         }),
         paging,
@@ -101,12 +82,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     };
     let page = list::run(&data.people, spec);
     let records = render_page(&page.ids, |id, out| render_person(data, ctx, id, out));
-    Ok(envelope::list(
-        &filtering,
-        Some((&paging, &page)),
-        &sorting,
-        &records,
-    ))
+    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
 }
 
 /// `GET /v2/people/{id}`.
@@ -119,13 +95,7 @@ pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> 
 }
 
 /// Team-level checks of a person write: unique email, existing account and owner.
-fn check_team_rules(
-    data: &TeamData,
-    ctx: &Ctx<'_>,
-    id: Option<i64>,
-    person: &Person,
-    errors: &mut Validation,
-) {
+fn check_team_rules(data: &TeamData, ctx: &Ctx<'_>, id: Option<i64>, person: &Person, errors: &mut Validation) {
     if ctx.config.unique_person_email
         && let Some(email) = &person.email_address
         && let Some(existing) = data.person_id_by_email(email)
@@ -161,12 +131,7 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
 }
 
 /// `PUT /v2/people/{id}`.
-pub fn update(
-    data: &mut TeamData,
-    ctx: &Ctx<'_>,
-    id: i64,
-    params: &Params,
-) -> Result<Outcome, ApiError> {
+pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> Result<Outcome, ApiError> {
     let row = data.people.get(id).ok_or(ApiError::NotFound)?;
     let created_at = row.created_at;
     let mut person = data.person(id, row).into_owned();
@@ -178,19 +143,10 @@ pub fn update(
     written(data, ctx, id, "person_updated")
 }
 
-fn written(
-    data: &TeamData,
-    ctx: &Ctx<'_>,
-    id: i64,
-    event_type: &'static str,
-) -> Result<Outcome, ApiError> {
+fn written(data: &TeamData, ctx: &Ctx<'_>, id: i64, event_type: &'static str) -> Result<Outcome, ApiError> {
     let mut record = String::with_capacity(2048);
     render_person(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(
-        envelope::single(&record),
-        event_type,
-        record,
-    ))
+    Ok(Outcome::with_event(envelope::single(&record), event_type, record))
 }
 
 /// `DELETE /v2/people/{id}`: 204, also when already gone (FACTS.md §3: deletes are idempotent).
@@ -200,8 +156,5 @@ pub fn delete(data: &mut TeamData, ctx: &Ctx<'_>, id: i64) -> Result<Outcome, Ap
         return Ok(Outcome::deleted(Vec::new()));
     }
     data.remove_person(id, ctx.now);
-    Ok(Outcome::deleted(vec![Event {
-        event_type: "person_deleted",
-        body: record,
-    }]))
+    Ok(Outcome::deleted(vec![Event { event_type: "person_deleted", body: record }]))
 }

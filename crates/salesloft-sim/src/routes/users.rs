@@ -54,9 +54,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         order,
         ascending: sorting.ascending,
         filter: Box::new(|_, user: &User| {
-            guids
-                .as_ref()
-                .is_none_or(|wanted| wanted.contains(&user.guid))
+            guids.as_ref().is_none_or(|wanted| wanted.contains(&user.guid))
                 && active.is_none_or(|flag| user.active == flag)
         }),
         paging,

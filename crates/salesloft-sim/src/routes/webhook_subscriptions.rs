@@ -31,15 +31,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         .map(|(id, _)| id)
         .collect();
     let records = render_page(&ids, |id, out| render_subscription(data, id, out));
-    Ok(envelope::list(
-        &filtering,
-        None,
-        &Sorting {
-            key: "id",
-            ascending: true,
-        },
-        &records,
-    ))
+    Ok(envelope::list(&filtering, None, &Sorting { key: "id", ascending: true }, &records))
 }
 
 /// `GET /v2/webhook_subscriptions/{id}`.
@@ -53,18 +45,9 @@ pub fn get(data: &TeamData, _ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError>
 
 /// `POST /v2/webhook_subscriptions`.
 pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Outcome, ApiError> {
-    let user_guid = data
-        .users
-        .get(ctx.user_id)
-        .map(|user| user.guid.clone())
-        .unwrap_or_default();
-    let mut subscription = Subscription {
-        enabled: true,
-        user_guid,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        ..Subscription::default()
-    };
+    let user_guid = data.users.get(ctx.user_id).map(|user| user.guid.clone()).unwrap_or_default();
+    let mut subscription =
+        Subscription { enabled: true, user_guid, created_at: ctx.now, updated_at: ctx.now, ..Subscription::default() };
     let mut errors = Validation::default();
     subscription.apply(params, true, &ctx.config.required_message, &mut errors);
     errors.finish()?;
@@ -76,17 +59,8 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
 }
 
 /// `PUT /v2/webhook_subscriptions/{id}`.
-pub fn update(
-    data: &mut TeamData,
-    ctx: &Ctx<'_>,
-    id: i64,
-    params: &Params,
-) -> Result<Outcome, ApiError> {
-    let mut subscription = data
-        .subscriptions
-        .get(id)
-        .ok_or(ApiError::NotFound)?
-        .clone();
+pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> Result<Outcome, ApiError> {
+    let mut subscription = data.subscriptions.get(id).ok_or(ApiError::NotFound)?.clone();
     let mut errors = Validation::default();
     subscription.apply(params, false, &ctx.config.required_message, &mut errors);
     errors.finish()?;

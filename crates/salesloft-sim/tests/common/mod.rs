@@ -53,15 +53,9 @@ impl Harness {
 
     /// Starts a simulator with `config` (listen is forced to an ephemeral port).
     pub async fn with(config: SimConfig) -> Self {
-        let config = SimConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..config
-        };
+        let config = SimConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..config };
         let sim = Simulator::start(config).await.expect("simulator starts");
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client");
+        let http = reqwest::Client::builder().no_proxy().build().expect("client");
         Self { sim, http }
     }
 
@@ -77,13 +71,7 @@ impl Harness {
     }
 
     /// Sends with `token` as the bearer (or no Authorization header).
-    pub async fn call_as(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        token: Option<&str>,
-    ) -> Answer {
+    pub async fn call_as(&self, method: Method, path: &str, body: Option<Value>, token: Option<&str>) -> Answer {
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -96,13 +84,7 @@ impl Harness {
     }
 
     /// Sends a raw body with a content type.
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> Answer {
+    pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Answer {
         let response = self
             .http
             .request(method, self.url(path))
@@ -137,32 +119,25 @@ impl Harness {
 
     /// A control-API call (no auth); returns the answer.
     pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        self.call_as(method, &format!("/__sim{path}"), body, None)
-            .await
+        self.call_as(method, &format!("/__sim{path}"), body, None).await
     }
 
     /// `GET /__sim/stats`.
     pub async fn stats(&self) -> Value {
-        self.control(Method::GET, "/stats", None)
-            .await
-            .expect(200)
-            .json()
+        self.control(Method::GET, "/stats", None).await.expect(200).json()
     }
 
     async fn answer(response: reqwest::Response) -> Answer {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body is read");
-        Answer {
-            status,
-            headers,
-            text,
-        }
+        Answer { status, headers, text }
     }
 }
 
 /// The documented 401 body for a request without a token (FACTS.md §1.5).
-pub const MISSING_TOKEN_BODY: &str = r#"{"error":"No Bearer Token attached to request, please see documentation at developers.salesloft.com"}"#;
+pub const MISSING_TOKEN_BODY: &str =
+    r#"{"error":"No Bearer Token attached to request, please see documentation at developers.salesloft.com"}"#;
 
 /// Whether a timestamp has SalesLoft's shape: microseconds and an offset.
 pub fn is_salesloft_timestamp(text: &str) -> bool {
@@ -184,9 +159,5 @@ pub fn documented_keys(schema: &str) -> Vec<String> {
         .lines()
         .find(|line| line.starts_with(&format!("- **{schema}**:")))
         .unwrap_or_else(|| panic!("schema {schema} is in schemas.md"));
-    line.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
+    line.split('`').skip(1).step_by(2).map(str::to_owned).collect()
 }

@@ -22,10 +22,7 @@ pub(crate) struct WriteTx<DB: sqlx::Database> {
 }
 
 impl<DB: sqlx::Database> WriteTx<DB> {
-    pub(crate) fn new(
-        tx: sqlx::Transaction<'static, DB>,
-        gate: Option<tokio::sync::OwnedMutexGuard<()>>,
-    ) -> Self {
+    pub(crate) fn new(tx: sqlx::Transaction<'static, DB>, gate: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
         Self { tx, _gate: gate }
     }
 
@@ -64,8 +61,7 @@ pub(crate) fn micros(t: OffsetDateTime) -> i64 {
 }
 
 pub(crate) fn from_micros(us: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 pub(crate) fn dur_micros(d: Duration) -> i64 {

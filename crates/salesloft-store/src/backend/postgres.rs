@@ -52,10 +52,7 @@ pub(crate) async fn open(
     let target = url.to_string();
     let mut connect = PgConnectOptions::from_str(conn)
         // sqlx's parse errors can quote the URL; say only what we know.
-        .map_err(|_| StoreError::InvalidUrl {
-            url: target.clone(),
-            reason: "not a valid PostgreSQL URL".into(),
-        })?;
+        .map_err(|_| StoreError::InvalidUrl { url: target.clone(), reason: "not a valid PostgreSQL URL".into() })?;
     if let Some(schema) = schema {
         connect = connect.options([("search_path", schema)]);
     }
@@ -67,10 +64,7 @@ pub(crate) async fn open(
         .test_before_acquire(true)
         .connect_with(connect)
         .await
-        .map_err(|e| StoreError::Open {
-            target: target.clone(),
-            detail: StoreError::from(e).to_string(),
-        })?;
+        .map_err(|e| StoreError::Open { target: target.clone(), detail: StoreError::from(e).to_string() })?;
     if let Err(error) = migrate(&pool, &target, schema).await {
         pool.close().await;
         return Err(error);
@@ -80,35 +74,21 @@ pub(crate) async fn open(
 
 async fn migrate(pool: &sqlx::PgPool, target: &str, schema: Option<&str>) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(MIGRATION_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
     if let Some(schema) = schema {
         // `schema` was checked to be a plain lowercase identifier by StoreUrl::parse.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema}"
-        )))
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&mut *tx).await?;
     }
-    let has_meta: bool = sqlx::query("SELECT to_regclass('slprod_meta') IS NOT NULL")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+    let has_meta: bool =
+        sqlx::query("SELECT to_regclass('slprod_meta') IS NOT NULL").fetch_one(&mut *tx).await?.try_get(0)?;
     let version: i64 = if has_meta {
-        let row = sqlx::query("SELECT value FROM slprod_meta WHERE key = 'schema_version'")
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT value FROM slprod_meta WHERE key = 'schema_version'").fetch_optional(&mut *tx).await?;
         match row {
-            Some(row) => {
-                row.try_get::<String, _>(0)?
-                    .parse()
-                    .map_err(|_| StoreError::NotOurDatabase {
-                        target: target.to_owned(),
-                        detail: "slprod_meta holds an unreadable schema_version".into(),
-                    })?
-            }
+            Some(row) => row.try_get::<String, _>(0)?.parse().map_err(|_| StoreError::NotOurDatabase {
+                target: target.to_owned(),
+                detail: "slprod_meta holds an unreadable schema_version".into(),
+            })?,
             None => 0,
         }
     } else {
@@ -134,19 +114,13 @@ async fn migrate(pool: &sqlx::PgPool, target: &str, schema: Option<&str>) -> Res
         0
     };
     if version > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(StoreError::SchemaTooNew { found: version, supported: SCHEMA_VERSION });
     }
     for (to, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
         sqlx::raw_sql(*sql)
             .execute(&mut *tx)
             .await
-            .map_err(|e| StoreError::Migration {
-                version: *to,
-                detail: StoreError::from(e).to_string(),
-            })?;
+            .map_err(|e| StoreError::Migration { version: *to, detail: StoreError::from(e).to_string() })?;
         sqlx::query(
             "INSERT INTO slprod_meta (key, value) VALUES ('schema_version', $1) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -156,11 +130,9 @@ async fn migrate(pool: &sqlx::PgPool, target: &str, schema: Option<&str>) -> Res
         .await?;
     }
     if !has_meta {
-        sqlx::query(
-            "INSERT INTO slprod_meta (key, value) VALUES ('application', 'salesloft-prod')",
-        )
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO slprod_meta (key, value) VALUES ('application', 'salesloft-prod')")
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -198,10 +170,7 @@ pub(crate) async fn inbox_insert_batch(
     .await?;
     let mut new_ids = std::collections::HashMap::with_capacity(rows.len());
     for row in &rows {
-        new_ids.insert(
-            row.try_get::<String, _>("dedup_key")?,
-            row.try_get::<i64, _>("id")?,
-        );
+        new_ids.insert(row.try_get::<String, _>("dedup_key")?, row.try_get::<i64, _>("id")?);
     }
     Ok(batch
         .iter()

@@ -35,25 +35,17 @@ macro_rules! skip_locked {
 }
 
 async fn begin_write(pool: &sqlx::SqlitePool) -> Result<super::WriteTx<DB>, sqlx::Error> {
-    let gate = write_gate(pool.connect_options().get_filename())
-        .lock_owned()
-        .await;
-    Ok(super::WriteTx::new(
-        pool.begin_with("BEGIN IMMEDIATE").await?,
-        Some(gate),
-    ))
+    let gate = write_gate(pool.connect_options().get_filename()).lock_owned().await;
+    Ok(super::WriteTx::new(pool.begin_with("BEGIN IMMEDIATE").await?, Some(gate)))
 }
 
 /// The in-process write gate of one database file (see [`super::WriteTx`]).
 fn write_gate(path: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     type Gate = std::sync::Arc<tokio::sync::Mutex<()>>;
-    static GATES: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Gate>>,
-    > = std::sync::OnceLock::new();
+    static GATES: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Gate>>> =
+        std::sync::OnceLock::new();
     let gates = GATES.get_or_init(Default::default);
-    let mut gates = gates
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut gates = gates.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     gates.entry(path.to_path_buf()).or_default().clone()
 }
 
@@ -61,17 +53,10 @@ include!("ops.rs");
 
 const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
 
-pub(crate) async fn open(
-    url: &StoreUrl,
-    path: &Path,
-    options: &StoreOptions,
-) -> Result<sqlx::SqlitePool> {
+pub(crate) async fn open(url: &StoreUrl, path: &Path, options: &StoreOptions) -> Result<sqlx::SqlitePool> {
     let target = url.to_string();
     if path.is_dir() {
-        return Err(StoreError::Open {
-            target,
-            detail: "the path is a directory".into(),
-        });
+        return Err(StoreError::Open { target, detail: "the path is a directory".into() });
     }
     let mut connect = SqliteConnectOptions::new()
         .filename(path)
@@ -104,15 +89,9 @@ pub(crate) async fn open(
 /// to their own errors, with the redacted target.
 fn open_error(target: &str, error: sqlx::Error) -> StoreError {
     match StoreError::from(error) {
-        StoreError::NotOurDatabase { detail, .. } => StoreError::NotOurDatabase {
-            target: target.to_owned(),
-            detail,
-        },
+        StoreError::NotOurDatabase { detail, .. } => StoreError::NotOurDatabase { target: target.to_owned(), detail },
         StoreError::ConnectionLost { detail } | StoreError::Database { detail } => {
-            StoreError::Open {
-                target: target.to_owned(),
-                detail,
-            }
+            StoreError::Open { target: target.to_owned(), detail }
         }
         other => other,
     }
@@ -120,22 +99,15 @@ fn open_error(target: &str, error: sqlx::Error) -> StoreError {
 
 async fn migrate(pool: &sqlx::SqlitePool, target: &str) -> Result<()> {
     let mut tx = begin_write(pool).await.map_err(|e| open_error(target, e))?;
-    let app_id: i64 = sqlx::query("PRAGMA application_id")
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-    let version: i64 = sqlx::query("PRAGMA user_version")
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-    let tables: Vec<String> = sqlx::query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    )
-    .fetch_all(tx.conn())
-    .await?
-    .iter()
-    .map(|row| row.try_get::<String, _>(0))
-    .collect::<Result<_, _>>()?;
+    let app_id: i64 = sqlx::query("PRAGMA application_id").fetch_one(tx.conn()).await?.try_get(0)?;
+    let version: i64 = sqlx::query("PRAGMA user_version").fetch_one(tx.conn()).await?.try_get(0)?;
+    let tables: Vec<String> =
+        sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .fetch_all(tx.conn())
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0))
+            .collect::<Result<_, _>>()?;
     if app_id != SQLITE_APPLICATION_ID && (app_id != 0 || !tables.is_empty()) {
         let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
         return Err(StoreError::NotOurDatabase {
@@ -143,44 +115,28 @@ async fn migrate(pool: &sqlx::SqlitePool, target: &str) -> Result<()> {
             detail: format!(
                 "an SQLite database with application_id {app_id:#x} and tables [{}]{}",
                 shown.join(", "),
-                if tables.len() > shown.len() {
-                    ", …"
-                } else {
-                    ""
-                }
+                if tables.len() > shown.len() { ", …" } else { "" }
             ),
         });
     }
     if version > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(StoreError::SchemaTooNew { found: version, supported: SCHEMA_VERSION });
     }
     for (to, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
         sqlx::raw_sql(*sql)
             .execute(tx.conn())
             .await
-            .map_err(|e| StoreError::Migration {
-                version: *to,
-                detail: StoreError::from(e).to_string(),
-            })?;
+            .map_err(|e| StoreError::Migration { version: *to, detail: StoreError::from(e).to_string() })?;
         // PRAGMA values cannot be bound; both are integers from constants.
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {to}")))
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {to}"))).execute(tx.conn()).await?;
     }
     if app_id == 0 {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA application_id = {SQLITE_APPLICATION_ID}"
-        )))
-        .execute(tx.conn())
-        .await?;
-        sqlx::query(
-            "INSERT INTO slprod_meta (key, value) VALUES ('application', 'salesloft-prod')",
-        )
-        .execute(tx.conn())
-        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA application_id = {SQLITE_APPLICATION_ID}")))
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("INSERT INTO slprod_meta (key, value) VALUES ('application', 'salesloft-prod')")
+            .execute(tx.conn())
+            .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -188,17 +144,12 @@ async fn migrate(pool: &sqlx::SqlitePool, target: &str) -> Result<()> {
 
 pub(crate) async fn check_integrity(pool: &sqlx::SqlitePool) -> Result<()> {
     let rows = sqlx::query("PRAGMA quick_check").fetch_all(pool).await?;
-    let problems: Vec<String> = rows
-        .iter()
-        .filter_map(|row| row.try_get::<String, _>(0).ok())
-        .filter(|line| line != "ok")
-        .collect();
+    let problems: Vec<String> =
+        rows.iter().filter_map(|row| row.try_get::<String, _>(0).ok()).filter(|line| line != "ok").collect();
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(StoreError::Corrupt {
-            detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; "),
-        })
+        Err(StoreError::Corrupt { detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; ") })
     }
 }
 
@@ -215,9 +166,7 @@ fn insert_sql(rows: usize) -> &'static str {
         CHUNKS
             .iter()
             .map(|&n| {
-                let values: Vec<String> = (0..n)
-                    .map(|_| "(?, ?, ?, ?, ?, 'pending', 0, ?)".to_owned())
-                    .collect();
+                let values: Vec<String> = (0..n).map(|_| "(?, ?, ?, ?, ?, 'pending', 0, ?)".to_owned()).collect();
                 format!(
                     "INSERT INTO webhook_inbox (dedup_key, event_type, resource_id, body, received_at, state, \
                      attempts, available_at) VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
@@ -226,10 +175,7 @@ fn insert_sql(rows: usize) -> &'static str {
             })
             .collect()
     });
-    let index = CHUNKS
-        .iter()
-        .position(|&n| n == rows)
-        .unwrap_or(CHUNKS.len() - 1);
+    let index = CHUNKS.iter().position(|&n| n == rows).unwrap_or(CHUNKS.len() - 1);
     &all[index]
 }
 
@@ -243,11 +189,7 @@ pub(crate) async fn inbox_insert_batch(
     let mut new_ids = std::collections::HashMap::with_capacity(batch.len());
     let mut rest = batch;
     while !rest.is_empty() {
-        let size = CHUNKS
-            .iter()
-            .copied()
-            .find(|&n| n <= rest.len())
-            .unwrap_or(1);
+        let size = CHUNKS.iter().copied().find(|&n| n <= rest.len()).unwrap_or(1);
         let (chunk, tail) = rest.split_at(size);
         rest = tail;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(size)));

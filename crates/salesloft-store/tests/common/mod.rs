@@ -21,10 +21,7 @@ pub struct TestStore {
 impl TestStore {
     /// Opens another handle on the same database (another "replica"), sharing the clock.
     pub async fn reopen(&self) -> Store {
-        let options = StoreOptions {
-            clock: Arc::new(self.clock.clone()),
-            ..StoreOptions::default()
-        };
+        let options = StoreOptions { clock: Arc::new(self.clock.clone()), ..StoreOptions::default() };
         match salesloft_store::open_with(&self.url, options).await {
             Ok(store) => store,
             Err(e) => panic!("reopening {} failed: {e}", self.url),
@@ -35,11 +32,9 @@ impl TestStore {
     pub async fn raw(&self, sql: &str) {
         match &self.url {
             StoreUrl::Sqlite { path } => {
-                let pool = sqlx::SqlitePool::connect_with(
-                    sqlx::sqlite::SqliteConnectOptions::new().filename(path),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("raw connect: {e}"));
+                let pool = sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path))
+                    .await
+                    .unwrap_or_else(|e| panic!("raw connect: {e}"));
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(&pool)
                     .await
@@ -60,9 +55,7 @@ impl TestStore {
     /// SQL that disables the audit log's append-only triggers (what an attacker with DB access would do).
     pub fn drop_audit_triggers(&self) -> &'static str {
         match self.url {
-            StoreUrl::Sqlite { .. } => {
-                "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
-            }
+            StoreUrl::Sqlite { .. } => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
             StoreUrl::Postgres { .. } => "DROP TRIGGER audit_log_no_change ON audit_log;",
         }
     }
@@ -70,8 +63,7 @@ impl TestStore {
 
 pub async fn pg_admin(url: &str, schema: Option<&str>) -> sqlx::PgPool {
     use std::str::FromStr as _;
-    let mut options =
-        sqlx::postgres::PgConnectOptions::from_str(url).unwrap_or_else(|e| panic!("pg url: {e}"));
+    let mut options = sqlx::postgres::PgConnectOptions::from_str(url).unwrap_or_else(|e| panic!("pg url: {e}"));
     if let Some(schema) = schema {
         options = options.options([("search_path", schema)]);
     }
@@ -88,28 +80,18 @@ pub fn clock() -> ManualClock {
 }
 
 pub async fn open(url: StoreUrl, clock: &ManualClock, dir: Option<tempfile::TempDir>) -> TestStore {
-    let options = StoreOptions {
-        clock: Arc::new(clock.clone()),
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions { clock: Arc::new(clock.clone()), ..StoreOptions::default() };
     let store = match salesloft_store::open_with(&url, options).await {
         Ok(store) => store,
         Err(e) => panic!("opening {url} failed: {e}"),
     };
-    TestStore {
-        store,
-        clock: clock.clone(),
-        url,
-        dir,
-    }
+    TestStore { store, clock: clock.clone(), url, dir }
 }
 
 /// A fresh SQLite store in a temp dir.
 pub async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let url = StoreUrl::Sqlite {
-        path: dir.path().join("store.sqlite"),
-    };
+    let url = StoreUrl::Sqlite { path: dir.path().join("store.sqlite") };
     open(url, &clock(), Some(dir)).await
 }
 

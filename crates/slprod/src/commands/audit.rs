@@ -68,10 +68,7 @@ async fn open_existing(url: &str) -> Result<Store, StoreError> {
     if let StoreUrl::Sqlite { path } = &parsed
         && !path.exists()
     {
-        return Err(StoreError::Open {
-            target: parsed.to_string(),
-            detail: "no such file".into(),
-        });
+        return Err(StoreError::Open { target: parsed.to_string(), detail: "no such file".into() });
     }
     salesloft_store::open_with(&parsed, salesloft_store::StoreOptions::default()).await
 }
@@ -97,20 +94,10 @@ async fn verify(store: &Store, json: bool) -> i32 {
             }
         }
     } else if let Some(problem) = &report.first_problem {
-        let kind = serde_json::to_value(problem.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        println!(
-            "audit log BROKEN at record #{} ({}): {}",
-            problem.seq,
-            kind.unwrap_or_default(),
-            problem.detail
-        );
+        let kind = serde_json::to_value(problem.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+        println!("audit log BROKEN at record #{} ({}): {}", problem.seq, kind.unwrap_or_default(), problem.detail);
     } else {
-        println!(
-            "audit log verifies: {} records, chain head #{}",
-            report.records, report.head_seq
-        );
+        println!("audit log verifies: {} records, chain head #{}", report.records, report.head_seq);
     }
     if report.ok { EXIT_OK } else { EXIT_BROKEN }
 }
@@ -130,17 +117,11 @@ async fn export(store: &Store, out: Option<PathBuf>) -> i32 {
             }
             Err(error) => Err(StoreError::Io(error)),
         },
-        None => {
-            store
-                .audit()
-                .export(&mut std::io::BufWriter::new(std::io::stdout()))
-                .await
-        }
+        None => store.audit().export(&mut std::io::BufWriter::new(std::io::stdout())).await,
     };
     match result {
         Ok(n) => {
-            let target =
-                out.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
+            let target = out.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
             eprintln!("exported {n} audit records to {target}");
             EXIT_OK
         }

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures::StreamExt;
+use salesloft_client::Client;
 use salesloft_client::models::PersonInput;
 use salesloft_client::transport::{Pipeline, RateBudgetConfig, page_cost};
 use salesloft_client::upsert::{UpsertConfig, upsert_people_journaled};
-use salesloft_client::Client;
 use salesloft_sim::{SimConfig, Simulator};
 use salesloft_sync::{JournalConfig, LedgerJournal, RunId};
 use serde_json::Value;
@@ -81,7 +81,9 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
         let page = page.map_err(|e| format!("pull failed: {e}"))?;
         pulled += page.records.len() as u64;
         let wanted = (args.push_rows / 2) as usize;
-        existing.extend(page.records.into_iter().filter_map(|p| p.email_address).take(wanted.saturating_sub(existing.len())));
+        existing.extend(
+            page.records.into_iter().filter_map(|p| p.email_address).take(wanted.saturating_sub(existing.len())),
+        );
     }
     let elapsed = started.elapsed();
     let after = stats(&sim).await?;
@@ -89,10 +91,17 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
     let walking: u64 = (1..=args.people.div_ceil(100)).map(|p| u64::from(page_cost(p))).sum();
     let floor = args.people.div_ceil(100).max(1);
     println!("  records read        {pulled}");
-    println!("  cost                {cost}  (floor {floor}; target <= {:.0}; page-walking would cost {walking})", floor as f64 * 1.01);
+    println!(
+        "  cost                {cost}  (floor {floor}; target <= {:.0}; page-walking would cost {walking})",
+        floor as f64 * 1.01
+    );
     println!("  deepest page asked  {}", counter(&after, "max_page"));
     println!("  429s received       {}", counter(&after, "rate_limited") - counter(&before, "rate_limited"));
-    println!("  time                {:.2?}  ({:.0} records/s)", elapsed, pulled as f64 / elapsed.as_secs_f64().max(1e-9));
+    println!(
+        "  time                {:.2?}  ({:.0} records/s)",
+        elapsed,
+        pulled as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
     ok &= pulled == args.people && counter(&after, "max_page") <= 100 && (cost as f64) <= floor as f64 * 1.01 + 1.0;
 
     // 2. Push: upsert by email through the idempotency ledger, per-email locks and the audit log.
@@ -111,7 +120,11 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
     let store_url = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
     let store = salesloft_store::open(&store_url).await.map_err(|e| format!("store: {e}"))?;
     let run = RunId::new("demo").map_err(|e| format!("run id: {e}"))?;
-    let journal = LedgerJournal::new(store.clone(), run, JournalConfig { actor: "slprod demo".into(), ..JournalConfig::default() });
+    let journal = LedgerJournal::new(
+        store.clone(),
+        run,
+        JournalConfig { actor: "slprod demo".into(), ..JournalConfig::default() },
+    );
     let before = stats(&sim).await?;
     let started = Instant::now();
     let outcomes = upsert_people_journaled(&client, inputs, &UpsertConfig::default(), &journal).await;
@@ -122,7 +135,12 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
     let cost = counter(&after, "cost_used") - counter(&before, "cost_used");
     let records = store.audit().records(1, i64::MAX).await.map_err(|e| format!("audit: {e}"))?.len();
     let verified = store.audit().verify().await.map_err(|e| format!("audit verify: {e}"))?;
-    println!("  created / updated / unchanged / failed   {} / {} / {} / {failed}", count("created"), count("updated"), count("unchanged"));
+    println!(
+        "  created / updated / unchanged / failed   {} / {} / {} / {failed}",
+        count("created"),
+        count("updated"),
+        count("unchanged")
+    );
     println!("  cost                {cost}  ({:.3} per row; target <= 1.05)", cost as f64 / rows.max(1) as f64);
     println!("  429s received       {}", counter(&after, "rate_limited") - counter(&before, "rate_limited"));
     println!("  audit records       {records}  (chain verifies: {})", if verified.ok { "yes" } else { "NO" });
@@ -136,9 +154,8 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
 }
 
 async fn stats(sim: &salesloft_sim::RunningSim) -> Result<Value, String> {
-    let response = reqwest::get(format!("{}/__sim/stats", sim.root_url()))
-        .await
-        .map_err(|e| format!("simulator stats: {e}"))?;
+    let response =
+        reqwest::get(format!("{}/__sim/stats", sim.root_url())).await.map_err(|e| format!("simulator stats: {e}"))?;
     response.json().await.map_err(|e| format!("simulator stats: {e}"))
 }
 

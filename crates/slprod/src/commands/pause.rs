@@ -75,7 +75,10 @@ async fn set(url: &str, paused: bool, by: &str, reason: &str) -> i32 {
     store.close().await;
     match result {
         Ok(()) => {
-            println!("{}", if paused { "paused: mutations stop in every process sharing this store" } else { "resumed" });
+            println!(
+                "{}",
+                if paused { "paused: mutations stop in every process sharing this store" } else { "resumed" }
+            );
             0
         }
         Err(e) => {

@@ -16,12 +16,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
     /// The team's API key (default: `ak` + 64 hex derived from the seed).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "SALESLOFT_API_KEY",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "KEY", env = "SALESLOFT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// How many people to seed (default 100; 1 000 000 is fine).
     #[arg(long, value_name = "N")]
@@ -45,12 +40,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "ID", requires = "oauth_client_secret")]
     pub oauth_client_id: Option<String>,
     /// OAuth client secret.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "SLPROD_SIM_OAUTH_CLIENT_SECRET",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "SECRET", env = "SLPROD_SIM_OAUTH_CLIENT_SECRET", hide_env_values = true)]
     pub oauth_client_secret: Option<String>,
     /// TOML file with any `SimConfig` field; flags override it.
     #[arg(long, value_name = "FILE")]
@@ -63,17 +53,12 @@ const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 4545);
 impl SimArgs {
     /// The configuration: file (if any), then flags.
     pub fn to_config(&self) -> Result<SimConfig, String> {
-        let defaults = SimConfig {
-            listen: SocketAddr::from(DEFAULT_LISTEN),
-            ..SimConfig::default()
-        };
+        let defaults = SimConfig { listen: SocketAddr::from(DEFAULT_LISTEN), ..SimConfig::default() };
         let mut config = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|error| {
-                    format!("cannot read config file {}: {error}", path.display())
-                })?;
-                SimConfig::from_toml_over(&text, defaults)
-                    .map_err(|error| format!("{}: {error}", path.display()))?
+                let text = std::fs::read_to_string(path)
+                    .map_err(|error| format!("cannot read config file {}: {error}", path.display()))?;
+                SimConfig::from_toml_over(&text, defaults).map_err(|error| format!("{}: {error}", path.display()))?
             }
             None => defaults,
         };
@@ -186,8 +171,7 @@ mod tests {
     }
 
     fn parse(argv: &[&str]) -> Result<SimArgs, clap::Error> {
-        Wrapper::try_parse_from(std::iter::once("sim").chain(argv.iter().copied()))
-            .map(|wrapper| wrapper.args)
+        Wrapper::try_parse_from(std::iter::once("sim").chain(argv.iter().copied())).map(|wrapper| wrapper.args)
     }
 
     #[test]
@@ -227,47 +211,19 @@ mod tests {
         let config = parse(&[]).expect("no flags").to_config().expect("defaults");
         assert_eq!(config.listen, SocketAddr::from(DEFAULT_LISTEN));
         assert!(parse(&["--minute", "soon"]).is_err());
-        assert!(
-            parse(&["--minute", "0s"])
-                .expect("parses")
-                .to_config()
-                .is_err()
-        );
+        assert!(parse(&["--minute", "0s"]).expect("parses").to_config().is_err());
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
-        std::io::Write::write_all(&mut file, b"budget_per_minute = 5\nseed_people = 3\n")
-            .expect("write");
-        let from_file = parse(&[
-            "--config",
-            &file.path().display().to_string(),
-            "--seed-people",
-            "4",
-        ])
-        .expect("flags")
-        .to_config()
-        .expect("valid file");
-        assert_eq!(
-            (from_file.budget_per_minute, from_file.seed_people),
-            (5, 4),
-            "flags override the file"
-        );
-        assert_eq!(
-            from_file.listen,
-            SocketAddr::from(DEFAULT_LISTEN),
-            "the file did not set listen"
-        );
-        std::io::Write::write_all(&mut file, b"bogus = true\n").expect("write");
-        let bad = parse(&["--config", &file.path().display().to_string()])
+        std::io::Write::write_all(&mut file, b"budget_per_minute = 5\nseed_people = 3\n").expect("write");
+        let from_file = parse(&["--config", &file.path().display().to_string(), "--seed-people", "4"])
             .expect("flags")
-            .to_config();
+            .to_config()
+            .expect("valid file");
+        assert_eq!((from_file.budget_per_minute, from_file.seed_people), (5, 4), "flags override the file");
+        assert_eq!(from_file.listen, SocketAddr::from(DEFAULT_LISTEN), "the file did not set listen");
+        std::io::Write::write_all(&mut file, b"bogus = true\n").expect("write");
+        let bad = parse(&["--config", &file.path().display().to_string()]).expect("flags").to_config();
         assert!(bad.is_err_and(|message| message.contains("bogus")));
-        let missing = SimArgs {
-            config: Some(PathBuf::from("/nonexistent/sim.toml")),
-            ..parse(&[]).expect("no flags")
-        };
-        assert!(
-            missing
-                .to_config()
-                .is_err_and(|message| message.contains("/nonexistent/sim.toml"))
-        );
+        let missing = SimArgs { config: Some(PathBuf::from("/nonexistent/sim.toml")), ..parse(&[]).expect("no flags") };
+        assert!(missing.to_config().is_err_and(|message| message.contains("/nonexistent/sim.toml")));
     }
 }

@@ -110,11 +110,7 @@ impl Authenticator {
                 store,
                 http,
                 clock,
-                current: Mutex::new(Current {
-                    tokens: None,
-                    generation: 0,
-                    proactive_failed_at: None,
-                }),
+                current: Mutex::new(Current { tokens: None, generation: 0, proactive_failed_at: None }),
                 refresh: tokio::sync::Mutex::new(()),
             })),
         }
@@ -129,35 +125,23 @@ impl Authenticator {
     pub(crate) async fn bearer(&self) -> Result<Bearer, Error> {
         let state = match self {
             Authenticator::ApiKey(key) => {
-                return Ok(Bearer {
-                    token: key.clone(),
-                    generation: 0,
-                });
+                return Ok(Bearer { token: key.clone(), generation: 0 });
             }
             Authenticator::OAuth(state) => state,
         };
         let (generation, trigger) = {
             let current = state.lock();
             match &current.tokens {
-                Some(tokens)
-                    if !tokens
-                        .needs_refresh(state.clock.unix_time(), state.config.refresh_skew) =>
-                {
-                    return Ok(Bearer {
-                        token: tokens.access_token.clone(),
-                        generation: current.generation,
-                    });
+                Some(tokens) if !tokens.needs_refresh(state.clock.unix_time(), state.config.refresh_skew) => {
+                    return Ok(Bearer { token: tokens.access_token.clone(), generation: current.generation });
                 }
                 Some(tokens)
                     if !tokens.is_expired(state.clock.unix_time())
-                        && current.proactive_failed_at.is_some_and(|at| {
-                            state.clock.now().saturating_sub(at) < PROACTIVE_REFRESH_COOLDOWN
-                        }) =>
+                        && current
+                            .proactive_failed_at
+                            .is_some_and(|at| state.clock.now().saturating_sub(at) < PROACTIVE_REFRESH_COOLDOWN) =>
                 {
-                    return Ok(Bearer {
-                        token: tokens.access_token.clone(),
-                        generation: current.generation,
-                    });
+                    return Ok(Bearer { token: tokens.access_token.clone(), generation: current.generation });
                 }
                 Some(_) => (current.generation, Trigger::Proactive),
                 None => (current.generation, Trigger::Initial),
@@ -167,18 +151,10 @@ impl Authenticator {
     }
 
     /// Refreshes after a 401 answered to a bearer of `generation` (no-op when someone already has).
-    pub(crate) async fn refresh_after_unauthorized(
-        &self,
-        generation: u64,
-    ) -> Result<Bearer, Error> {
+    pub(crate) async fn refresh_after_unauthorized(&self, generation: u64) -> Result<Bearer, Error> {
         match self {
-            Authenticator::ApiKey(key) => Ok(Bearer {
-                token: key.clone(),
-                generation: 0,
-            }),
-            Authenticator::OAuth(state) => {
-                OAuthState::refresh_detached(state, generation, Trigger::Unauthorized).await
-            }
+            Authenticator::ApiKey(key) => Ok(Bearer { token: key.clone(), generation: 0 }),
+            Authenticator::OAuth(state) => OAuthState::refresh_detached(state, generation, Trigger::Unauthorized).await,
         }
     }
 }
@@ -196,10 +172,7 @@ impl OAuthState {
         let mut current = self.lock();
         current.generation += 1;
         current.proactive_failed_at = None;
-        let bearer = Bearer {
-            token: tokens.access_token.clone(),
-            generation: current.generation,
-        };
+        let bearer = Bearer { token: tokens.access_token.clone(), generation: current.generation };
         current.tokens = Some(tokens);
         bearer
     }
@@ -207,21 +180,12 @@ impl OAuthState {
     /// Runs [`OAuthState::refresh`] in its own task. A refresh spends the single-use refresh token (FACTS.md
     /// §1.3), so it must run to completion — save included — even when the caller is cancelled (a timeout
     /// around `execute`); otherwise the rotated token could be lost between the token endpoint and the store.
-    async fn refresh_detached(
-        state: &Arc<OAuthState>,
-        seen: u64,
-        trigger: Trigger,
-    ) -> Result<Bearer, Error> {
+    async fn refresh_detached(state: &Arc<OAuthState>, seen: u64, trigger: Trigger) -> Result<Bearer, Error> {
         let state = Arc::clone(state);
-        let task = tokio::spawn(
-            async move { state.refresh(seen, trigger).await }.instrument(tracing::Span::current()),
-        );
+        let task = tokio::spawn(async move { state.refresh(seen, trigger).await }.instrument(tracing::Span::current()));
         match task.await {
             Ok(result) => result,
-            Err(join) => Err(Error::Auth {
-                code: None,
-                message: format!("token refresh task failed: {join}"),
-            }),
+            Err(join) => Err(Error::Auth { code: None, message: format!("token refresh task failed: {join}") }),
         }
     }
 
@@ -235,10 +199,7 @@ impl OAuthState {
             {
                 let fresh = trigger == Trigger::Unauthorized || self.usable(tokens);
                 if fresh {
-                    return Ok(Bearer {
-                        token: tokens.access_token.clone(),
-                        generation: current.generation,
-                    });
+                    return Ok(Bearer { token: tokens.access_token.clone(), generation: current.generation });
                 }
             }
             current.tokens.clone()
@@ -249,10 +210,7 @@ impl OAuthState {
         let base = match (stored, &held) {
             (Some(stored), Some(held)) if stored.same_access_token(held) => stored,
             (Some(stored), _) if self.usable(&stored) => {
-                tracing::debug!(
-                    trigger = trigger.label(),
-                    "adopting the stored SalesLoft token"
-                );
+                tracing::debug!(trigger = trigger.label(), "adopting the stored SalesLoft token");
                 return Ok(self.adopt(stored));
             }
             (Some(stored), _) => stored,
@@ -276,10 +234,7 @@ impl OAuthState {
                     tracing::warn!(error = %error, "proactive SalesLoft token refresh failed; using the current token until it expires");
                     let mut current = self.lock();
                     current.proactive_failed_at = Some(self.clock.now());
-                    return Ok(Bearer {
-                        token: held.access_token,
-                        generation: current.generation,
-                    });
+                    return Ok(Bearer { token: held.access_token, generation: current.generation });
                 }
                 return Err(error);
             }
@@ -294,24 +249,16 @@ impl OAuthState {
             });
         }
         telemetry::record_refresh(trigger.label(), "ok");
-        tracing::info!(
-            trigger = trigger.label(),
-            expires_at = fresh.expires_at,
-            "refreshed the SalesLoft token"
-        );
+        tracing::info!(trigger = trigger.label(), expires_at = fresh.expires_at, "refreshed the SalesLoft token");
         Ok(self.adopt(fresh))
     }
 
     async fn request_token(&self, refresh_token: Option<&SecretString>) -> Result<TokenSet, Error> {
         let form = self.config.form(refresh_token)?;
-        let raw = self
-            .http
-            .post_form(&self.config.token_url, &form)
-            .await
-            .map_err(|e| Error::Auth {
-                code: None,
-                message: format!("token endpoint unreachable: {}", super::http::describe(&e)),
-            })?;
+        let raw = self.http.post_form(&self.config.token_url, &form).await.map_err(|e| Error::Auth {
+            code: None,
+            message: format!("token endpoint unreachable: {}", super::http::describe(&e)),
+        })?;
         oauth::parse_token_response(raw.status, &raw.body, self.clock.unix_time(), refresh_token)
     }
 }

@@ -48,11 +48,7 @@ pub struct OAuthConfig {
 
 impl OAuthConfig {
     /// A refresh-token client against `token_url` with the default skew.
-    pub fn new(
-        token_url: impl Into<String>,
-        client_id: impl Into<String>,
-        client_secret: SecretString,
-    ) -> Self {
+    pub fn new(token_url: impl Into<String>, client_id: impl Into<String>, client_secret: SecretString) -> Self {
         Self {
             token_url: token_url.into(),
             client_id: client_id.into(),
@@ -74,24 +70,17 @@ impl OAuthConfig {
     }
 
     /// The form fields of a token request that uses `refresh_token` (ignored for client credentials).
-    pub(crate) fn form(
-        &self,
-        refresh_token: Option<&SecretString>,
-    ) -> Result<Vec<(&'static str, String)>, Error> {
+    pub(crate) fn form(&self, refresh_token: Option<&SecretString>) -> Result<Vec<(&'static str, String)>, Error> {
         let mut form = vec![
             ("client_id", self.client_id.clone()),
-            (
-                "client_secret",
-                self.client_secret.expose_secret().to_string(),
-            ),
+            ("client_secret", self.client_secret.expose_secret().to_string()),
         ];
         match &self.grant {
             OAuthGrant::RefreshToken => {
                 let Some(refresh) = refresh_token else {
                     return Err(Error::Auth {
                         code: None,
-                        message: "no refresh token in the token store: authorize the app first"
-                            .into(),
+                        message: "no refresh token in the token store: authorize the app first".into(),
                     });
                 };
                 form.push(("grant_type", "refresh_token".into()));
@@ -137,9 +126,8 @@ pub(crate) fn parse_token_response(
     if !status.is_success() {
         let parsed = serde_json::from_slice::<OAuthErrorBody>(body).ok();
         let code = parsed.as_ref().and_then(|b| b.error.clone());
-        let message = parsed
-            .and_then(|b| b.error_description)
-            .unwrap_or_else(|| format!("token endpoint answered {status}"));
+        let message =
+            parsed.and_then(|b| b.error_description).unwrap_or_else(|| format!("token endpoint answered {status}"));
         return Err(Error::Auth { code, message });
     }
     let response: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::Auth {
@@ -148,10 +136,7 @@ pub(crate) fn parse_token_response(
         message: format!("token endpoint answer is not a token response: {e}"),
     })?;
     if response.access_token.is_empty() {
-        return Err(Error::Auth {
-            code: None,
-            message: "token endpoint returned an empty access token".into(),
-        });
+        return Err(Error::Auth { code: None, message: "token endpoint returned an empty access token".into() });
     }
     let issued_at = now.as_secs();
     Ok(TokenSet {
@@ -176,14 +161,8 @@ mod tests {
     fn token_url_table() {
         let table = [
             ("https://api.salesloft.com/v2", SALESLOFT_TOKEN_URL),
-            (
-                "http://127.0.0.1:4000/v2",
-                "http://127.0.0.1:4000/oauth/token",
-            ),
-            (
-                "http://127.0.0.1:4000/v2/",
-                "http://127.0.0.1:4000/oauth/token",
-            ),
+            ("http://127.0.0.1:4000/v2", "http://127.0.0.1:4000/oauth/token"),
+            ("http://127.0.0.1:4000/v2/", "http://127.0.0.1:4000/oauth/token"),
             ("http://localhost:9", "http://localhost:9/oauth/token"),
         ];
         for (base, expected) in table {
@@ -203,26 +182,12 @@ mod tests {
         )
         .expect("valid response");
         assert_eq!((ok.expires_at, ok.issued_at), (Some(8_200), Some(1_000)));
-        assert_eq!(
-            ok.refresh_token
-                .as_ref()
-                .map(|r| r.expose_secret().to_string()),
-            Some("r1".into())
-        );
+        assert_eq!(ok.refresh_token.as_ref().map(|r| r.expose_secret().to_string()), Some("r1".into()));
 
-        let no_rotation = parse_token_response(
-            StatusCode::OK,
-            br#"{"access_token":"a2","expires_in":60}"#,
-            now,
-            Some(&old),
-        )
-        .expect("valid response");
-        assert_eq!(
-            no_rotation
-                .refresh_token
-                .map(|r| r.expose_secret().to_string()),
-            Some("old-refresh".into())
-        );
+        let no_rotation =
+            parse_token_response(StatusCode::OK, br#"{"access_token":"a2","expires_in":60}"#, now, Some(&old))
+                .expect("valid response");
+        assert_eq!(no_rotation.refresh_token.map(|r| r.expose_secret().to_string()), Some("old-refresh".into()));
 
         let table: [(StatusCode, &[u8], Option<&str>); 4] = [
             (
@@ -230,11 +195,7 @@ mod tests {
                 br#"{"error":"invalid_grant","error_description":"revoked"}"#,
                 Some("invalid_grant"),
             ),
-            (
-                StatusCode::UNAUTHORIZED,
-                br#"{"error":"invalid_client"}"#,
-                Some("invalid_client"),
-            ),
+            (StatusCode::UNAUTHORIZED, br#"{"error":"invalid_client"}"#, Some("invalid_client")),
             (StatusCode::BAD_GATEWAY, b"<html>oops</html>", None),
             (StatusCode::OK, br#"{"access_token":""}"#, None),
         ];
@@ -248,26 +209,14 @@ mod tests {
 
     #[test]
     fn refresh_form_needs_a_refresh_token() {
-        let config = OAuthConfig::new(
-            "http://x/oauth/token",
-            "id",
-            SecretString::from("s".to_string()),
-        );
+        let config = OAuthConfig::new("http://x/oauth/token", "id", SecretString::from("s".to_string()));
         assert!(matches!(config.form(None), Err(Error::Auth { .. })));
         let refresh = SecretString::from("r".to_string());
         let form = config.form(Some(&refresh)).expect("form");
         assert!(
-            form.contains(&("grant_type", "refresh_token".into()))
-                && form.contains(&("refresh_token", "r".into()))
+            form.contains(&("grant_type", "refresh_token".into())) && form.contains(&("refresh_token", "r".into()))
         );
-        let cc = OAuthConfig {
-            grant: OAuthGrant::ClientCredentials { scope: None },
-            ..config
-        };
-        assert!(
-            cc.form(None)
-                .expect("form")
-                .contains(&("grant_type", "client_credentials".into()))
-        );
+        let cc = OAuthConfig { grant: OAuthGrant::ClientCredentials { scope: None }, ..config };
+        assert!(cc.form(None).expect("form").contains(&("grant_type", "client_credentials".into())));
     }
 }

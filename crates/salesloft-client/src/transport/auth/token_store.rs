@@ -44,10 +44,7 @@ pub struct RefreshSkew {
 
 impl Default for RefreshSkew {
     fn default() -> Self {
-        Self {
-            before: Duration::from_secs(300),
-            fraction: 0.1,
-        }
+        Self { before: Duration::from_secs(300), fraction: 0.1 }
     }
 }
 
@@ -60,8 +57,7 @@ impl TokenSet {
         let margin = match self.issued_at {
             Some(issued) if expires_at > issued => {
                 let lifetime = Duration::from_secs(expires_at - issued);
-                skew.before
-                    .min(lifetime.mul_f64(skew.fraction.clamp(0.0, 1.0)))
+                skew.before.min(lifetime.mul_f64(skew.fraction.clamp(0.0, 1.0)))
             }
             _ => skew.before,
         };
@@ -70,8 +66,7 @@ impl TokenSet {
 
     /// True when the token's expiry is known and has passed at `now` (Unix time).
     pub fn is_expired(&self, now: Duration) -> bool {
-        self.expires_at
-            .is_some_and(|at| now >= Duration::from_secs(at))
+        self.expires_at.is_some_and(|at| now >= Duration::from_secs(at))
     }
 
     /// True when both sets carry the same access token.
@@ -97,17 +92,12 @@ pub struct MemoryTokenStore {
 impl MemoryTokenStore {
     /// A store holding `tokens`.
     pub fn new(tokens: Option<TokenSet>) -> Self {
-        Self {
-            tokens: Mutex::new(tokens),
-        }
+        Self { tokens: Mutex::new(tokens) }
     }
 
     /// What the store holds now.
     pub fn current(&self) -> Option<TokenSet> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -161,16 +151,12 @@ impl FileTokenStore {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(Error::TokenStore(format!(
-                    "reading {}: {e}",
-                    path.display()
-                )));
+                return Err(Error::TokenStore(format!("reading {}: {e}", path.display())));
             }
         };
         // The parse error names the line/column only: serde_json does not echo values.
-        let file: TokenFile = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::TokenStore(format!("{} is not a token file: {e}", path.display()))
-        })?;
+        let file: TokenFile = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::TokenStore(format!("{} is not a token file: {e}", path.display())))?;
         Ok(Some(TokenSet {
             access_token: SecretString::from(file.access_token),
             refresh_token: file.refresh_token.map(SecretString::from),
@@ -184,28 +170,19 @@ impl FileTokenStore {
         use std::io::Write;
         let file = TokenFile {
             access_token: tokens.access_token.expose_secret().to_string(),
-            refresh_token: tokens
-                .refresh_token
-                .as_ref()
-                .map(|t| t.expose_secret().to_string()),
+            refresh_token: tokens.refresh_token.as_ref().map(|t| t.expose_secret().to_string()),
             expires_at: tokens.expires_at,
             issued_at: tokens.issued_at,
             scope: tokens.scope.clone(),
         };
-        let json = serde_json::to_vec_pretty(&file)
-            .map_err(|e| Error::TokenStore(format!("encoding tokens: {e}")))?;
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::TokenStore(format!("encoding tokens: {e}")))?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("tokens");
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("tokens");
         let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
-        let io = |what: &str, e: std::io::Error| {
-            Error::TokenStore(format!("{what} {}: {e}", temp.display()))
-        };
+        let io = |what: &str, e: std::io::Error| Error::TokenStore(format!("{what} {}: {e}", temp.display()));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -275,58 +252,18 @@ mod tests {
         // (name, expires_at, issued_at, needs_refresh, is_expired)
         let table = [
             ("unknown expiry", None, None, false, false),
-            (
-                "2 h token fresh",
-                Some(t + 7000),
-                Some(t - 200),
-                false,
-                false,
-            ),
-            (
-                "2 h token within 5 min",
-                Some(t + 299),
-                Some(t - 6901),
-                true,
-                false,
-            ),
-            (
-                "2 h token exactly at margin",
-                Some(t + 300),
-                Some(t - 6900),
-                true,
-                false,
-            ),
-            (
-                "60 s token, 7 s left (margin 6 s)",
-                Some(t + 7),
-                Some(t - 53),
-                false,
-                false,
-            ),
-            (
-                "60 s token, 5 s left",
-                Some(t + 5),
-                Some(t - 55),
-                true,
-                false,
-            ),
-            (
-                "no issue time: 5 min margin",
-                Some(t + 200),
-                None,
-                true,
-                false,
-            ),
+            ("2 h token fresh", Some(t + 7000), Some(t - 200), false, false),
+            ("2 h token within 5 min", Some(t + 299), Some(t - 6901), true, false),
+            ("2 h token exactly at margin", Some(t + 300), Some(t - 6900), true, false),
+            ("60 s token, 7 s left (margin 6 s)", Some(t + 7), Some(t - 53), false, false),
+            ("60 s token, 5 s left", Some(t + 5), Some(t - 55), true, false),
+            ("no issue time: 5 min margin", Some(t + 200), None, true, false),
             ("expired", Some(t - 1), Some(t - 7201), true, true),
             ("expires now", Some(t), None, true, true),
         ];
         for (name, expires_at, issued_at, refresh, expired) in table {
             let set = tokens("a", expires_at, issued_at);
-            assert_eq!(
-                set.needs_refresh(now, skew),
-                refresh,
-                "{name}: needs_refresh"
-            );
+            assert_eq!(set.needs_refresh(now, skew), refresh, "{name}: needs_refresh");
             assert_eq!(set.is_expired(now), expired, "{name}: is_expired");
         }
     }
@@ -342,41 +279,19 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tokens.json");
         let store = FileTokenStore::new(&path);
-        assert!(
-            store.load().await.expect("load").is_none(),
-            "a missing file is an empty store"
-        );
-        store
-            .save(&tokens("one", Some(10), Some(1)))
-            .await
-            .expect("save one");
-        store
-            .save(&tokens("two", Some(20), Some(2)))
-            .await
-            .expect("save two");
+        assert!(store.load().await.expect("load").is_none(), "a missing file is an empty store");
+        store.save(&tokens("one", Some(10), Some(1))).await.expect("save one");
+        store.save(&tokens("two", Some(20), Some(2))).await.expect("save two");
         let loaded = store.load().await.expect("load").expect("tokens");
         assert_eq!(loaded.access_token.expose_secret(), "two");
-        assert_eq!(
-            loaded
-                .refresh_token
-                .as_ref()
-                .map(|t| t.expose_secret().to_string()),
-            Some("two-refresh".into())
-        );
+        assert_eq!(loaded.refresh_token.as_ref().map(|t| t.expose_secret().to_string()), Some("two-refresh".into()));
         assert_eq!((loaded.expires_at, loaded.issued_at), (Some(20), Some(2)));
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-            .expect("dir")
-            .filter_map(|e| e.ok())
-            .collect();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").filter_map(|e| e.ok()).collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path)
-                .expect("metadata")
-                .permissions()
-                .mode()
-                & 0o777;
+            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "expected mode 0600, got {mode:o}");
         }
     }
@@ -386,18 +301,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tokens.json");
         std::fs::write(&path, "{\"access_token\": 5, \"secret-ish\": \"xyz\"").expect("write");
-        let error = FileTokenStore::new(&path)
-            .load()
-            .await
-            .expect_err("corrupt file");
-        assert!(
-            matches!(error, Error::TokenStore(_)),
-            "expected TokenStore, got {error:?}"
-        );
-        assert!(
-            !error.to_string().contains("xyz"),
-            "error echoed file content: {error}"
-        );
+        let error = FileTokenStore::new(&path).load().await.expect_err("corrupt file");
+        assert!(matches!(error, Error::TokenStore(_)), "expected TokenStore, got {error:?}");
+        assert!(!error.to_string().contains("xyz"), "error echoed file content: {error}");
     }
 
     #[tokio::test]

@@ -35,11 +35,7 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self {
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(20),
-            jitter: Jitter::Full,
-        }
+        Self { base: Duration::from_millis(500), cap: Duration::from_secs(20), jitter: Jitter::Full }
     }
 }
 
@@ -47,10 +43,7 @@ impl Backoff {
     /// The ceiling of the `retry`-th retry (0-based): `min(cap, base · 2^retry)`, without overflow.
     pub fn ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
-        self.base
-            .checked_mul(factor)
-            .unwrap_or(Duration::MAX)
-            .min(self.cap)
+        self.base.checked_mul(factor).unwrap_or(Duration::MAX).min(self.cap)
     }
 
     /// The delay before the `retry`-th retry (0-based).
@@ -64,12 +57,7 @@ impl Backoff {
     }
 
     /// [`Backoff::delay`], but never less than `floor` (the server's `Retry-After`).
-    pub fn delay_with_floor(
-        &self,
-        retry: u32,
-        floor: Option<Duration>,
-        rng: &mut fastrand::Rng,
-    ) -> Duration {
+    pub fn delay_with_floor(&self, retry: u32, floor: Option<Duration>, rng: &mut fastrand::Rng) -> Duration {
         let delay = self.delay(retry, rng);
         match floor {
             Some(floor) => delay.max(floor),
@@ -86,41 +74,20 @@ mod tests {
     #[test]
     fn ceilings_double_until_the_cap() {
         let backoff = Backoff::default();
-        let table = [
-            (0, 500),
-            (1, 1000),
-            (2, 2000),
-            (3, 4000),
-            (5, 16_000),
-            (6, 20_000),
-            (40, 20_000),
-            (u32::MAX, 20_000),
-        ];
+        let table =
+            [(0, 500), (1, 1000), (2, 2000), (3, 4000), (5, 16_000), (6, 20_000), (40, 20_000), (u32::MAX, 20_000)];
         for (retry, millis) in table {
-            assert_eq!(
-                backoff.ceiling(retry),
-                Duration::from_millis(millis),
-                "retry {retry}"
-            );
+            assert_eq!(backoff.ceiling(retry), Duration::from_millis(millis), "retry {retry}");
         }
     }
 
     #[test]
     fn no_jitter_gives_the_ceiling_and_a_floor_wins() {
-        let backoff = Backoff {
-            jitter: Jitter::None,
-            ..Backoff::default()
-        };
+        let backoff = Backoff { jitter: Jitter::None, ..Backoff::default() };
         let mut rng = fastrand::Rng::with_seed(1);
         assert_eq!(backoff.delay(1, &mut rng), Duration::from_secs(1));
-        assert_eq!(
-            backoff.delay_with_floor(0, Some(Duration::from_secs(7)), &mut rng),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            backoff.delay_with_floor(1, Some(Duration::from_millis(10)), &mut rng),
-            Duration::from_secs(1)
-        );
+        assert_eq!(backoff.delay_with_floor(0, Some(Duration::from_secs(7)), &mut rng), Duration::from_secs(7));
+        assert_eq!(backoff.delay_with_floor(1, Some(Duration::from_millis(10)), &mut rng), Duration::from_secs(1));
     }
 
     #[test]
@@ -128,9 +95,7 @@ mod tests {
         let backoff = Backoff::default();
         let run = |seed| {
             let mut rng = fastrand::Rng::with_seed(seed);
-            (0..5)
-                .map(|n| backoff.delay(n, &mut rng))
-                .collect::<Vec<_>>()
+            (0..5).map(|n| backoff.delay(n, &mut rng)).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
     }

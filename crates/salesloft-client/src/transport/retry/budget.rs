@@ -25,12 +25,7 @@ pub struct RetryBudgetConfig {
 
 impl Default for RetryBudgetConfig {
     fn default() -> Self {
-        Self {
-            capacity: 500,
-            retry_cost: 5,
-            timeout_retry_cost: 10,
-            success_increment: 1,
-        }
+        Self { capacity: 500, retry_cost: 5, timeout_retry_cost: 10, success_increment: 1 }
     }
 }
 
@@ -44,10 +39,7 @@ pub struct RetryBudget {
 impl RetryBudget {
     /// A full bucket.
     pub fn new(config: RetryBudgetConfig) -> Self {
-        Self {
-            config,
-            tokens: Arc::new(Mutex::new(config.capacity)),
-        }
+        Self { config, tokens: Arc::new(Mutex::new(config.capacity)) }
     }
 
     /// Tokens left.
@@ -58,11 +50,7 @@ impl RetryBudget {
     /// Withdraws the cost of one retry; `Some(cost)` when granted (keep it for [`RetryBudget::on_success`]),
     /// `None` when the bucket cannot pay.
     pub fn try_acquire(&self, timeout: bool) -> Option<u32> {
-        let cost = if timeout {
-            self.config.timeout_retry_cost
-        } else {
-            self.config.retry_cost
-        };
+        let cost = if timeout { self.config.timeout_retry_cost } else { self.config.retry_cost };
         let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
         if *tokens < cost {
             return None;
@@ -87,10 +75,7 @@ mod tests {
     #[test]
     fn bucket_table() {
         // (name, steps, expected tokens) where a step is ('r' retry, 't' timeout retry, 's' success, 'S' success after a retry costing 5)
-        let small = RetryBudgetConfig {
-            capacity: 20,
-            ..RetryBudgetConfig::default()
-        };
+        let small = RetryBudgetConfig { capacity: 20, ..RetryBudgetConfig::default() };
         let table = [
             ("full at start", "", 20),
             ("two retries", "rr", 10),
@@ -121,16 +106,9 @@ mod tests {
 
     #[test]
     fn refusal_is_reported() {
-        let budget = RetryBudget::new(RetryBudgetConfig {
-            capacity: 9,
-            ..RetryBudgetConfig::default()
-        });
+        let budget = RetryBudget::new(RetryBudgetConfig { capacity: 9, ..RetryBudgetConfig::default() });
         assert_eq!(budget.try_acquire(false), Some(5));
-        assert_eq!(
-            budget.try_acquire(false),
-            None,
-            "4 tokens cannot pay a retry of 5"
-        );
+        assert_eq!(budget.try_acquire(false), None, "4 tokens cannot pay a retry of 5");
         assert_eq!(budget.try_acquire(true), None);
     }
 }

@@ -89,36 +89,25 @@ pub fn classify(
     match result {
         AttemptResult::Response { status, headers } => {
             if status == StatusCode::TOO_MANY_REQUESTS {
-                return RetryAction::Retry {
-                    reason: RetryReason::Throttled,
-                    min_delay: retry_after(headers),
-                };
+                return RetryAction::Retry { reason: RetryReason::Throttled, min_delay: retry_after(headers) };
             }
             let transient = status == StatusCode::REQUEST_TIMEOUT
                 || (status.is_server_error()
                     && status != StatusCode::NOT_IMPLEMENTED
                     && status != StatusCode::HTTP_VERSION_NOT_SUPPORTED);
             if transient && idempotent {
-                RetryAction::Retry {
-                    reason: RetryReason::ServerError,
-                    min_delay: retry_after(headers),
-                }
+                RetryAction::Retry { reason: RetryReason::ServerError, min_delay: retry_after(headers) }
             } else {
                 RetryAction::NoRetry
             }
         }
-        AttemptResult::Timeout if idempotent => RetryAction::Retry {
-            reason: RetryReason::Timeout,
-            min_delay: None,
-        },
-        AttemptResult::Transport { connect: true } => RetryAction::Retry {
-            reason: RetryReason::Connect,
-            min_delay: None,
-        },
-        AttemptResult::Transport { connect: false } if idempotent => RetryAction::Retry {
-            reason: RetryReason::Transport,
-            min_delay: None,
-        },
+        AttemptResult::Timeout if idempotent => RetryAction::Retry { reason: RetryReason::Timeout, min_delay: None },
+        AttemptResult::Transport { connect: true } => {
+            RetryAction::Retry { reason: RetryReason::Connect, min_delay: None }
+        }
+        AttemptResult::Transport { connect: false } if idempotent => {
+            RetryAction::Retry { reason: RetryReason::Transport, min_delay: None }
+        }
         AttemptResult::Timeout | AttemptResult::Transport { .. } => RetryAction::NoRetry,
     }
 }
@@ -132,10 +121,7 @@ mod tests {
     fn headers(retry_after: Option<&str>) -> HeaderMap {
         let mut headers = HeaderMap::new();
         if let Some(value) = retry_after {
-            headers.insert(
-                http::header::RETRY_AFTER,
-                value.parse().expect("header value"),
-            );
+            headers.insert(http::header::RETRY_AFTER, value.parse().expect("header value"));
         }
         headers
     }
@@ -146,126 +132,43 @@ mod tests {
         let two = headers(Some("2"));
         let secs = |s| Some(Duration::from_secs(s));
         fn response(code: u16, headers: &HeaderMap) -> AttemptResult<'_> {
-            AttemptResult::Response {
-                status: StatusCode::from_u16(code).expect("status"),
-                headers,
-            }
+            AttemptResult::Response { status: StatusCode::from_u16(code).expect("status"), headers }
         }
         // (name, idempotent, result, expected)
         let table: Vec<(&str, bool, AttemptResult<'_>, RetryAction)> = vec![
             ("200", true, response(200, &none), NoRetry),
             ("204", false, response(204, &none), NoRetry),
             ("400", true, response(400, &none), NoRetry),
-            (
-                "401 is auth's business",
-                true,
-                response(401, &none),
-                NoRetry,
-            ),
+            ("401 is auth's business", true, response(401, &none), NoRetry),
             ("403", true, response(403, &none), NoRetry),
             ("404", true, response(404, &none), NoRetry),
-            (
-                "408 idempotent",
-                true,
-                response(408, &none),
-                Retry {
-                    reason: ServerError,
-                    min_delay: None,
-                },
-            ),
+            ("408 idempotent", true, response(408, &none), Retry { reason: ServerError, min_delay: None }),
             ("408 POST", false, response(408, &none), NoRetry),
             ("422", true, response(422, &none), NoRetry),
-            (
-                "429 GET",
-                true,
-                response(429, &none),
-                Retry {
-                    reason: Throttled,
-                    min_delay: None,
-                },
-            ),
-            (
-                "429 POST w/ Retry-After",
-                false,
-                response(429, &two),
-                Retry {
-                    reason: Throttled,
-                    min_delay: secs(2),
-                },
-            ),
-            (
-                "500 GET",
-                true,
-                response(500, &none),
-                Retry {
-                    reason: ServerError,
-                    min_delay: None,
-                },
-            ),
+            ("429 GET", true, response(429, &none), Retry { reason: Throttled, min_delay: None }),
+            ("429 POST w/ Retry-After", false, response(429, &two), Retry { reason: Throttled, min_delay: secs(2) }),
+            ("500 GET", true, response(500, &none), Retry { reason: ServerError, min_delay: None }),
             ("500 POST without key", false, response(500, &none), NoRetry),
             ("501", true, response(501, &none), NoRetry),
-            (
-                "502",
-                true,
-                response(502, &none),
-                Retry {
-                    reason: ServerError,
-                    min_delay: None,
-                },
-            ),
-            (
-                "503 Retry-After",
-                true,
-                response(503, &two),
-                Retry {
-                    reason: ServerError,
-                    min_delay: secs(2),
-                },
-            ),
-            (
-                "504",
-                true,
-                response(504, &none),
-                Retry {
-                    reason: ServerError,
-                    min_delay: None,
-                },
-            ),
+            ("502", true, response(502, &none), Retry { reason: ServerError, min_delay: None }),
+            ("503 Retry-After", true, response(503, &two), Retry { reason: ServerError, min_delay: secs(2) }),
+            ("504", true, response(504, &none), Retry { reason: ServerError, min_delay: None }),
             ("505", true, response(505, &none), NoRetry),
-            (
-                "timeout GET",
-                true,
-                AttemptResult::Timeout,
-                Retry {
-                    reason: Timeout,
-                    min_delay: None,
-                },
-            ),
+            ("timeout GET", true, AttemptResult::Timeout, Retry { reason: Timeout, min_delay: None }),
             ("timeout POST", false, AttemptResult::Timeout, NoRetry),
             (
                 "connect POST",
                 false,
                 AttemptResult::Transport { connect: true },
-                Retry {
-                    reason: Connect,
-                    min_delay: None,
-                },
+                Retry { reason: Connect, min_delay: None },
             ),
             (
                 "reset GET",
                 true,
                 AttemptResult::Transport { connect: false },
-                Retry {
-                    reason: Transport,
-                    min_delay: None,
-                },
+                Retry { reason: Transport, min_delay: None },
             ),
-            (
-                "reset POST",
-                false,
-                AttemptResult::Transport { connect: false },
-                NoRetry,
-            ),
+            ("reset POST", false, AttemptResult::Transport { connect: false }, NoRetry),
         ];
         for (name, idempotent, result, expected) in table {
             let got = classify(idempotent, result, crate::transport::retry_after);

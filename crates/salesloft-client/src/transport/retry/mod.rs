@@ -31,11 +31,6 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            backoff: Backoff::default(),
-            budget: RetryBudgetConfig::default(),
-            seed: None,
-        }
+        Self { max_attempts: 3, backoff: Backoff::default(), budget: RetryBudgetConfig::default(), seed: None }
     }
 }
