@@ -37,7 +37,7 @@ for _ in $(seq 1 100); do
 done
 
 SALESLOFT_API_KEY="$key" /usr/bin/time -v "$bin" pull people --base-url "http://127.0.0.1:$port/v2" \
-    --out "$work/people.jsonl" 2>"$work/time.log" || { cat "$work/time.log" >&2; exit 1; }
+    --store "sqlite://$work/slprod.sqlite" --out "$work/people.jsonl" 2>"$work/time.log" || { cat "$work/time.log" >&2; exit 1; }
 
 lines=$(wc -l <"$work/people.jsonl")
 bytes=$(stat -c %s "$work/people.jsonl")

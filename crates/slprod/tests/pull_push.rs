@@ -92,7 +92,10 @@ async fn pull_writes_every_record_once_and_a_rerun_adds_nothing() {
     let (code, _, stderr) = slprod(&sim, args(&["pull", "people", "--out", &out_arg])).await;
     assert_eq!(code, 0, "expected exit 0, got {code}: {stderr}");
     assert_exactly(&ids_in(&out), 1_234);
-    assert!(out.with_extension("jsonl.checkpoint").exists(), "a checkpoint sits next to the file");
+    let store = salesloft_store::open(&store_url()).await.expect("the pull's store");
+    let name = format!("pull:people:{}", out.display());
+    let checkpoint = store.checkpoints().get(&name).await.expect("read checkpoint");
+    assert!(checkpoint.is_some_and(|c| c["records"] == 1_234), "the store holds the pull's checkpoint {name}");
 
     let (code, _, stderr) = slprod(&sim, args(&["pull", "people", "--out", &out_arg])).await;
     assert_eq!(code, 0, "expected exit 0 on the rerun, got {code}: {stderr}");

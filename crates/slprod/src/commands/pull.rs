@@ -1,8 +1,9 @@
 //! `slprod pull`: stream every record of a resource to a JSON-lines file with a keyset cursor, checkpointing
 //! after each page so an interrupted pull resumes without duplicates or gaps.
 //!
-//! Order of writes per page: append the records, flush, then replace the checkpoint sidecar
-//! (`FILE.jsonl.checkpoint`: cursor + the file length it covers) atomically. On resume the file is cut back to
+//! The checkpoint (cursor + the file length it covers) is kept in the store (`--store`, the same one `push` and
+//! the gateway use), named after the resource and the output file's absolute path. Order of writes per page:
+//! append the records, flush and fsync the file, then commit the checkpoint. On resume the file is cut back to
 //! the length the checkpoint covers — records written after the last checkpoint are fetched again — so the
 //! file never holds a record twice and never misses one. A finished pull keeps its checkpoint: running it
 //! again appends what changed since.
@@ -17,6 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use salesloft_client::api::Resource;
 use salesloft_client::models::{Account, Cadence, CadenceMembership, Keyed, Person, Timestamp};
 use salesloft_client::{Client, KeysetCursor, KeysetPager};
+use salesloft_store::Store;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -36,9 +38,12 @@ pub struct PullArgs {
     /// Where and how to connect.
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Output file, one JSON object per line. Its checkpoint is kept next to it as `<FILE>.checkpoint`.
+    /// Output file, one JSON object per line.
     #[arg(long)]
     pub out: PathBuf,
+    /// Store URL for the checkpoint: `sqlite://PATH` or `postgres://…`.
+    #[arg(long, env = "SLPROD_STORE", default_value = salesloft_store::DEFAULT_STORE_URL)]
+    pub store: String,
     /// Only records updated at or after this RFC 3339 time (ignored when resuming from a checkpoint).
     #[arg(long)]
     pub since: Option<String>,
@@ -132,7 +137,7 @@ impl ConnectArgs {
     }
 }
 
-/// The sidecar checkpoint of a pull.
+/// The checkpoint of a pull.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PullCheckpoint {
     /// The resource pulled (a checkpoint is refused for another one).
@@ -145,11 +150,46 @@ pub struct PullCheckpoint {
     pub records: u64,
 }
 
-/// The checkpoint path for an output file: `<out>.checkpoint`.
-pub fn checkpoint_path(out: &Path) -> PathBuf {
-    let mut name = out.as_os_str().to_os_string();
-    name.push(".checkpoint");
-    PathBuf::from(name)
+/// Where a pull's checkpoint lives: a named row in the store.
+struct CheckpointSlot {
+    store: Store,
+    name: String,
+}
+
+impl CheckpointSlot {
+    /// The slot of a pull of `resource` into `out` (named by the file's absolute path, so the same file pulled
+    /// from another directory resumes too).
+    async fn open(url: &str, resource: &str, out: &Path) -> Result<Self, String> {
+        let store = salesloft_store::open(url).await.map_err(|e| format!("cannot open the store: {e}"))?;
+        let path = std::path::absolute(out).map_err(|e| format!("cannot resolve {}: {e}", out.display()))?;
+        Ok(Self { store, name: format!("pull:{resource}:{}", path.display()) })
+    }
+
+    async fn load(&self) -> Result<Option<PullCheckpoint>, String> {
+        let value =
+            self.store.checkpoints().get(&self.name).await.map_err(|e| format!("cannot read the checkpoint: {e}"))?;
+        value
+            .map(|value| {
+                serde_json::from_value(value).map_err(|e| {
+                    format!("the checkpoint {} is unreadable ({e}); pass --overwrite to start over", self.name)
+                })
+            })
+            .transpose()
+    }
+
+    async fn save(&self, checkpoint: &PullCheckpoint) -> Result<(), String> {
+        let value = serde_json::to_value(checkpoint).map_err(|e| format!("cannot encode the checkpoint: {e}"))?;
+        self.store.checkpoints().put(&self.name, &value).await.map_err(|e| format!("cannot write the checkpoint: {e}"))
+    }
+
+    async fn discard(&self) -> Result<(), String> {
+        self.store
+            .checkpoints()
+            .delete(&self.name)
+            .await
+            .map(drop)
+            .map_err(|e| format!("cannot discard the checkpoint: {e}"))
+    }
 }
 
 /// Runs `slprod pull`; returns 0 (complete), 1 (stopped part-way; rerun to resume), 2 (could not start).
@@ -170,31 +210,24 @@ pub async fn run(args: PullArgs) -> i32 {
 }
 
 /// Opens the output for appending, cut back to what the checkpoint covers; returns the starting state.
-fn prepare(args: &PullArgs) -> Result<(File, PullCheckpoint), String> {
+async fn prepare(args: &PullArgs, slot: &CheckpointSlot) -> Result<(File, PullCheckpoint), String> {
     let resource = args.resource.name().to_string();
-    let sidecar = checkpoint_path(&args.out);
     let existing = if args.overwrite {
+        slot.discard().await?;
         None
     } else {
-        match std::fs::read(&sidecar) {
-            Ok(bytes) => Some(serde_json::from_slice::<PullCheckpoint>(&bytes).map_err(|e| {
-                format!("checkpoint {} is unreadable ({e}); pass --overwrite to start over", sidecar.display())
-            })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(format!("cannot read checkpoint {}: {e}", sidecar.display())),
-        }
+        slot.load().await?
     };
     match existing {
         Some(checkpoint) => {
             if checkpoint.resource != resource {
                 return Err(format!(
                     "checkpoint {} belongs to a pull of {}, not {resource}",
-                    sidecar.display(),
-                    checkpoint.resource
+                    slot.name, checkpoint.resource
                 ));
             }
             if args.since.is_some() {
-                eprintln!("note: resuming from {}; --since is ignored", sidecar.display());
+                eprintln!("note: resuming from checkpoint {}; --since is ignored", slot.name);
             }
             let file = OpenOptions::new()
                 .read(true)
@@ -237,28 +270,24 @@ fn prepare(args: &PullArgs) -> Result<(File, PullCheckpoint), String> {
     }
 }
 
-/// Replaces the checkpoint atomically (write a temporary file, then rename over the old one).
-fn save_checkpoint(path: &Path, checkpoint: &PullCheckpoint) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let body = serde_json::to_vec(checkpoint).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, path)
-}
-
 async fn pull<T>(client: &Client, args: &PullArgs) -> i32
 where
     T: Resource + Keyed + Serialize + Send,
 {
-    let (file, mut checkpoint) = match prepare(args) {
+    let slot = match CheckpointSlot::open(&args.store, args.resource.name(), &args.out).await {
+        Ok(slot) => slot,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
+    let (file, mut checkpoint) = match prepare(args, &slot).await {
         Ok(state) => state,
         Err(message) => {
             eprintln!("error: {message}");
             return EXIT_COULD_NOT_RUN;
         }
     };
-    let sidecar = checkpoint_path(&args.out);
     let mut out = BufWriter::with_capacity(256 * 1024, file);
     if let Err(e) = std::io::Seek::seek(&mut out, std::io::SeekFrom::Start(checkpoint.bytes)) {
         eprintln!("error: cannot seek in {}: {e}", args.out.display());
@@ -284,9 +313,8 @@ where
             Err(error) => {
                 progress.abandon();
                 eprintln!(
-                    "error: {error}\n{} records written in total; rerun the same command to resume from {}",
-                    checkpoint.records,
-                    sidecar.display()
+                    "error: {error}\n{} records written in total; rerun the same command to resume from checkpoint {}",
+                    checkpoint.records, slot.name
                 );
                 return EXIT_INTERRUPTED;
             }
@@ -299,8 +327,11 @@ where
                 return EXIT_INTERRUPTED;
             }
         }
-        // Records first, then the checkpoint that covers them.
-        let position = out.flush().and_then(|()| std::io::Seek::stream_position(&mut out));
+        // Records first (on disk), then the checkpoint that covers them.
+        let position = out
+            .flush()
+            .and_then(|()| out.get_ref().sync_data())
+            .and_then(|()| std::io::Seek::stream_position(&mut out));
         let bytes = match position {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -312,17 +343,17 @@ where
         checkpoint.records += page.records.len() as u64;
         checkpoint.bytes = bytes;
         checkpoint.cursor = page.checkpoint;
-        if let Err(e) = save_checkpoint(&sidecar, &checkpoint) {
+        if let Err(message) = slot.save(&checkpoint).await {
             progress.abandon();
-            eprintln!("error: cannot write checkpoint {}: {e}", sidecar.display());
+            eprintln!("error: {message}");
             return EXIT_INTERRUPTED;
         }
         progress.set_position(checkpoint.records);
     }
     progress.finish_and_clear();
     // Save even when nothing new arrived, so the file and its checkpoint always exist together.
-    if let Err(e) = save_checkpoint(&sidecar, &checkpoint) {
-        eprintln!("error: cannot write checkpoint {}: {e}", sidecar.display());
+    if let Err(message) = slot.save(&checkpoint).await {
+        eprintln!("error: {message}");
         return EXIT_INTERRUPTED;
     }
     eprintln!(
@@ -331,7 +362,7 @@ where
         args.resource.name(),
         checkpoint.records,
         args.out.display(),
-        sidecar.display()
+        slot.name
     );
     EXIT_OK
 }
