@@ -5,7 +5,7 @@
 //! (`list().updated_after(t).per_page(100).send()`). Paths are sent without `.json` (FACTS.md §1.1: optional
 //! in practice). Array filters are sent Rails-style, `email_addresses[]=a&email_addresses[]=b` (FACTS.md §4.3).
 //! Every response is decoded with `serde_path_to_error`, so a shape mismatch names the JSON path
-//! (`data[3].email_address`) in [`Error::Decode`](crate::Error::Decode).
+//! (`data[3].email_address`) in [`crate::Error::Decode`].
 
 pub mod accounts;
 pub mod cadence_memberships;

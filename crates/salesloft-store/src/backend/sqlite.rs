@@ -4,7 +4,7 @@
 //! - WAL lets readers run while one writer commits, across processes on one host.
 //! - `synchronous=FULL` fsyncs the WAL at every commit, so a committed write survives power loss; NORMAL in WAL
 //!   mode survives an application crash but may lose the last commits on power loss
-//!   (https://www.sqlite.org/pragma.html#pragma_synchronous). The inbox acknowledges deliveries only after
+//!   (<https://www.sqlite.org/pragma.html#pragma_synchronous>). The inbox acknowledges deliveries only after
 //!   commit, so it needs FULL; group commit pays for it.
 //! - `BEGIN IMMEDIATE` takes the write lock when the transaction starts, so two writers never both read and
 //!   then fail to upgrade (SQLITE_BUSY mid-transaction cannot be retried by busy_timeout); `busy_timeout` makes
