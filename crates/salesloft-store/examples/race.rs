@@ -1,6 +1,7 @@
 //! A child process for the store's multi-process tests (`tests/processes.rs`); also a runnable demo of the
 //! ledger + lock + audit pattern an upsert uses. Modes:
 //!
+//! - `open URL...` — opens (creating and migrating) each store in turn, then prints `opened N`.
 //! - `lock URL NAME HOLDER GO_FILE` — waits until GO_FILE exists, tries the lock once (60 s lease), prints
 //!   `acquired FENCE` or `busy`.
 //! - `counter URL N HOLDER` — N times: take lock `counter`, read checkpoint `counter`, write it + 1, release.
@@ -53,6 +54,13 @@ fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, Error> {
 
 async fn run(args: &[String]) -> Result<(), Error> {
     let mode = arg(args, 0, "mode")?;
+    if mode == "open" {
+        for url in &args[1..] {
+            open(url).await.map_err(|e| format!("opening {url}: {e}"))?.close().await;
+        }
+        println!("opened {}", args.len() - 1);
+        return Ok(());
+    }
     let store = open(arg(args, 1, "store url")?).await?;
     match mode {
         "lock" => {

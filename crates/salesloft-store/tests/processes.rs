@@ -75,6 +75,43 @@ on_both_backends!(
     sigkill_at_each_ledger_phase_then_rerun_converges,
 );
 
+/// Several processes starting together on a store nobody has created yet (replicas, or parallel CLI runs) all
+/// open it: creating the file, switching it to WAL and migrating race, and SQLite may answer SQLITE_BUSY
+/// without calling the busy handler, so a lost race must be retried rather than reported. Each opener walks
+/// the same list of new stores, so one spawn gives many races.
+fn openers_all_succeed(urls: &[String]) {
+    let args: Vec<&str> = std::iter::once("open").chain(urls.iter().map(String::as_str)).collect();
+    let children: Vec<Child> = (0..6).map(|_| spawn(&args, &[])).collect();
+    for (i, child) in children.into_iter().enumerate() {
+        assert_eq!(finish(child, &format!("opener {i}")).trim(), format!("opened {}", urls.len()));
+    }
+}
+
+#[test]
+fn processes_opening_new_sqlite_stores_together_all_succeed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let urls: Vec<String> =
+        (0..40).map(|i| format!("sqlite://{}", dir.path().join(format!("new-{i}.sqlite")).display())).collect();
+    openers_all_succeed(&urls);
+}
+
+#[test]
+fn processes_opening_new_postgres_schemas_together_all_succeed() {
+    let urls: Vec<String> = (0..10)
+        .map(|_| {
+            let schema = common::fresh_schema();
+            match common::pg_store_url(&schema) {
+                StoreUrl::Postgres { url, .. } => {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    format!("{url}{sep}schema={schema}")
+                }
+                other => panic!("not a PostgreSQL URL: {other}"),
+            }
+        })
+        .collect();
+    openers_all_succeed(&urls);
+}
+
 async fn two_processes_racing_for_a_lock_get_one_holder(t: &TestStore) {
     let url = url_arg(t);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -53,7 +53,41 @@ include!("ops.rs");
 
 const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
 
+/// Opens (creating if missing) and migrates the database, retrying while another process holds it busy.
+///
+/// `busy_timeout` alone is not enough while several processes open a new file together: switching a fresh
+/// file to WAL needs an exclusive lock, and when SQLite sees that waiting could deadlock it returns
+/// SQLITE_BUSY at once without calling the busy handler (<https://www.sqlite.org/c3ref/busy_handler.html>).
+/// Opening and migrating are idempotent (the migration runs in one `BEGIN IMMEDIATE` transaction), so the
+/// whole open is retried with growing pauses until `busy_timeout` has passed.
 pub(crate) async fn open(url: &StoreUrl, path: &Path, options: &StoreOptions) -> Result<sqlx::SqlitePool> {
+    retry_while_busy(options.busy_timeout, || open_once(url, path, options)).await
+}
+
+/// Runs `attempt` until it returns anything but [`StoreError::Busy`], pausing 5 ms, 10 ms, … (at most 200 ms)
+/// between tries; the last `Busy` is returned once the next pause would end past `budget`.
+async fn retry_while_busy<T, F, Fut>(budget: std::time::Duration, mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match attempt().await {
+            Err(StoreError::Busy { detail }) => {
+                if tokio::time::Instant::now() + pause > deadline {
+                    return Err(StoreError::Busy { detail });
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn open_once(url: &StoreUrl, path: &Path, options: &StoreOptions) -> Result<sqlx::SqlitePool> {
     let target = url.to_string();
     if path.is_dir() {
         return Err(StoreError::Open { target, detail: "the path is a directory".into() });
@@ -215,4 +249,48 @@ pub(crate) async fn inbox_insert_batch(
             None => Inserted::Duplicate,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn busy() -> StoreError {
+        StoreError::Busy { detail: "database is locked".into() }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_that_loses_a_race_is_retried_until_it_succeeds() {
+        let mut tries = 0;
+        let result = retry_while_busy(Duration::from_secs(10), || {
+            tries += 1;
+            let outcome = if tries < 4 { Err(busy()) } else { Ok(tries) };
+            async move { outcome }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_busy_past_the_timeout_is_reported_busy() {
+        let start = tokio::time::Instant::now();
+        let result: Result<()> = retry_while_busy(Duration::from_secs(1), || async { Err(busy()) }).await;
+        assert!(matches!(result, Err(StoreError::Busy { .. })), "got {result:?}");
+        let waited = start.elapsed();
+        assert!(waited <= Duration::from_secs(1) && waited >= Duration::from_millis(800), "waited {waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_errors_are_not_retried() {
+        let mut tries = 0;
+        let result: Result<()> = retry_while_busy(Duration::from_secs(10), || {
+            tries += 1;
+            async { Err(StoreError::Corrupt { detail: "bad page".into() }) }
+        })
+        .await;
+        assert!(matches!(result, Err(StoreError::Corrupt { .. })));
+        assert_eq!(tries, 1);
+    }
 }
