@@ -45,8 +45,8 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    AccountsHandler, CadenceMembershipsHandler, CadencesHandler, PeopleHandler, UsersHandler,
-    WebhookSubscriptionsHandler,
+    AccountsHandler, CadenceMembershipsHandler, CadencesHandler, NotesHandler, PeopleHandler, TasksHandler,
+    UsersHandler, WebhookSubscriptionsHandler,
 };
 use crate::models::{Envelope, Team, User};
 use crate::transport::{ApiRequest, Pipeline};
@@ -116,6 +116,16 @@ impl Client {
     /// Webhook subscriptions: list, get, create, update, delete.
     pub fn webhook_subscriptions(&self) -> WebhookSubscriptionsHandler<'_> {
         WebhookSubscriptionsHandler::new(self)
+    }
+
+    /// Notes on people and accounts: list, keyset, get, create, update, delete.
+    pub fn notes(&self) -> NotesHandler<'_> {
+        NotesHandler::new(self)
+    }
+
+    /// Tasks: list, get, create (retryable with SalesLoft's own `idempotency_key`), update.
+    pub fn tasks(&self) -> TasksHandler<'_> {
+        TasksHandler::new(self)
     }
 
     /// `GET /v2/me`: the user this credential acts as.

@@ -39,6 +39,8 @@ resource! {
     crate::models::CadenceMembership => "cadence_memberships", "cadence_memberships.list";
     crate::models::User => "users", "users.list";
     crate::models::WebhookSubscription => "webhook_subscriptions", "webhook_subscriptions.list";
+    crate::models::Note => "notes", "notes.list";
+    crate::models::Task => "tasks", "tasks.list";
 }
 
 /// Builds one list request (`GET /v2/<resource>`). Resource-specific filters are added by impl blocks in the

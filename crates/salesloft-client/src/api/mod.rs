@@ -12,7 +12,9 @@ pub mod cadence_memberships;
 pub mod cadences;
 pub mod list;
 pub mod me;
+pub mod notes;
 pub mod people;
+pub mod tasks;
 pub mod users;
 pub mod webhook_subscriptions;
 
@@ -20,7 +22,9 @@ pub use accounts::AccountsHandler;
 pub use cadence_memberships::{CadenceMembershipsHandler, CreateMembership};
 pub use cadences::CadencesHandler;
 pub use list::{ListBuilder, Resource};
+pub use notes::NotesHandler;
 pub use people::{PeopleHandler, UpsertByEmail, Upserted};
+pub use tasks::TasksHandler;
 pub use users::UsersHandler;
 pub use webhook_subscriptions::WebhookSubscriptionsHandler;
 

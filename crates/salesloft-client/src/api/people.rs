@@ -1,10 +1,11 @@
-//! `/v2/people`: list, get, create, update, delete and upsert by email (FACTS.md §5.3).
+//! `/v2/people`: list, get, create, update, delete, our upsert by email, and SalesLoft's own
+//! `/v2/person_upserts` (FACTS.md §5.2, §5.3).
 
 use http::Method;
 
 use super::list::ListBuilder;
 use super::{decode, to_body};
-use crate::models::{Envelope, Person, PersonId, PersonInput};
+use crate::models::{Envelope, Person, PersonId, PersonInput, PersonUpsert, UpsertKey};
 use crate::pagination::KeysetPager;
 use crate::transport::{ApiRequest, IdempotencyKey};
 use crate::{Client, Error};
@@ -154,6 +155,57 @@ impl<'c> PeopleHandler<'c> {
     /// ```
     pub fn upsert_by_email(&self, input: PersonInput) -> UpsertByEmail<'c> {
         UpsertByEmail { client: self.client, input, key: None }
+    }
+
+    /// SalesLoft's own upsert, `POST /v2/person_upserts`, matching on `key` (`email_address` or `crm_id`,
+    /// taken from `input`): one request, and the response says whether it created or updated
+    /// (FACTS.md §5.2). For [`UpsertKey::Id`] use [`upsert_id`](Self::upsert_id).
+    ///
+    /// The pipeline may retry it: a repeat matches the person the first attempt created, so it updates
+    /// instead of duplicating. Two *concurrent* upserts of one new email can still both create; run them
+    /// through a per-email lock (`salesloft-sync`) when that matters.
+    ///
+    /// ```no_run
+    /// # async fn run(client: salesloft_client::Client) -> salesloft_client::Result<()> {
+    /// use salesloft_client::models::{PersonInput, UpsertKey};
+    /// let upserted = client.people()
+    ///     .upsert(UpsertKey::EmailAddress, &PersonInput::with_email("ada@example.com").title("CTO"))
+    ///     .await?;
+    /// println!("{:?} {}", upserted.upsert_type, upserted.person.id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert(&self, key: UpsertKey, input: &PersonInput) -> Result<PersonUpsert, Error> {
+        if key == UpsertKey::Id {
+            return Err(Error::Construction {
+                reason: "an upsert on `id` needs the person's id: use upsert_id".to_string(),
+            });
+        }
+        self.send_upsert(key, None, input).await
+    }
+
+    /// `POST /v2/person_upserts` with `upsert_key=id`: updates person `id` with `input`.
+    pub async fn upsert_id(&self, id: PersonId, input: &PersonInput) -> Result<PersonUpsert, Error> {
+        self.send_upsert(UpsertKey::Id, Some(id), input).await
+    }
+
+    async fn send_upsert(
+        &self,
+        key: UpsertKey,
+        id: Option<PersonId>,
+        input: &PersonInput,
+    ) -> Result<PersonUpsert, Error> {
+        let mut body = to_body("people.upsert", input)?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("upsert_key".to_string(), key.as_str().into());
+            if let Some(id) = id {
+                fields.insert("id".to_string(), id.0.into());
+            }
+        }
+        let request = ApiRequest::new("people.upsert", Method::POST, "person_upserts")
+            .json(body)
+            // Safe to repeat: the repeat finds what the first attempt wrote by the same key.
+            .idempotency_key(IdempotencyKey::random());
+        self.client.send_data(request).await
     }
 }
 

@@ -64,6 +64,10 @@ id_type!(
     GroupId,
     /// The id of an import (`/v2/imports/{id}`).
     ImportId,
+    /// The id of a note (`/v2/notes/{id}`).
+    NoteId,
+    /// The id of a task (`/v2/tasks/{id}`).
+    TaskId,
 );
 
 /// The id of a role: SalesLoft sends it as a string (`{"id":"Admin"}`) for built-in roles and may send an

@@ -8,7 +8,9 @@ pub mod account;
 pub mod cadence;
 pub mod cadence_membership;
 pub mod common;
+pub mod note;
 pub mod person;
+pub mod task;
 pub mod team;
 pub mod user;
 pub mod webhook_subscription;
@@ -18,10 +20,12 @@ pub use cadence::{Cadence, CadenceCounts};
 pub use cadence_membership::{CadenceMembership, CadenceMembershipCounts};
 pub use common::{
     AccountId, AccountStageId, ActionId, CadenceId, CadenceMembershipId, Envelope, Extra, GroupId, ImportId,
-    ListResponse, Metadata, Paging, PersonId, PersonStageId, Ref, RoleId, SortDirection, StepId, TeamId, Timestamp,
-    UserId, WebhookSubscriptionId,
+    ListResponse, Metadata, NoteId, Paging, PersonId, PersonStageId, Ref, RoleId, SortDirection, StepId, TaskId,
+    TeamId, Timestamp, UserId, WebhookSubscriptionId,
 };
-pub use person::{Person, PersonCounts, PersonInput, normalize_email};
+pub use note::{Note, NoteInput, NoteSubject};
+pub use person::{Person, PersonCounts, PersonInput, PersonUpsert, UpsertKey, UpsertType, normalize_email};
+pub use task::{Task, TaskInput};
 pub use team::Team;
 pub use user::User;
 pub use webhook_subscription::{WebhookSubscription, WebhookSubscriptionInput};
@@ -47,4 +51,4 @@ macro_rules! keyed {
     )*};
 }
 
-keyed!(Person, Account, Cadence, CadenceMembership);
+keyed!(Person, Account, Cadence, CadenceMembership, Note);

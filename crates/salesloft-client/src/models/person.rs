@@ -414,3 +414,49 @@ pub fn normalize_email(email: &str) -> Option<String> {
     let trimmed = email.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_lowercase())
 }
+
+/// Which field `POST /v2/person_upserts` matches an existing person on (FACTS.md §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpsertKey {
+    /// The person's id (the body carries `id`).
+    Id,
+    /// The CRM id (needs the `person:set_crm_id` scope and a `crm_id_type`).
+    CrmId,
+    /// The email address.
+    EmailAddress,
+}
+
+impl UpsertKey {
+    /// The value SalesLoft expects in `upsert_key`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpsertKey::Id => "id",
+            UpsertKey::CrmId => "crm_id",
+            UpsertKey::EmailAddress => "email_address",
+        }
+    }
+}
+
+/// Whether `POST /v2/person_upserts` created or updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpsertType {
+    /// No person matched: one was created.
+    Create,
+    /// A person matched and was updated.
+    Update,
+}
+
+/// The `data` of a `POST /v2/person_upserts` response: `{"person": {...}, "upsert_type": "create"|"update"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PersonUpsert {
+    /// The person as it now is.
+    pub person: Person,
+    /// Create or update.
+    pub upsert_type: UpsertType,
+    /// Fields not modelled here, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
