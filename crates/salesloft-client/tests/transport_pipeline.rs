@@ -376,6 +376,37 @@ async fn a_post_without_an_idempotency_key_is_not_retried_on_5xx() {
     assert_eq!(h.route_count("POST /v2/people").await, 3);
 }
 
+/// The checklist's "a retry creates a duplicate person": the create commits but its answer is lost. A blind
+/// POST would not be retried at all (in doubt); the upsert's keyed create is retried, meets the 422 "taken"
+/// and falls back to lookup + update, so there is still exactly one person.
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_neither_duplicates_nor_fails_the_upsert() {
+    let h = Harness::default().await;
+    let client = salesloft_client::Client::new(h.builder().build().expect("pipeline"));
+
+    h.fault("POST", "/v2/people", json!([{"drop_after": true}])).await;
+    let error = client
+        .people()
+        .create(&salesloft_client::models::PersonInput::with_email("blind@example.com"))
+        .await
+        .expect_err("lost answer");
+    assert!(error.may_have_been_sent(), "a lost answer to a POST is in doubt: {error:?}");
+    assert_eq!(h.route_count("POST /v2/people").await, 1, "an unkeyed POST is never repeated");
+
+    h.fault("POST", "/v2/people", json!([{"drop_after": true}])).await;
+    let upserted = client
+        .people()
+        .upsert_by_email(salesloft_client::models::PersonInput::with_email("lost@example.com").title("Once"))
+        .send()
+        .await
+        .expect("the upsert recovers");
+    let found = client.people().find_by_emails(["lost@example.com"]).await.expect("lookup");
+    assert_eq!(found.len(), 1, "exactly one person: {found:?}");
+    assert_eq!(upserted.person().id, found[0].id);
+    assert_eq!(found[0].title.as_deref(), Some("Once"));
+    assert_eq!(h.route_count("POST /v2/people").await, 3, "the keyed create was sent twice (1 + 2)");
+}
+
 #[tokio::test]
 async fn a_422_is_a_typed_validation_error_and_not_retried() {
     let h = Harness::default().await;

@@ -19,9 +19,13 @@ pub struct FaultStep {
     pub retry_after: Option<serde_json::Value>,
     /// Body to send with `status` (default `{"error":"<reason phrase>"}`).
     pub body: Option<serde_json::Value>,
-    /// Close the connection without answering.
+    /// Close the connection without answering, before the request is served.
     #[serde(default)]
     pub drop: bool,
+    /// Serve the request (a write commits, webhooks fire), then close the connection without answering: the
+    /// lost response after which a blind retry of a create makes a duplicate (FACTS.md §5.2).
+    #[serde(default)]
+    pub drop_after: bool,
     /// Delay, then serve normally.
     pub latency_ms: Option<u64>,
 }
@@ -51,10 +55,12 @@ impl FaultRule {
             return Err("a rule needs a sequence or latency_ms".to_owned());
         }
         for (index, step) in self.sequence.iter().enumerate() {
-            let kinds =
-                usize::from(step.status.is_some()) + usize::from(step.drop) + usize::from(step.latency_ms.is_some());
+            let kinds = usize::from(step.status.is_some())
+                + usize::from(step.drop)
+                + usize::from(step.drop_after)
+                + usize::from(step.latency_ms.is_some());
             if kinds != 1 {
-                return Err(format!("step {index} must have exactly one of status, drop, latency_ms"));
+                return Err(format!("step {index} must have exactly one of status, drop, drop_after, latency_ms"));
             }
             if let Some(status) = step.status
                 && !(100..=999).contains(&status)
@@ -87,8 +93,10 @@ pub enum FaultResponse {
         /// Body, or None for the default.
         body: Option<serde_json::Value>,
     },
-    /// Drop the connection.
+    /// Drop the connection without serving.
     Drop,
+    /// Serve, then drop the connection instead of sending the answer.
+    DropAfter,
 }
 
 #[derive(Debug)]
@@ -199,6 +207,8 @@ impl Faults {
                 action.latency = Some(action.latency.unwrap_or_default() + Duration::from_millis(ms));
             } else if step.drop {
                 action.respond = Some(FaultResponse::Drop);
+            } else if step.drop_after {
+                action.respond = Some(FaultResponse::DropAfter);
             } else if let Some(status) = step.status {
                 let retry_after = step.retry_after.map(|value| match value {
                     serde_json::Value::String(text) => text,
@@ -231,7 +241,15 @@ mod tests {
     fn steps_are_consumed_in_order_and_match_by_prefix() {
         let faults = Faults::default();
         let status = |code| FaultStep { status: Some(code), ..FaultStep::default() };
-        faults.add(rule("GET", "/v2/people", vec![status(503), FaultStep { drop: true, ..FaultStep::default() }]));
+        faults.add(rule(
+            "GET",
+            "/v2/people",
+            vec![
+                status(503),
+                FaultStep { drop: true, ..FaultStep::default() },
+                FaultStep { drop_after: true, ..FaultStep::default() },
+            ],
+        ));
         assert_eq!(faults.next("POST", "/v2/people"), FaultAction::default());
         assert_eq!(faults.next("GET", "/v2/peoplex"), FaultAction::default());
         assert!(matches!(
@@ -239,6 +257,7 @@ mod tests {
             Some(FaultResponse::Status { status: 503, .. })
         ));
         assert_eq!(faults.next("get", "/v2/people.json").respond, Some(FaultResponse::Drop));
+        assert_eq!(faults.next("GET", "/v2/people").respond, Some(FaultResponse::DropAfter));
         assert_eq!(faults.next("GET", "/v2/people"), FaultAction::default());
     }
 
@@ -246,6 +265,8 @@ mod tests {
     fn rule_validation_and_outage() {
         assert!(rule("GET", "v2", vec![FaultStep::default()]).validate().is_err());
         assert!(rule("GET", "/v2", vec![]).validate().is_err());
+        let both = FaultStep { drop: true, drop_after: true, ..FaultStep::default() };
+        assert!(rule("GET", "/v2", vec![both]).validate().is_err());
         let faults = Faults::default();
         faults.start_outage(100, 503);
         assert_eq!(faults.outage(99), Some(503));

@@ -68,6 +68,15 @@ async fn entry(State(shared): State<Arc<Shared>>, request: Request) -> Response 
                     finish(&shared, &parts, raw_query.as_deref(), page, 0, &trace);
                     return dropped_connection();
                 }
+                Some(FaultResponse::DropAfter) => {
+                    let served = if is_api {
+                        serve_api(&shared, &parts, body, raw_query.as_deref(), page, &mut trace).await
+                    } else {
+                        serve_oauth(&shared, &parts, body, raw_query.as_deref()).await
+                    };
+                    finish(&shared, &parts, raw_query.as_deref(), page, served.status().as_u16(), &trace);
+                    return dropped_connection();
+                }
                 Some(FaultResponse::Status { status, retry_after, body }) => status_response(status, retry_after, body),
                 None if is_api => serve_api(&shared, &parts, body, raw_query.as_deref(), page, &mut trace).await,
                 None => serve_oauth(&shared, &parts, body, raw_query.as_deref()).await,

@@ -46,6 +46,35 @@ async fn a_drop_step_makes_reqwest_see_a_transport_error() {
 }
 
 #[tokio::test]
+async fn a_drop_after_step_commits_the_write_and_loses_the_answer() {
+    let h = Harness::start().await;
+    h.control(
+        Method::POST,
+        "/faults",
+        Some(json!({"method":"POST","path":"/v2/people","sequence":[{"drop_after":true}]})),
+    )
+    .await
+    .expect(200);
+    let sent = h
+        .http
+        .post(h.url("/v2/people"))
+        .bearer_auth(h.sim.api_key())
+        .json(&json!({"email_address":"lost-answer@example.com"}))
+        .send()
+        .await;
+    assert!(sent.is_err(), "expected a transport error, got {:?}", sent.map(|r| r.status()));
+    let found = h.get("/v2/people?email_addresses[]=lost-answer@example.com").await.expect(200).json();
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(1), "the write committed: {found}");
+    // A blind retry is exactly how the duplicate happens; the unique-email rule turns it into a 422 here.
+    h.post("/v2/people", json!({"email_address":"lost-answer@example.com"})).await.expect(422);
+    let log = h.control(Method::GET, "/requests?limit=5", None).await.expect(200).json();
+    assert!(
+        log.as_array().is_some_and(|entries| entries.iter().any(|e| e["method"] == "POST" && e["status"] == 200)),
+        "the served write is logged with its real status: {log}"
+    );
+}
+
+#[tokio::test]
 async fn latency_steps_then_normal_service_and_rule_validation() {
     let h = Harness::start().await;
     h.control(Method::POST, "/faults", Some(json!({"method":"GET","path":"/v2/me","sequence":[{"latency_ms":1}]})))
