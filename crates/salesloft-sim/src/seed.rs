@@ -211,6 +211,7 @@ pub fn user(seed: u64, id: i64) -> User {
         role: if id == 1 { "Admin".to_owned() } else { "User".to_owned() },
         group_id: Some(1),
         time_zone: "US/Eastern".to_owned(),
+        work_country: Some("US".to_owned()),
         created_at,
         updated_at: created_at,
     }

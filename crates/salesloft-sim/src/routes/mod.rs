@@ -169,6 +169,7 @@ fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result
         (Method::DELETE, ["accounts", id]) => accounts::delete(data, ctx, parse_id(id)?),
         (Method::POST, ["cadence_memberships"]) => cadence_memberships::create(data, ctx, params),
         (Method::DELETE, ["cadence_memberships", id]) => cadence_memberships::delete(data, ctx, parse_id(id)?),
+        (Method::PUT | Method::PATCH, ["users", id]) => users::update(data, ctx, parse_id(id)?, params),
         (Method::POST, ["webhook_subscriptions"]) => webhook_subscriptions::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["webhook_subscriptions", id]) => {
             webhook_subscriptions::update(data, ctx, parse_id(id)?, params)
