@@ -8,6 +8,7 @@ mod accounts;
 mod cadence_memberships;
 mod cadences;
 mod people;
+mod person_upserts;
 mod users;
 mod webhook_subscriptions;
 
@@ -169,6 +170,7 @@ fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result
         (Method::DELETE, ["accounts", id]) => accounts::delete(data, ctx, parse_id(id)?),
         (Method::POST, ["cadence_memberships"]) => cadence_memberships::create(data, ctx, params),
         (Method::DELETE, ["cadence_memberships", id]) => cadence_memberships::delete(data, ctx, parse_id(id)?),
+        (Method::POST, ["person_upserts"]) => person_upserts::upsert(data, ctx, params),
         (Method::PUT | Method::PATCH, ["users", id]) => users::update(data, ctx, parse_id(id)?, params),
         (Method::POST, ["webhook_subscriptions"]) => webhook_subscriptions::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["webhook_subscriptions", id]) => {

@@ -8,7 +8,8 @@ use crate::records::people::{Person, SORTS};
 use crate::routes::{Ctx, Event, Outcome, render_page};
 use crate::store::TeamData;
 
-fn render_person(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
+/// Renders person `id` as the API does; `false` when there is none.
+pub fn render_person(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
     let Some(row) = data.people.get(id) else {
         return false;
     };
@@ -117,6 +118,13 @@ fn check_team_rules(data: &TeamData, ctx: &Ctx<'_>, id: Option<i64>, person: &Pe
 
 /// `POST /v2/people`.
 pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Outcome, ApiError> {
+    let id = create_person(data, ctx, params)?;
+    written(data, ctx, id, "person_created")
+}
+
+/// Validates and stores a new person; returns its id. Shared with `/v2/person_upserts`, whose create
+/// "is exactly the same as the individual create" (OpenAPI).
+pub fn create_person(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<i64, ApiError> {
     let mut person = Person::default();
     let mut errors = Validation::default();
     person.apply(params, &ctx.config.required_message, &mut errors);
@@ -127,11 +135,18 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
     }
     let id = data.people.allocate_id();
     data.put_person(id, ctx.now, ctx.now, person);
-    written(data, ctx, id, "person_created")
+    Ok(id)
 }
 
 /// `PUT /v2/people/{id}`.
 pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> Result<Outcome, ApiError> {
+    update_person(data, ctx, id, params)?;
+    written(data, ctx, id, "person_updated")
+}
+
+/// Validates and stores an update of person `id` (404 when there is none). Shared with
+/// `/v2/person_upserts`.
+pub fn update_person(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> Result<(), ApiError> {
     let row = data.people.get(id).ok_or(ApiError::NotFound)?;
     let created_at = row.created_at;
     let mut person = data.person(id, row).into_owned();
@@ -140,7 +155,7 @@ pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> R
     check_team_rules(data, ctx, Some(id), &person, &mut errors);
     errors.finish()?;
     data.put_person(id, created_at, ctx.now, person);
-    written(data, ctx, id, "person_updated")
+    Ok(())
 }
 
 fn written(data: &TeamData, ctx: &Ctx<'_>, id: i64, event_type: &'static str) -> Result<Outcome, ApiError> {
