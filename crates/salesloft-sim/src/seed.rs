@@ -1,5 +1,5 @@
 //! Deterministic seed data: one team, its users (the first is the `/v2/me` user), accounts, cadences, a few
-//! cadence memberships, and people generated on demand from `(seed, id)`.
+//! cadence memberships and notes, and people generated on demand from `(seed, id)`.
 //!
 //! Timestamps start at 2024-01-01T00:00:00Z and grow with the id; every 50th person shares its `updated_at`
 //! with the previous one, so keyset pollers meet the tie FACTS.md §4.5 warns about.
@@ -10,8 +10,12 @@ use crate::clock::Micros;
 use crate::records::accounts::Account;
 use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
+use crate::records::notes::{Associated, Note};
 use crate::records::people::Person;
 use crate::records::users::User;
+
+/// How many of the first people get a seeded note.
+pub const SMALL_SEED: u64 = 5;
 
 /// 2024-01-01T00:00:00Z.
 pub const BASE_TIME: Micros = 1_704_067_200_000_000;
@@ -270,6 +274,23 @@ pub fn membership(seed: u64, person_id: i64) -> Membership {
         person_deleted: false,
         created_at: person_created + MINUTE,
         updated_at: person_created + MINUTE,
+    }
+}
+
+/// Seeded note on person `person_id` (by user 1, an hour after the person was created).
+pub fn note(seed: u64, person_id: i64) -> Note {
+    let (person_created, _) = person_times(seed, person_id);
+    let at = person_created + 60 * MINUTE;
+    Note {
+        content: format!("Seeded note {person_id}: asked for a follow-up call."),
+        associated_type: Associated::Person,
+        associated_with_id: person_id,
+        call_id: None,
+        user_id: 1,
+        subject: None,
+        skip_crm_sync: false,
+        created_at: at,
+        updated_at: at,
     }
 }
 

@@ -9,6 +9,7 @@ use crate::config::SimConfig;
 use crate::records::accounts::Account;
 use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
+use crate::records::notes::Note;
 use crate::records::people::{Person, PersonRow};
 use crate::records::team::Team;
 use crate::records::users::User;
@@ -43,6 +44,8 @@ pub struct TeamData {
     memberships_by_person: HashMap<i64, Vec<i64>>,
     /// Webhook subscriptions.
     pub subscriptions: Table<Subscription>,
+    /// Notes.
+    pub notes: Table<Note>,
     /// What seeded people are generated from.
     pub people_seed: PeopleSeed,
 }
@@ -71,6 +74,7 @@ impl TeamData {
             membership_by_pair: HashMap::new(),
             memberships_by_person: HashMap::new(),
             subscriptions: Table::default(),
+            notes: Table::default(),
             people_seed,
         };
         for id in 1..=config.seed_users as i64 {
@@ -91,6 +95,12 @@ impl TeamData {
                 let id = data.memberships.allocate_id();
                 data.put_membership(id, seed::membership(seed, person_id));
             }
+        }
+        // A few notes on the first people (never more than `seed::SMALL_SEED`, so a million-person seed is not
+        // slower).
+        for person_id in 1..=config.seed_people.min(seed::SMALL_SEED) as i64 {
+            let id = data.notes.allocate_id();
+            data.notes.put(id, seed::note(seed, person_id));
         }
         data
     }
@@ -272,5 +282,11 @@ impl TeamData {
             .filter_map(|(_, id)| self.memberships.get(*id))
             .filter(|membership| membership.currently_on_cadence)
             .count() as i64
+    }
+
+    /// The user with this guid.
+    pub fn user_id_by_guid(&self, guid: &str) -> Option<i64> {
+        let wanted = guid.trim();
+        self.users.by_id(true).find(|(_, user)| user.guid.eq_ignore_ascii_case(wanted)).map(|(id, _)| id)
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cadence_memberships;
 pub mod cadences;
+pub mod notes;
 pub mod people;
 pub mod team;
 pub mod users;
