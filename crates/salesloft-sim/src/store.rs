@@ -1,5 +1,5 @@
 //! [`TeamData`]: the in-memory records of one team, with the indexes writes keep up to date (unique email
-//! and domain, people by CRM id, memberships by person and by (person, cadence)).
+//! and domain, people by CRM id, memberships by person and by (person, cadence), tasks by idempotency key).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,6 +11,7 @@ use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
 use crate::records::notes::Note;
 use crate::records::people::{Person, PersonRow};
+use crate::records::tasks::Task;
 use crate::records::team::Team;
 use crate::records::users::User;
 use crate::records::webhook_subscriptions::Subscription;
@@ -46,6 +47,10 @@ pub struct TeamData {
     pub subscriptions: Table<Subscription>,
     /// Notes.
     pub notes: Table<Note>,
+    /// Tasks.
+    pub tasks: Table<Task>,
+    /// `idempotency_key` → task id (FACTS.md §5.2: the key prevents duplicate tasks).
+    task_keys: HashMap<String, i64>,
     /// What seeded people are generated from.
     pub people_seed: PeopleSeed,
 }
@@ -75,6 +80,8 @@ impl TeamData {
             memberships_by_person: HashMap::new(),
             subscriptions: Table::default(),
             notes: Table::default(),
+            tasks: Table::default(),
+            task_keys: HashMap::new(),
             people_seed,
         };
         for id in 1..=config.seed_users as i64 {
@@ -96,11 +103,13 @@ impl TeamData {
                 data.put_membership(id, seed::membership(seed, person_id));
             }
         }
-        // A few notes on the first people (never more than `seed::SMALL_SEED`, so a million-person seed is not
-        // slower).
+        // A few notes and tasks on the first people (never more than `seed::SMALL_SEED`, so a million-person
+        // seed is not slower).
         for person_id in 1..=config.seed_people.min(seed::SMALL_SEED) as i64 {
             let id = data.notes.allocate_id();
             data.notes.put(id, seed::note(seed, person_id));
+            let id = data.tasks.allocate_id();
+            data.put_task(id, seed::task(seed, person_id, config.seed_users));
         }
         data
     }
@@ -288,5 +297,18 @@ impl TeamData {
     pub fn user_id_by_guid(&self, guid: &str) -> Option<i64> {
         let wanted = guid.trim();
         self.users.by_id(true).find(|(_, user)| user.guid.eq_ignore_ascii_case(wanted)).map(|(id, _)| id)
+    }
+
+    /// The task created with this `idempotency_key`.
+    pub fn task_id_by_key(&self, key: &str) -> Option<i64> {
+        self.task_keys.get(key).copied()
+    }
+
+    /// Stores a task, keeping the idempotency-key index right (a key never changes after the create).
+    pub fn put_task(&mut self, id: i64, task: Task) {
+        if let Some(key) = &task.idempotency_key {
+            self.task_keys.insert(key.clone(), id);
+        }
+        self.tasks.put(id, task);
     }
 }

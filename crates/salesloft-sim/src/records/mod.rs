@@ -6,6 +6,7 @@ pub mod cadence_memberships;
 pub mod cadences;
 pub mod notes;
 pub mod people;
+pub mod tasks;
 pub mod team;
 pub mod users;
 pub mod webhook_subscriptions;

@@ -10,6 +10,7 @@ mod cadences;
 mod notes;
 mod people;
 mod person_upserts;
+mod tasks;
 mod users;
 mod webhook_subscriptions;
 
@@ -156,6 +157,8 @@ fn read(data: &TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result<Stri
         ["cadence_memberships", id] => cadence_memberships::get(data, ctx, parse_id(id)?),
         ["notes"] => notes::list(data, ctx),
         ["notes", id] => notes::get(data, ctx, parse_id(id)?),
+        ["tasks"] => tasks::list(data, ctx),
+        ["tasks", id] => tasks::get(data, ctx, parse_id(id)?),
         ["webhook_subscriptions"] => webhook_subscriptions::list(data, ctx),
         ["webhook_subscriptions", id] => webhook_subscriptions::get(data, ctx, parse_id(id)?),
         _ => Err(ApiError::NotFound),
@@ -178,6 +181,8 @@ fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result
         (Method::POST, ["notes"]) => notes::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["notes", id]) => notes::update(data, ctx, parse_id(id)?, params),
         (Method::DELETE, ["notes", id]) => notes::delete(data, ctx, parse_id(id)?),
+        (Method::POST, ["tasks"]) => tasks::create(data, ctx, params),
+        (Method::PUT | Method::PATCH, ["tasks", id]) => tasks::update(data, ctx, parse_id(id)?, params),
         (Method::POST, ["webhook_subscriptions"]) => webhook_subscriptions::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["webhook_subscriptions", id]) => {
             webhook_subscriptions::update(data, ctx, parse_id(id)?, params)
