@@ -283,6 +283,20 @@ impl TeamData {
         current.into_iter().map(|(_, cadence)| cadence).collect()
     }
 
+    /// People currently on any of these cadences, each once, by id.
+    pub fn people_on_cadences(&self, cadence_ids: &[i64]) -> Vec<i64> {
+        let mut people: Vec<i64> = self
+            .membership_by_pair
+            .iter()
+            .filter(|((_, cadence), _)| cadence_ids.contains(cadence))
+            .filter(|(_, id)| self.memberships.get(**id).is_some_and(|membership| membership.currently_on_cadence))
+            .map(|((person, _), _)| *person)
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        people
+    }
+
     /// People currently on a cadence.
     pub fn cadence_people(&self, cadence_id: i64) -> i64 {
         self.membership_by_pair
