@@ -31,17 +31,17 @@ fn today(ctx: &Ctx<'_>) -> Date {
         .map_or(OffsetDateTime::UNIX_EPOCH.date(), |now| now.to_offset(offset).date())
 }
 
-/// `(first, last)` day of the `time_interval_filter` window; `overdue` is everything before today.
+/// `(first, last)` day of the `time_interval_filter` window; `overdue` is everything before today. Weeks
+/// run Monday to Sunday. Date arithmetic saturates, so a clock advanced to the end of time cannot panic.
 fn interval(name: &str, today: Date) -> (Date, Date) {
-    let monday = today - Duration::days(i64::from(today.weekday().number_days_from_monday()));
+    let plus = |date: Date, days: i64| date.checked_add(Duration::days(days)).unwrap_or(Date::MAX);
+    let monday =
+        today.checked_sub(Duration::days(i64::from(today.weekday().number_days_from_monday()))).unwrap_or(Date::MIN);
     match name {
         "overdue" => (Date::MIN, today.previous_day().unwrap_or(Date::MIN)),
-        "tomorrow" => {
-            let tomorrow = today.next_day().unwrap_or(today);
-            (tomorrow, tomorrow)
-        }
-        "this_week" => (monday, monday + Duration::days(6)),
-        "next_week" => (monday + Duration::days(7), monday + Duration::days(13)),
+        "tomorrow" => (plus(today, 1), plus(today, 1)),
+        "this_week" => (monday, plus(monday, 6)),
+        "next_week" => (plus(monday, 7), plus(monday, 13)),
         _ => (today, today),
     }
 }
@@ -347,4 +347,25 @@ pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> R
     let mut outcome = Outcome::ok(envelope::single(&record));
     outcome.events = events;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> Date {
+        crate::records::tasks::parse_date(text).expect("date")
+    }
+
+    #[test]
+    fn interval_windows_follow_the_calendar_and_saturate() {
+        let wednesday = date("2024-05-15");
+        assert_eq!(interval("today", wednesday), (wednesday, wednesday));
+        assert_eq!(interval("tomorrow", wednesday), (date("2024-05-16"), date("2024-05-16")));
+        assert_eq!(interval("this_week", wednesday), (date("2024-05-13"), date("2024-05-19")));
+        assert_eq!(interval("next_week", wednesday), (date("2024-05-20"), date("2024-05-26")));
+        assert_eq!(interval("overdue", wednesday), (Date::MIN, date("2024-05-14")));
+        assert_eq!(interval("next_week", Date::MAX).1, Date::MAX);
+        assert_eq!(interval("overdue", Date::MIN).1, Date::MIN);
+    }
 }
