@@ -96,6 +96,11 @@ pub struct SimConfig {
     /// Validation message for a duplicate email or domain. FACTS.md §3/§11: the docs example says
     /// "is already taken"; Rails' default would be "has already been taken"; unconfirmed.
     pub taken_message: String,
+    /// What a second `POST /v2/tasks` with an `idempotency_key` already used on the team answers. FACTS.md
+    /// §5.2 documents the key ("prevent duplicates from being created") but not the answer to a reuse
+    /// (unconfirmed): `true` (default) answers 200 with the existing task, unchanged, so a retried create is
+    /// safe; `false` answers 422 `{"errors":{"idempotency_key":[taken_message]}}`.
+    pub task_idempotency_returns_existing: bool,
     /// Validation message for a missing required field (FACTS.md §3 docs example: "is required").
     pub required_message: String,
     /// UTC offset of rendered timestamps, in minutes (FACTS.md §4.4: timestamps carry the team's offset).
@@ -137,6 +142,7 @@ impl Default for SimConfig {
             invalid_token_message: "Invalid or expired token".to_owned(),
             unique_person_email: true,
             taken_message: "is already taken".to_owned(),
+            task_idempotency_returns_existing: true,
             required_message: "is required".to_owned(),
             utc_offset_minutes: -300,
             webhook_retries: 3,

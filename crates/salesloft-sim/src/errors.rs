@@ -62,6 +62,13 @@ impl Validation {
         }
     }
 
+    /// Adds a message to a field that has none yet (e.g. "is required" after a type error was reported).
+    pub fn add_once(&mut self, field: &str, message: impl Into<String>) {
+        if !self.fields.iter().any(|(name, _)| name == field) {
+            self.add(field, message);
+        }
+    }
+
     /// `Ok` when nothing was added, otherwise the 422.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.fields.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.fields)) }

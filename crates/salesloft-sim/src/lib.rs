@@ -7,6 +7,12 @@
 //! costs and rate headers, signed webhooks with retries, and faults scripted at run time under `/__sim/`.
 //! The contract other crates code against is `docs/simulator.md`.
 //!
+//! Resources: `/v2/me`, `/v2/team`, `/v2/users` (GET, PUT), `/v2/people` (CRUD), `/v2/person_upserts`
+//! (POST), `/v2/accounts` (CRUD), `/v2/cadences` (GET), `/v2/cadence_memberships` (GET, POST, DELETE),
+//! `/v2/notes` (CRUD), `/v2/tasks` (GET, POST, PUT; a repeated `idempotency_key` returns the existing task,
+//! see [`SimConfig::task_idempotency_returns_existing`]) and `/v2/webhook_subscriptions` (CRUD). Every
+//! request, these included, is charged against the team budget by its `page` parameter.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), salesloft_sim::SimError> {
 //! use salesloft_sim::{SimConfig, Simulator};

@@ -130,6 +130,17 @@ impl Query {
     /// `sort_by` (one of `allowed`, default `default_key`) and `sort_direction` (`ASC|DESC`, any case,
     /// default `DESC`); anything else is a 422 (FACTS.md §10.5).
     pub fn sorting(&self, allowed: &[&'static str], default_key: &'static str) -> Result<Sorting, ApiError> {
+        self.sorting_with(allowed, default_key, false)
+    }
+
+    /// Like [`Query::sorting`], for resources whose default direction is not `DESC` (FACTS.md §4.1: tasks
+    /// default to `due_date` `ASC`).
+    pub fn sorting_with(
+        &self,
+        allowed: &[&'static str],
+        default_key: &'static str,
+        default_ascending: bool,
+    ) -> Result<Sorting, ApiError> {
         let key = match self.get("sort_by") {
             None => default_key,
             Some(text) => allowed
@@ -139,7 +150,7 @@ impl Query {
                 .ok_or_else(|| ApiError::field("sort_by", format!("must be one of: {}", allowed.join(", "))))?,
         };
         let ascending = match self.get("sort_direction") {
-            None => false,
+            None => default_ascending,
             Some(text) if text.eq_ignore_ascii_case("asc") => true,
             Some(text) if text.eq_ignore_ascii_case("desc") => false,
             Some(_) => {

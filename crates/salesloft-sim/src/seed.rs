@@ -1,5 +1,5 @@
 //! Deterministic seed data: one team, its users (the first is the `/v2/me` user), accounts, cadences, a few
-//! cadence memberships, and people generated on demand from `(seed, id)`.
+//! cadence memberships, notes and tasks, and people generated on demand from `(seed, id)`.
 //!
 //! Timestamps start at 2024-01-01T00:00:00Z and grow with the id; every 50th person shares its `updated_at`
 //! with the previous one, so keyset pollers meet the tie FACTS.md §4.5 warns about.
@@ -10,8 +10,13 @@ use crate::clock::Micros;
 use crate::records::accounts::Account;
 use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
+use crate::records::notes::{Associated, Note};
 use crate::records::people::Person;
+use crate::records::tasks::{TASK_TYPES, Task};
 use crate::records::users::User;
+
+/// How many of the first people get a seeded note and a seeded task.
+pub const SMALL_SEED: u64 = 5;
 
 /// 2024-01-01T00:00:00Z.
 pub const BASE_TIME: Micros = 1_704_067_200_000_000;
@@ -211,6 +216,7 @@ pub fn user(seed: u64, id: i64) -> User {
         role: if id == 1 { "Admin".to_owned() } else { "User".to_owned() },
         group_id: Some(1),
         time_zone: "US/Eastern".to_owned(),
+        work_country: Some("US".to_owned()),
         created_at,
         updated_at: created_at,
     }
@@ -269,6 +275,49 @@ pub fn membership(seed: u64, person_id: i64) -> Membership {
         person_deleted: false,
         created_at: person_created + MINUTE,
         updated_at: person_created + MINUTE,
+    }
+}
+
+/// Seeded note on person `person_id` (by user 1, an hour after the person was created).
+pub fn note(seed: u64, person_id: i64) -> Note {
+    let (person_created, _) = person_times(seed, person_id);
+    let at = person_created + 60 * MINUTE;
+    Note {
+        content: format!("Seeded note {person_id}: asked for a follow-up call."),
+        associated_type: Associated::Person,
+        associated_with_id: person_id,
+        call_id: None,
+        user_id: 1,
+        subject: None,
+        skip_crm_sync: false,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Seeded task about person `person_id`, scheduled for the owner of the person, due `person_id` days after
+/// 2024-01-01.
+pub fn task(seed: u64, person_id: i64, users: u64) -> Task {
+    let (person_created, _) = person_times(seed, person_id);
+    let at = person_created + 2 * 60 * MINUTE;
+    let due_date = time::Date::from_calendar_date(2024, time::Month::January, 1)
+        .map(|first| first + time::Duration::days(person_id))
+        .unwrap_or(time::Date::MIN);
+    Task {
+        subject: format!("Follow up with person {person_id}"),
+        person_id,
+        user_id: (person_id - 1).rem_euclid(users.max(1) as i64) + 1,
+        task_type: TASK_TYPES[(person_id as usize) % TASK_TYPES.len()],
+        current_state: "scheduled",
+        due_date,
+        remind_at: None,
+        description: None,
+        idempotency_key: None,
+        created_by_user_id: 1,
+        completed_at: None,
+        completed_by_id: None,
+        created_at: at,
+        updated_at: at,
     }
 }
 

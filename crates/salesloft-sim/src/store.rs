@@ -1,5 +1,5 @@
 //! [`TeamData`]: the in-memory records of one team, with the indexes writes keep up to date (unique email
-//! and domain, memberships by person and by (person, cadence)).
+//! and domain, people by CRM id, memberships by person and by (person, cadence), tasks by idempotency key).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -9,7 +9,9 @@ use crate::config::SimConfig;
 use crate::records::accounts::Account;
 use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
+use crate::records::notes::Note;
 use crate::records::people::{Person, PersonRow};
+use crate::records::tasks::Task;
 use crate::records::team::Team;
 use crate::records::users::User;
 use crate::records::webhook_subscriptions::Subscription;
@@ -27,6 +29,8 @@ pub struct TeamData {
     pub people: Table<PersonRow>,
     /// Lower-cased email → person id, for people whose data is stored (seeded emails are decoded instead).
     person_emails: HashMap<String, i64>,
+    /// CRM id → ids of stored people with it (seeded people have none; CRM ids need not be unique).
+    person_crm_ids: HashMap<String, Vec<i64>>,
     /// Accounts.
     pub accounts: Table<Account>,
     /// Lower-cased domain → account id.
@@ -41,6 +45,12 @@ pub struct TeamData {
     memberships_by_person: HashMap<i64, Vec<i64>>,
     /// Webhook subscriptions.
     pub subscriptions: Table<Subscription>,
+    /// Notes.
+    pub notes: Table<Note>,
+    /// Tasks.
+    pub tasks: Table<Task>,
+    /// `idempotency_key` → task id (FACTS.md §5.2: the key prevents duplicate tasks).
+    task_keys: HashMap<String, i64>,
     /// What seeded people are generated from.
     pub people_seed: PeopleSeed,
 }
@@ -61,6 +71,7 @@ impl TeamData {
             users: Table::default(),
             people: Table::default(),
             person_emails: HashMap::new(),
+            person_crm_ids: HashMap::new(),
             accounts: Table::default(),
             account_domains: HashMap::new(),
             cadences: Table::default(),
@@ -68,6 +79,9 @@ impl TeamData {
             membership_by_pair: HashMap::new(),
             memberships_by_person: HashMap::new(),
             subscriptions: Table::default(),
+            notes: Table::default(),
+            tasks: Table::default(),
+            task_keys: HashMap::new(),
             people_seed,
         };
         for id in 1..=config.seed_users as i64 {
@@ -88,6 +102,14 @@ impl TeamData {
                 let id = data.memberships.allocate_id();
                 data.put_membership(id, seed::membership(seed, person_id));
             }
+        }
+        // A few notes and tasks on the first people (never more than `seed::SMALL_SEED`, so a million-person
+        // seed is not slower).
+        for person_id in 1..=config.seed_people.min(seed::SMALL_SEED) as i64 {
+            let id = data.notes.allocate_id();
+            data.notes.put(id, seed::note(seed, person_id));
+            let id = data.tasks.allocate_id();
+            data.put_task(id, seed::task(seed, person_id, config.seed_users));
         }
         data
     }
@@ -115,15 +137,68 @@ impl TeamData {
         (seeded.email_address.as_deref() == Some(lower.as_str())).then_some(id)
     }
 
-    /// Stores a person, keeping the email index right.
-    pub fn put_person(&mut self, id: i64, created_at: Micros, updated_at: Micros, person: Person) {
-        if let Some(old) = self.people.get(id)
-            && let Some(old_email) = self.person(id, old).email_address.clone()
+    /// Every person with this email address (case-insensitive), lowest id first. With unique emails that is
+    /// at most one, read from the index; otherwise stored people are scanned (only a team that allows
+    /// duplicate emails pays for it).
+    pub fn people_ids_by_email(&self, email: &str, unique: bool) -> Vec<i64> {
+        if unique {
+            return self.person_id_by_email(email).into_iter().collect();
+        }
+        let lower = email.trim().to_lowercase();
+        let mut ids: Vec<i64> = self
+            .people
+            .by_id(true)
+            .filter(|(_, row)| {
+                row.data
+                    .as_ref()
+                    .and_then(|person| person.email_address.as_ref())
+                    .is_some_and(|stored| stored.to_lowercase() == lower)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if let Some(id) = seed::person_id_in_email(&lower)
+            && self.people.get(id).is_some_and(|row| row.data.is_none())
+            && seed::person(self.people_seed, id).email_address.as_deref() == Some(lower.as_str())
         {
-            self.person_emails.remove(&old_email.to_lowercase());
+            ids.push(id);
+        }
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Every person with this CRM id (exact match), lowest id first.
+    pub fn people_ids_by_crm_id(&self, crm_id: &str) -> Vec<i64> {
+        let mut ids = self.person_crm_ids.get(crm_id).cloned().unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn unindex_crm_id(&mut self, crm_id: &str, id: i64) {
+        if let Some(ids) = self.person_crm_ids.get_mut(crm_id) {
+            ids.retain(|other| *other != id);
+            if ids.is_empty() {
+                self.person_crm_ids.remove(crm_id);
+            }
+        }
+    }
+
+    /// Stores a person, keeping the email and CRM id indexes right.
+    pub fn put_person(&mut self, id: i64, created_at: Micros, updated_at: Micros, person: Person) {
+        if let Some(old) = self.people.get(id) {
+            let old = self.person(id, old);
+            let (old_email, old_crm) = (old.email_address.clone(), old.crm_id.clone());
+            if let Some(old_email) = old_email {
+                self.person_emails.remove(&old_email.to_lowercase());
+            }
+            if let Some(old_crm) = old_crm {
+                self.unindex_crm_id(&old_crm, id);
+            }
         }
         if let Some(email) = &person.email_address {
             self.person_emails.insert(email.to_lowercase(), id);
+        }
+        if let Some(crm_id) = &person.crm_id {
+            self.person_crm_ids.entry(crm_id.clone()).or_default().push(id);
         }
         self.people.put(id, PersonRow { created_at, updated_at, data: Some(Box::new(person)) });
     }
@@ -134,6 +209,9 @@ impl TeamData {
         let person = self.person(id, &row).into_owned();
         if let Some(email) = &person.email_address {
             self.person_emails.remove(&email.to_lowercase());
+        }
+        if let Some(crm_id) = &person.crm_id {
+            self.unindex_crm_id(crm_id, id);
         }
         self.people.remove(id);
         for membership_id in self.memberships_by_person.get(&id).cloned().unwrap_or_default() {
@@ -205,6 +283,20 @@ impl TeamData {
         current.into_iter().map(|(_, cadence)| cadence).collect()
     }
 
+    /// People currently on any of these cadences, each once, by id.
+    pub fn people_on_cadences(&self, cadence_ids: &[i64]) -> Vec<i64> {
+        let mut people: Vec<i64> = self
+            .membership_by_pair
+            .iter()
+            .filter(|((_, cadence), _)| cadence_ids.contains(cadence))
+            .filter(|(_, id)| self.memberships.get(**id).is_some_and(|membership| membership.currently_on_cadence))
+            .map(|((person, _), _)| *person)
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        people
+    }
+
     /// People currently on a cadence.
     pub fn cadence_people(&self, cadence_id: i64) -> i64 {
         self.membership_by_pair
@@ -213,5 +305,24 @@ impl TeamData {
             .filter_map(|(_, id)| self.memberships.get(*id))
             .filter(|membership| membership.currently_on_cadence)
             .count() as i64
+    }
+
+    /// The user with this guid.
+    pub fn user_id_by_guid(&self, guid: &str) -> Option<i64> {
+        let wanted = guid.trim();
+        self.users.by_id(true).find(|(_, user)| user.guid.eq_ignore_ascii_case(wanted)).map(|(id, _)| id)
+    }
+
+    /// The task created with this `idempotency_key`.
+    pub fn task_id_by_key(&self, key: &str) -> Option<i64> {
+        self.task_keys.get(key).copied()
+    }
+
+    /// Stores a task, keeping the idempotency-key index right (a key never changes after the create).
+    pub fn put_task(&mut self, id: i64, task: Task) {
+        if let Some(key) = &task.idempotency_key {
+            self.task_keys.insert(key.clone(), id);
+        }
+        self.tasks.put(id, task);
     }
 }

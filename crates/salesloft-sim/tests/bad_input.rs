@@ -97,3 +97,35 @@ async fn extreme_numbers_do_not_overflow() {
     h.control(Method::POST, "/clock", Some(json!({"advance_seconds": 1e300}))).await.expect(200);
     h.get("/v2/me").await.expect(200);
 }
+
+#[tokio::test]
+async fn the_newer_routes_answer_bad_bodies_with_400_or_422_and_cost_budget() {
+    let h = Harness::start().await;
+    let routes = [
+        (Method::POST, "/v2/notes"),
+        (Method::PUT, "/v2/notes/1"),
+        (Method::POST, "/v2/tasks"),
+        (Method::PUT, "/v2/tasks/1"),
+        (Method::POST, "/v2/person_upserts"),
+        (Method::PUT, "/v2/users/2"),
+    ];
+    let huge = json!({"content": ["x"], "associated_with_id": 1e30, "person_id": 1e30, "user_id": -1e30,
+        "due_date": "99999-01-01", "remind_at": "9999-99-99", "subject": {"a": [1]}, "upsert_key": 12,
+        "id": 1e300, "active": 2, "group_id": 1e30, "role_id": [1], "work_country": "x".repeat(10_000)});
+    for (method, path) in routes {
+        h.raw(method.clone(), path, "application/json", "{\"content\": ").await.expect(400);
+        let answer = h.call(method.clone(), path, Some(huge.clone())).await.expect(422);
+        assert!(answer.json()["errors"].is_object(), "{method} {path}: {}", answer.text);
+        assert_eq!(answer.header("x-ratelimit-endpoint-cost"), Some("1"), "{method} {path} is charged");
+    }
+    let stats = h.stats().await;
+    assert_eq!(stats["cost_used"], 12, "every write costs 1: {stats}");
+    for route in
+        ["POST /v2/notes", "PUT /v2/notes/{id}", "POST /v2/tasks", "POST /v2/person_upserts", "PUT /v2/users/{id}"]
+    {
+        assert_eq!(stats["by_route"][route], 2, "{route} in {stats}");
+    }
+    h.get("/v2/tasks?time_interval_filter=next_week").await.expect(200);
+    h.control(Method::POST, "/clock", Some(json!({"advance_seconds": 1e300}))).await.expect(200);
+    h.get("/v2/tasks?time_interval_filter=next_week").await.expect(200);
+}

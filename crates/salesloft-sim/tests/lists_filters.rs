@@ -185,3 +185,24 @@ async fn a_million_seeded_people_answer_keyset_and_email_reads() {
     let counted = h.get("/v2/people?per_page=1&include_paging_counts=true&ids=1,2,3").await.expect(200).json();
     assert_eq!(counted["metadata"]["paging"]["total_count"], 3);
 }
+
+#[tokio::test]
+async fn people_filter_by_the_cadence_they_are_currently_on() {
+    let h = Harness::with(SimConfig { seed_people: 30, ..SimConfig::default() }).await;
+    let asc = "sort_by=created_at&sort_direction=ASC&per_page=100";
+    let on_one = h.get(&format!("/v2/people?cadence_id=1&{asc}")).await.expect(200).json();
+    assert_eq!(ids(&on_one), (1..=10).collect::<Vec<_>>(), "the first ten people are seeded on cadence 1");
+    h.post("/v2/cadence_memberships", json!({"person_id":11,"cadence_id":2})).await.expect(200);
+    h.delete("/v2/cadence_memberships/3").await.expect(204);
+    let either = h.get(&format!("/v2/people?cadence_id=1,2&{asc}")).await.expect(200).json();
+    assert_eq!(ids(&either), vec![1, 2, 4, 5, 6, 7, 8, 9, 10, 11], "removed people are not on the cadence");
+    assert_eq!(either["metadata"]["filtering"]["cadence_id"], json!(["1", "2"]));
+    let nowhere = h.get(&format!("/v2/people?cadence_id=_is_null&{asc}")).await.expect(200).json();
+    let expected: Vec<i64> = std::iter::once(3).chain(12..=30).collect();
+    assert_eq!(ids(&nowhere), expected);
+    let two_or_none = h.get(&format!("/v2/people?cadence_id[]=2&cadence_id[]=_is_null&{asc}")).await.expect(200).json();
+    assert_eq!(ids(&two_or_none), std::iter::once(3).chain(11..=30).collect::<Vec<_>>());
+    let with_ids = h.get(&format!("/v2/people?cadence_id=1&ids=2,3,12&{asc}")).await.expect(200).json();
+    assert_eq!(ids(&with_ids), vec![2]);
+    h.get("/v2/people?cadence_id=first").await.expect(422);
+}

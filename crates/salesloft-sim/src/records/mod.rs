@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod cadence_memberships;
 pub mod cadences;
+pub mod notes;
 pub mod people;
+pub mod tasks;
 pub mod team;
 pub mod users;
 pub mod webhook_subscriptions;

@@ -28,6 +28,8 @@ pub struct User {
     pub group_id: Option<i64>,
     /// Time zone name.
     pub time_zone: String,
+    /// Work country, an ISO 3166-1 alpha-2 code (`PUT /v2/users/{id}` sets it).
+    pub work_country: Option<String>,
     /// Created.
     pub created_at: Micros,
     /// Updated.
@@ -95,7 +97,7 @@ impl User {
             .bool("crm_connected", Some(false))
             .raw("external_feature_flags", "{}")
             .raw("_private_fields", "{}")
-            .str("work_country", Some("US"))
+            .str("work_country", self.work_country.as_deref())
             .str("seat_package", Some("advanced"))
             .reference("phone_client", render.base, "phone_clients", None)
             .reference("phone_number_assignment", render.base, "phone_number_assignments", None)

@@ -7,7 +7,10 @@
 mod accounts;
 mod cadence_memberships;
 mod cadences;
+mod notes;
 mod people;
+mod person_upserts;
+mod tasks;
 mod users;
 mod webhook_subscriptions;
 
@@ -152,6 +155,10 @@ fn read(data: &TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result<Stri
         ["cadences", id] => cadences::get(data, ctx, parse_id(id)?),
         ["cadence_memberships"] => cadence_memberships::list(data, ctx),
         ["cadence_memberships", id] => cadence_memberships::get(data, ctx, parse_id(id)?),
+        ["notes"] => notes::list(data, ctx),
+        ["notes", id] => notes::get(data, ctx, parse_id(id)?),
+        ["tasks"] => tasks::list(data, ctx),
+        ["tasks", id] => tasks::get(data, ctx, parse_id(id)?),
         ["webhook_subscriptions"] => webhook_subscriptions::list(data, ctx),
         ["webhook_subscriptions", id] => webhook_subscriptions::get(data, ctx, parse_id(id)?),
         _ => Err(ApiError::NotFound),
@@ -169,6 +176,13 @@ fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result
         (Method::DELETE, ["accounts", id]) => accounts::delete(data, ctx, parse_id(id)?),
         (Method::POST, ["cadence_memberships"]) => cadence_memberships::create(data, ctx, params),
         (Method::DELETE, ["cadence_memberships", id]) => cadence_memberships::delete(data, ctx, parse_id(id)?),
+        (Method::POST, ["person_upserts"]) => person_upserts::upsert(data, ctx, params),
+        (Method::PUT | Method::PATCH, ["users", id]) => users::update(data, ctx, parse_id(id)?, params),
+        (Method::POST, ["notes"]) => notes::create(data, ctx, params),
+        (Method::PUT | Method::PATCH, ["notes", id]) => notes::update(data, ctx, parse_id(id)?, params),
+        (Method::DELETE, ["notes", id]) => notes::delete(data, ctx, parse_id(id)?),
+        (Method::POST, ["tasks"]) => tasks::create(data, ctx, params),
+        (Method::PUT | Method::PATCH, ["tasks", id]) => tasks::update(data, ctx, parse_id(id)?, params),
         (Method::POST, ["webhook_subscriptions"]) => webhook_subscriptions::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["webhook_subscriptions", id]) => {
             webhook_subscriptions::update(data, ctx, parse_id(id)?, params)

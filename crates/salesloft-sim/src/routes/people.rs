@@ -8,7 +8,8 @@ use crate::records::people::{Person, SORTS};
 use crate::routes::{Ctx, Event, Outcome, render_page};
 use crate::store::TeamData;
 
-fn render_person(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
+/// Renders person `id` as the API does; `false` when there is none.
+pub fn render_person(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
     let Some(row) = data.people.get(id) else {
         return false;
     };
@@ -33,6 +34,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let account_ids = query.int_list("account_id")?;
     let owner_ids = query.int_list("owner_id")?;
     let do_not_contact = query.bool("do_not_contact")?;
+    let cadences = cadence_filter(query)?;
 
     let mut filtering = Filtering::default();
     filtering.list("ids", query.list("ids").as_ref());
@@ -42,6 +44,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     filtering.list("account_id", query.list("account_id").as_ref());
     filtering.list("owner_id", query.list("owner_id").as_ref());
     filtering.scalar("do_not_contact", query.get("do_not_contact"));
+    filtering.list("cadence_id", query.list("cadence_id").as_ref());
 
     // An email filter is resolved through the index to an id set (and intersected with `ids`).
     let mut candidates = ids;
@@ -50,6 +53,14 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         candidates = Some(match candidates {
             Some(wanted) => by_email.into_iter().filter(|id| wanted.contains(id)).collect(),
             None => by_email,
+        });
+    }
+    // `cadence_id` without `_is_null` is resolved through the memberships to an id set as well.
+    if let Some((cadence_ids, false)) = &cadences {
+        let on: Vec<i64> = data.people_on_cadences(cadence_ids);
+        candidates = Some(match candidates {
+            Some(wanted) => on.into_iter().filter(|id| wanted.contains(id)).collect(),
+            None => on,
         });
     }
     let needs_data = account_ids.is_some() || owner_ids.is_some() || do_not_contact.is_some();
@@ -69,6 +80,12 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
             {
                 return false;
             }
+            if let Some((cadence_ids, true)) = &cadences {
+                let current = data.current_cadences(id);
+                if !current.is_empty() && !current.iter().any(|cadence| cadence_ids.contains(cadence)) {
+                    return false;
+                }
+            }
             if !needs_data {
                 return true;
             }
@@ -83,6 +100,28 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let page = list::run(&data.people, spec);
     let records = render_page(&page.ids, |id, out| render_person(data, ctx, id, out));
     Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+}
+
+/// The `cadence_id` filter: "Filters people by the cadence that they are currently on. Multiple
+/// cadence_ids can be applied. An additional value of \"_is_null\" can be passed to filter people that are
+/// not on a cadence" (OpenAPI). Returns the ids and whether `_is_null` was among them (then people on no
+/// cadence match too).
+fn cadence_filter(query: &crate::query::Query) -> Result<Option<(Vec<i64>, bool)>, ApiError> {
+    let Some(values) = query.list("cadence_id") else {
+        return Ok(None);
+    };
+    let mut ids = Vec::with_capacity(values.len());
+    let mut is_null = false;
+    for value in values {
+        if value == "_is_null" {
+            is_null = true;
+        } else {
+            ids.push(
+                value.parse::<i64>().map_err(|_| ApiError::field("cadence_id", "must be an integer or _is_null"))?,
+            );
+        }
+    }
+    Ok(Some((ids, is_null)))
 }
 
 /// `GET /v2/people/{id}`.
@@ -117,6 +156,13 @@ fn check_team_rules(data: &TeamData, ctx: &Ctx<'_>, id: Option<i64>, person: &Pe
 
 /// `POST /v2/people`.
 pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Outcome, ApiError> {
+    let id = create_person(data, ctx, params)?;
+    written(data, ctx, id, "person_created")
+}
+
+/// Validates and stores a new person; returns its id. Shared with `/v2/person_upserts`, whose create
+/// "is exactly the same as the individual create" (OpenAPI).
+pub fn create_person(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<i64, ApiError> {
     let mut person = Person::default();
     let mut errors = Validation::default();
     person.apply(params, &ctx.config.required_message, &mut errors);
@@ -127,11 +173,18 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
     }
     let id = data.people.allocate_id();
     data.put_person(id, ctx.now, ctx.now, person);
-    written(data, ctx, id, "person_created")
+    Ok(id)
 }
 
 /// `PUT /v2/people/{id}`.
 pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> Result<Outcome, ApiError> {
+    update_person(data, ctx, id, params)?;
+    written(data, ctx, id, "person_updated")
+}
+
+/// Validates and stores an update of person `id` (404 when there is none). Shared with
+/// `/v2/person_upserts`.
+pub fn update_person(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> Result<(), ApiError> {
     let row = data.people.get(id).ok_or(ApiError::NotFound)?;
     let created_at = row.created_at;
     let mut person = data.person(id, row).into_owned();
@@ -140,7 +193,7 @@ pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> R
     check_team_rules(data, ctx, Some(id), &person, &mut errors);
     errors.finish()?;
     data.put_person(id, created_at, ctx.now, person);
-    written(data, ctx, id, "person_updated")
+    Ok(())
 }
 
 fn written(data: &TeamData, ctx: &Ctx<'_>, id: i64, event_type: &'static str) -> Result<Outcome, ApiError> {
