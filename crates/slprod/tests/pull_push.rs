@@ -104,6 +104,29 @@ async fn pull_writes_every_record_once_and_a_rerun_adds_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_reads_notes_with_the_same_keyset_walk() {
+    let sim = sim(10).await;
+    let seeded = reqwest::Client::new()
+        .get(format!("{}/notes?per_page=100", sim.base_url()))
+        .bearer_auth(sim.api_key())
+        .send()
+        .await
+        .expect("list notes")
+        .json::<Value>()
+        .await
+        .expect("notes JSON");
+    let expected = seeded["data"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(expected > 0, "the seed writes some notes: {seeded}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("notes.jsonl");
+    let out_arg = out.to_string_lossy().to_string();
+    let (code, _, stderr) = slprod(&sim, args(&["pull", "notes", "--out", &out_arg])).await;
+    assert_eq!(code, 0, "expected exit 0, got {code}: {stderr}");
+    assert_exactly(&ids_in(&out), expected);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_pull_resumes_without_duplicates_or_gaps() {
     let sim = sim(1_000).await;
     let dir = tempfile::tempdir().expect("tempdir");

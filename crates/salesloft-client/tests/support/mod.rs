@@ -17,6 +17,21 @@ pub async fn start_with(config: SimConfig) -> (RunningSim, Client) {
     (sim, client)
 }
 
+/// Starts a simulator with `seed_people` people and a client whose pipeline runs on a manual clock: retry
+/// and budget waits return at once and are recorded in the returned clock (no test sleeps).
+pub async fn start_manual(seed_people: u64) -> (RunningSim, Client, salesloft_client::clock::ManualClock) {
+    let sim = Simulator::start(SimConfig { seed_people, budget_per_minute: 1_000_000, ..SimConfig::default() })
+        .await
+        .expect("the simulator starts");
+    let clock = salesloft_client::clock::ManualClock::new();
+    let pipeline = salesloft_client::transport::Pipeline::builder(sim.base_url())
+        .api_key(sim.api_key().to_string().into())
+        .clock(std::sync::Arc::new(clock.clone()))
+        .build()
+        .expect("a pipeline for the sim");
+    (sim, Client::new(pipeline), clock)
+}
+
 /// `GET /__sim/stats`.
 pub async fn stats(sim: &RunningSim) -> Value {
     get(sim, "/__sim/stats").await

@@ -16,7 +16,7 @@ use clap::{Args, ValueEnum};
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use salesloft_client::api::Resource;
-use salesloft_client::models::{Account, Cadence, CadenceMembership, Keyed, Person, Timestamp};
+use salesloft_client::models::{Account, Cadence, CadenceMembership, Keyed, Note, Person, Timestamp};
 use salesloft_client::{Client, KeysetCursor, KeysetPager};
 use salesloft_store::Store;
 use secrecy::SecretString;
@@ -66,6 +66,8 @@ pub enum PullResource {
     Cadences,
     /// `/v2/cadence_memberships`.
     CadenceMemberships,
+    /// `/v2/notes`.
+    Notes,
 }
 
 impl PullResource {
@@ -75,6 +77,7 @@ impl PullResource {
             PullResource::Accounts => "accounts",
             PullResource::Cadences => "cadences",
             PullResource::CadenceMemberships => "cadence_memberships",
+            PullResource::Notes => "notes",
         }
     }
 }
@@ -206,6 +209,7 @@ pub async fn run(args: PullArgs) -> i32 {
         PullResource::Accounts => pull::<Account>(&client, &args).await,
         PullResource::Cadences => pull::<Cadence>(&client, &args).await,
         PullResource::CadenceMemberships => pull::<CadenceMembership>(&client, &args).await,
+        PullResource::Notes => pull::<Note>(&client, &args).await,
     }
 }
 
