@@ -47,6 +47,9 @@ pub struct ListSpec<'a, R> {
     pub paging: Paging,
     /// `false` for lists that are not paginated (users without `page`): every match is returned.
     pub paginate: bool,
+    /// No filter but the `updated_at` range applies (and no id set): a paging count is then the size of the
+    /// index range, counted without looking rows up (windowed keyset walks ask for a count on every page).
+    pub range_only: bool,
 }
 
 /// The ids of one page and what the metadata needs.
@@ -62,7 +65,7 @@ pub struct ListPage {
 
 /// Runs a list request.
 pub fn run<R: Timestamped>(table: &Table<R>, spec: ListSpec<'_, R>) -> ListPage {
-    let ListSpec { ids, updated, order, ascending, filter, paging, paginate } = spec;
+    let ListSpec { ids, updated, order, ascending, filter, paging, paginate, range_only } = spec;
     let offset = if paginate { paging.offset() } else { 0 };
     let limit = if paginate { paging.per_page } else { u64::MAX };
     let count_all = paging.include_counts;
@@ -90,11 +93,10 @@ pub fn run<R: Timestamped>(table: &Table<R>, spec: ListSpec<'_, R>) -> ListPage 
         return ListPage { ids: all[start..end].to_vec(), has_more: (end as u64) < total, total: Some(total) };
     }
 
+    let (lower, upper) = updated.map_or((Micros::MIN, Micros::MAX), |range| (range.lower(), range.upper()));
+    let index_counts = range_only && matches!(order, Order::Updated);
     let driver: Box<dyn Iterator<Item = i64> + '_> = match order {
-        Order::Updated => {
-            let (lower, upper) = updated.map_or((Micros::MIN, Micros::MAX), |range| (range.lower(), range.upper()));
-            table.by_updated(lower, upper, ascending)
-        }
+        Order::Updated => table.by_updated(lower, upper, ascending),
         _ => Box::new(table.by_id(ascending).map(|(id, _)| id)),
     };
     let mut page = Vec::new();
@@ -105,13 +107,18 @@ pub fn run<R: Timestamped>(table: &Table<R>, spec: ListSpec<'_, R>) -> ListPage 
             page.push(id);
         } else if seen >= offset.saturating_add(limit) {
             has_more = true;
-            if !count_all {
+            if !count_all || index_counts {
                 break;
             }
         }
         seen += 1;
     }
-    ListPage { ids: page, has_more, total: count_all.then_some(seen) }
+    let total = match (count_all, index_counts) {
+        (false, _) => None,
+        (true, true) => Some(table.by_updated(lower, upper, true).count() as u64),
+        (true, false) => Some(seen),
+    };
+    ListPage { ids: page, has_more, total }
 }
 
 fn sort_rows<R: Timestamped>(mut rows: Vec<(i64, &R)>, order: &Order<'_, R>, ascending: bool) -> Vec<i64> {
@@ -170,9 +177,29 @@ mod tests {
             filter: Box::new(|_, row: &Row| range.contains(row.0)),
             paging: paging(1, 3, false),
             paginate: true,
+            range_only: false,
         };
         let page = run(&table, spec);
         assert_eq!(page, ListPage { ids: vec![7, 6, 5], has_more: true, total: None });
+    }
+
+    #[test]
+    fn a_range_only_count_comes_from_the_index_and_matches_the_filtered_count() {
+        let table = table();
+        let range = TimeRange { gte: Some(91), lte: Some(97), ..TimeRange::default() };
+        for range_only in [true, false] {
+            let spec = ListSpec {
+                ids: None,
+                updated: Some(&range),
+                order: Order::Updated,
+                ascending: true,
+                filter: Box::new(|_, row: &Row| range.contains(row.0)),
+                paging: paging(2, 2, true),
+                paginate: true,
+                range_only,
+            };
+            assert_eq!(run(&table, spec), ListPage { ids: vec![7, 6], has_more: true, total: Some(7) });
+        }
     }
 
     #[test]
@@ -186,6 +213,7 @@ mod tests {
             filter: Box::new(|_, _: &Row| true),
             paging: paging(1, 25, true),
             paginate: true,
+            range_only: false,
         };
         assert_eq!(run(&table, spec), ListPage { ids: vec![3, 1], has_more: false, total: Some(2) });
         let spec = ListSpec {
@@ -196,6 +224,7 @@ mod tests {
             filter: Box::new(|_, _: &Row| true),
             paging: paging(5, 25, true),
             paginate: true,
+            range_only: false,
         };
         assert_eq!(run(&table, spec), ListPage { ids: vec![], has_more: false, total: Some(10) });
     }

@@ -132,11 +132,11 @@ async fn an_interrupted_pull_resumes_without_duplicates_or_gaps() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("people.jsonl");
     let out_arg = out.to_string_lossy().to_string();
-    // Three pages are served, then the API refuses (403 is never retried).
+    // The newest-record probe and three pages are served, then the API refuses (403 is never retried).
     add_fault(
         &sim,
         json!({"method": "GET", "path": "/v2/people", "sequence": [
-            {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"status": 403}
+            {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"status": 403}
         ]}),
     )
     .await;

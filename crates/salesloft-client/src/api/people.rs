@@ -38,8 +38,8 @@ impl<'c> PeopleHandler<'c> {
         ListBuilder::new(self.client)
     }
 
-    /// A keyset walk over every person, oldest update first, never deeper than page 1 unless many records
-    /// share one `updated_at` (see [`crate::pagination`]).
+    /// A keyset walk over every person, oldest update first, never deeper than page 100 (see
+    /// [`crate::pagination`]).
     ///
     /// ```no_run
     /// # async fn run(client: salesloft_client::Client) -> salesloft_client::Result<()> {

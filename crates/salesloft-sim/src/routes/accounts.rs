@@ -69,6 +69,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }),
         paging,
         paginate: true,
+        range_only: false,
     };
     let page = list::run(&data.accounts, spec);
     let records = render_page(&page.ids, |id, out| render_account(data, ctx, id, out));

@@ -65,6 +65,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }),
         paging,
         paginate: true,
+        range_only: false,
     };
     let page = list::run(&data.memberships, spec);
     let records = render_page(&page.ids, |id, out| render_membership(data, ctx, id, out));

@@ -57,6 +57,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }),
         paging,
         paginate: true,
+        range_only: false,
     };
     let page = list::run(&data.cadences, spec);
     let records = render_page(&page.ids, |id, out| render_cadence(data, ctx, id, out));

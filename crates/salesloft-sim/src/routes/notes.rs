@@ -64,6 +64,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }),
         paging,
         paginate: true,
+        range_only: false,
     };
     let page = list::run(&data.notes, spec);
     let records = render_page(&page.ids, |id, out| render_note(data, ctx, id, out));

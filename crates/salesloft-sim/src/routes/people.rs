@@ -64,6 +64,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         });
     }
     let needs_data = account_ids.is_some() || owner_ids.is_some() || do_not_contact.is_some();
+    let range_only = candidates.is_none() && created.is_none() && cadences.is_none() && !needs_data;
     let order = match sorting.key {
         "updated_at" => Order::Updated,
         "created_at" => Order::Id,
@@ -96,6 +97,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }),
         paging,
         paginate: true,
+        range_only,
     };
     let page = list::run(&data.people, spec);
     let records = render_page(&page.ids, |id, out| render_person(data, ctx, id, out));

@@ -137,6 +137,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }),
         paging,
         paginate: true,
+        range_only: false,
     };
     let page = list::run(&data.tasks, spec);
     let records = render_page(&page.ids, |id, out| render_task(data, ctx, id, out));

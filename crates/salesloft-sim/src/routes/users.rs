@@ -61,6 +61,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }),
         paging,
         paginate: paging.page_given,
+        range_only: false,
     };
     let page = list::run(&data.users, spec);
     let records = render_page(&page.ids, |id, out| render_user(data, ctx, id, out));
