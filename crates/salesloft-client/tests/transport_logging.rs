@@ -136,6 +136,38 @@ async fn every_call_has_a_span_and_logs_its_rate_limit_headers() {
     );
 }
 
+/// When SalesLoft reports less than 10 % of the minute's budget left, one info line says so — once per
+/// window, not once per request.
+#[tokio::test]
+async fn a_low_budget_is_logged_once_per_window() {
+    let sim = Simulator::start(SimConfig { seed_people: 10, budget_per_minute: 40, ..SimConfig::default() })
+        .await
+        .expect("sim");
+    let budget = salesloft_client::transport::RateBudgetConfig {
+        enabled: false,
+        limit: 40,
+        ..salesloft_client::transport::RateBudgetConfig::default()
+    };
+    let pipeline = Pipeline::builder(sim.base_url())
+        .api_key(SecretString::from(sim.api_key().to_string()))
+        .clock(ManualClock::new().shared())
+        .rate_budget(budget)
+        .build()
+        .expect("pipeline");
+    let (logs, _guard) = capture();
+    for _ in 0..36 {
+        pipeline.execute(ApiRequest::new("me", Method::GET, "me")).await.expect("me");
+    }
+    assert!(!logs.text().contains("budget below 10 %"), "not low yet at 4 of 40 left:\n{}", logs.text());
+    for _ in 0..4 {
+        pipeline.execute(ApiRequest::new("me", Method::GET, "me")).await.expect("me");
+    }
+    let text = logs.text();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("budget below 10 %")).collect();
+    assert_eq!(lines.len(), 1, "expected one low-budget line, got:\n{text}");
+    assert!(lines[0].contains("INFO") && lines[0].contains("remaining_minute=3") && lines[0].contains("limit=40"));
+}
+
 #[tokio::test]
 async fn no_token_or_secret_reaches_the_logs() {
     let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");

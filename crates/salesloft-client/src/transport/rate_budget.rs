@@ -75,6 +75,8 @@ struct State {
     in_flight: i64,
     learned: HashMap<(&'static str, u32), u32>,
     last_reported: Option<u32>,
+    /// The window in which "budget low" was last logged, so it is logged once per window.
+    low_logged_epoch: Option<u64>,
 }
 
 /// The shared cost budget. Cheap to clone; clones share state.
@@ -139,6 +141,7 @@ impl RateBudget {
             in_flight: 0,
             learned: HashMap::new(),
             last_reported: None,
+            low_logged_epoch: None,
         };
         Self { config, clock, state: Arc::new(Mutex::new(state)) }
     }
@@ -249,6 +252,17 @@ impl RateBudget {
         }
         if let Some(reported) = rate.remaining_minute {
             state.last_reported = Some(reported);
+            let low = u64::from(reported) * 10 < u64::from(self.config.limit);
+            if low && state.low_logged_epoch != Some(state.epoch) {
+                state.low_logged_epoch = Some(state.epoch);
+                // Once per window, so an operator sees the team's budget (shared with every other
+                // integration of the team — FACTS.md §2.1) running out without a line per request.
+                tracing::info!(
+                    remaining_minute = reported,
+                    limit = self.config.limit,
+                    "SalesLoft cost budget below 10 % for this minute; calls now wait for the next window"
+                );
+            }
             let estimate = i64::from(reported) - state.in_flight;
             let jump = i64::from(self.config.limit / 4).max(1);
             if estimate < state.remaining {
