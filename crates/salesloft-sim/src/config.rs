@@ -103,6 +103,12 @@ pub struct SimConfig {
     pub task_idempotency_returns_existing: bool,
     /// Validation message for a missing required field (FACTS.md §3 docs example: "is required").
     pub required_message: String,
+    /// Whether the team's credentials hold the privileged `email_contents:read` scope, which
+    /// `GET /v2/activities/emails?scoped_fields[]=subject|body` needs (FACTS.md §1.4). The simulator's
+    /// credentials hold every scope, so `true` by default; `false` answers any `scoped_fields` request with
+    /// 422 `{"error":"Requested scoped field(s) could not be returned, required scope access not included."}`
+    /// (the status is Airbyte's mock, unconfirmed).
+    pub email_contents_scope: bool,
     /// UTC offset of rendered timestamps, in minutes (FACTS.md §4.4: timestamps carry the team's offset).
     pub utc_offset_minutes: i32,
     /// Webhook retries after a failed first attempt (FACTS.md §6.2: three).
@@ -144,6 +150,7 @@ impl Default for SimConfig {
             taken_message: "is already taken".to_owned(),
             task_idempotency_returns_existing: true,
             required_message: "is required".to_owned(),
+            email_contents_scope: true,
             utc_offset_minutes: -300,
             webhook_retries: 3,
             webhook_retry_interval: Duration::from_secs(15),

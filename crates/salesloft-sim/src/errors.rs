@@ -14,6 +14,8 @@ pub enum ApiError {
     NotFound,
     /// 422 `{"errors":{field:[messages]}}`, fields in insertion order.
     Validation(Vec<(String, Vec<String>)>),
+    /// 422 with a singular `{"error": …}` (a refused scoped field, FACTS.md §1.4).
+    Unprocessable(String),
     /// 400 with a singular error (unparseable body).
     BadRequest(String),
     /// 413: the body is larger than the configured limit.
@@ -31,6 +33,7 @@ impl ApiError {
         match self {
             Self::NotFound => error_response(StatusCode::NOT_FOUND, "Not Found"),
             Self::BadRequest(message) => error_response(StatusCode::BAD_REQUEST, &message),
+            Self::Unprocessable(message) => error_response(StatusCode::UNPROCESSABLE_ENTITY, &message),
             Self::PayloadTooLarge => error_response(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
             Self::Validation(fields) => {
                 let mut body = String::with_capacity(64);

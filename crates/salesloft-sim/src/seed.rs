@@ -1,5 +1,6 @@
-//! Deterministic seed data: one team, its users (the first is the `/v2/me` user), accounts, cadences, a few
-//! cadence memberships, notes and tasks, and people generated on demand from `(seed, id)`.
+//! Deterministic seed data: one team, its users (the first is the `/v2/me` user), accounts, cadences with
+//! their steps, a few cadence memberships, notes, tasks, actions, emails and calls, and people generated on
+//! demand from `(seed, id)`.
 //!
 //! Timestamps start at 2024-01-01T00:00:00Z and grow with the id; every 50th person shares its `updated_at`
 //! with the previous one, so keyset pollers meet the tie FACTS.md §4.5 warns about.
@@ -8,15 +9,25 @@ use std::borrow::Cow;
 
 use crate::clock::Micros;
 use crate::records::accounts::Account;
+use crate::records::actions::Action;
 use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
+use crate::records::calls::Call;
+use crate::records::emails::{Counts, Email};
 use crate::records::notes::{Associated, Note};
 use crate::records::people::Person;
+use crate::records::steps::Step;
 use crate::records::tasks::{TASK_TYPES, Task};
 use crate::records::users::User;
 
-/// How many of the first people get a seeded note and a seeded task.
+/// How many of the first people get a seeded note, task, email and call (and, when there are cadences, an
+/// action).
 pub const SMALL_SEED: u64 = 5;
+
+/// Steps of every seeded cadence: `(day, step_number, type, name)`. Cadence `c` has step ids
+/// `3c-2, 3c-1, 3c`; the third step is an `integration` step on odd cadences and `other` on even ones.
+pub const STEPS: &[(i64, i64, &str, &str)] =
+    &[(1, 1, "email", "Intro email"), (1, 2, "phone", "Intro call"), (3, 1, "integration", "LinkedIn connect")];
 
 /// 2024-01-01T00:00:00Z.
 pub const BASE_TIME: Micros = 1_704_067_200_000_000;
@@ -316,6 +327,112 @@ pub fn task(seed: u64, person_id: i64, users: u64) -> Task {
         created_by_user_id: 1,
         completed_at: None,
         completed_by_id: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Seeded step `index` (0-based, into [`STEPS`]) of a cadence, created a second apart after the cadence (so
+/// ids grow with `created_at`, as `sort_by=created_at` assumes).
+pub fn step(cadence_id: i64, cadence: &Cadence, index: usize) -> Step {
+    let (day, step_number, mut step_type, name) = STEPS[index % STEPS.len()];
+    if step_type == "integration" && cadence_id % 2 == 0 {
+        step_type = "other";
+    }
+    let created_at = cadence.created_at + (index as i64 + 1) * 1_000_000;
+    Step {
+        cadence_id,
+        day,
+        step_number,
+        name: name.to_owned(),
+        step_type,
+        disabled: false,
+        multitouch_enabled: false,
+        created_at,
+        updated_at: created_at + (index as i64 + 1) * DAY,
+    }
+}
+
+/// Seeded open action of person `person_id` (on cadence 1, whose steps are `1..=3`): on step
+/// `(person_id - 1) % 3 + 1`, of that step's type, for user 1, due for odd ids.
+pub fn action(seed: u64, person_id: i64, step_id: i64, step_type: &'static str) -> Action {
+    let (person_created, _) = person_times(seed, person_id);
+    let at = person_created + 2 * MINUTE;
+    Action {
+        person_id,
+        user_id: 1,
+        cadence_id: Some(1),
+        step_id: Some(step_id),
+        action_type: step_type,
+        status: "in_progress",
+        due: person_id % 2 == 1,
+        due_on: at + person_id * DAY,
+        multitouch_group_id: None,
+        completed_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Seeded email to person `person_id` from user 1: a cadence email (cadence 1, step 1) for odd ids when
+/// `on_cadence`, else a one-off; person 3's bounced, person 5's is still scheduled.
+pub fn email(seeds: PeopleSeed, person_id: i64, on_cadence: bool) -> Email {
+    let (person_created, _) = person_times(seeds.seed, person_id);
+    let person = person(seeds, person_id);
+    let first = person.first_name.unwrap_or_default();
+    let created_at = person_created + 3 * 60 * MINUTE;
+    let scheduled = person_id == 5;
+    let cadence = on_cadence && person_id % 2 == 1;
+    Email {
+        user_id: 1,
+        person_id: Some(person_id),
+        recipient_email_address: person.email_address.unwrap_or_default(),
+        action_id: None,
+        cadence_id: cadence.then_some(1),
+        step_id: cadence.then_some(1),
+        task_id: None,
+        crm_activity_id: None,
+        status: if scheduled { "scheduled" } else { "sent" },
+        bounced: person_id == 3,
+        subject: format!("Quick question, {first}"),
+        body: format!("<p>Hi {first},</p><p>Do you have ten minutes this week?</p>"),
+        personalization: format!("{}.0", person_id * 10),
+        sent_at: (!scheduled).then_some(created_at + MINUTE),
+        send_after: scheduled.then_some(created_at + DAY),
+        click_tracking: true,
+        view_tracking: true,
+        counts: Counts {
+            views: if scheduled { 0 } else { person_id },
+            clicks: i64::from(!scheduled && person_id % 2 == 1),
+            replies: i64::from(person_id == 1),
+            unique_devices: i64::from(!scheduled),
+            unique_locations: i64::from(!scheduled),
+            attachments: 0,
+        },
+        created_at,
+        updated_at: created_at + person_id * MINUTE + MINUTE,
+    }
+}
+
+/// Seeded call of user 1 to person `person_id`: odd ids connected (with a sentiment and a duration), even
+/// ids not answered.
+pub fn call(seed: u64, person_id: i64) -> Call {
+    let (person_created, _) = person_times(seed, person_id);
+    let at = person_created + 4 * 60 * MINUTE;
+    let connected = person_id % 2 == 1;
+    Call {
+        user_id: 1,
+        person_id,
+        action_id: None,
+        cadence_id: None,
+        step_id: None,
+        note_id: None,
+        disposition: Some(if connected { "Connected" } else { "No Answer" }.to_owned()),
+        sentiment: connected.then(|| "Interested".to_owned()),
+        duration: Some(if connected { 60 * person_id } else { 0 }),
+        to: Some(format!("+1555010{person_id:04}")),
+        call_data_record_ids: Vec::new(),
+        crm_params: Vec::new(),
         created_at: at,
         updated_at: at,
     }

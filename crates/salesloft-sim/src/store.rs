@@ -1,5 +1,6 @@
 //! [`TeamData`]: the in-memory records of one team, with the indexes writes keep up to date (unique email
-//! and domain, people by CRM id, memberships by person and by (person, cadence), tasks by idempotency key).
+//! and domain, people by CRM id, memberships by person and by (person, cadence), tasks by idempotency key),
+//! plus the activity records: steps, actions, emails and calls.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -7,10 +8,14 @@ use std::collections::HashMap;
 use crate::clock::Micros;
 use crate::config::SimConfig;
 use crate::records::accounts::Account;
+use crate::records::actions::Action;
 use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
+use crate::records::calls::Call;
+use crate::records::emails::Email;
 use crate::records::notes::Note;
 use crate::records::people::{Person, PersonRow};
+use crate::records::steps::Step;
 use crate::records::tasks::Task;
 use crate::records::team::Team;
 use crate::records::users::User;
@@ -51,6 +56,14 @@ pub struct TeamData {
     pub tasks: Table<Task>,
     /// `idempotency_key` → task id (FACTS.md §5.2: the key prevents duplicate tasks).
     task_keys: HashMap<String, i64>,
+    /// Cadence steps.
+    pub steps: Table<Step>,
+    /// Actions (completed ones stay, hidden).
+    pub actions: Table<Action>,
+    /// Emails.
+    pub emails: Table<Email>,
+    /// Calls.
+    pub calls: Table<Call>,
     /// What seeded people are generated from.
     pub people_seed: PeopleSeed,
 }
@@ -82,6 +95,10 @@ impl TeamData {
             notes: Table::default(),
             tasks: Table::default(),
             task_keys: HashMap::new(),
+            steps: Table::default(),
+            actions: Table::default(),
+            emails: Table::default(),
+            calls: Table::default(),
             people_seed,
         };
         for id in 1..=config.seed_users as i64 {
@@ -91,7 +108,12 @@ impl TeamData {
             data.put_account(id, seed::account(seed, id, config.seed_users));
         }
         for id in 1..=config.seed_cadences as i64 {
-            data.cadences.put(id, seed::cadence(seed, id, config.seed_users));
+            let cadence = seed::cadence(seed, id, config.seed_users);
+            for index in 0..seed::STEPS.len() {
+                let step_id = data.steps.allocate_id();
+                data.steps.put(step_id, seed::step(id, &cadence, index));
+            }
+            data.cadences.put(id, cadence);
         }
         for id in 1..=config.seed_people as i64 {
             let (created_at, updated_at) = seed::person_times(seed, id);
@@ -110,6 +132,17 @@ impl TeamData {
             data.notes.put(id, seed::note(seed, person_id));
             let id = data.tasks.allocate_id();
             data.put_task(id, seed::task(seed, person_id, config.seed_users));
+            // Actions on cadence 1's steps (1..=3), emails and calls.
+            if config.seed_cadences > 0 {
+                let step_id = (person_id - 1) % seed::STEPS.len() as i64 + 1;
+                let step_type = data.steps.get(step_id).map_or("other", |step| step.step_type);
+                let id = data.actions.allocate_id();
+                data.actions.put(id, seed::action(seed, person_id, step_id, step_type));
+            }
+            let id = data.emails.allocate_id();
+            data.emails.put(id, seed::email(people_seed, person_id, config.seed_cadences > 0));
+            let id = data.calls.allocate_id();
+            data.calls.put(id, seed::call(seed, person_id));
         }
         data
     }
@@ -311,6 +344,16 @@ impl TeamData {
     pub fn user_id_by_guid(&self, guid: &str) -> Option<i64> {
         let wanted = guid.trim();
         self.users.by_id(true).find(|(_, user)| user.guid.eq_ignore_ascii_case(wanted)).map(|(id, _)| id)
+    }
+
+    /// Whether user `id` is a team admin.
+    pub fn is_admin(&self, id: i64) -> bool {
+        self.users.get(id).is_some_and(|user| user.role == "Admin")
+    }
+
+    /// Whether a step has an open action that is due (the `has_due_actions` filter of `/v2/steps`).
+    pub fn step_has_due_actions(&self, step_id: i64) -> bool {
+        self.actions.by_id(true).any(|(_, action)| action.is_open() && action.due && action.step_id == Some(step_id))
     }
 
     /// The task created with this `idempotency_key`.

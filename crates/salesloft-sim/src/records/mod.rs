@@ -2,10 +2,14 @@
 //! (explicit nulls, FACTS.md §10.8 and `schemas.md`), and validation of writes.
 
 pub mod accounts;
+pub mod actions;
 pub mod cadence_memberships;
 pub mod cadences;
+pub mod calls;
+pub mod emails;
 pub mod notes;
 pub mod people;
+pub mod steps;
 pub mod tasks;
 pub mod team;
 pub mod users;

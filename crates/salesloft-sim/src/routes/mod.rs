@@ -5,11 +5,16 @@
 //! (FACTS.md §10.1).
 
 mod accounts;
+mod actions;
+mod activities;
 mod cadence_memberships;
 mod cadences;
+mod calls;
+mod emails;
 mod notes;
 mod people;
 mod person_upserts;
+mod steps;
 mod tasks;
 mod users;
 mod webhook_subscriptions;
@@ -159,6 +164,14 @@ fn read(data: &TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result<Stri
         ["notes", id] => notes::get(data, ctx, parse_id(id)?),
         ["tasks"] => tasks::list(data, ctx),
         ["tasks", id] => tasks::get(data, ctx, parse_id(id)?),
+        ["steps"] => steps::list(data, ctx),
+        ["steps", id] => steps::get(data, ctx, parse_id(id)?),
+        ["actions"] => actions::list(data, ctx),
+        ["actions", id] => actions::get(data, ctx, parse_id(id)?),
+        ["activities", "emails"] => emails::list(data, ctx),
+        ["activities", "emails", id] => emails::get(data, ctx, parse_id(id)?),
+        ["activities", "calls"] => calls::list(data, ctx),
+        ["activities", "calls", id] => calls::get(data, ctx, parse_id(id)?),
         ["webhook_subscriptions"] => webhook_subscriptions::list(data, ctx),
         ["webhook_subscriptions", id] => webhook_subscriptions::get(data, ctx, parse_id(id)?),
         _ => Err(ApiError::NotFound),
@@ -183,6 +196,8 @@ fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result
         (Method::DELETE, ["notes", id]) => notes::delete(data, ctx, parse_id(id)?),
         (Method::POST, ["tasks"]) => tasks::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["tasks", id]) => tasks::update(data, ctx, parse_id(id)?, params),
+        (Method::POST, ["activities", "calls"]) => calls::create(data, ctx, params),
+        (Method::POST, ["activities"]) => activities::create(data, ctx, params),
         (Method::POST, ["webhook_subscriptions"]) => webhook_subscriptions::create(data, ctx, params),
         (Method::PUT | Method::PATCH, ["webhook_subscriptions", id]) => {
             webhook_subscriptions::update(data, ctx, parse_id(id)?, params)
@@ -190,6 +205,17 @@ fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result
         (Method::DELETE, ["webhook_subscriptions", id]) => webhook_subscriptions::delete(data, parse_id(id)?),
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// A list filter whose values must come from `allowed` (422 naming the parameter otherwise).
+fn enum_list(query: &Query, name: &str, allowed: &[&str]) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(values) = query.list(name) else {
+        return Ok(None);
+    };
+    if values.iter().any(|value| !allowed.contains(&value.as_str())) {
+        return Err(ApiError::field(name, format!("must be one of: {}", allowed.join(", "))));
+    }
+    Ok(Some(values))
 }
 
 /// Renders records of a page with `render_one`, then the list envelope.

@@ -13,7 +13,7 @@ use crate::envelope::{self, Filtering};
 use crate::errors::{ApiError, Validation};
 use crate::list::{self, ListSpec, Order};
 use crate::records::tasks::{SORTS, STATES, TASK_TYPES, TIME_INTERVALS, Task, parse_date};
-use crate::routes::{Ctx, Event, Outcome, render_page};
+use crate::routes::{Ctx, Event, Outcome, enum_list, render_page};
 use crate::store::TeamData;
 
 fn render_task(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
@@ -46,17 +46,6 @@ fn interval(name: &str, today: Date) -> (Date, Date) {
     }
 }
 
-/// A list filter whose values must come from `allowed`.
-fn enum_list(ctx: &Ctx<'_>, name: &str, allowed: &[&str]) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(values) = ctx.query.list(name) else {
-        return Ok(None);
-    };
-    if values.iter().any(|value| !allowed.contains(&value.as_str())) {
-        return Err(ApiError::field(name, format!("must be one of: {}", allowed.join(", "))));
-    }
-    Ok(Some(values))
-}
-
 /// `GET /v2/tasks`: filters `ids, user_id, person_id, account_id, current_state, task_type,
 /// time_interval_filter, idempotency_key, locale, updated_at[…], created_at[…]`; `sort_by due_date|due_at`,
 /// default `due_date ASC` (FACTS.md §4.1).
@@ -70,8 +59,8 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let user_ids = query.int_list("user_id")?;
     let person_ids = query.int_list("person_id")?;
     let account_ids = query.int_list("account_id")?;
-    let states = enum_list(ctx, "current_state", STATES)?;
-    let types = enum_list(ctx, "task_type", TASK_TYPES)?;
+    let states = enum_list(ctx.query, "current_state", STATES)?;
+    let types = enum_list(ctx.query, "task_type", TASK_TYPES)?;
     let locales = query.list("locale");
     let key = query.get("idempotency_key");
     let window = match query.get("time_interval_filter") {
