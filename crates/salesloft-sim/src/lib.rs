@@ -10,8 +10,11 @@
 //! Resources: `/v2/me`, `/v2/team`, `/v2/users` (GET, PUT), `/v2/people` (CRUD), `/v2/person_upserts`
 //! (POST), `/v2/accounts` (CRUD), `/v2/cadences` (GET), `/v2/cadence_memberships` (GET, POST, DELETE),
 //! `/v2/notes` (CRUD), `/v2/tasks` (GET, POST, PUT; a repeated `idempotency_key` returns the existing task,
-//! see [`SimConfig::task_idempotency_returns_existing`]) and `/v2/webhook_subscriptions` (CRUD). Every
-//! request, these included, is charged against the team budget by its `page` parameter.
+//! see [`SimConfig::task_idempotency_returns_existing`]), `/v2/steps` and `/v2/actions` (GET),
+//! `/v2/activities/emails` (GET; `scoped_fields` subject/body, see [`SimConfig::email_contents_scope`]),
+//! `/v2/activities/calls` (GET, POST), `/v2/activities` (POST: completes an integration action or a task) and
+//! `/v2/webhook_subscriptions` (CRUD). Every request, these included, is charged against the team budget by
+//! its `page` parameter.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), salesloft_sim::SimError> {
