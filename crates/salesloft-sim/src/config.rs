@@ -53,6 +53,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// How many people to seed (1 000 000 is fine: seeded people are generated on demand from the seed).
     pub seed_people: u64,
+    /// When above 1, seeded people come in blocks of this many that share one `updated_at`, as a bulk
+    /// import leaves them (FACTS.md §4.5 caveat); 0 or 1 keeps the default (a pair every 50 people).
+    pub seed_people_tie_group: u64,
     /// How many accounts to seed.
     pub seed_accounts: u64,
     /// How many cadences to seed.
@@ -131,6 +134,7 @@ impl Default for SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: 42,
             seed_people: 100,
+            seed_people_tie_group: 0,
             seed_accounts: 20,
             seed_cadences: 5,
             seed_users: 3,

@@ -115,8 +115,16 @@ impl TeamData {
             }
             data.cadences.put(id, cadence);
         }
-        for id in 1..=config.seed_people as i64 {
-            let (created_at, updated_at) = seed::person_times(seed, id);
+        let tie_group = i64::try_from(config.seed_people_tie_group).unwrap_or(i64::MAX).max(1);
+        let seeded = i64::try_from(config.seed_people).unwrap_or(i64::MAX);
+        for id in 1..=seeded {
+            let (created_at, mut updated_at) = seed::person_times(seed, id);
+            if tie_group > 1 {
+                // The block's last person was created last, so its `updated_at` is after every
+                // `created_at` of the block.
+                let last = ((id - 1) / tie_group).saturating_add(1).saturating_mul(tie_group).min(seeded);
+                updated_at = seed::person_times(seed, last).1;
+            }
             data.people.put(id, PersonRow { created_at, updated_at, data: None });
         }
         if config.seed_cadences > 0 {
