@@ -172,6 +172,15 @@ pub enum Error {
     /// (SalesLoft revokes older refresh tokens on every refresh — FACTS.md §1.3).
     #[error("token store: {0}")]
     TokenStore(String),
+
+    /// A keyset walk stopped because SalesLoft's answers could not be read without risking a missing
+    /// record (out of order, outside the filters asked for, a tie group that never settles, or one that
+    /// needs a page above 100). Only reads are affected: nothing was sent that changes data.
+    #[error("pagination: {reason}")]
+    Pagination {
+        /// What the answers did.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -182,6 +191,7 @@ impl Error {
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Error::Construction { .. } | Error::CircuitOpen { .. } | Error::Auth { .. } | Error::TokenStore(_) => false,
+            Error::Pagination { .. } => false,
             Error::Dispatch { connect, .. } => !connect,
             Error::Validation { .. } | Error::Unauthorized { .. } | Error::RateLimited { .. } => false,
             Error::Api { status, .. } => status.is_server_error(),
