@@ -456,3 +456,130 @@ fn micros(at: OffsetDateTime) -> Timestamp {
     let at = at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000).unwrap_or(at);
     Timestamp::from_datetime(at)
 }
+
+#[cfg(test)]
+mod tests {
+    //! One step of the planner per row: the phase, the answer, and what it must do next.
+
+    use super::*;
+
+    /// `(id, microseconds)` rows of one answer.
+    type Rows = &'static [(i64, i64)];
+
+    fn at(micros: i64) -> Timestamp {
+        let base = OffsetDateTime::from_unix_timestamp(1_704_067_200).expect("base");
+        Timestamp::from_datetime(base + time::Duration::microseconds(micros))
+    }
+
+    fn page(rows: &[(i64, i64)]) -> Vec<RecordKey> {
+        rows.iter().map(|&(id, t)| RecordKey { id, updated_at: at(t) }).collect()
+    }
+
+    fn counted(total: u64) -> PageFacts {
+        PageFacts { per_page: Some(2), total_count: Some(total), ..PageFacts::default() }
+    }
+
+    /// A plan in the range phase with a window [gte 10, lte 100] open after page 1 = ids 1, 2 at 10, 20.
+    fn open_window(count: u64) -> KeysetPlan {
+        let mut plan = KeysetPlan::new(Cursor::default(), 2, false, Some(std::time::Duration::ZERO));
+        plan.phase = Phase::Range(Range { bound: at(100), span: None, window: None });
+        let query = plan.next_request().expect("request").expect("some");
+        assert_eq!((query.page, query.upper.clone(), query.counts), (1, Some(at(100).to_string()), true));
+        let emit = plan.observe(&query, counted(count), &page(&[(1, 10), (2, 20)])).expect("observe");
+        assert_eq!(emit, vec![0, 1]);
+        plan
+    }
+
+    #[test]
+    fn the_probe_puts_the_bound_below_the_newest_records_and_the_clock() {
+        let mut plan = KeysetPlan::new(Cursor::default(), 100, false, Some(std::time::Duration::from_secs(1)));
+        let query = plan.next_request().expect("request").expect("some");
+        assert_eq!((query.direction, query.per_page), (SortDirection::Desc, PROBE_TAIL));
+        let newest: Vec<(i64, i64)> = (0..50).map(|i| (100 - i, 5_000_000 - i)).collect();
+        let clock = at(3_000_000).datetime();
+        plan.observe(&query, PageFacts { server_time: Some(clock), ..PageFacts::default() }, &page(&newest))
+            .expect("observe");
+        match &plan.phase {
+            Phase::Range(range) => assert_eq!(range.bound, at(2_000_000), "1 s below the clock"),
+            other => panic!("expected the range phase, got {other:?}"),
+        }
+        let mut small = KeysetPlan::new(Cursor::default(), 100, false, Some(std::time::Duration::ZERO));
+        small.observe(&query, PageFacts::default(), &page(&[(1, 1)])).expect("observe");
+        assert_eq!(small.phase, Phase::Plain, "a collection smaller than the probe is read plainly");
+    }
+
+    #[test]
+    fn window_pages_are_judged_by_count_length_and_repeats() {
+        // (count on page 2, page 2's rows, the phase expected after it, records emitted)
+        let cases: &[(u64, Rows, &str, usize)] = &[
+            (5, &[(3, 30), (4, 40)], "window page 3", 2),
+            (4, &[(3, 30), (4, 40)], "window dropped", 0),
+            (5, &[(3, 30)], "window dropped", 0),
+            (5, &[(2, 20), (3, 30)], "tie at 20", 0),
+            (5, &[(1, 10), (3, 30)], "window dropped", 0),
+        ];
+        for &(count, rows, expected, emitted) in cases {
+            let mut plan = open_window(5);
+            let query = plan.next_request().expect("request").expect("some");
+            assert_eq!((query.page, query.lower.clone()), (2, None));
+            let emit = plan.observe(&query, counted(count), &page(rows)).expect("observe");
+            let phase = match &plan.phase {
+                Phase::Range(Range { window: Some(w), .. }) => format!("window page {}", w.next_page),
+                Phase::Range(Range { window: None, .. }) => "window dropped".to_string(),
+                Phase::Tie { pass, .. } => {
+                    format!("tie at {}", (pass.at.datetime() - at(0).datetime()).whole_microseconds())
+                }
+                other => format!("{other:?}"),
+            };
+            assert_eq!((phase.as_str(), emit.len()), (expected, emitted), "count {count}, rows {rows:?}");
+        }
+    }
+
+    #[test]
+    fn a_tie_group_completes_only_when_the_ids_under_one_count_number_that_count() {
+        let mut plan = KeysetPlan::new(Cursor::default(), 2, false, None);
+        let query = plan.next_request().expect("request").expect("some");
+        plan.observe(&query, PageFacts::default(), &page(&[(1, 7), (2, 7)])).expect("observe");
+        assert!(matches!(plan.phase, Phase::Tie { .. }), "a full page at one instant opens a tie pass");
+        // (count, rows, complete afterwards, emitted)
+        let steps: &[(u64, Rows, bool, usize)] = &[
+            (5, &[(1, 7), (2, 7)], false, 0),
+            (5, &[(3, 7), (4, 7)], false, 2),
+            // Someone left: the count drops, the ids so far prove nothing; this page counts under 4.
+            (4, &[(6, 7)], false, 1),
+            (4, &[(1, 7), (3, 7)], false, 0),
+            (4, &[(4, 7), (6, 7)], true, 0),
+        ];
+        for &(count, rows, complete, emitted) in steps {
+            let query = plan.next_request().expect("request").expect("some");
+            assert_eq!(
+                (query.lower.clone(), query.upper.clone()),
+                (Some((at(7).to_string(), false)), Some(at(7).to_string()))
+            );
+            let emit = plan.observe(&query, counted(count), &page(rows)).expect("observe");
+            assert_eq!(emit.len(), emitted, "rows {rows:?}");
+            assert_eq!(!matches!(plan.phase, Phase::Tie { .. }), complete, "rows {rows:?}");
+        }
+        assert_eq!(plan.cursor().at, Some(at(7)));
+        assert!(plan.cursor().strict, "the walk goes on strictly after the group");
+    }
+
+    #[test]
+    fn answers_that_break_the_walk_are_errors() {
+        let plan = KeysetPlan::new(Cursor { at: Some(at(10)), strict: true, emitted: HashSet::new() }, 2, false, None);
+        let query = plan.next_request().expect("request").expect("some");
+        for rows in [&[(1, 30), (2, 20)][..], &[(1, 10), (2, 20)], &[(1, 20), (1, 20)]] {
+            let error = plan.clone().observe(&query, PageFacts::default(), &page(rows)).expect_err("refused");
+            assert!(matches!(error, Error::Pagination { .. }), "rows {rows:?}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn a_tie_beyond_page_100_needs_permission() {
+        let mut plan = KeysetPlan::new(Cursor::default(), 1, false, None);
+        plan.phase = Phase::Tie { pass: TiePass { page: 101, ..TiePass::new(at(1)) }, then: Box::new(Phase::Plain) };
+        assert!(matches!(plan.next_request(), Err(Error::Pagination { .. })));
+        plan.allow_deep_pages = true;
+        assert_eq!(plan.next_request().expect("allowed").map(|q| q.page), Some(101));
+    }
+}
