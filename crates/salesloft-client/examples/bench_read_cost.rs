@@ -2,8 +2,9 @@
 //! pages, the default) and with the plain cursor (page 1 only), against the simulator, compared with
 //! ⌈N/100⌉ and with page-walking (pages 1..500 cost 3 550 — FACTS.md §2.2).
 //!
-//! Run: `cargo run --release -p salesloft-client --example bench_read_cost [-- N]`. Prints figures; asserts
-//! nothing about time.
+//! Run: `cargo run --release -p salesloft-client --example bench_read_cost [-- N [TIE]]`; with `TIE` > 1 the
+//! people come in blocks of `TIE` sharing one `updated_at` (a bulk import). Prints figures; asserts nothing
+//! about time.
 
 use futures::TryStreamExt;
 use salesloft_client::Client;
@@ -13,8 +14,17 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(50_000);
-    let sim =
-        Simulator::start(SimConfig { seed_people: n, budget_per_minute: 100_000_000, ..SimConfig::default() }).await?;
+    let tie: u64 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(0);
+    let sim = Simulator::start(SimConfig {
+        seed_people: n,
+        seed_people_tie_group: tie,
+        budget_per_minute: 100_000_000,
+        ..SimConfig::default()
+    })
+    .await?;
+    if tie > 1 {
+        println!("people in blocks of {tie} sharing one updated_at");
+    }
     let client = Client::with_api_key(sim.base_url(), sim.api_key().to_string().into())?;
     let stats_url = format!("{}/__sim/stats", sim.root_url());
     let http = reqwest::Client::new();

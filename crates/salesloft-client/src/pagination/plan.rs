@@ -582,4 +582,28 @@ mod tests {
         plan.allow_deep_pages = true;
         assert_eq!(plan.next_request().expect("allowed").map(|q| q.page), Some(101));
     }
+
+    #[test]
+    fn far_future_timestamps_and_huge_margins_do_not_overflow() {
+        let end_of_time = Timestamp::parse("9999-12-31T23:59:59.999999Z").expect("max");
+        let mut plan = KeysetPlan::new(Cursor::default(), 2, false, Some(std::time::Duration::MAX));
+        let probe = plan.next_request().expect("request").expect("some");
+        let newest: Vec<RecordKey> =
+            (0..PROBE_TAIL as i64).map(|id| RecordKey { id, updated_at: end_of_time.clone() }).collect();
+        let clock = Some(end_of_time.datetime());
+        plan.observe(&probe, PageFacts { server_time: clock, ..PageFacts::default() }, &newest).expect("observe");
+        assert_eq!(plan.phase, Phase::Plain, "a margin beyond the calendar leaves only the plain cursor");
+
+        let mut plan = KeysetPlan::new(
+            Cursor { at: Some(at(0)), strict: false, emitted: HashSet::new() },
+            2,
+            false,
+            Some(std::time::Duration::ZERO),
+        );
+        plan.phase = Phase::Range(Range { bound: end_of_time.clone(), span: Some(time::Duration::MAX), window: None });
+        let query = plan.next_request().expect("request").expect("some");
+        assert_eq!(query.upper, Some(end_of_time.as_str().to_string()), "the span saturates at the bound");
+        plan.observe(&query, counted(1), &page(&[(1, 5)])).expect("a short page ends the window");
+        assert_eq!(plan.phase, Phase::Plain);
+    }
 }
