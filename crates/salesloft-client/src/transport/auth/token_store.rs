@@ -81,6 +81,30 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>>;
     /// Replaces the stored tokens.
     fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>>;
+    /// Takes the store's cross-process lock of the grant, held while the guard lives. The client holds it
+    /// around load → refresh → save, so two processes sharing the store never spend the same (single-use)
+    /// refresh token. The default is no lock (`None`): a store only one process uses needs none.
+    fn lock_grant(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A held cross-process grant lock ([`TokenStore::lock_grant`]); dropping it releases the lock.
+pub struct GrantLock {
+    _held: Box<dyn Send + Sync>,
+}
+
+impl GrantLock {
+    /// A lock that is held as long as `held` lives (for instance an open file with an `flock` on it).
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        Self { _held: Box::new(held) }
+    }
+}
+
+impl std::fmt::Debug for GrantLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GrantLock")
+    }
 }
 
 /// Tokens kept in memory only.
@@ -116,6 +140,11 @@ impl TokenStore for MemoryTokenStore {
 /// Tokens in a JSON file. Writes go to a temporary file in the same directory (mode 0600), are fsynced, then
 /// renamed over the target, and the directory is fsynced: a crash leaves the old or the new file, never a
 /// torn one.
+///
+/// Processes sharing the file serialise their refreshes with an exclusive `flock` on the sibling file
+/// `<name>.lock` ([`FileTokenStore::lock_path`], created mode 0600 and never deleted: deleting it would let
+/// two processes lock two different files). The kernel releases the lock when its holder exits, crash
+/// included.
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     path: PathBuf,
@@ -144,6 +173,30 @@ impl FileTokenStore {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The sibling lock file: `<path>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "tokens".into());
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn lock_blocking(path: &Path) -> Result<std::fs::File, Error> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(path)
+            .map_err(|e| Error::TokenStore(format!("opening the lock file {}: {e}", path.display())))?;
+        // Blocks until the holder releases it: its refresh is bounded by the HTTP timeouts, and a holder that
+        // dies releases it with its file descriptors.
+        file.lock().map_err(|e| Error::TokenStore(format!("locking {}: {e}", path.display())))?;
+        Ok(file)
     }
 
     fn load_blocking(path: &Path) -> Result<Option<TokenSet>, Error> {
@@ -228,6 +281,16 @@ impl TokenStore for FileTokenStore {
                 .map_err(|e| Error::TokenStore(format!("token file task failed: {e}")))?
         })
     }
+
+    fn lock_grant(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
+        let path = self.lock_path();
+        Box::pin(async move {
+            let file = tokio::task::spawn_blocking(move || Self::lock_blocking(&path))
+                .await
+                .map_err(|e| Error::TokenStore(format!("token lock task failed: {e}")))??;
+            Ok(Some(GrantLock::new(file)))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -304,6 +367,29 @@ mod tests {
         let error = FileTokenStore::new(&path).load().await.expect_err("corrupt file");
         assert!(matches!(error, Error::TokenStore(_)), "expected TokenStore, got {error:?}");
         assert!(!error.to_string().contains("xyz"), "error echoed file content: {error}");
+    }
+
+    #[tokio::test]
+    async fn the_file_lock_excludes_a_second_holder_until_released() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let first = FileTokenStore::new(&path);
+        assert_eq!(first.lock_path(), dir.path().join("tokens.json.lock"));
+        let held = first.lock_grant().await.expect("lock").expect("a file lock");
+        // flock conflicts between open file descriptions, so a second open in this process is excluded too.
+        let probe = std::fs::File::open(first.lock_path()).expect("lock file exists");
+        assert!(matches!(probe.try_lock(), Err(std::fs::TryLockError::WouldBlock)), "the lock is held");
+        drop(held);
+        probe.try_lock().expect("released on drop");
+        drop(probe);
+        let second = FileTokenStore::new(&path).lock_grant().await.expect("lock again");
+        assert!(second.is_some());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(first.lock_path()).expect("metadata").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "expected mode 0600, got {mode:o}");
+        }
     }
 
     #[tokio::test]
