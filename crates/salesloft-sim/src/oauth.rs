@@ -83,6 +83,8 @@ pub struct TokenAnswer {
     pub refreshed: bool,
     /// Whether an access token was issued (for stats).
     pub issued: bool,
+    /// Whether a rotated-away (revoked) refresh token was presented (for stats).
+    pub revoked_refresh: bool,
 }
 
 impl TokenAnswer {
@@ -92,6 +94,7 @@ impl TokenAnswer {
             body: json!({"error": error, "error_description": description}),
             refreshed: false,
             issued: false,
+            revoked_refresh: false,
         }
     }
 
@@ -253,7 +256,7 @@ impl OAuth {
                 };
                 if grant.client_id != client.client_id || grant.current_refresh.as_deref() != Some(presented.as_str()) {
                     // An older (rotated-away) refresh token: revoked (FACTS.md §1.3).
-                    return TokenAnswer::invalid_grant();
+                    return TokenAnswer { revoked_refresh: true, ..TokenAnswer::invalid_grant() };
                 }
                 let scope = grant.scope.clone();
                 if config.revoke_access_tokens_on_refresh {
@@ -345,7 +348,7 @@ fn issue(
     if let (Some(token), Some(object)) = (refresh, body.as_object_mut()) {
         object.insert("refresh_token".to_owned(), json!(token));
     }
-    TokenAnswer { status: StatusCode::OK, body, refreshed: false, issued: true }
+    TokenAnswer { status: StatusCode::OK, body, refreshed: false, issued: true, revoked_refresh: false }
 }
 
 fn find_client<'a>(config: &'a SimConfig, client_id: &str) -> Option<&'a OAuthClientConfig> {

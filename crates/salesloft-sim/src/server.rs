@@ -221,6 +221,7 @@ async fn serve_oauth(shared: &Arc<Shared>, parts: &Parts, body: Body, raw_query:
             shared.recorder.bump(|stats| {
                 stats.tokens_issued += u64::from(answer.issued);
                 stats.refreshes += u64::from(answer.refreshed);
+                stats.revoked_refresh_presented += u64::from(answer.revoked_refresh);
             });
             let mut response = json_response(answer.status, answer.body.to_string());
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

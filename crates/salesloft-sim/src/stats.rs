@@ -39,6 +39,9 @@ pub struct Stats {
     pub refreshes: u64,
     /// Access tokens issued (all grants, and `/__sim/tokens`).
     pub tokens_issued: u64,
+    /// Refresh-token grants that presented a refresh token of the grant that an earlier refresh had rotated
+    /// away (revoked, FACTS.md §1.3): two clients refreshing one grant at once, or a lost rotated token.
+    pub revoked_refresh_presented: u64,
     /// Webhook delivery attempts.
     pub webhook_deliveries: u64,
     /// Webhook delivery attempts that failed (non-2xx or transport error).
