@@ -141,7 +141,7 @@ async fn entry(State(shared): State<Arc<Shared>>, request: Request) -> Response 
 
 fn finish(shared: &Shared, parts: &Parts, raw_query: Option<&str>, page: u64, status: u16, trace: &Trace) {
     let record = RequestRecord {
-        method: parts.method.to_string(),
+        method: truncate_for_log(parts.method.as_str()),
         path: truncate_for_log(parts.uri.path()),
         query: truncate_for_log(&redact_query(raw_query)),
         status,

@@ -101,7 +101,8 @@ pub struct ConnectArgs {
     #[arg(long, env = "SALESLOFT_API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub api_key: Option<SecretString>,
     /// OAuth token file (JSON: access_token, refresh_token, expires_at); rotated tokens are written back to
-    /// it before use. Takes precedence over an API key.
+    /// it before use, and processes sharing it refresh one at a time (an `flock` on `<file>.lock`). Takes
+    /// precedence over an API key.
     #[arg(long, env = "SALESLOFT_OAUTH_TOKEN_FILE")]
     pub oauth_token_file: Option<PathBuf>,
     /// OAuth client id (with --oauth-token-file).

@@ -165,6 +165,12 @@ pub async fn run(args: SimArgs) -> i32 {
     if let Some(client) = sim.config().oauth_clients.first() {
         println!("oauth: {}/oauth/token (client id {})", sim.root_url(), client.client_id);
     }
+    if sim.config().control_token.is_none() && !sim.local_addr().ip().is_loopback() {
+        println!(
+            "control API ({}/__sim/...): loopback callers only; pass --control-token to allow others",
+            sim.root_url()
+        );
+    }
     wait_for_signal().await;
     tracing::info!("stopping the simulator");
     sim.shutdown().await;
