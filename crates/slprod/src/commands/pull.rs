@@ -205,13 +205,22 @@ pub async fn run(args: PullArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     };
-    match args.resource {
+    let code = match args.resource {
         PullResource::People => pull::<Person>(&client, &args).await,
         PullResource::Accounts => pull::<Account>(&client, &args).await,
         PullResource::Cadences => pull::<Cadence>(&client, &args).await,
         PullResource::CadenceMemberships => pull::<CadenceMembership>(&client, &args).await,
         PullResource::Notes => pull::<Note>(&client, &args).await,
+    };
+    // A rotated token set whose save failed lives only in this process: save it before exiting.
+    if let Err(error) = client.pipeline().save_pending_tokens().await {
+        eprintln!(
+            "error: the rotated OAuth tokens could not be saved ({error}); SalesLoft has revoked the stored refresh \
+             token, so the app must be authorized again"
+        );
+        return code.max(EXIT_INTERRUPTED);
     }
+    code
 }
 
 /// Opens the output for appending, cut back to what the checkpoint covers; returns the starting state.

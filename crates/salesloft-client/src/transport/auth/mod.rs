@@ -178,6 +178,14 @@ impl Authenticator {
         OAuthState::refresh_detached(state, generation, trigger).await
     }
 
+    /// Saves a held token set whose save failed, at once (no-op when none is pending).
+    pub(crate) async fn save_pending(&self) -> Result<(), Error> {
+        match self {
+            Authenticator::ApiKey(_) => Ok(()),
+            Authenticator::OAuth(state) => state.save_pending_now().await,
+        }
+    }
+
     /// Refreshes after a 401 answered to a bearer of `generation` (no-op when someone already has).
     pub(crate) async fn refresh_after_unauthorized(&self, generation: u64) -> Result<Bearer, Error> {
         match self {
@@ -350,38 +358,62 @@ impl OAuthState {
         tokio::spawn(async move { state.retry_save().await }.instrument(tracing::Span::current()));
     }
 
+    /// One save attempt of the held set, when its save is pending. Runs under the single-flight mutex and the
+    /// grant lock, so no refresh replaces the set meanwhile. `Ok(true)` when it was saved now.
+    async fn save_held(&self) -> Result<bool, Error> {
+        let _single_flight = self.refresh.lock().await;
+        let pending = {
+            let current = self.lock();
+            match (&current.tokens, current.unsaved) {
+                (Some(tokens), true) => tokens.clone(),
+                _ => return Ok(false),
+            }
+        };
+        let saved = match self.store.lock_grant().await {
+            Ok(_grant_lock) => self.store.save(&pending).await,
+            Err(error) => Err(error),
+        };
+        match saved {
+            Ok(()) => {
+                tracing::info!("saved the rotated SalesLoft tokens after an earlier failure");
+                self.lock().unsaved = false;
+                Ok(true)
+            }
+            Err(error) => {
+                metrics::counter!(TOKEN_SAVE_FAILURES_TOTAL).increment(1);
+                Err(error)
+            }
+        }
+    }
+
+    async fn save_pending_now(&self) -> Result<(), Error> {
+        match self.save_held().await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot save the rotated SalesLoft tokens; they are held in memory only");
+                Err(error)
+            }
+        }
+    }
+
     /// Saves the newest held set with backoff until it lands (or a refresh has saved a newer one).
     async fn retry_save(&self) {
         let mut delay = SAVE_RETRY_INITIAL;
         loop {
             self.clock.sleep(delay).await;
             delay = delay.saturating_mul(2).min(SAVE_RETRY_MAX);
-            // Under the single-flight mutex no refresh can replace the held set while it is being saved.
-            let _single_flight = self.refresh.lock().await;
-            let pending = {
-                let mut current = self.lock();
-                match (&current.tokens, current.unsaved) {
-                    (Some(tokens), true) => tokens.clone(),
-                    _ => {
+            match self.save_held().await {
+                Ok(_) => {
+                    // Saved now, or nothing is pending any more (a refresh saved a newer set). A refresh whose
+                    // save failed since then finds `retrying` still set, so this task must go on for it.
+                    let mut current = self.lock();
+                    if !current.unsaved {
                         current.retrying = false;
                         return;
                     }
-                }
-            };
-            let saved = match self.store.lock_grant().await {
-                Ok(_grant_lock) => self.store.save(&pending).await,
-                Err(error) => Err(error),
-            };
-            match saved {
-                Ok(()) => {
-                    tracing::info!("saved the rotated SalesLoft tokens after an earlier failure");
-                    let mut current = self.lock();
-                    current.unsaved = false;
-                    current.retrying = false;
-                    return;
+                    delay = SAVE_RETRY_INITIAL;
                 }
                 Err(error) => {
-                    metrics::counter!(TOKEN_SAVE_FAILURES_TOTAL).increment(1);
                     tracing::error!(
                         error = %error,
                         retry_in_ms = delay.as_millis() as u64,
