@@ -144,11 +144,19 @@ impl TokenStore for MemoryTokenStore {
 /// Processes sharing the file serialise their refreshes with an exclusive `flock` on the sibling file
 /// `<name>.lock` ([`FileTokenStore::lock_path`], created mode 0600 and never deleted: deleting it would let
 /// two processes lock two different files). The kernel releases the lock when its holder exits, crash
-/// included.
+/// included; a holder that is alive but stuck (stopped, hung on a disk) makes the others give up after
+/// [`FileTokenStore::with_lock_timeout`] (default [`DEFAULT_LOCK_TIMEOUT`]) with [`Error::TokenStore`].
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     path: PathBuf,
+    lock_timeout: Duration,
 }
+
+/// How long [`FileTokenStore`] waits for another process's grant lock by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How often a waiter retries a held grant lock.
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 /// The on-disk shape. Secrets are exposed only to serialise them into the protected file.
 #[derive(Serialize, Deserialize)]
@@ -167,7 +175,13 @@ struct TokenFile {
 impl FileTokenStore {
     /// A store at `path` (the file need not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self { path: path.into(), lock_timeout: DEFAULT_LOCK_TIMEOUT }
+    }
+
+    /// The same store, waiting at most `timeout` for another process's grant lock.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// The file's path.
@@ -182,7 +196,7 @@ impl FileTokenStore {
         self.path.with_file_name(name)
     }
 
-    fn lock_blocking(path: &Path) -> Result<std::fs::File, Error> {
+    fn lock_blocking(path: &Path, timeout: Duration) -> Result<std::fs::File, Error> {
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
@@ -193,10 +207,25 @@ impl FileTokenStore {
         let file = options
             .open(path)
             .map_err(|e| Error::TokenStore(format!("opening the lock file {}: {e}", path.display())))?;
-        // Blocks until the holder releases it: its refresh is bounded by the HTTP timeouts, and a holder that
-        // dies releases it with its file descriptors.
-        file.lock().map_err(|e| Error::TokenStore(format!("locking {}: {e}", path.display())))?;
-        Ok(file)
+        // The holder's refresh is bounded by the HTTP timeouts; one that dies releases the lock with its file
+        // descriptors. Polling (rather than a blocking lock) lets a waiter give up on a stuck holder.
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => std::thread::sleep(LOCK_POLL),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::TokenStore(format!(
+                        "another process has held {} for over {} s",
+                        path.display(),
+                        timeout.as_secs()
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::TokenStore(format!("locking {}: {e}", path.display())));
+                }
+            }
+        }
     }
 
     fn load_blocking(path: &Path) -> Result<Option<TokenSet>, Error> {
@@ -284,8 +313,9 @@ impl TokenStore for FileTokenStore {
 
     fn lock_grant(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
         let path = self.lock_path();
+        let timeout = self.lock_timeout;
         Box::pin(async move {
-            let file = tokio::task::spawn_blocking(move || Self::lock_blocking(&path))
+            let file = tokio::task::spawn_blocking(move || Self::lock_blocking(&path, timeout))
                 .await
                 .map_err(|e| Error::TokenStore(format!("token lock task failed: {e}")))??;
             Ok(Some(GrantLock::new(file)))
@@ -379,6 +409,9 @@ mod tests {
         // flock conflicts between open file descriptions, so a second open in this process is excluded too.
         let probe = std::fs::File::open(first.lock_path()).expect("lock file exists");
         assert!(matches!(probe.try_lock(), Err(std::fs::TryLockError::WouldBlock)), "the lock is held");
+        let impatient = FileTokenStore::new(&path).with_lock_timeout(Duration::ZERO);
+        let error = impatient.lock_grant().await.expect_err("a held lock is not waited for beyond the timeout");
+        assert!(matches!(error, Error::TokenStore(_)), "{error:?}");
         drop(held);
         probe.try_lock().expect("released on drop");
         drop(probe);
