@@ -168,8 +168,9 @@ pub enum Error {
         message: String,
     },
 
-    /// Reading or writing the token store failed. A rotated refresh token that cannot be saved is not used
-    /// (SalesLoft revokes older refresh tokens on every refresh — FACTS.md §1.3).
+    /// Reading the token store (or taking its lock) failed. A rotated token set that cannot be *saved* does not
+    /// produce this error: SalesLoft has already revoked the older refresh token (FACTS.md §1.3), so the new
+    /// set is used from memory while its save is retried (`salesloft_token_save_failures_total`).
     #[error("token store: {0}")]
     TokenStore(String),
 

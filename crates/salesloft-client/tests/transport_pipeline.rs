@@ -250,34 +250,7 @@ async fn a_failed_proactive_refresh_keeps_the_valid_token_and_cools_down() {
     assert_eq!(h.route_count("POST /oauth/token").await, 2, "after the cooldown the refresh is tried again");
 }
 
-/// A store whose saves fail.
-#[derive(Debug)]
-struct BrokenStore(MemoryTokenStore);
-
-impl TokenStore for BrokenStore {
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
-        self.0.load()
-    }
-
-    fn save<'a>(&'a self, _tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async { Err(Error::TokenStore("disk full".into())) })
-    }
-}
-
-#[tokio::test]
-async fn a_rotated_token_that_cannot_be_saved_is_not_used() {
-    let h = Harness::default().await;
-    let tokens = h.minted_tokens(7200).await;
-    let store = Arc::new(BrokenStore(MemoryTokenStore::new(Some(tokens))));
-    let pipeline = h.oauth(store.clone()).build().expect("pipeline");
-    h.sim.advance_clock(Duration::from_secs(7300));
-
-    let error = pipeline.execute(me()).await.expect_err("the save failed");
-    assert!(matches!(error, Error::TokenStore(_)), "expected Error::TokenStore, got {error:?}");
-    let stats = h.stats().await;
-    assert_eq!(stats["refreshes"], json!(1), "the refresh happened, stats {stats}");
-    assert_eq!(h.route_count("GET /v2/me").await, 1, "only the 401 attempt was sent: the new token was never used");
-}
+// A rotated set whose save fails is kept and used: tests/token_save_retry.rs.
 
 #[tokio::test]
 async fn a_revoked_refresh_token_is_an_auth_error() {

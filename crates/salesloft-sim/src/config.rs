@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// One OAuth application known to the simulated accounts server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One OAuth application known to the simulated accounts server. `Debug` redacts the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthClientConfig {
     /// The `client_id`.
@@ -19,6 +19,28 @@ pub struct OAuthClientConfig {
     pub client_secret: String,
     /// Accepted `redirect_uri` prefixes; a redirect URI is accepted when it starts with one of them.
     pub redirect_uri_prefixes: Vec<String>,
+}
+
+impl std::fmt::Debug for OAuthClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClientConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &REDACTED)
+            .field("redirect_uri_prefixes", &self.redirect_uri_prefixes)
+            .finish()
+    }
+}
+
+/// What `Debug` prints instead of a secret.
+const REDACTED: Redacted = Redacted;
+
+/// Prints `[REDACTED]`.
+struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
 }
 
 impl Default for OAuthClientConfig {
@@ -43,8 +65,10 @@ pub struct PageCostTier {
     pub cost: u32,
 }
 
-/// The simulator's configuration. `SimConfig::default()` is SalesLoft as documented.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The simulator's configuration. `SimConfig::default()` is SalesLoft as documented. `Debug` redacts every
+/// field whose name ends in `key`, `keys`, `secret`, `token` or `password` (API keys, client secrets, the
+/// control token).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     /// Address to listen on; port 0 picks a free port.
@@ -124,8 +148,67 @@ pub struct SimConfig {
     pub webhook_timeout: Duration,
     /// Largest accepted request body; larger bodies get 413.
     pub max_body_bytes: usize,
-    /// How many requests `/__sim/requests` keeps.
+    /// How many requests `/__sim/requests` keeps (a ring buffer: the oldest entry makes room; at most
+    /// [`MAX_REQUEST_LOG_CAPACITY`]). Paths and queries longer than [`crate::stats::MAX_LOGGED_TEXT`] bytes
+    /// are cut.
     pub request_log_capacity: usize,
+    /// Longest wait for a request's header and, separately, for its body: a connection that sends nothing
+    /// for this long while a request is due is closed (slow clients cannot hold connections open).
+    #[serde(with = "duration_str")]
+    pub read_timeout: Duration,
+    /// How long a rotated-away refresh token is remembered (so presenting it is counted in
+    /// `revoked_refresh_presented`); afterwards it is forgotten and answered like any unknown token.
+    #[serde(with = "duration_str")]
+    pub revoked_refresh_retention: Duration,
+    /// Bearer token the control API (`/__sim/...`) requires. Without one, the control API answers only
+    /// loopback callers (403 to anyone else); with one, every caller must send `Authorization: Bearer <it>`.
+    pub control_token: Option<String>,
+}
+
+/// Largest accepted [`SimConfig::request_log_capacity`].
+pub const MAX_REQUEST_LOG_CAPACITY: usize = 1_000_000;
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Ok(toml::Value::Table(table)) = toml::Value::try_from(self) else {
+            return f.write_str("SimConfig { .. }");
+        };
+        let mut out = f.debug_struct("SimConfig");
+        for (name, value) in table {
+            out.field(&name, &RedactedValue(&name, &value));
+        }
+        out.finish()
+    }
+}
+
+/// A config value for `Debug`, secrets replaced by `[REDACTED]` (decided by the field name).
+struct RedactedValue<'a>(&'a str, &'a toml::Value);
+
+fn is_secret_name(name: &str) -> bool {
+    ["key", "keys", "secret", "token", "password"].iter().any(|suffix| name.ends_with(suffix))
+}
+
+impl std::fmt::Debug for RedactedValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let RedactedValue(name, value) = *self;
+        if is_secret_name(name) {
+            return REDACTED.fmt(f);
+        }
+        match value {
+            toml::Value::Array(items) => {
+                f.debug_list().entries(items.iter().map(|item| RedactedValue(name, item))).finish()
+            }
+            toml::Value::Table(table) => {
+                let mut out = f.debug_map();
+                for (key, value) in table {
+                    out.entry(&key, &RedactedValue(key, value));
+                }
+                out.finish()
+            }
+            toml::Value::String(text) => text.fmt(f),
+            other => f.write_str(&other.to_string()),
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -161,6 +244,9 @@ impl Default for SimConfig {
             webhook_timeout: Duration::from_secs(10),
             max_body_bytes: 1 << 20,
             request_log_capacity: 10_000,
+            read_timeout: Duration::from_secs(30),
+            revoked_refresh_retention: Duration::from_secs(3600),
+            control_token: None,
         }
     }
 }
@@ -225,6 +311,17 @@ impl SimConfig {
         }
         if self.api_keys.iter().any(|key| key.trim().is_empty()) {
             return Err(ConfigError::Invalid("api_keys must not contain empty keys".into()));
+        }
+        if self.request_log_capacity > MAX_REQUEST_LOG_CAPACITY {
+            return Err(ConfigError::Invalid(format!(
+                "request_log_capacity must be at most {MAX_REQUEST_LOG_CAPACITY}"
+            )));
+        }
+        if self.read_timeout.is_zero() {
+            return Err(ConfigError::Invalid("read_timeout must be longer than zero".into()));
+        }
+        if self.control_token.as_deref().is_some_and(|token| token.trim().is_empty()) {
+            return Err(ConfigError::Invalid("control_token must not be empty".into()));
         }
         Ok(())
     }
@@ -293,6 +390,34 @@ mod tests {
         let moved = SimConfig::from_toml_over("listen = \"127.0.0.1:0\"", base).expect("valid toml");
         assert_eq!(moved.listen.port(), 0);
         assert!(SimConfig::from_toml_over("nonsense = 1", SimConfig::default()).is_err());
+    }
+
+    #[test]
+    fn debug_redacts_keys_secrets_and_the_control_token() {
+        let config = SimConfig {
+            api_keys: vec!["ak-sekrit-key".to_owned()],
+            control_token: Some("ctl-sekrit-token".to_owned()),
+            oauth_clients: vec![OAuthClientConfig {
+                client_secret: "client-sekrit".to_owned(),
+                ..OAuthClientConfig::default()
+            }],
+            ..SimConfig::default()
+        };
+        for text in [format!("{config:?}"), format!("{config:#?}"), format!("{:?}", config.oauth_clients[0])] {
+            assert!(!text.contains("sekrit"), "Debug leaked a secret: {text}");
+            assert!(text.contains("[REDACTED]"), "secrets are marked: {text}");
+        }
+        let text = format!("{config:?}");
+        assert!(text.contains("sim-client") && text.contains("budget_per_minute"), "the rest is shown: {text}");
+    }
+
+    #[test]
+    fn out_of_range_hygiene_settings_are_refused() {
+        for bad in ["request_log_capacity = 1000001", "read_timeout = \"0s\"", "control_token = \" \""] {
+            assert!(SimConfig::from_toml(bad).is_err(), "{bad} should be refused");
+        }
+        let config = SimConfig::from_toml("read_timeout = \"5s\"\ncontrol_token = \"t\"").expect("valid");
+        assert_eq!((config.read_timeout, config.control_token.as_deref()), (Duration::from_secs(5), Some("t")));
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! The control API under `/__sim/` (docs/simulator.md): faults, outage, clock, tokens, stats, request log,
-//! webhook deliveries, reset. No auth, JSON in and out; never charged, never counted in stats.
+//! webhook deliveries, reset. JSON in and out; never charged, never counted in stats.
+//!
+//! Access ([`guard`]): without [`crate::SimConfig::control_token`] only loopback callers are answered (403
+//! otherwise), since the API can mint tokens and rewrite the simulator's state; with a token every caller
+//! must send `Authorization: Bearer <token>` (401 otherwise), compared in constant time.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -16,6 +22,7 @@ use serde_json::json;
 use crate::clock::format_timestamp;
 use crate::errors::{error_response, json_response, no_content};
 use crate::faults::FaultRule;
+use crate::oauth::secret_eq;
 use crate::query::Query;
 use crate::state::Shared;
 
@@ -31,6 +38,45 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/webhooks/deliveries", get(deliveries))
         .route("/reset", post(reset))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Not Found") })
+}
+
+/// Admits a control request: a bearer equal to the control token when one is configured, else a loopback
+/// peer. A request without a known peer address counts as remote.
+pub async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    match &shared.config.control_token {
+        Some(expected) => {
+            let presented = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim());
+            if !presented.is_some_and(|token| secret_eq(token, expected)) {
+                let mut response = error_response(StatusCode::UNAUTHORIZED, "control API token required");
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                return response;
+            }
+        }
+        None => {
+            let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+            if !peer.is_some_and(|peer| is_loopback(&peer)) {
+                return error_response(
+                    StatusCode::FORBIDDEN,
+                    "the control API answers loopback callers only; start the simulator with --control-token",
+                );
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// 127.0.0.0/8, ::1 and IPv4-mapped loopback.
+fn is_loopback(peer: &SocketAddr) -> bool {
+    match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Response>> {
@@ -137,7 +183,12 @@ async fn mint_token(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
-    ok(serde_json::to_value(shared.recorder.stats()).unwrap_or_default())
+    let mut stats = serde_json::to_value(shared.recorder.stats()).unwrap_or_default();
+    let sizes = shared.oauth.sizes(&shared.config, shared.clock.now_micros());
+    if let Some(object) = stats.as_object_mut() {
+        object.insert("oauth_state".to_owned(), serde_json::to_value(sizes).unwrap_or_default());
+    }
+    ok(stats)
 }
 
 async fn requests(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
@@ -156,4 +207,63 @@ async fn deliveries(State(shared): State<Arc<Shared>>) -> Response {
 async fn reset(State(shared): State<Arc<Shared>>) -> Response {
     shared.reset();
     no_content()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt as _;
+
+    use crate::SimConfig;
+
+    async fn status(config: SimConfig, peer: Option<&str>, bearer: Option<&str>) -> StatusCode {
+        let shared = Arc::new(crate::build_shared(config, "http://127.0.0.1:9").expect("state"));
+        let mut request = Request::get("/__sim/stats");
+        if let Some(token) = bearer {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let mut request = request.body(Body::empty()).expect("request");
+        if let Some(peer) = peer {
+            let peer: SocketAddr = peer.parse().expect("address");
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
+        crate::server::router(shared).oneshot(request).await.expect("infallible").status()
+    }
+
+    #[tokio::test]
+    async fn without_a_token_only_loopback_callers_are_answered() {
+        let table = [
+            (Some("127.0.0.1:5000"), StatusCode::OK),
+            (Some("127.8.9.10:5000"), StatusCode::OK),
+            (Some("[::1]:5000"), StatusCode::OK),
+            (Some("[::ffff:127.0.0.1]:5000"), StatusCode::OK),
+            (Some("192.0.2.7:5000"), StatusCode::FORBIDDEN),
+            (Some("[2001:db8::1]:5000"), StatusCode::FORBIDDEN),
+            (None, StatusCode::FORBIDDEN),
+        ];
+        for (peer, expected) in table {
+            assert_eq!(status(SimConfig::default(), peer, None).await, expected, "peer {peer:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn with_a_token_every_caller_must_present_it() {
+        let config = SimConfig { control_token: Some("ctl-token".to_owned()), ..SimConfig::default() };
+        let table = [
+            (Some("192.0.2.7:5000"), Some("ctl-token"), StatusCode::OK),
+            (Some("192.0.2.7:5000"), None, StatusCode::UNAUTHORIZED),
+            (Some("192.0.2.7:5000"), Some("ctl-tokem"), StatusCode::UNAUTHORIZED),
+            (Some("192.0.2.7:5000"), Some("ctl-token-longer"), StatusCode::UNAUTHORIZED),
+            (Some("127.0.0.1:5000"), None, StatusCode::UNAUTHORIZED),
+            (Some("127.0.0.1:5000"), Some("ctl-token"), StatusCode::OK),
+        ];
+        for (peer, bearer, expected) in table {
+            assert_eq!(status(config.clone(), peer, bearer).await, expected, "peer {peer:?}, bearer {bearer:?}");
+        }
+    }
 }

@@ -20,6 +20,8 @@ pub enum ApiError {
     BadRequest(String),
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge,
+    /// 408: the body did not arrive within [`crate::SimConfig::read_timeout`].
+    RequestTimeout,
 }
 
 impl ApiError {
@@ -35,6 +37,7 @@ impl ApiError {
             Self::BadRequest(message) => error_response(StatusCode::BAD_REQUEST, &message),
             Self::Unprocessable(message) => error_response(StatusCode::UNPROCESSABLE_ENTITY, &message),
             Self::PayloadTooLarge => error_response(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+            Self::RequestTimeout => error_response(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
             Self::Validation(fields) => {
                 let mut body = String::with_capacity(64);
                 let mut object = ObjectWriter::new(&mut body);

@@ -103,36 +103,34 @@ impl Simulator {
         let local = listener.local_addr().map_err(|source| SimError::Bind { addr: config.listen, source })?;
         let host = if local.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], local.port())) } else { local };
         let root_url = format!("http://{host}");
-        let api_keys =
-            if config.api_keys.is_empty() { vec![seed::api_key(config.seed)] } else { config.api_keys.clone() };
-        let data = TeamData::seeded(&config);
-        let shared = Arc::new(Shared {
-            base_url: format!("{root_url}/v2"),
-            clock: SimClock::default(),
-            data: RwLock::new(data),
-            rate: RateLimiter::default(),
-            faults: Faults::default(),
-            recorder: Recorder::default(),
-            oauth: OAuth::new(&api_keys, config.seed),
-            webhooks: Webhooks::new(config.webhook_timeout)?,
-            api_keys,
-            config,
-        });
+        let shared = Arc::new(build_shared(config, &root_url)?);
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "simulator server stopped");
-            }
-        });
+        let read_timeout = shared.config.read_timeout;
+        let task = tokio::spawn(server::serve(listener, app, read_timeout, async move {
+            let _ = stopped.await;
+        }));
         tracing::info!(url = %shared.base_url, "salesloft simulator listening");
         Ok(RunningSim { shared, local, root_url, stop: Some(stop), task: Some(task) })
     }
+}
+
+/// The state of a simulator serving at `root_url`.
+fn build_shared(config: SimConfig, root_url: &str) -> Result<Shared, SimError> {
+    let api_keys = if config.api_keys.is_empty() { vec![seed::api_key(config.seed)] } else { config.api_keys.clone() };
+    let data = TeamData::seeded(&config);
+    Ok(Shared {
+        base_url: format!("{root_url}/v2"),
+        clock: SimClock::default(),
+        data: RwLock::new(data),
+        rate: RateLimiter::default(),
+        faults: Faults::default(),
+        recorder: Recorder::default(),
+        oauth: OAuth::new(&api_keys, config.seed),
+        webhooks: Webhooks::new(config.webhook_timeout)?,
+        api_keys,
+        config,
+    })
 }
 
 /// A running simulator. Dropping it stops the server; [`RunningSim::shutdown`] also waits for it.

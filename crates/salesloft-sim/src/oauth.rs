@@ -4,14 +4,22 @@
 //! Grants: `authorization_code` (codes are single-use), `refresh_token` (rotation: the new refresh token is
 //! the only valid one of its grant, so every older one is revoked — FACTS.md §1.3) and `client_credentials`
 //! (no refresh token). API keys never expire; access tokens expire after the configured lifetime on the
-//! simulator clock.
+//! simulator clock, authorization codes after theirs.
+//!
+//! **Hygiene** (the simulator also serves staging and load tests): expired codes and access tokens, refresh
+//! tokens rotated away longer ago than [`SimConfig::revoked_refresh_retention`], and grants left with neither
+//! are pruned (at most every [`PRUNE_INTERVAL_MICROS`] of simulator time, and before
+//! [`OAuth::sizes`] reports), so the maps stay bounded by what is live. Client secrets and API keys are
+//! compared in constant time ([`secret_eq`]); `Debug` never prints a key or token.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
+use serde::Serialize;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use crate::body::Params;
 use crate::clock::Micros;
@@ -38,7 +46,6 @@ pub enum Authenticated {
     Invalid,
 }
 
-#[derive(Debug)]
 struct Grant {
     client_id: String,
     scope: String,
@@ -62,14 +69,65 @@ struct Code {
     expires_at: Micros,
 }
 
-#[derive(Debug)]
+/// A refresh token: its grant, and when it was rotated away (revoked), if it was.
+struct RefreshToken {
+    grant: u64,
+    revoked_at: Option<Micros>,
+}
+
 struct State {
     grants: HashMap<u64, Grant>,
-    refresh_tokens: HashMap<String, u64>,
+    refresh_tokens: HashMap<String, RefreshToken>,
     access_tokens: HashMap<String, AccessToken>,
     codes: HashMap<String, Code>,
     next_grant: u64,
+    next_prune: Micros,
     rng: fastrand::Rng,
+}
+
+/// Simulator time between two prunes of expired OAuth state (1 s).
+pub const PRUNE_INTERVAL_MICROS: Micros = 1_000_000;
+
+/// How many entries the OAuth maps hold (`/__sim/stats` → `oauth_state`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OAuthSizes {
+    /// Authorization codes not yet used or expired.
+    pub codes: usize,
+    /// Access tokens not yet expired.
+    pub access_tokens: usize,
+    /// Current refresh tokens, plus rotated-away ones still remembered.
+    pub refresh_tokens: usize,
+    /// Grants with a live access token or a current refresh token.
+    pub grants: usize,
+}
+
+/// Compares two secrets in constant time (for equal lengths; the length itself is not secret here).
+pub fn secret_eq(left: &str, right: &str) -> bool {
+    left.as_bytes().ct_eq(right.as_bytes()).into()
+}
+
+impl State {
+    /// Drops expired codes and access tokens, forgotten revoked refresh tokens and grants left with neither.
+    fn prune(&mut self, config: &SimConfig, now: Micros) {
+        self.next_prune = now.saturating_add(PRUNE_INTERVAL_MICROS);
+        let retention = micros(config.revoked_refresh_retention);
+        self.codes.retain(|_, code| now < code.expires_at);
+        self.access_tokens.retain(|_, token| !token.revoked && now < token.expires_at);
+        self.refresh_tokens.retain(|_, token| token.revoked_at.is_none_or(|at| now < at.saturating_add(retention)));
+        let live: HashSet<u64> = self
+            .access_tokens
+            .values()
+            .map(|token| token.grant)
+            .chain(self.refresh_tokens.values().filter(|token| token.revoked_at.is_none()).map(|token| token.grant))
+            .collect();
+        self.grants.retain(|id, _| live.contains(id));
+    }
+
+    fn maybe_prune(&mut self, config: &SimConfig, now: Micros) {
+        if now >= self.next_prune {
+            self.prune(config, now);
+        }
+    }
 }
 
 /// An answer of the token endpoint.
@@ -83,6 +141,8 @@ pub struct TokenAnswer {
     pub refreshed: bool,
     /// Whether an access token was issued (for stats).
     pub issued: bool,
+    /// Whether a rotated-away (revoked) refresh token was presented (for stats).
+    pub revoked_refresh: bool,
 }
 
 impl TokenAnswer {
@@ -92,6 +152,7 @@ impl TokenAnswer {
             body: json!({"error": error, "error_description": description}),
             refreshed: false,
             issued: false,
+            revoked_refresh: false,
         }
     }
 
@@ -110,11 +171,23 @@ impl TokenAnswer {
     }
 }
 
-/// API keys, OAuth grants and tokens.
-#[derive(Debug)]
+/// API keys, OAuth grants and tokens. `Debug` shows only counts.
 pub struct OAuth {
     api_keys: HashSet<String>,
     state: Mutex<State>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("OAuth")
+            .field("api_keys", &self.api_keys.len())
+            .field("grants", &state.grants.len())
+            .field("access_tokens", &state.access_tokens.len())
+            .field("refresh_tokens", &state.refresh_tokens.len())
+            .field("codes", &state.codes.len())
+            .finish()
+    }
 }
 
 impl OAuth {
@@ -128,6 +201,7 @@ impl OAuth {
                 access_tokens: HashMap::new(),
                 codes: HashMap::new(),
                 next_grant: 0,
+                next_prune: 0,
                 rng: fastrand::Rng::with_seed(seed ^ 0x5EED_0A07),
             }),
         }
@@ -148,7 +222,9 @@ impl OAuth {
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
             return Authenticated::Missing;
         }
-        if self.api_keys.contains(token) {
+        // Every key is compared, in constant time, so the answer's timing says nothing about the keys.
+        let is_key = self.api_keys.iter().fold(false, |found, key| found | secret_eq(key, token));
+        if is_key {
             return Authenticated::Ok { kind: AuthKind::ApiKey, user_id: 1 };
         }
         match self.lock().access_tokens.get(token) {
@@ -192,6 +268,7 @@ impl OAuth {
             ));
         }
         let mut state_guard = self.lock();
+        state_guard.maybe_prune(config, now);
         let code = random_token(&mut state_guard.rng, 43);
         let expires_at = now + micros(config.authorization_code_lifetime);
         state_guard.codes.insert(
@@ -221,11 +298,12 @@ impl OAuth {
         let Some(client) = client_id.as_deref().and_then(|id| find_client(config, id)) else {
             return TokenAnswer::invalid_client();
         };
-        if client_secret.as_deref() != Some(client.client_secret.as_str()) {
+        if !client_secret.as_deref().is_some_and(|secret| secret_eq(secret, &client.client_secret)) {
             return TokenAnswer::invalid_client();
         }
         let grant_type = text("grant_type", &mut ignored).unwrap_or_default();
         let mut state = self.lock();
+        state.maybe_prune(config, now);
         match grant_type.as_str() {
             "authorization_code" => {
                 let code = text("code", &mut ignored).unwrap_or_default();
@@ -245,7 +323,7 @@ impl OAuth {
             }
             "refresh_token" => {
                 let presented = text("refresh_token", &mut ignored).unwrap_or_default();
-                let Some(grant_id) = state.refresh_tokens.get(&presented).copied() else {
+                let Some(grant_id) = state.refresh_tokens.get(&presented).map(|token| token.grant) else {
                     return TokenAnswer::invalid_grant();
                 };
                 let Some(grant) = state.grants.get(&grant_id) else {
@@ -253,7 +331,7 @@ impl OAuth {
                 };
                 if grant.client_id != client.client_id || grant.current_refresh.as_deref() != Some(presented.as_str()) {
                     // An older (rotated-away) refresh token: revoked (FACTS.md §1.3).
-                    return TokenAnswer::invalid_grant();
+                    return TokenAnswer { revoked_refresh: true, ..TokenAnswer::invalid_grant() };
                 }
                 let scope = grant.scope.clone();
                 if config.revoke_access_tokens_on_refresh {
@@ -293,7 +371,20 @@ impl OAuth {
             config.access_token_lifetime = std::time::Duration::from_secs(seconds);
         }
         let mut state = self.lock();
+        state.maybe_prune(&config, now);
         Some(issue(&mut state, &config, &client.client_id, scope, now, None, true))
+    }
+
+    /// Prunes expired state, then counts what is left.
+    pub fn sizes(&self, config: &SimConfig, now: Micros) -> OAuthSizes {
+        let mut state = self.lock();
+        state.prune(config, now);
+        OAuthSizes {
+            codes: state.codes.len(),
+            access_tokens: state.access_tokens.len(),
+            refresh_tokens: state.refresh_tokens.len(),
+            grants: state.grants.len(),
+        }
     }
 }
 
@@ -329,9 +420,11 @@ fn issue(
     );
     let refresh = with_refresh.then(|| random_token(&mut state.rng, 64));
     if let Some(token) = &refresh {
-        state.refresh_tokens.insert(token.clone(), grant_id);
-        if let Some(grant) = state.grants.get_mut(&grant_id) {
-            grant.current_refresh = Some(token.clone());
+        state.refresh_tokens.insert(token.clone(), RefreshToken { grant: grant_id, revoked_at: None });
+        let previous = state.grants.get_mut(&grant_id).and_then(|grant| grant.current_refresh.replace(token.clone()));
+        // Rotation revokes the grant's older refresh token (FACTS.md §1.3); it is remembered for a while.
+        if let Some(old) = previous.and_then(|previous| state.refresh_tokens.get_mut(&previous)) {
+            old.revoked_at = Some(now);
         }
     }
     // FACTS.md §1.2: Doorkeeper's token response; `token_type` case unconfirmed (§10.3) — "Bearer".
@@ -345,7 +438,7 @@ fn issue(
     if let (Some(token), Some(object)) = (refresh, body.as_object_mut()) {
         object.insert("refresh_token".to_owned(), json!(token));
     }
-    TokenAnswer { status: StatusCode::OK, body, refreshed: false, issued: true }
+    TokenAnswer { status: StatusCode::OK, body, refreshed: false, issued: true, revoked_refresh: false }
 }
 
 fn find_client<'a>(config: &'a SimConfig, client_id: &str) -> Option<&'a OAuthClientConfig> {
@@ -371,4 +464,28 @@ fn random_token(rng: &mut fastrand::Rng, length: usize) -> String {
 
 fn micros(duration: std::time::Duration) -> Micros {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_eq_compares_whole_secrets() {
+        assert!(secret_eq("sim-secret", "sim-secret"));
+        for other in ["sim-secreT", "sim-secre", "sim-secret ", "", "Sim-secret"] {
+            assert!(!secret_eq("sim-secret", other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_counts_not_keys_or_tokens() {
+        let config = SimConfig::default();
+        let oauth = OAuth::new(&["ak-sekrit".to_owned()], 1);
+        let answer = oauth.mint(&config, "sim-client", "default", None, 0).expect("minted");
+        let text = format!("{oauth:?}");
+        let access = answer.body["access_token"].as_str().expect("access token");
+        assert!(!text.contains("sekrit") && !text.contains(access), "Debug leaked a secret: {text}");
+        assert!(text.contains("access_tokens: 1"), "{text}");
+    }
 }

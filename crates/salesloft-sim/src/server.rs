@@ -4,14 +4,27 @@
 //! dropped connection) → bearer auth (401) → cost budget (429, rate headers) → body parsing → the resource
 //! handler → webhook dispatch → stats and request log. Faults come before auth because they stand for
 //! failures in front of SalesLoft's application (load balancer, network), which carry no rate headers.
+//!
+//! Connections are served by [`serve`]: HTTP/1.1 with a header read timeout and, for bodies, a body read
+//! timeout (both [`crate::SimConfig::read_timeout`]), so a slow or silent client cannot hold a connection;
+//! each request carries the peer address for the control API's loopback check.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 use crate::body::Params;
 use crate::clock::{Micros, format_timestamp};
@@ -24,7 +37,7 @@ use crate::rate_limit::Decision;
 use crate::records::Render;
 use crate::routes::{self, ApiRequest, Ctx};
 use crate::state::Shared;
-use crate::stats::{AuthKind, RequestRecord, redact_query};
+use crate::stats::{AuthKind, RequestRecord, redact_query, truncate_for_log};
 use crate::webhooks;
 
 /// FACTS.md §1.5: the exact body for a request without a bearer token.
@@ -33,7 +46,46 @@ pub const MISSING_TOKEN_MESSAGE: &str =
 
 /// The simulator's router.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new().nest("/__sim", control::router()).fallback(entry).with_state(shared)
+    let control =
+        control::router().route_layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), control::guard));
+    Router::new().nest("/__sim", control).fallback(entry).with_state(shared)
+}
+
+/// Accepts connections on `listener` and serves `app` on each until `stop` resolves, then lets open
+/// connections finish. A connection whose request header does not arrive within `read_timeout` is closed.
+pub async fn serve(listener: TcpListener, app: Router, read_timeout: Duration, stop: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off a little instead of spinning.
+                    tracing::warn!(%error, "simulator could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(move |mut request: http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+            request
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(read_timeout);
+        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::trace!(%error, "simulator connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// What the request log needs, filled in along the pipeline.
@@ -89,9 +141,9 @@ async fn entry(State(shared): State<Arc<Shared>>, request: Request) -> Response 
 
 fn finish(shared: &Shared, parts: &Parts, raw_query: Option<&str>, page: u64, status: u16, trace: &Trace) {
     let record = RequestRecord {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: redact_query(raw_query),
+        method: truncate_for_log(parts.method.as_str()),
+        path: truncate_for_log(parts.uri.path()),
+        query: truncate_for_log(&redact_query(raw_query)),
         status,
         cost: trace.cost,
         page,
@@ -171,13 +223,16 @@ async fn read_params(shared: &Shared, parts: &Parts, body: Body) -> Result<Param
     if !routes::is_write(&parts.method) {
         return Ok(Params::default());
     }
-    let bytes = read_body(body, shared.config.max_body_bytes).await?;
+    let bytes = read_body(body, shared.config.max_body_bytes, shared.config.read_timeout).await?;
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
     Params::parse(content_type, &bytes)
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge)
+async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, ApiError> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|_| ApiError::PayloadTooLarge),
+        Err(_) => Err(ApiError::RequestTimeout),
+    }
 }
 
 /// FACTS.md §2.3: the two documented headers on every response that passed auth.
@@ -208,7 +263,7 @@ async fn serve_oauth(shared: &Arc<Shared>, parts: &Parts, body: Body, raw_query:
             }
         }
         (Method::POST, "/oauth/token") => {
-            let bytes = match read_body(body, shared.config.max_body_bytes).await {
+            let bytes = match read_body(body, shared.config.max_body_bytes, shared.config.read_timeout).await {
                 Ok(bytes) => bytes,
                 Err(error) => return error.into_response(),
             };
@@ -221,6 +276,7 @@ async fn serve_oauth(shared: &Arc<Shared>, parts: &Parts, body: Body, raw_query:
             shared.recorder.bump(|stats| {
                 stats.tokens_issued += u64::from(answer.issued);
                 stats.refreshes += u64::from(answer.refreshed);
+                stats.revoked_refresh_presented += u64::from(answer.revoked_refresh);
             });
             let mut response = json_response(answer.status, answer.body.to_string());
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -11,8 +11,7 @@ use crate::stats::Recorder;
 use crate::store::TeamData;
 use crate::webhooks::Webhooks;
 
-/// The simulator's state.
-#[derive(Debug)]
+/// The simulator's state. `Debug` shows the configuration (redacted) and the URL, never a key or token.
 pub struct Shared {
     /// Configuration.
     pub config: SimConfig,
@@ -34,6 +33,17 @@ pub struct Shared {
     pub webhooks: Webhooks,
     /// The team's API keys (the first is [`crate::RunningSim::api_key`]).
     pub api_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .field("config", &self.config)
+            .field("oauth", &self.oauth)
+            .field("api_keys", &self.api_keys.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {

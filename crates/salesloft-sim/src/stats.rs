@@ -33,12 +33,15 @@ pub struct Stats {
     pub max_page: u64,
     /// Responses by status.
     pub by_status: BTreeMap<String, u64>,
-    /// Requests by `METHOD /v2/route/{id}`.
+    /// Requests by `METHOD /v2/route/{id}`; unknown methods and paths count under `other`.
     pub by_route: BTreeMap<String, u64>,
     /// Successful refresh-token grants.
     pub refreshes: u64,
     /// Access tokens issued (all grants, and `/__sim/tokens`).
     pub tokens_issued: u64,
+    /// Refresh-token grants that presented a refresh token of the grant that an earlier refresh had rotated
+    /// away (revoked, FACTS.md §1.3): two clients refreshing one grant at once, or a lost rotated token.
+    pub revoked_refresh_presented: u64,
     /// Webhook delivery attempts.
     pub webhook_deliveries: u64,
     /// Webhook delivery attempts that failed (non-2xx or transport error).
@@ -50,9 +53,9 @@ pub struct Stats {
 pub struct RequestRecord {
     /// Method.
     pub method: String,
-    /// Path as requested.
+    /// Path as requested (cut after [`MAX_LOGGED_TEXT`] bytes).
     pub path: String,
-    /// Query string with secrets redacted (empty when none).
+    /// Query string with secrets redacted (empty when none; cut after [`MAX_LOGGED_TEXT`] bytes).
     pub query: String,
     /// Status answered (0 when the connection was dropped).
     pub status: u16,
@@ -121,6 +124,22 @@ impl Recorder {
     }
 }
 
+/// Longest path or query kept in a request-log entry, in bytes; longer ones are cut and end in `…`, so the
+/// log's memory is bounded by its capacity.
+pub const MAX_LOGGED_TEXT: usize = 512;
+
+/// `text` cut to at most [`MAX_LOGGED_TEXT`] bytes (on a character boundary), marked with `…` when cut.
+pub fn truncate_for_log(text: &str) -> String {
+    if text.len() <= MAX_LOGGED_TEXT {
+        return text.to_owned();
+    }
+    let mut end = MAX_LOGGED_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// Query parameters whose values are secrets.
 const SECRET_PARAMS: &[&str] =
     &["code", "access_token", "refresh_token", "client_secret", "token", "api_key", "callback_token", "password"];
@@ -142,6 +161,39 @@ pub fn redact_query(raw: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(path: &str) -> RequestRecord {
+        RequestRecord {
+            method: "GET".into(),
+            path: path.into(),
+            query: String::new(),
+            status: 200,
+            cost: 1,
+            page: 1,
+            at: String::new(),
+            auth: AuthKind::ApiKey,
+        }
+    }
+
+    #[test]
+    fn the_request_log_is_a_ring_of_its_capacity() {
+        let recorder = Recorder::default();
+        for n in 0..25 {
+            recorder.record("GET /v2/people".into(), record(&format!("/v2/people/{n}")), false, 10);
+        }
+        let recent = recorder.recent(100);
+        assert_eq!(recent.len(), 10, "only the capacity is kept");
+        assert_eq!((recent[0].path.as_str(), recent[9].path.as_str()), ("/v2/people/24", "/v2/people/15"));
+        assert_eq!(recorder.stats().requests, 25);
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary() {
+        assert_eq!(truncate_for_log("/v2/me"), "/v2/me");
+        let long = "é".repeat(MAX_LOGGED_TEXT);
+        let cut = truncate_for_log(&long);
+        assert!(cut.len() <= MAX_LOGGED_TEXT + '…'.len_utf8() && cut.ends_with('…'), "{} bytes", cut.len());
+    }
 
     #[test]
     fn redacts_secret_params() {

@@ -137,6 +137,7 @@ async fn authorization_code_flow_then_refresh_rotation_revokes_older_refresh_tok
     h.call_as(Method::GET, "/v2/people", None, Some(new_access)).await.expect(200);
     let stats = h.stats().await;
     assert_eq!(stats["refreshes"], 2, "stats count refreshes: {stats}");
+    assert_eq!(stats["revoked_refresh_presented"], 2, "both rotated-away tokens were presented: {stats}");
 }
 
 #[tokio::test]

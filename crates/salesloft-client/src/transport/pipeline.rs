@@ -230,6 +230,14 @@ impl Pipeline {
         }
     }
 
+    /// Saves a rotated OAuth token set whose earlier save failed (see [`super::auth`]), now, without waiting
+    /// for the background retry. Call it before the process exits: a set held only in memory dies with the
+    /// process, and SalesLoft has already revoked the older refresh token. `Ok` when nothing is pending (API
+    /// keys included); the store's error when the set still cannot be saved.
+    pub async fn save_pending_tokens(&self) -> Result<(), Error> {
+        self.inner.auth.save_pending().await
+    }
+
     /// Sends `request` and returns its 2xx answer, or the typed error for anything else (after the retries,
     /// refresh and waits described in the module docs).
     pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, Error> {

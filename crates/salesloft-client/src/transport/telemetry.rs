@@ -45,6 +45,10 @@ pub fn describe_metrics() {
     describe_gauge!(RATELIMIT_REMAINING, "Team rate budget left this minute (x-ratelimit-remaining-minute)");
     describe_gauge!(RATELIMIT_ENDPOINT_COST, "Last reported cost of an endpoint (x-ratelimit-endpoint-cost)");
     describe_counter!(TOKEN_REFRESHES_TOTAL, "OAuth token refreshes by outcome and trigger");
+    describe_counter!(
+        super::auth::TOKEN_SAVE_FAILURES_TOTAL,
+        "Failed saves of a rotated OAuth token set (the set is kept in memory and the save retried)"
+    );
     describe_gauge!(CIRCUIT_STATE, "Circuit breaker state: 0 closed, 1 half-open, 2 open");
     describe_histogram!(BUDGET_WAIT_SECONDS, Unit::Seconds, "Time waited for rate budget before an attempt");
 }

@@ -99,22 +99,64 @@ pub fn segments(path: &str) -> Option<Vec<&str>> {
     Some(rest.split('/').collect())
 }
 
-/// The route label for stats: `GET /v2/people/{id}`.
+/// Route templates (after `/v2/`, ids as `{id}`) that get their own stats label.
+const KNOWN_ROUTES: &[&str] = &[
+    "me",
+    "team",
+    "users",
+    "users/{id}",
+    "people",
+    "people/{id}",
+    "person_upserts",
+    "accounts",
+    "accounts/{id}",
+    "cadences",
+    "cadences/{id}",
+    "cadence_memberships",
+    "cadence_memberships/{id}",
+    "notes",
+    "notes/{id}",
+    "tasks",
+    "tasks/{id}",
+    "steps",
+    "steps/{id}",
+    "actions",
+    "actions/{id}",
+    "activities",
+    "activities/emails",
+    "activities/emails/{id}",
+    "activities/calls",
+    "activities/calls/{id}",
+    "webhook_subscriptions",
+    "webhook_subscriptions/{id}",
+];
+
+/// Stats label of anything that is not a known route (so stats keys stay bounded whatever callers send).
+pub const OTHER_ROUTE: &str = "other";
+
+/// The route label for stats: `GET /v2/people/{id}`, `POST /oauth/token`, or [`OTHER_ROUTE`] for an unknown
+/// method or path.
 pub fn route_label(method: &Method, path: &str) -> String {
+    const METHODS: &[Method] =
+        &[Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
+    if !METHODS.contains(method) {
+        return OTHER_ROUTE.to_owned();
+    }
     match segments(path) {
         Some(parts) => {
-            let mut label = format!("{method} /v2");
-            for part in parts {
-                label.push('/');
-                if part.parse::<i64>().is_ok() {
-                    label.push_str("{id}");
-                } else {
-                    label.push_str(part);
-                }
+            let template = parts
+                .iter()
+                .map(|part| if part.parse::<i64>().is_ok() { "{id}" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            if KNOWN_ROUTES.contains(&template.as_str()) {
+                format!("{method} /v2/{template}")
+            } else {
+                OTHER_ROUTE.to_owned()
             }
-            label
         }
-        None => format!("{method} {}", path.strip_suffix(".json").unwrap_or(path)),
+        None if path == "/oauth/token" || path == "/oauth/authorize" => format!("{method} {path}"),
+        None => OTHER_ROUTE.to_owned(),
     }
 }
 
@@ -228,4 +270,26 @@ fn render_page(ids: &[i64], mut render_one: impl FnMut(i64, &mut String) -> bool
         }
     }
     records
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_bounded() {
+        let table = [
+            (Method::GET, "/v2/people/123.json", "GET /v2/people/{id}"),
+            (Method::GET, "/v2/activities/emails", "GET /v2/activities/emails"),
+            (Method::POST, "/oauth/token", "POST /oauth/token"),
+            (Method::GET, "/v2/people/abc", "other"),
+            (Method::GET, "/v2/no-such-thing-1", "other"),
+            (Method::GET, "/v2", "other"),
+            (Method::GET, "/oauth/anything", "other"),
+            (Method::from_bytes(b"BREW").expect("method"), "/v2/people", "other"),
+        ];
+        for (method, path, expected) in table {
+            assert_eq!(route_label(&method, path), expected, "{method} {path}");
+        }
+    }
 }

@@ -101,7 +101,8 @@ pub struct ConnectArgs {
     #[arg(long, env = "SALESLOFT_API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub api_key: Option<SecretString>,
     /// OAuth token file (JSON: access_token, refresh_token, expires_at); rotated tokens are written back to
-    /// it before use. Takes precedence over an API key.
+    /// it before use, and processes sharing it refresh one at a time (an `flock` on `<file>.lock`). Takes
+    /// precedence over an API key.
     #[arg(long, env = "SALESLOFT_OAUTH_TOKEN_FILE")]
     pub oauth_token_file: Option<PathBuf>,
     /// OAuth client id (with --oauth-token-file).
@@ -204,13 +205,22 @@ pub async fn run(args: PullArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     };
-    match args.resource {
+    let code = match args.resource {
         PullResource::People => pull::<Person>(&client, &args).await,
         PullResource::Accounts => pull::<Account>(&client, &args).await,
         PullResource::Cadences => pull::<Cadence>(&client, &args).await,
         PullResource::CadenceMemberships => pull::<CadenceMembership>(&client, &args).await,
         PullResource::Notes => pull::<Note>(&client, &args).await,
+    };
+    // A rotated token set whose save failed lives only in this process: save it before exiting.
+    if let Err(error) = client.pipeline().save_pending_tokens().await {
+        eprintln!(
+            "error: the rotated OAuth tokens could not be saved ({error}); SalesLoft has revoked the stored refresh \
+             token, so the app must be authorized again"
+        );
+        return code.max(EXIT_INTERRUPTED);
     }
+    code
 }
 
 /// Opens the output for appending, cut back to what the checkpoint covers; returns the starting state.

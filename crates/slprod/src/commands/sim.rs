@@ -9,8 +9,8 @@ use std::time::Duration;
 use salesloft_sim::config::parse_duration;
 use salesloft_sim::{OAuthClientConfig, SimConfig, Simulator};
 
-/// Arguments of `slprod sim`.
-#[derive(Debug, clap::Args)]
+/// Arguments of `slprod sim`. `Debug` redacts the API key, client secret and control token.
+#[derive(clap::Args)]
 pub struct SimArgs {
     /// Address to listen on (port 0 picks a free port). Default 127.0.0.1:4545.
     #[arg(long, value_name = "ADDR")]
@@ -42,9 +42,37 @@ pub struct SimArgs {
     /// OAuth client secret.
     #[arg(long, value_name = "SECRET", env = "SLPROD_SIM_OAUTH_CLIENT_SECRET", hide_env_values = true)]
     pub oauth_client_secret: Option<String>,
+    /// Bearer token the control API (`/__sim/...`) requires; without it only loopback callers may use the
+    /// control API (prefer the environment variable: a flag shows in the process list).
+    #[arg(long, value_name = "TOKEN", env = "SLPROD_SIM_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+    /// Longest wait for a request's header or body before the connection is closed (default 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub read_timeout: Option<Duration>,
     /// TOML file with any `SimConfig` field; flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SimArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |value: &Option<String>| value.as_ref().map(|_| "[REDACTED]");
+        f.debug_struct("SimArgs")
+            .field("listen", &self.listen)
+            .field("api_key", &redacted(&self.api_key))
+            .field("seed_people", &self.seed_people)
+            .field("seed", &self.seed)
+            .field("budget", &self.budget)
+            .field("minute", &self.minute)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("webhook_retry_interval", &self.webhook_retry_interval)
+            .field("oauth_client_id", &self.oauth_client_id)
+            .field("oauth_client_secret", &redacted(&self.oauth_client_secret))
+            .field("control_token", &redacted(&self.control_token))
+            .field("read_timeout", &self.read_timeout)
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 /// Default listen address of the command (the library default is an ephemeral port).
@@ -85,6 +113,12 @@ impl SimArgs {
         }
         if let Some(interval) = self.webhook_retry_interval {
             config.webhook_retry_interval = interval;
+        }
+        if let Some(token) = &self.control_token {
+            config.control_token = Some(token.clone());
+        }
+        if let Some(timeout) = self.read_timeout {
+            config.read_timeout = timeout;
         }
         match (&self.oauth_client_id, &self.oauth_client_secret) {
             (Some(id), Some(secret)) => {
@@ -130,6 +164,12 @@ pub async fn run(args: SimArgs) -> i32 {
     }
     if let Some(client) = sim.config().oauth_clients.first() {
         println!("oauth: {}/oauth/token (client id {})", sim.root_url(), client.client_id);
+    }
+    if sim.config().control_token.is_none() && !sim.local_addr().ip().is_loopback() {
+        println!(
+            "control API ({}/__sim/...): loopback callers only; pass --control-token to allow others",
+            sim.root_url()
+        );
     }
     wait_for_signal().await;
     tracing::info!("stopping the simulator");
@@ -193,6 +233,10 @@ mod tests {
             "id",
             "--oauth-client-secret",
             "secret",
+            "--control-token",
+            "ctl",
+            "--read-timeout",
+            "5s",
         ])
         .expect("valid flags");
         let config = args.to_config().expect("valid config");
@@ -204,6 +248,11 @@ mod tests {
         assert_eq!(config.access_token_lifetime, Duration::from_secs(90));
         assert_eq!(config.oauth_clients[0].client_id, "id");
         assert_eq!(config.oauth_clients[0].client_secret, "secret");
+        assert_eq!((config.control_token.as_deref(), config.read_timeout), (Some("ctl"), Duration::from_secs(5)));
+        let text = format!("{args:?} {config:?}");
+        for secret in ["\"secret\"", "\"ctl\"", "\"k\""] {
+            assert!(!text.contains(secret), "Debug shows {secret}: {text}");
+        }
     }
 
     #[test]

@@ -7,12 +7,21 @@
 //! matters more than usual because SalesLoft revokes every older refresh token on each refresh (FACTS.md
 //! §1.3): two concurrent refreshes would make one fail with `invalid_grant`.
 //!
-//! **Re-read after lock.** Inside the mutex the store is read again (Nango's double check — anchors.md §1.1):
-//! if another process sharing the store has refreshed, its token is adopted instead of spending the (now
-//! revoked) refresh token. Cross-replica *locking* needs a shared lock and comes with the store crate.
+//! **Cross-process lock, re-read after lock.** Inside the mutex the client takes the store's grant lock
+//! ([`TokenStore::lock_grant`]: an `flock` on `<file>.lock` for [`FileTokenStore`]) and holds it around
+//! load → refresh → save, so processes sharing a store refresh one at a time. After taking it the store is read
+//! again (Nango's double check — anchors.md §1.1): if another process has refreshed, its token is adopted
+//! instead of spending the (now revoked) refresh token. Should the token endpoint still answer
+//! `invalid_grant` (a process that does not lock), the store is read once more and a set rotated by someone
+//! else is used instead of failing.
 //!
-//! **Save before use.** A new token set goes to [`TokenStore::save`] before it is swapped in; when saving
-//! fails the call fails with [`crate::Error::TokenStore`] and the new token is not used.
+//! **Save before use, never lose a rotated set.** A new token set goes to [`TokenStore::save`] before it is
+//! swapped in. SalesLoft has already revoked the old refresh token at that point (FACTS.md §1.3), so when the
+//! save fails the new set is kept in memory and used anyway; the failure is logged (never the tokens) and
+//! counted in [`TOKEN_SAVE_FAILURES_TOTAL`], and a background task retries the save with backoff
+//! ([`SAVE_RETRY_INITIAL`] doubling to [`SAVE_RETRY_MAX`], on the injected clock) until the newest set held
+//! in memory lands. While a save is pending the held set is newer than the store's, so the store is not
+//! re-read over it.
 //!
 //! **Cancellation.** The refresh runs in its own task, so a caller that gives up (a timeout around
 //! `execute`) cannot interrupt it between the token endpoint's answer and the save.
@@ -26,11 +35,11 @@ pub mod token_store;
 
 use std::sync::{Arc, Mutex};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
 pub use oauth::{OAuthConfig, OAuthGrant, SALESLOFT_TOKEN_URL};
-pub use token_store::{FileTokenStore, MemoryTokenStore, RefreshSkew, TokenSet, TokenStore};
+pub use token_store::{FileTokenStore, GrantLock, MemoryTokenStore, RefreshSkew, TokenSet, TokenStore};
 
 use super::http::HttpTransport;
 use super::telemetry;
@@ -76,7 +85,20 @@ struct Current {
     generation: u64,
     /// When a proactive refresh last failed (clock time), for the cooldown.
     proactive_failed_at: Option<std::time::Duration>,
+    /// The held set is newer than the store's: its save failed and is being retried.
+    unsaved: bool,
+    /// A save-retry task is running.
+    retrying: bool,
 }
+
+/// Failed saves of a rotated token set (each failed attempt, the first and every retry).
+pub const TOKEN_SAVE_FAILURES_TOTAL: &str = "salesloft_token_save_failures_total";
+
+/// First wait before retrying a failed token save.
+pub const SAVE_RETRY_INITIAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Longest wait between token save retries.
+pub const SAVE_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// After a failed proactive refresh, keep using the still-valid token this long before trying again, so an
 /// outage of the token endpoint is not hammered by every call (Nango's `REFRESH_FAILURE_COOLDOWN_MS = 30 s`
@@ -110,7 +132,13 @@ impl Authenticator {
                 store,
                 http,
                 clock,
-                current: Mutex::new(Current { tokens: None, generation: 0, proactive_failed_at: None }),
+                current: Mutex::new(Current {
+                    tokens: None,
+                    generation: 0,
+                    proactive_failed_at: None,
+                    unsaved: false,
+                    retrying: false,
+                }),
                 refresh: tokio::sync::Mutex::new(()),
             })),
         }
@@ -148,6 +176,14 @@ impl Authenticator {
             }
         };
         OAuthState::refresh_detached(state, generation, trigger).await
+    }
+
+    /// Saves a held token set whose save failed, at once (no-op when none is pending).
+    pub(crate) async fn save_pending(&self) -> Result<(), Error> {
+        match self {
+            Authenticator::ApiKey(_) => Ok(()),
+            Authenticator::OAuth(state) => state.save_pending_now().await,
+        }
     }
 
     /// Refreshes after a 401 answered to a bearer of `generation` (no-op when someone already has).
@@ -189,10 +225,10 @@ impl OAuthState {
         }
     }
 
-    async fn refresh(&self, seen: u64, trigger: Trigger) -> Result<Bearer, Error> {
+    async fn refresh(self: Arc<Self>, seen: u64, trigger: Trigger) -> Result<Bearer, Error> {
         let _single_flight = self.refresh.lock().await;
         // Someone refreshed while we waited for the lock.
-        let held = {
+        let (held, unsaved) = {
             let current = self.lock();
             if current.generation != seen
                 && let Some(tokens) = &current.tokens
@@ -202,11 +238,14 @@ impl OAuthState {
                     return Ok(Bearer { token: tokens.access_token.clone(), generation: current.generation });
                 }
             }
-            current.tokens.clone()
+            (current.tokens.clone(), current.unsaved)
         };
 
-        // Re-read the store: the initial load, or another process's refresh.
-        let stored = self.store.load().await?;
+        // Other processes sharing the store wait here until this refresh is saved.
+        let _grant_lock = self.store.lock_grant().await?;
+        // Re-read the store: the initial load, or another process's refresh. A held set whose save is still
+        // pending is newer than anything stored.
+        let stored = if unsaved { None } else { self.store.load().await? };
         let base = match (stored, &held) {
             (Some(stored), Some(held)) if stored.same_access_token(held) => stored,
             (Some(stored), _) if self.usable(&stored) => {
@@ -226,31 +265,163 @@ impl OAuthState {
 
         let fresh = match self.request_token(base.refresh_token.as_ref()).await {
             Ok(tokens) => tokens,
-            Err(error) => {
-                telemetry::record_refresh(trigger.label(), "error");
-                if trigger == Trigger::Proactive
-                    && let Some(held) = held.filter(|t| !t.is_expired(self.clock.unix_time()))
-                {
-                    tracing::warn!(error = %error, "proactive SalesLoft token refresh failed; using the current token until it expires");
-                    let mut current = self.lock();
-                    current.proactive_failed_at = Some(self.clock.now());
-                    return Ok(Bearer { token: held.access_token, generation: current.generation });
+            Err(error) if !unsaved && is_invalid_grant(&error) => match self.rotated_elsewhere(&base).await {
+                Some(Rotated::Usable(stored)) => {
+                    tracing::info!(
+                        trigger = trigger.label(),
+                        "the refresh token was rotated by another process; adopting its stored SalesLoft token"
+                    );
+                    return Ok(self.adopt(stored));
                 }
-                return Err(error);
+                Some(Rotated::Refresh(stored)) => match self.request_token(stored.refresh_token.as_ref()).await {
+                    Ok(tokens) => tokens,
+                    Err(error) => return self.refresh_failed(trigger, held, error),
+                },
+                None => return self.refresh_failed(trigger, held, error),
+            },
+            Err(error) => return self.refresh_failed(trigger, held, error),
+        };
+        // Save before use: SalesLoft has already revoked the old refresh token (FACTS.md §1.3), so a set that
+        // cannot be saved is still used, and its save retried until it lands.
+        match self.store.save(&fresh).await {
+            Ok(()) => {
+                telemetry::record_refresh(trigger.label(), "ok");
+                tracing::info!(
+                    trigger = trigger.label(),
+                    expires_at = fresh.expires_at,
+                    "refreshed the SalesLoft token"
+                );
+                self.lock().unsaved = false;
+                Ok(self.adopt(fresh))
+            }
+            Err(error) => {
+                telemetry::record_refresh(trigger.label(), "store_error");
+                metrics::counter!(TOKEN_SAVE_FAILURES_TOTAL).increment(1);
+                tracing::error!(
+                    error = %error,
+                    "could not save the rotated SalesLoft tokens; using them from memory and retrying the save"
+                );
+                let bearer = self.adopt(fresh);
+                self.lock().unsaved = true;
+                self.spawn_save_retry();
+                Ok(bearer)
+            }
+        }
+    }
+
+    /// What to do after a failed token request: a proactive refresh keeps the still-valid held token.
+    fn refresh_failed(&self, trigger: Trigger, held: Option<TokenSet>, error: Error) -> Result<Bearer, Error> {
+        telemetry::record_refresh(trigger.label(), "error");
+        if trigger == Trigger::Proactive
+            && let Some(held) = held.filter(|t| !t.is_expired(self.clock.unix_time()))
+        {
+            tracing::warn!(error = %error, "proactive SalesLoft token refresh failed; using the current token until it expires");
+            let mut current = self.lock();
+            current.proactive_failed_at = Some(self.clock.now());
+            return Ok(Bearer { token: held.access_token, generation: current.generation });
+        }
+        Err(error)
+    }
+
+    /// After `invalid_grant` for `spent`'s refresh token: the stored set, when another process has rotated
+    /// the grant since (its refresh token differs from the one just refused).
+    async fn rotated_elsewhere(&self, spent: &TokenSet) -> Option<Rotated> {
+        let stored = match self.store.load().await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(error = %error, "could not re-read the token store after invalid_grant");
+                return None;
             }
         };
-        // Save before use: SalesLoft has already revoked the old refresh token (FACTS.md §1.3).
-        if let Err(error) = self.store.save(&fresh).await {
-            telemetry::record_refresh(trigger.label(), "store_error");
-            tracing::error!(error = %error, "could not save the rotated SalesLoft tokens; not using them");
-            return Err(match error {
-                Error::TokenStore(message) => Error::TokenStore(message),
-                other => Error::TokenStore(other.to_string()),
-            });
+        let differs = match (&stored.refresh_token, &spent.refresh_token) {
+            (Some(new), Some(old)) => new.expose_secret() != old.expose_secret(),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !differs {
+            return None;
         }
-        telemetry::record_refresh(trigger.label(), "ok");
-        tracing::info!(trigger = trigger.label(), expires_at = fresh.expires_at, "refreshed the SalesLoft token");
-        Ok(self.adopt(fresh))
+        Some(if self.usable(&stored) { Rotated::Usable(stored) } else { Rotated::Refresh(stored) })
+    }
+
+    /// Starts the background save retry unless one is running.
+    fn spawn_save_retry(self: &Arc<Self>) {
+        {
+            let mut current = self.lock();
+            if current.retrying {
+                return;
+            }
+            current.retrying = true;
+        }
+        let state = Arc::clone(self);
+        tokio::spawn(async move { state.retry_save().await }.instrument(tracing::Span::current()));
+    }
+
+    /// One save attempt of the held set, when its save is pending. Runs under the single-flight mutex and the
+    /// grant lock, so no refresh replaces the set meanwhile. `Ok(true)` when it was saved now.
+    async fn save_held(&self) -> Result<bool, Error> {
+        let _single_flight = self.refresh.lock().await;
+        let pending = {
+            let current = self.lock();
+            match (&current.tokens, current.unsaved) {
+                (Some(tokens), true) => tokens.clone(),
+                _ => return Ok(false),
+            }
+        };
+        let saved = match self.store.lock_grant().await {
+            Ok(_grant_lock) => self.store.save(&pending).await,
+            Err(error) => Err(error),
+        };
+        match saved {
+            Ok(()) => {
+                tracing::info!("saved the rotated SalesLoft tokens after an earlier failure");
+                self.lock().unsaved = false;
+                Ok(true)
+            }
+            Err(error) => {
+                metrics::counter!(TOKEN_SAVE_FAILURES_TOTAL).increment(1);
+                Err(error)
+            }
+        }
+    }
+
+    async fn save_pending_now(&self) -> Result<(), Error> {
+        match self.save_held().await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot save the rotated SalesLoft tokens; they are held in memory only");
+                Err(error)
+            }
+        }
+    }
+
+    /// Saves the newest held set with backoff until it lands (or a refresh has saved a newer one).
+    async fn retry_save(&self) {
+        let mut delay = SAVE_RETRY_INITIAL;
+        loop {
+            self.clock.sleep(delay).await;
+            delay = delay.saturating_mul(2).min(SAVE_RETRY_MAX);
+            match self.save_held().await {
+                Ok(_) => {
+                    // Saved now, or nothing is pending any more (a refresh saved a newer set). A refresh whose
+                    // save failed since then finds `retrying` still set, so this task must go on for it.
+                    let mut current = self.lock();
+                    if !current.unsaved {
+                        current.retrying = false;
+                        return;
+                    }
+                    delay = SAVE_RETRY_INITIAL;
+                }
+                Err(error) => {
+                    tracing::error!(
+                        error = %error,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "still cannot save the rotated SalesLoft tokens; they are held in memory only"
+                    );
+                }
+            }
+        }
     }
 
     async fn request_token(&self, refresh_token: Option<&SecretString>) -> Result<TokenSet, Error> {
@@ -261,4 +432,16 @@ impl OAuthState {
         })?;
         oauth::parse_token_response(raw.status, &raw.body, self.clock.unix_time(), refresh_token)
     }
+}
+
+/// A set another process stored after rotating the grant.
+enum Rotated {
+    /// Its access token is fresh: use it.
+    Usable(TokenSet),
+    /// Its access token is stale too: refresh with its refresh token.
+    Refresh(TokenSet),
+}
+
+fn is_invalid_grant(error: &Error) -> bool {
+    matches!(error, Error::Auth { code: Some(code), .. } if code == "invalid_grant")
 }

@@ -81,6 +81,30 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>>;
     /// Replaces the stored tokens.
     fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>>;
+    /// Takes the store's cross-process lock of the grant, held while the guard lives. The client holds it
+    /// around load → refresh → save, so two processes sharing the store never spend the same (single-use)
+    /// refresh token. The default is no lock (`None`): a store only one process uses needs none.
+    fn lock_grant(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A held cross-process grant lock ([`TokenStore::lock_grant`]); dropping it releases the lock.
+pub struct GrantLock {
+    _held: Box<dyn Send + Sync>,
+}
+
+impl GrantLock {
+    /// A lock that is held as long as `held` lives (for instance an open file with an `flock` on it).
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        Self { _held: Box::new(held) }
+    }
+}
+
+impl std::fmt::Debug for GrantLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GrantLock")
+    }
 }
 
 /// Tokens kept in memory only.
@@ -116,10 +140,23 @@ impl TokenStore for MemoryTokenStore {
 /// Tokens in a JSON file. Writes go to a temporary file in the same directory (mode 0600), are fsynced, then
 /// renamed over the target, and the directory is fsynced: a crash leaves the old or the new file, never a
 /// torn one.
+///
+/// Processes sharing the file serialise their refreshes with an exclusive `flock` on the sibling file
+/// `<name>.lock` ([`FileTokenStore::lock_path`], created mode 0600 and never deleted: deleting it would let
+/// two processes lock two different files). The kernel releases the lock when its holder exits, crash
+/// included; a holder that is alive but stuck (stopped, hung on a disk) makes the others give up after
+/// [`FileTokenStore::with_lock_timeout`] (default [`DEFAULT_LOCK_TIMEOUT`]) with [`Error::TokenStore`].
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     path: PathBuf,
+    lock_timeout: Duration,
 }
+
+/// How long [`FileTokenStore`] waits for another process's grant lock by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How often a waiter retries a held grant lock.
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 /// The on-disk shape. Secrets are exposed only to serialise them into the protected file.
 #[derive(Serialize, Deserialize)]
@@ -138,12 +175,57 @@ struct TokenFile {
 impl FileTokenStore {
     /// A store at `path` (the file need not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self { path: path.into(), lock_timeout: DEFAULT_LOCK_TIMEOUT }
+    }
+
+    /// The same store, waiting at most `timeout` for another process's grant lock.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The sibling lock file: `<path>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "tokens".into());
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn lock_blocking(path: &Path, timeout: Duration) -> Result<std::fs::File, Error> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(path)
+            .map_err(|e| Error::TokenStore(format!("opening the lock file {}: {e}", path.display())))?;
+        // The holder's refresh is bounded by the HTTP timeouts; one that dies releases the lock with its file
+        // descriptors. Polling (rather than a blocking lock) lets a waiter give up on a stuck holder.
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => std::thread::sleep(LOCK_POLL),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::TokenStore(format!(
+                        "another process has held {} for over {} s",
+                        path.display(),
+                        timeout.as_secs()
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::TokenStore(format!("locking {}: {e}", path.display())));
+                }
+            }
+        }
     }
 
     fn load_blocking(path: &Path) -> Result<Option<TokenSet>, Error> {
@@ -228,6 +310,17 @@ impl TokenStore for FileTokenStore {
                 .map_err(|e| Error::TokenStore(format!("token file task failed: {e}")))?
         })
     }
+
+    fn lock_grant(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
+        let path = self.lock_path();
+        let timeout = self.lock_timeout;
+        Box::pin(async move {
+            let file = tokio::task::spawn_blocking(move || Self::lock_blocking(&path, timeout))
+                .await
+                .map_err(|e| Error::TokenStore(format!("token lock task failed: {e}")))??;
+            Ok(Some(GrantLock::new(file)))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -304,6 +397,32 @@ mod tests {
         let error = FileTokenStore::new(&path).load().await.expect_err("corrupt file");
         assert!(matches!(error, Error::TokenStore(_)), "expected TokenStore, got {error:?}");
         assert!(!error.to_string().contains("xyz"), "error echoed file content: {error}");
+    }
+
+    #[tokio::test]
+    async fn the_file_lock_excludes_a_second_holder_until_released() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let first = FileTokenStore::new(&path);
+        assert_eq!(first.lock_path(), dir.path().join("tokens.json.lock"));
+        let held = first.lock_grant().await.expect("lock").expect("a file lock");
+        // flock conflicts between open file descriptions, so a second open in this process is excluded too.
+        let probe = std::fs::File::open(first.lock_path()).expect("lock file exists");
+        assert!(matches!(probe.try_lock(), Err(std::fs::TryLockError::WouldBlock)), "the lock is held");
+        let impatient = FileTokenStore::new(&path).with_lock_timeout(Duration::ZERO);
+        let error = impatient.lock_grant().await.expect_err("a held lock is not waited for beyond the timeout");
+        assert!(matches!(error, Error::TokenStore(_)), "{error:?}");
+        drop(held);
+        probe.try_lock().expect("released on drop");
+        drop(probe);
+        let second = FileTokenStore::new(&path).lock_grant().await.expect("lock again");
+        assert!(second.is_some());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(first.lock_path()).expect("metadata").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "expected mode 0600, got {mode:o}");
+        }
     }
 
     #[tokio::test]
