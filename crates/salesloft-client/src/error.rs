@@ -168,6 +168,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The pause switch (the rollback switch in the store) is on: the journal refused to mark the mutation
+    /// sent, so it was not sent. Rerun after the switch is lifted.
+    #[error("syncs are paused (by {by}: {reason}); the mutation was not sent")]
+    Paused {
+        /// Who set the switch.
+        by: String,
+        /// Why.
+        reason: String,
+    },
+
     /// Reading or writing the token store failed. A rotated refresh token that cannot be saved is not used
     /// (SalesLoft revokes older refresh tokens on every refresh — FACTS.md §1.3).
     #[error("token store: {0}")]
@@ -182,6 +192,7 @@ impl Error {
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Error::Construction { .. } | Error::CircuitOpen { .. } | Error::Auth { .. } | Error::TokenStore(_) => false,
+            Error::Paused { .. } => false,
             Error::Dispatch { connect, .. } => !connect,
             Error::Validation { .. } | Error::Unauthorized { .. } | Error::RateLimited { .. } => false,
             Error::Api { status, .. } => status.is_server_error(),

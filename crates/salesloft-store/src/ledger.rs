@@ -190,20 +190,28 @@ impl Ledger {
         if matches!(phase, Phase::Completed | Phase::Failed) {
             return Err(StoreError::InvalidArgument("use complete() or fail() to finish a ledger entry".into()));
         }
-        self.step(lease, phase, None, audit).await
+        self.step(lease, phase, None, audit, false).await
+    }
+
+    /// Moves to [`Phase::RequestSent`] — the recovery point just before a mutation is sent — unless the pause
+    /// switch is on: the flag is read in the same transaction that records the step, so once `slprod pause`
+    /// has returned no further mutation is marked sent ([`StoreError::Paused`]; the phase is left unchanged).
+    /// Appends `audit` in the same transaction.
+    pub async fn advance_to_send(&self, lease: &Lease, audit: Option<&AuditEntry>) -> Result<()> {
+        self.step(lease, Phase::RequestSent, None, audit, true).await
     }
 
     /// Finishes the entry with `result` (replayed to later callers), releases the lease and appends `audit`
     /// in the same transaction.
     pub async fn complete(&self, lease: Lease, result: &Value, audit: Option<&AuditEntry>) -> Result<()> {
-        self.step(&lease, Phase::Completed, Some(result), audit).await
+        self.step(&lease, Phase::Completed, Some(result), audit, false).await
     }
 
     /// Finishes the entry as failed with `error` (replayed to later callers), releases the lease and appends
     /// `audit` in the same transaction. Use it only for definitive failures (4xx); for a transient failure
     /// before anything was sent use [`Ledger::release`].
     pub async fn fail(&self, lease: Lease, error: &Value, audit: Option<&AuditEntry>) -> Result<()> {
-        self.step(&lease, Phase::Failed, Some(error), audit).await
+        self.step(&lease, Phase::Failed, Some(error), audit, false).await
     }
 
     /// Gives the lease back without changing the phase, so the next `begin` resumes at once.
@@ -236,12 +244,13 @@ impl Ledger {
         phase: Phase,
         result: Option<&Value>,
         audit: Option<&AuditEntry>,
+        refuse_if_paused: bool,
     ) -> Result<()> {
         let audit = audit.map(prepare).transpose()?;
         let result =
             result.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
         let now = self.store.now();
-        dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), now))
+        dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), refuse_if_paused, now))
     }
 }
 

@@ -51,6 +51,7 @@ on_both_backends!(
     inbox_large_batch_answers_in_input_order,
     checkpoints_round_trip,
     pause_flag_is_shared,
+    pause_refuses_the_send_step_in_its_transaction,
     budget_spends_one_window_and_waits,
     budget_is_shared_by_replicas,
 );
@@ -514,6 +515,27 @@ mod behaviours {
         assert_eq!((info.by.as_str(), info.reason.as_str(), info.since), ("oncall", "bad deploy", t.store.now()));
         ok(other.pause().set_paused(false, "oncall", "fixed").await, "resume");
         assert_eq!(ok(t.store.pause().paused().await, "paused"), None);
+    }
+
+    pub async fn pause_refuses_the_send_step_in_its_transaction(t: &TestStore) {
+        let ledger = t.store.ledger();
+        let lease = lease_of(&ok(ledger.begin("kp", "fp", "worker-a", TTL).await, "begin"));
+        let replica = t.reopen().await;
+        ok(replica.pause().set_paused(true, "oncall", "bad deploy").await, "pause on another replica");
+        match ledger.advance_to_send(&lease, Some(&entry("people.create", Some("kp"), None))).await {
+            Err(StoreError::Paused { by, reason }) => {
+                assert_eq!((by.as_str(), reason.as_str()), ("oncall", "bad deploy"))
+            }
+            other => panic!("expected Paused, got {other:?}"),
+        }
+        let record = ok(ledger.get("kp").await, "get").unwrap_or_else(|| panic!("the key is kept"));
+        assert_eq!(record.phase, Phase::Started, "the refused step changed nothing");
+        assert_eq!(ok(t.store.audit().verify().await, "verify").records, 0, "nor appended its audit record");
+        // Steps that record an answer (not a send) still go through while paused.
+        ok(ledger.release(lease.clone()).await, "release while paused");
+        ok(replica.pause().set_paused(false, "oncall", "fixed").await, "resume");
+        let lease = lease_of(&ok(ledger.begin("kp", "fp", "worker-a", TTL).await, "resume the key"));
+        ok(ledger.advance_to_send(&lease, None).await, "send step after resume");
     }
 
     pub async fn budget_spends_one_window_and_waits(t: &TestStore) {

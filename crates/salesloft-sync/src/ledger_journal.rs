@@ -199,9 +199,18 @@ impl LedgerRow {
 
     /// One ledger step (a same- or later-phase advance, optionally with an audit record), then the lock renewal
     /// that keeps the lock's expiry after the lease's.
-    async fn advance(&mut self, audit: Option<&AuditEntry>) -> Result<(), Error> {
+    ///
+    /// `to_send` marks the step just before a mutation goes out: it is refused while the pause switch is on,
+    /// checked in the same transaction ([`Error::Paused`]), so a pause stops rows already under way.
+    async fn advance(&mut self, audit: Option<&AuditEntry>, to_send: bool) -> Result<(), Error> {
         let lease = self.lease()?;
-        self.store.ledger().advance(lease, Phase::RequestSent, audit).await.map_err(journal_error)?;
+        let ledger = self.store.ledger();
+        let step = if to_send {
+            ledger.advance_to_send(lease, audit).await
+        } else {
+            ledger.advance(lease, Phase::RequestSent, audit).await
+        };
+        step.map_err(journal_error)?;
         if let Some(lock) = self.lock.as_mut() {
             self.store.locks().renew(lock, self.lock_ttl).await.map_err(journal_error)?;
         }
@@ -263,7 +272,7 @@ impl RowJournal for LedgerRow {
     fn sending<'a>(&'a mut self, _mutation: Mutation, body: &'a Value) -> BoxFuture<'a, Result<(), Error>> {
         async move {
             self.last_body = body.clone();
-            self.advance(None).await?;
+            self.advance(None, true).await?;
             fault_points::reached(fault_points::REQUEST_SENT).await;
             Ok(())
         }
@@ -280,7 +289,7 @@ impl RowJournal for LedgerRow {
             }
             // Not the row's last word (a 422 "taken" before the fallback update, or no answer at all): record
             // it now, in its own ledger step, so it is not lost if the row goes on to fail or crash.
-            self.advance(Some(&audit)).await
+            self.advance(Some(&audit), false).await
         }
         .boxed()
     }
@@ -318,5 +327,8 @@ async fn release_quietly(store: &Store, lock: LockGuard) {
 }
 
 fn journal_error(error: StoreError) -> Error {
-    Error::Journal { message: error.to_string() }
+    match error {
+        StoreError::Paused { by, reason } => Error::Paused { by, reason },
+        other => Error::Journal { message: other.to_string() },
+    }
 }

@@ -8,8 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
 use salesloft_client::api::Upserted;
-use salesloft_client::journal::{JournalOpen, Mutation, UpsertJournal};
+use salesloft_client::journal::{JournalOpen, Mutation, RowJournal, UpsertJournal};
 use salesloft_client::models::PersonInput;
 use salesloft_client::upsert::{UpsertConfig, UpsertOutcome, upsert_people_journaled};
 use salesloft_client::{Client, Error};
@@ -121,6 +123,7 @@ on_both_backends!(
     an_in_doubt_create_is_reconciled_not_duplicated,
     a_taken_create_and_its_update_are_both_recorded,
     an_edited_row_under_the_same_run_is_refused,
+    a_pause_during_a_run_stops_the_rows_under_way_and_resume_finishes_them,
 );
 
 async fn every_mutation_has_one_audit_record_and_the_chain_verifies(backend: Backend) {
@@ -245,5 +248,91 @@ async fn an_edited_row_under_the_same_run_is_refused(backend: Backend) {
     let other_run =
         upsert_people_journaled(&f.client, people(0..1, "Edited"), &config, &journal(&f.store, "edit-2")).await;
     assert_eq!(kinds(&other_run), (0, 1, 0, 0), "a new run applies the edit");
+    f.sim.shutdown().await;
+}
+
+/// Wraps a journal and turns the pause switch on just before row `pause_at` marks its mutation sent: the
+/// moment an operator runs `slprod pause` while a push is under way.
+struct PauseMidRun {
+    inner: LedgerJournal,
+    store: Store,
+    pause_at: usize,
+}
+
+struct PauseMidRunRow {
+    inner: Box<dyn RowJournal>,
+    pause: Option<Store>,
+}
+
+impl UpsertJournal for PauseMidRun {
+    fn open<'a>(
+        &'a self,
+        index: usize,
+        email: &'a str,
+        input: &'a PersonInput,
+    ) -> BoxFuture<'a, Result<JournalOpen, Error>> {
+        async move {
+            Ok(match self.inner.open(index, email, input).await? {
+                JournalOpen::Proceed { row, in_doubt, key } => {
+                    let pause = (index == self.pause_at).then(|| self.store.clone());
+                    JournalOpen::Proceed { row: Box::new(PauseMidRunRow { inner: row, pause }), in_doubt, key }
+                }
+                other => other,
+            })
+        }
+        .boxed()
+    }
+}
+
+impl RowJournal for PauseMidRunRow {
+    fn sending<'a>(&'a mut self, mutation: Mutation, body: &'a Value) -> BoxFuture<'a, Result<(), Error>> {
+        async move {
+            if let Some(store) = self.pause.take() {
+                store.pause().set_paused(true, "ops", "incident drill").await.expect("pause");
+            }
+            self.inner.sending(mutation, body).await
+        }
+        .boxed()
+    }
+
+    fn answered<'a>(&'a mut self, mutation: Mutation, status: Option<u16>) -> BoxFuture<'a, Result<(), Error>> {
+        self.inner.answered(mutation, status)
+    }
+
+    fn finish<'a>(
+        self: Box<Self>,
+        outcome: &'a Result<Upserted, Error>,
+        reconciled: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.inner.finish(outcome, reconciled)
+    }
+}
+
+async fn a_pause_during_a_run_stops_the_rows_under_way_and_resume_finishes_them(backend: Backend) {
+    let f = fixture(backend).await;
+    let config = UpsertConfig { concurrency: 1, ..UpsertConfig::default() };
+    let paused_run = PauseMidRun { inner: journal(&f.store, "pause"), store: f.store.clone(), pause_at: 4 };
+    let first = upsert_people_journaled(&f.client, people(0..10, "Paused"), &config, &paused_run).await;
+    assert_eq!(kinds(&first).0, 4, "rows before the pause were created: {first:?}");
+    for outcome in &first[4..] {
+        assert!(
+            matches!(outcome.result, Err(Error::Paused { .. })),
+            "row {} must stop on the pause, got {:?}",
+            outcome.index,
+            outcome.result
+        );
+    }
+    assert_eq!(landed_mutations(&f.sim).await, 4, "no mutation was sent once the pause was set");
+
+    f.store.pause().set_paused(false, "ops", "drill over").await.expect("resume");
+    let second =
+        upsert_people_journaled(&f.client, people(0..10, "Paused"), &config, &journal(&f.store, "pause")).await;
+    assert_eq!(kinds(&second), (10, 0, 0, 0), "resume: 4 replayed and 6 created");
+    assert_eq!(landed_mutations(&f.sim).await, 10, "one create per row in all");
+    for i in 0..10 {
+        let found = f.client.people().find_by_emails([format!("p{i}@sync.example")]).await.expect("lookup");
+        assert_eq!(found.len(), 1, "p{i}: exactly one person");
+    }
+    assert_eq!(audit_records(&f.store).await.len(), 10, "one audit record per create");
     f.sim.shutdown().await;
 }

@@ -159,6 +159,7 @@ pub(crate) async fn ledger_step(
     phase: Phase,
     result: Option<&str>,
     audit: Option<&PreparedEntry>,
+    refuse_if_paused: bool,
     now: OffsetDateTime,
 ) -> Result<()> {
     let now_us = micros(now);
@@ -187,6 +188,23 @@ pub(crate) async fn ledger_step(
             what: "idempotency key",
             name: lease.key.clone(),
         });
+    }
+    if refuse_if_paused {
+        // Read in this transaction (and share-locked on PostgreSQL, so `pause_set` waits for it): a step that
+        // commits *request sent* committed before the switch was set, and none commits after.
+        let pause = sqlx::query(share_rows!(
+            "SELECT paused, set_by, reason FROM pause_flag WHERE id = 1"
+        ))
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some(pause) = pause
+            && pause.try_get::<bool, _>("paused")?
+        {
+            let by: String = pause.try_get("set_by")?;
+            let reason: String = pause.try_get("reason")?;
+            tx.rollback().await?;
+            return Err(StoreError::Paused { by, reason });
+        }
     }
     if !may_move(current, phase) {
         return Err(StoreError::InvalidArgument(format!(

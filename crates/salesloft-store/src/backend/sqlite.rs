@@ -28,6 +28,12 @@ macro_rules! lock_rows {
     };
 }
 
+macro_rules! share_rows {
+    ($sql:expr) => {
+        $sql
+    };
+}
+
 macro_rules! skip_locked {
     ($head:expr, $tail:expr) => {
         concat!($head, $tail)

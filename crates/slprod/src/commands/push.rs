@@ -31,8 +31,10 @@ use serde_json::{Map, Value};
 const EXIT_OK: i32 = 0;
 /// Exit code: some rows failed (each is reported).
 const EXIT_SOME_FAILED: i32 = 1;
-/// Exit code: nothing could be done (no credential, unreadable file).
+/// Exit code: nothing could be done (no credential, unreadable file, store paused at start).
 const EXIT_COULD_NOT_RUN: i32 = 2;
+/// Exit code: the pause switch was turned on while the push ran; the rows not yet sent were left for a rerun.
+const EXIT_PAUSED: i32 = 3;
 
 /// Rows sent per lookup.
 const CHUNK: usize = 100;
@@ -120,6 +122,8 @@ pub struct PushReport {
     pub unchanged: u64,
     /// Rows that failed.
     pub failed: u64,
+    /// Rows left unsent because the pause switch was turned on during the push (a rerun finishes them).
+    pub paused: u64,
     /// Each failed row, in file order.
     pub failures: Vec<FailedRow>,
 }
@@ -131,7 +135,7 @@ impl PushReport {
     }
 }
 
-/// Runs `slprod push`; returns 0 (all rows done), 1 (some rows failed), 2 (could not run).
+/// Runs `slprod push`; returns 0 (all rows done), 1 (some rows failed), 2 (could not run), 3 (paused part-way).
 pub async fn run(args: PushArgs) -> i32 {
     let PushResource::People = args.resource;
     let client = match args.connect.client() {
@@ -196,7 +200,13 @@ pub async fn run(args: PushArgs) -> i32 {
     );
     let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
     let mut report = PushReport::default();
-    let mut pusher = Pusher { client: &client, config: &config, journal: &journal, pending: Vec::with_capacity(CHUNK) };
+    let mut pusher = Pusher {
+        client: &client,
+        config: &config,
+        journal: &journal,
+        pending: Vec::with_capacity(CHUNK),
+        paused_by: None,
+    };
     let read = match format {
         InputFormat::Csv => read_csv(file, &mut pusher, &mut report).await,
         InputFormat::Jsonl => read_jsonl(file, &mut pusher, &mut report).await,
@@ -209,6 +219,14 @@ pub async fn run(args: PushArgs) -> i32 {
     store.close().await;
     report.failures.sort_by_key(|f| f.row);
     print_report(&report, args.report);
+    if let Some((by, reason)) = &pusher.paused_by {
+        eprintln!(
+            "error: syncs were paused during the push (by {by}: {reason}); {} rows were not sent. \
+             Run `slprod resume`, then the same push again to finish them",
+            report.paused
+        );
+        return EXIT_PAUSED;
+    }
     if report.failed == 0 { EXIT_OK } else { EXIT_SOME_FAILED }
 }
 
@@ -241,10 +259,16 @@ struct Pusher<'a> {
     config: &'a UpsertConfig,
     journal: &'a LedgerJournal,
     pending: Vec<(usize, PersonInput)>,
+    /// Set once a row was stopped by the pause switch: the rest of the file is counted, not sent.
+    paused_by: Option<(String, String)>,
 }
 
 impl Pusher<'_> {
     async fn push(&mut self, row: u64, input: PersonInput, report: &mut PushReport) {
+        if self.paused_by.is_some() {
+            report.paused += 1;
+            return;
+        }
         self.pending.push((row as usize, input));
         if self.pending.len() >= CHUNK {
             self.flush(report).await;
@@ -261,6 +285,10 @@ impl Pusher<'_> {
                 Ok(Upserted::Created(_)) => report.created += 1,
                 Ok(Upserted::Updated(_)) => report.updated += 1,
                 Ok(Upserted::Unchanged(_)) => report.unchanged += 1,
+                Err(Error::Paused { by, reason }) => {
+                    report.paused += 1;
+                    self.paused_by.get_or_insert((by, reason));
+                }
                 Err(error) => report.fail(outcome.index as u64, outcome.email, describe(&error)),
             }
         }
@@ -454,6 +482,9 @@ fn print_report(report: &PushReport, format: ReportFormat) {
                 "{} rows: {} created, {} updated, {} unchanged, {} failed",
                 report.rows, report.created, report.updated, report.unchanged, report.failed
             );
+            if report.paused > 0 {
+                println!("{} rows not sent: syncs were paused during the push", report.paused);
+            }
             for failure in &report.failures {
                 match &failure.email {
                     Some(email) => println!("row {} ({email}): {}", failure.row, failure.reason),
