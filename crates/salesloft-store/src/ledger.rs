@@ -129,6 +129,17 @@ impl Begin {
     }
 }
 
+/// How [`Ledger::begin_with`] treats an entry someone else left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BeginOptions {
+    /// Treat a live lease held by this holder as lapsed: the caller has proven that holder dead (e.g. a process
+    /// on this host that no longer exists), so waiting out its lease would only delay the rerun.
+    pub take_over_from: Option<String>,
+    /// Reopen an entry that [`Ledger::fail`]ed (it resumes at [`Phase::Started`] instead of replaying the
+    /// failure): for a failure the caller judges worth trying again.
+    pub reopen_failed: bool,
+}
+
 /// A ledger entry as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LedgerRecord {
@@ -172,6 +183,19 @@ impl Ledger {
     /// Starts or resumes work on `key`; see [`Begin`]. `fingerprint` identifies the request (e.g. sha256 of the
     /// method, path and canonical body); the same key with another fingerprint is [`Begin::Conflict`].
     pub async fn begin(&self, key: &str, fingerprint: &str, holder: &str, lock_ttl: Duration) -> Result<Begin> {
+        self.begin_with(key, fingerprint, holder, lock_ttl, &BeginOptions::default()).await
+    }
+
+    /// [`Ledger::begin`], taking over the lease of a holder known to be dead and/or reopening a failed entry
+    /// (see [`BeginOptions`]). A reopened entry comes back as [`Begin::Resume`] at [`Phase::Started`].
+    pub async fn begin_with(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        holder: &str,
+        lock_ttl: Duration,
+        options: &BeginOptions,
+    ) -> Result<Begin> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
             return Err(StoreError::InvalidArgument(format!(
                 "idempotency keys must be 1..={MAX_KEY_LEN} bytes, got {}",
@@ -181,7 +205,7 @@ impl Ledger {
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
         let retention = self.store.options().key_retention;
-        dispatch!(self.store, ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, now))
+        dispatch!(self.store, ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, options, now))
     }
 
     /// Moves to a later non-final phase (normally [`Phase::RequestSent`]) and extends the lease; appends

@@ -82,7 +82,7 @@ pub use checkpoints::Checkpoints;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, StoreError};
 pub use inbox::{Delivery, Inbox, InboxItem, InboxWriter, Inserted, WriterConfig};
-pub use ledger::{Begin, Lease, Ledger, LedgerRecord, Phase};
+pub use ledger::{Begin, BeginOptions, Lease, Ledger, LedgerRecord, Phase};
 pub use locks::{LockGuard, LockInfo, Locks};
 pub use pause::{Pause, PauseInfo};
 pub use url::{DEFAULT_STORE_URL, StoreUrl};

@@ -32,6 +32,8 @@ on_both_backends!(
     ledger_keys_expire_and_are_reaped,
     ledger_release_lets_the_next_begin_resume,
     ledger_failed_is_replayed,
+    ledger_takes_over_a_dead_holders_lease_and_reopens_failures,
+    locks_take_over_from_a_dead_holder_only,
     ledger_concurrent_begins_grant_one_lease,
     audit_chain_verifies_and_exports_json_lines,
     audit_detects_a_removed_record,
@@ -197,6 +199,48 @@ mod behaviours {
         let error = json!({"status": 422, "errors": {"email_address": ["is invalid"]}});
         ok(ledger.fail(lease, &error, Some(&entry("people.create", Some("k"), Some(422)))).await, "fail");
         assert_eq!(ok(ledger.begin("k", "fp", "b", TTL).await, "begin"), Begin::Failed(error));
+    }
+
+    pub async fn ledger_takes_over_a_dead_holders_lease_and_reopens_failures(t: &TestStore) {
+        use salesloft_store::BeginOptions;
+        let ledger = t.store.ledger();
+        let dead = lease_of(&ok(ledger.begin("k", "fp", "dead", TTL).await, "begin"));
+        ok(ledger.advance(&dead, Phase::RequestSent, None).await, "advance");
+        // Another holder's live lease is not taken over…
+        let other = BeginOptions { take_over_from: Some("someone-else".into()), ..BeginOptions::default() };
+        assert!(matches!(
+            ok(ledger.begin_with("k", "fp", "b", TTL, &other).await, "begin other"),
+            Begin::InProgress { .. }
+        ));
+        // …the named dead holder's is, at once, and the entry is in doubt.
+        let take = BeginOptions { take_over_from: Some("dead".into()), ..BeginOptions::default() };
+        let begin = ok(ledger.begin_with("k", "fp", "b", TTL, &take).await, "take over");
+        assert!(matches!(begin, Begin::Resume { phase: Phase::RequestSent, .. }), "got {begin:?}");
+        assert!(matches!(ledger.advance(&dead, Phase::RequestSent, None).await, Err(StoreError::LeaseLost { .. })));
+        let error = json!({"status": 503});
+        ok(ledger.fail(lease_of(&begin), &error, None).await, "fail");
+        assert_eq!(ok(ledger.begin("k", "fp", "c", TTL).await, "begin"), Begin::Failed(error.clone()));
+        let reopen = BeginOptions { reopen_failed: true, ..BeginOptions::default() };
+        let again = ok(ledger.begin_with("k", "fp", "c", TTL, &reopen).await, "reopen");
+        assert!(matches!(again, Begin::Resume { phase: Phase::Started, .. }), "got {again:?}");
+        let record = ok(ledger.get("k").await, "get").unwrap_or_else(|| panic!("kept"));
+        assert_eq!((record.phase, record.result), (Phase::Started, None));
+        ok(ledger.complete(lease_of(&again), &json!({"id": 1}), None).await, "complete");
+        assert_eq!(
+            ok(ledger.begin_with("k", "fp", "d", TTL, &reopen).await, "replay"),
+            Begin::Completed(json!({"id": 1}))
+        );
+    }
+
+    pub async fn locks_take_over_from_a_dead_holder_only(t: &TestStore) {
+        let locks = t.store.locks();
+        let ttl = Duration::from_secs(30);
+        ok(locks.try_acquire("email:x", "dead", ttl).await, "dead").unwrap_or_else(|| panic!("free lock"));
+        assert_eq!(ok(locks.try_take_over("email:x", "b", ttl, "other").await, "wrong holder"), None);
+        let b = ok(locks.try_take_over("email:x", "b", ttl, "dead").await, "take over")
+            .unwrap_or_else(|| panic!("the dead holder's lock is taken over"));
+        assert_eq!(b.fence, 2, "the fence grows");
+        assert_eq!(ok(locks.try_take_over("email:x", "c", ttl, "dead").await, "again"), None, "b holds it now");
     }
 
     pub async fn ledger_concurrent_begins_grant_one_lease(t: &TestStore) {

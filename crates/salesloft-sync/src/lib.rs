@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod fault_points;
+pub mod holder;
 pub mod keys;
 pub mod ledger_journal;
 

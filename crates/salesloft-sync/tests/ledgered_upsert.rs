@@ -66,7 +66,12 @@ fn journal(store: &Store, run: &str) -> LedgerJournal {
     LedgerJournal::new(
         store.clone(),
         RunId::new(run).expect("run id"),
-        JournalConfig { actor: "test".into(), lock_ttl: Duration::from_secs(90), lock_wait: Duration::from_secs(5) },
+        JournalConfig {
+            actor: "test".into(),
+            lock_ttl: Duration::from_secs(90),
+            lock_wait: Duration::from_secs(5),
+            ..JournalConfig::default()
+        },
     )
 }
 
@@ -124,6 +129,8 @@ on_both_backends!(
     a_taken_create_and_its_update_are_both_recorded,
     an_edited_row_under_the_same_run_is_refused,
     a_pause_during_a_run_stops_the_rows_under_way_and_resume_finishes_them,
+    a_row_that_failed_for_a_passing_reason_is_tried_again_on_rerun,
+    a_permanent_failure_is_replayed_unless_retry_failed,
 );
 
 async fn every_mutation_has_one_audit_record_and_the_chain_verifies(backend: Backend) {
@@ -334,5 +341,66 @@ async fn a_pause_during_a_run_stops_the_rows_under_way_and_resume_finishes_them(
         assert_eq!(found.len(), 1, "p{i}: exactly one person");
     }
     assert_eq!(audit_records(&f.store).await.len(), 10, "one audit record per create");
+    f.sim.shutdown().await;
+}
+
+async fn add_fault(sim: &RunningSim, rule: Value) {
+    let added = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.root_url()))
+        .json(&rule)
+        .send()
+        .await
+        .expect("fault");
+    assert!(added.status().is_success(), "the fault is accepted");
+}
+
+async fn a_row_that_failed_for_a_passing_reason_is_tried_again_on_rerun(backend: Backend) {
+    let f = fixture(backend).await;
+    let person = f.client.people().create(&PersonInput::with_email("gone@sync.example")).await.expect("create");
+    // The update meets a 404 (the person looked deleted for a moment): not a permanent failure.
+    add_fault(
+        &f.sim,
+        serde_json::json!({"method": "PUT", "path": format!("/v2/people/{}", person.id.0), "sequence": [{"status": 404}]}),
+    )
+    .await;
+    let rows = vec![PersonInput::with_email("gone@sync.example").title("Back")];
+    let first =
+        upsert_people_journaled(&f.client, rows.clone(), &UpsertConfig::default(), &journal(&f.store, "404")).await;
+    assert!(first[0].result.as_ref().err().and_then(Error::status).is_some_and(|s| s == 404), "{first:?}");
+    let again = upsert_people_journaled(&f.client, rows, &UpsertConfig::default(), &journal(&f.store, "404")).await;
+    assert!(
+        matches!(again[0].result, Ok(Upserted::Updated(_))),
+        "the rerun sends the row again instead of replaying the 404: {:?}",
+        again[0].result
+    );
+    f.sim.shutdown().await;
+}
+
+async fn a_permanent_failure_is_replayed_unless_retry_failed(backend: Backend) {
+    let f = fixture(backend).await;
+    add_fault(
+        &f.sim,
+        serde_json::json!({"method": "POST", "path": "/v2/people", "sequence": [
+            {"status": 422, "body": {"errors": {"title": ["is reserved"]}}}
+        ]}),
+    )
+    .await;
+    let rows = vec![PersonInput::with_email("strict@sync.example").title("Reserved")];
+    let config = UpsertConfig::default();
+    let first = upsert_people_journaled(&f.client, rows.clone(), &config, &journal(&f.store, "422")).await;
+    assert!(matches!(first[0].result, Err(Error::Validation { .. })), "{first:?}");
+    let replayed = upsert_people_journaled(&f.client, rows.clone(), &config, &journal(&f.store, "422")).await;
+    match &replayed[0].result {
+        Err(Error::Journal { message }) => assert!(message.contains("--retry-failed"), "{message}"),
+        other => panic!("a 422 is replayed, got {other:?}"),
+    }
+    let retry = LedgerJournal::new(
+        f.store.clone(),
+        RunId::new("422").expect("run id"),
+        JournalConfig { actor: "test".into(), retry_failed: true, ..JournalConfig::default() },
+    );
+    let retried = upsert_people_journaled(&f.client, rows, &config, &retry).await;
+    assert!(matches!(retried[0].result, Ok(Upserted::Created(_))), "--retry-failed sends it again: {retried:?}");
+    assert_eq!(f.client.people().find_by_emails(["strict@sync.example"]).await.expect("lookup").len(), 1);
     f.sim.shutdown().await;
 }

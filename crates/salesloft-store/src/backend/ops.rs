@@ -18,7 +18,7 @@ use crate::backend::{dur_micros, from_micros, micros};
 use crate::budget::{Spend, window_start};
 use crate::error::{Result, StoreError};
 use crate::inbox::{InboxCounts, InboxItem};
-use crate::ledger::{Begin, Lease, LedgerRecord, Phase, may_move};
+use crate::ledger::{Begin, BeginOptions, Lease, LedgerRecord, Phase, may_move};
 use crate::locks::{LockGuard, LockInfo};
 use crate::pause::PauseInfo;
 
@@ -60,6 +60,7 @@ pub(crate) async fn ledger_begin(
     token: &str,
     ttl: Duration,
     retention: Duration,
+    options: &BeginOptions,
     now: OffsetDateTime,
 ) -> Result<Begin> {
     let now_us = micros(now);
@@ -98,7 +99,11 @@ pub(crate) async fn ledger_begin(
     .fetch_one(tx.conn())
     .await?;
     let (record, lock_token) = ledger_row(&row)?;
-    let lock_live = lock_token.is_some() && record.locked_until.is_some_and(|until| until > now);
+    let taken_over = options.take_over_from.is_some()
+        && record.locked_by.as_deref() == options.take_over_from.as_deref();
+    let lock_live = lock_token.is_some()
+        && record.locked_until.is_some_and(|until| until > now)
+        && !taken_over;
     if record.created_at + retention <= now && !lock_live {
         // Past retention but not reaped yet: a reused expired key is a new request (Stripe prunes at 24 h).
         sqlx::query(
@@ -123,6 +128,7 @@ pub(crate) async fn ledger_begin(
             Phase::Completed => Some(Begin::Completed(
                 record.result.clone().unwrap_or(Value::Null),
             )),
+            Phase::Failed if options.reopen_failed && !lock_live => None,
             Phase::Failed => Some(Begin::Failed(record.result.clone().unwrap_or(Value::Null))),
             Phase::Started | Phase::RequestSent if lock_live => Some(Begin::InProgress {
                 holder: record.locked_by.clone().unwrap_or_default(),
@@ -135,20 +141,29 @@ pub(crate) async fn ledger_begin(
         tx.rollback().await?;
         return Ok(outcome);
     }
+    // A reopened failure starts over from *started* (a failure is recorded only for an answer that had no
+    // effect, so nothing of it is in doubt).
+    let phase = if record.phase == Phase::Failed {
+        Phase::Started
+    } else {
+        record.phase
+    };
     sqlx::query(
-        "UPDATE idempotency_keys SET lock_token = $2, locked_by = $3, locked_until = $4, attempts = attempts + 1, \
-         updated_at = $5 WHERE key = $1",
+        "UPDATE idempotency_keys SET phase = $6, result = CASE WHEN $6 = phase THEN result ELSE NULL END, \
+         lock_token = $2, locked_by = $3, locked_until = $4, attempts = attempts + 1, updated_at = $5 \
+         WHERE key = $1",
     )
     .bind(key)
     .bind(token)
     .bind(holder)
     .bind(until_us)
     .bind(now_us)
+    .bind(phase.as_str())
     .execute(tx.conn())
     .await?;
     tx.commit().await?;
     Ok(Begin::Resume {
-        phase: record.phase,
+        phase,
         lease: lease(record.attempts + 1),
     })
 }
@@ -567,6 +582,7 @@ pub(crate) async fn lock_try_acquire(
     holder: &str,
     token: &str,
     ttl: Duration,
+    take_over_from: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<LockGuard>> {
     let now_us = micros(now);
@@ -578,13 +594,14 @@ pub(crate) async fn lock_try_acquire(
         "INSERT INTO locks (name, holder, token, fence, acquired_at, expires_at) VALUES ($1, $2, $3, 1, $4, $5) \
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, \
          fence = locks.fence + 1, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
-         WHERE locks.expires_at <= excluded.acquired_at RETURNING fence",
+         WHERE locks.expires_at <= excluded.acquired_at OR locks.holder = $6 RETURNING fence",
     )
     .bind(name)
     .bind(holder)
     .bind(token)
     .bind(now_us)
     .bind(until_us)
+    .bind(take_over_from)
     .fetch_optional(tx.conn())
     .await?;
     tx.commit().await?;

@@ -7,7 +7,10 @@
 //! `--run-id`): rerunning an interrupted push of the same file resumes it — finished rows replay their
 //! recorded result, rows whose mutation was in doubt are looked up by email before anything is sent again.
 //! Pushing an identical file again within the key retention (24 h) therefore sends only the lookups; pass a
-//! new `--run-id` to apply it afresh. A paused store (the rollback switch) refuses the push.
+//! new `--run-id` to apply it afresh. A rerun right after a crash does not wait for the dead process's leases
+//! when it ran on this host (its pid is gone); a live holder's lease is waited out with a log line. Rows that
+//! failed for a transient reason are tried again; permanent failures (422, 409) are replayed unless
+//! `--retry-failed`. A paused store (the rollback switch) refuses the push.
 //!
 //! CSV: a header row names the columns after [`PersonInput`]'s fields (`email_address`, `first_name`, …);
 //! `custom_fields.<name>` columns fill custom fields; `tags` and `contact_restrictions` are `;`-separated;
@@ -71,6 +74,15 @@ pub struct PushArgs {
     /// after this.
     #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
     pub lock_ttl: std::time::Duration,
+    /// How long a row waits for another live process to release its email lock or ledger lease before it is
+    /// reported as not done (a rerun tries it again); default: 4/3 of `--lock-ttl`. Leases of a process on
+    /// this host that is gone (killed, crashed) are taken over at once, without waiting.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub lock_wait: Option<std::time::Duration>,
+    /// Also send rows again that failed permanently (422 validation, 409 conflict) earlier in this run. Rows
+    /// that failed for a transient reason (network, 5xx, timeout, lease, budget) are always tried again.
+    #[arg(long)]
+    pub retry_failed: bool,
 }
 
 /// Resources `slprod push` can write.
@@ -195,7 +207,8 @@ pub async fn run(args: PushArgs) -> i32 {
         JournalConfig {
             actor: "slprod push".to_string(),
             lock_ttl: args.lock_ttl,
-            lock_wait: (args.lock_ttl * 4 / 3).max(std::time::Duration::from_secs(5)),
+            lock_wait: args.lock_wait.unwrap_or_else(|| (args.lock_ttl * 4 / 3).max(std::time::Duration::from_secs(5))),
+            retry_failed: args.retry_failed,
         },
     );
     let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
