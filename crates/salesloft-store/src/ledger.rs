@@ -244,6 +244,13 @@ impl Ledger {
         dispatch!(self.store, ledger_release(&lease, now))
     }
 
+    /// Extends the lease to `now + ttl` without changing anything else: called in the background while a
+    /// long request runs, so the lease cannot lapse under it. [`StoreError::LeaseLost`] if it was taken over.
+    pub async fn renew(&self, lease: &Lease) -> Result<()> {
+        let now = self.store.now();
+        dispatch!(self.store, ledger_renew(lease, now))
+    }
+
     /// The stored entry for `key`.
     pub async fn get(&self, key: &str) -> Result<Option<LedgerRecord>> {
         dispatch!(self.store, ledger_get(key))

@@ -33,6 +33,7 @@ on_both_backends!(
     ledger_release_lets_the_next_begin_resume,
     ledger_failed_is_replayed,
     ledger_takes_over_a_dead_holders_lease_and_reopens_failures,
+    ledger_renew_keeps_a_lease_alive_until_it_is_lost,
     locks_take_over_from_a_dead_holder_only,
     ledger_concurrent_begins_grant_one_lease,
     audit_chain_verifies_and_exports_json_lines,
@@ -230,6 +231,23 @@ mod behaviours {
             ok(ledger.begin_with("k", "fp", "d", TTL, &reopen).await, "replay"),
             Begin::Completed(json!({"id": 1}))
         );
+    }
+
+    pub async fn ledger_renew_keeps_a_lease_alive_until_it_is_lost(t: &TestStore) {
+        let ledger = t.store.ledger();
+        let lease = lease_of(&ok(ledger.begin("kr", "fp", "a", TTL).await, "begin"));
+        for _ in 0..4 {
+            t.clock.advance(Duration::from_secs(60));
+            ok(ledger.renew(&lease).await, "renew");
+            assert!(
+                matches!(ok(ledger.begin("kr", "fp", "b", TTL).await, "begin b"), Begin::InProgress { .. }),
+                "a renewed lease stays live past its first ttl"
+            );
+        }
+        t.clock.advance(TTL + Duration::from_secs(1));
+        let taken = ok(ledger.begin("kr", "fp", "b", TTL).await, "take over");
+        assert!(matches!(taken, Begin::Resume { .. }), "got {taken:?}");
+        assert!(matches!(ledger.renew(&lease).await, Err(StoreError::LeaseLost { .. })), "the old holder learns it");
     }
 
     pub async fn locks_take_over_from_a_dead_holder_only(t: &TestStore) {

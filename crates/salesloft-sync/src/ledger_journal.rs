@@ -29,6 +29,7 @@ use salesloft_client::transport::IdempotencyKey;
 use salesloft_store::{AuditEntry, Begin, BeginOptions, Lease, LockGuard, Phase, Store, StoreError};
 
 use crate::keys::{RunId, row_fingerprint, row_key};
+use crate::lease_keeper::{self, LeaseTiming};
 use crate::{fault_points, holder};
 
 /// Knobs of a [`LedgerJournal`].
@@ -389,6 +390,25 @@ impl RowJournal for LedgerRow {
             Ok(())
         }
         .boxed()
+    }
+
+    fn guard<'a>(&'a mut self, call: BoxFuture<'a, Result<Person, Error>>) -> BoxFuture<'a, Result<Person, Error>> {
+        let Some(lease) = self.lease.clone() else { return call };
+        let lock = self.lock.clone();
+        let store = self.store.clone();
+        let ttl = self.lock_ttl;
+        let renew = move || {
+            let (store, lease, mut lock) = (store.clone(), lease.clone(), lock.clone());
+            async move {
+                store.ledger().renew(&lease).await?;
+                if let Some(lock) = lock.as_mut() {
+                    store.locks().renew(lock, ttl).await?;
+                }
+                Ok(())
+            }
+            .boxed()
+        };
+        lease_keeper::guard("people mutation", call, renew, LeaseTiming::for_ttl(ttl)).boxed()
     }
 
     fn answered<'a>(&'a mut self, mutation: Mutation, status: Option<u16>) -> BoxFuture<'a, Result<(), Error>> {

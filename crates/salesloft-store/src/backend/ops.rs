@@ -276,6 +276,28 @@ pub(crate) async fn ledger_release(pool: &Pool, lease: &Lease, now: OffsetDateTi
     }
 }
 
+pub(crate) async fn ledger_renew(pool: &Pool, lease: &Lease, now: OffsetDateTime) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET locked_until = $3 WHERE key = $1 AND lock_token = $2",
+    )
+    .bind(&lease.key)
+    .bind(&lease.token)
+    .bind(micros(now).saturating_add(dur_micros(lease.ttl)))
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost {
+            what: "idempotency key",
+            name: lease.key.clone(),
+        })
+    }
+}
+
 pub(crate) async fn ledger_get(pool: &Pool, key: &str) -> Result<Option<LedgerRecord>> {
     let sql = format!("SELECT {LEDGER_COLUMNS} FROM idempotency_keys WHERE key = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
