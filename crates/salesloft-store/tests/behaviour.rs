@@ -50,6 +50,7 @@ on_both_backends!(
     inbox_claims_retries_and_finishes,
     inbox_lapsed_claim_is_retaken,
     inbox_reap_keeps_pending_deliveries,
+    store_reap_deletes_expired_keys_and_deliveries_and_counts_them,
     inbox_writer_acks_every_delivery_once,
     inbox_large_batch_answers_in_input_order,
     checkpoints_round_trip,
@@ -515,6 +516,25 @@ mod behaviours {
         assert_eq!((counts.pending, counts.processed), (1, 0), "the unprocessed delivery must be kept");
     }
 
+    pub async fn store_reap_deletes_expired_keys_and_deliveries_and_counts_them(t: &TestStore) {
+        let ledger = t.store.ledger();
+        let done = lease_of(&ok(ledger.begin("old", "fp", "a", TTL).await, "begin"));
+        ok(ledger.complete(done, &json!({"kind": "created", "id": 1}), None).await, "complete");
+        let inbox = t.store.inbox();
+        ok(inbox.insert(Delivery::new("a", b"done".to_vec())).await, "insert");
+        let item = ok(inbox.claim_next("w", TTL).await, "claim").unwrap_or_else(|| panic!("expected a delivery"));
+        ok(inbox.mark_processed(&item).await, "processed");
+        assert_eq!(ok(t.store.reap().await, "reap now"), salesloft_store::ReapReport::default(), "nothing expired");
+        t.clock.advance(Duration::from_secs(25 * 3600));
+        ok(ledger.begin("fresh", "fp", "a", TTL).await, "a key inside retention");
+        let reaped = ok(t.store.reap().await, "reap after a day");
+        assert_eq!((reaped.ledger_keys, reaped.inbox_rows), (1, 0), "the day-old key goes, the delivery stays");
+        assert_eq!(ok(ledger.get("old").await, "get"), None);
+        t.clock.advance(Duration::from_secs(7 * 24 * 3600));
+        let reaped = ok(t.store.reap().await, "reap after a week");
+        assert_eq!((reaped.ledger_keys, reaped.inbox_rows), (1, 1), "a week later both are gone");
+    }
+
     pub async fn inbox_writer_acks_every_delivery_once(t: &TestStore) {
         let writer = salesloft_store::InboxWriter::spawn(
             t.store.clone(),
@@ -645,5 +665,25 @@ mod behaviours {
             total += ok(task.await.unwrap_or_else(|e| panic!("join: {e}")), "spend").1;
         }
         assert_eq!(total, 120, "400 attempts against a budget of 120 must grant exactly 120");
+    }
+}
+
+/// A new SQLite store, its write-ahead log and shared-memory file are readable by their owner only: the store
+/// holds personal data (audit records, webhook bodies).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_files_are_created_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = common::sqlite().await;
+    let ledger = t.store.ledger();
+    ledger.begin("k", "fp", "a", TTL).await.unwrap_or_else(|e| panic!("begin: {e}"));
+    let salesloft_store::StoreUrl::Sqlite { path } = &t.url else { panic!("a SQLite store") };
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{} must exist while the store is open: {e}", file.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{} has mode {:o}", file.display(), mode & 0o777);
     }
 }

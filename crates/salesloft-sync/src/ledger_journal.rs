@@ -360,7 +360,10 @@ impl LedgerRow {
                     }),
                     (None, false) => None,
                 };
-                let recorded = json!({"kind": done.kind(), "person": done.person()});
+                // Only what a rerun needs to replay the row (the person's id, and `updated_at` to rebuild a
+                // minimal record): the ledger keeps no personal data.
+                let recorded =
+                    json!({"kind": done.kind(), "id": done.person().id, "updated_at": done.person().updated_at});
                 self.store.ledger().complete(lease, &recorded, audit.as_ref()).await.map_err(journal_error)
             }
             (Some(lease), Err(error)) if is_definitive(error) => {
@@ -455,9 +458,15 @@ fn is_permanent(recorded: &Value) -> bool {
         .is_some_and(|status| PERMANENT_STATUSES.iter().any(|p| u64::from(*p) == status))
 }
 
-/// The upsert result recorded by `complete`.
+/// The upsert result recorded by `complete`: `{kind, id, updated_at}` (a replayed person carries only its id;
+/// a later row for the same email then compares against nothing and sends its update). Entries written by
+/// older builds hold the whole person under `person`.
 fn replay(recorded: &Value) -> Option<Upserted> {
-    let person: Person = serde_json::from_value(recorded.get("person")?.clone()).ok()?;
+    let person = match recorded.get("person") {
+        Some(person) => person.clone(),
+        None => json!({"id": recorded.get("id")?, "updated_at": recorded.get("updated_at")?}),
+    };
+    let person: Person = serde_json::from_value(person).ok()?;
     Some(match recorded.get("kind")?.as_str()? {
         "created" => Upserted::Created(person),
         "updated" => Upserted::Updated(person),

@@ -130,6 +130,7 @@ on_both_backends!(
     an_edited_row_under_the_same_run_is_refused,
     a_pause_during_a_run_stops_the_rows_under_way_and_resume_finishes_them,
     a_row_that_failed_for_a_passing_reason_is_tried_again_on_rerun,
+    the_ledger_keeps_only_what_recovery_needs,
     a_permanent_failure_is_replayed_unless_retry_failed,
 );
 
@@ -402,5 +403,29 @@ async fn a_permanent_failure_is_replayed_unless_retry_failed(backend: Backend) {
     let retried = upsert_people_journaled(&f.client, rows, &config, &retry).await;
     assert!(matches!(retried[0].result, Ok(Upserted::Created(_))), "--retry-failed sends it again: {retried:?}");
     assert_eq!(f.client.people().find_by_emails(["strict@sync.example"]).await.expect("lookup").len(), 1);
+    f.sim.shutdown().await;
+}
+
+async fn the_ledger_keeps_only_what_recovery_needs(backend: Backend) {
+    let f = fixture(backend).await;
+    let rows = vec![PersonInput::with_email("private@sync.example").first_name("Ada").title("Secret title")];
+    let config = UpsertConfig::default();
+    let first = upsert_people_journaled(&f.client, rows.clone(), &config, &journal(&f.store, "pii")).await;
+    assert!(matches!(first[0].result, Ok(Upserted::Created(_))), "{first:?}");
+    let record = f.store.ledger().get("people.upsert:pii:0").await.expect("get").expect("the row's entry");
+    let result = record.result.expect("a recorded result");
+    let mut fields: Vec<&str> = result.as_object().expect("an object").keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["id", "kind", "updated_at"], "no personal data in the ledger: {result}");
+    let text = result.to_string();
+    assert!(!text.contains("private@") && !text.contains("Ada") && !text.contains("Secret"), "{text}");
+    // …and that is enough to replay the row.
+    let again = upsert_people_journaled(&f.client, rows, &config, &journal(&f.store, "pii")).await;
+    match &again[0].result {
+        Ok(Upserted::Created(person)) => {
+            assert_eq!(Some(person.id), first[0].result.as_ref().ok().map(|p| p.person().id))
+        }
+        other => panic!("expected the replayed create, got {other:?}"),
+    }
     f.sim.shutdown().await;
 }

@@ -7,6 +7,7 @@ pub mod pause;
 pub mod pull;
 pub mod push;
 pub mod sim;
+pub mod store;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -50,6 +51,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Push people.
     Push(push::PushArgs),
+    /// Store maintenance: `reap` deletes expired ledger keys and inbox rows.
+    Store(store::StoreCommandArgs),
 }
 
 /// Runs one subcommand and returns its exit code.
@@ -63,6 +66,7 @@ pub async fn run(command: Command) -> i32 {
         Command::Paused(args) => pause::show(args).await,
         Command::Pull(args) => pull::run(args).await,
         Command::Push(args) => push::run(args).await,
+        Command::Store(args) => store::run(args).await,
     }
 }
 

@@ -200,6 +200,16 @@ pub async fn run(args: PushArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     }
+    // Expired keys and deliveries go first (retention: keys 24 h, deliveries 7 days); a failure only delays it.
+    match store.reap().await {
+        Ok(reaped) if reaped.ledger_keys + reaped.inbox_rows > 0 => tracing::info!(
+            ledger_keys = reaped.ledger_keys,
+            inbox_rows = reaped.inbox_rows,
+            "reaped expired store rows"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not reap expired store rows; going on"),
+    }
     eprintln!("push run {run} (store {})", store.url());
     let journal = LedgerJournal::new(
         store.clone(),
