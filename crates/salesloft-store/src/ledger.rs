@@ -277,7 +277,8 @@ impl Ledger {
         audit: Option<&AuditEntry>,
         refuse_if_paused: bool,
     ) -> Result<()> {
-        let audit = audit.map(prepare).transpose()?;
+        let key = self.store.options().audit_key.clone();
+        let audit = audit.map(|entry| prepare(entry, key.clone())).transpose()?;
         let result =
             result.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
         let now = self.store.now();

@@ -80,7 +80,7 @@ pub mod url;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use audit::{Audit, AuditEntry, AuditRecord, Problem, ProblemKind, VerifyReport};
+pub use audit::{Audit, AuditEntry, AuditKey, AuditRecord, ChainHead, Problem, ProblemKind, VerifyReport};
 pub use budget::{Budget, Spend};
 pub use checkpoints::Checkpoints;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -126,6 +126,9 @@ pub struct StoreOptions {
     /// SQLite only: cap the database at this many pages (`PRAGMA max_page_count`). A write that would grow it
     /// further fails with [`StoreError::DiskFull`] exactly as on a full disk; used to test that path.
     pub sqlite_max_page_count: Option<u32>,
+    /// Keys the audit chain's hashes (HMAC-SHA256) so that whoever can write the database cannot rewrite the
+    /// chain unnoticed; `None` (the default) hashes with plain sha256. See [`audit`].
+    pub audit_key: Option<AuditKey>,
 }
 
 impl Default for StoreOptions {
@@ -137,6 +140,7 @@ impl Default for StoreOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
             sqlite_max_page_count: None,
+            audit_key: None,
         }
     }
 }

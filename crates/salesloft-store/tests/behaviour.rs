@@ -41,6 +41,8 @@ on_both_backends!(
     audit_detects_an_altered_record,
     audit_detects_reordered_records,
     audit_detects_a_truncated_tail,
+    audit_keyed_chain_cannot_be_rewritten_unnoticed,
+    audit_anchored_head_detects_a_rewritten_chain,
     audit_is_append_only_for_plain_sql,
     audit_concurrent_appends_keep_one_chain,
     locks_one_holder_expiry_and_fencing,
@@ -338,6 +340,79 @@ mod behaviours {
         t.raw("DELETE FROM audit_log WHERE seq >= 4").await;
         let problem = verify_problem(t).await;
         assert_eq!((problem.kind, problem.seq), (ProblemKind::Missing, 4), "got {problem:?}");
+    }
+
+    /// What an intruder with write access to the database (but not the audit key) can do: change record `from`
+    /// and re-hash it and every later record with plain sha256, then move the chain head.
+    async fn rewrite_chain_from(t: &TestStore, from: i64) {
+        t.raw(t.drop_audit_triggers()).await;
+        let mut records = ok(t.store.audit().records(1, 1000).await, "records");
+        let mut prev = salesloft_store::audit::GENESIS_HASH.to_string();
+        let mut sql = String::new();
+        for record in records.iter_mut() {
+            if record.seq == from {
+                record.resource = "people/forged".into();
+            }
+            if record.seq >= from {
+                record.prev_hash = prev.clone();
+                record.hash = record.computed_hash();
+                sql.push_str(&format!(
+                    "UPDATE audit_log SET resource = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+                    record.resource, record.prev_hash, record.hash, record.seq
+                ));
+            }
+            prev = record.hash.clone();
+        }
+        sql.push_str(&format!("UPDATE audit_head SET hash = '{prev}' WHERE id = 1;"));
+        t.raw(&sql).await;
+    }
+
+    async fn keyed(t: &TestStore) -> salesloft_store::Store {
+        let key = ok(salesloft_store::AuditKey::new(b"0123456789abcdef-test-key".to_vec()), "key");
+        let options = salesloft_store::StoreOptions {
+            clock: std::sync::Arc::new(t.clock.clone()),
+            audit_key: Some(key),
+            ..salesloft_store::StoreOptions::default()
+        };
+        ok(salesloft_store::open_with(&t.url, options).await, "open keyed")
+    }
+
+    pub async fn audit_keyed_chain_cannot_be_rewritten_unnoticed(t: &TestStore) {
+        let store = keyed(t).await;
+        for i in 0..5 {
+            ok(store.audit().append(&entry(&format!("op{i}"), None, Some(200))).await, "append");
+        }
+        let lease = lease_of(&ok(store.ledger().begin("kk", "fp", "a", TTL).await, "begin"));
+        ok(
+            store.ledger().complete(lease, &json!({}), Some(&entry("people.create", Some("kk"), Some(200)))).await,
+            "complete",
+        );
+        let report = ok(store.audit().verify().await, "verify keyed");
+        assert!(report.ok && report.records == 6, "the keyed chain verifies with its key: {report:?}");
+        assert!(!ok(t.store.audit().verify().await, "verify without key").ok, "and not without it");
+        rewrite_chain_from(t, 3).await;
+        let report = ok(store.audit().verify().await, "verify rewritten");
+        let problem = report.first_problem.unwrap_or_else(|| panic!("a rewritten keyed chain must not verify"));
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 3), "got {problem:?}");
+        assert!(!format!("{:?}", store.options()).contains("0123456789abcdef"), "the key never shows in Debug");
+    }
+
+    pub async fn audit_anchored_head_detects_a_rewritten_chain(t: &TestStore) {
+        let audit = t.store.audit();
+        let empty = ok(audit.head().await, "head of an empty log");
+        assert_eq!((empty.seq, empty.hash.as_str()), (0, salesloft_store::audit::GENESIS_HASH));
+        assert!(ok(audit.verify_expecting(&empty.hash).await, "empty anchor").ok);
+        append_n(t, 5).await;
+        let anchor = ok(audit.head().await, "head");
+        assert_eq!(anchor.seq, 5);
+        append_n(t, 2).await;
+        assert!(ok(audit.verify_expecting(&anchor.hash).await, "verify").ok, "records appended since are fine");
+        rewrite_chain_from(t, 3).await;
+        assert!(ok(audit.verify().await, "verify").ok, "without a key or an anchor the rewrite goes unnoticed");
+        let report = ok(audit.verify_expecting(&anchor.hash).await, "verify against the anchor");
+        let problem = report.first_problem.unwrap_or_else(|| panic!("the anchor must catch the rewrite"));
+        assert_eq!(problem.kind, ProblemKind::AnchorMissing, "got {problem:?}");
+        assert!(!report.ok);
     }
 
     pub async fn audit_is_append_only_for_plain_sql(t: &TestStore) {

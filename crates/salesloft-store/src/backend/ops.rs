@@ -12,7 +12,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::audit::{
-    AuditRecord, GENESIS_HASH, PreparedEntry, Problem, ProblemKind, VerifyReport, record_hash,
+    AuditKey, AuditRecord, ChainHead, GENESIS_HASH, PreparedEntry, Problem, ProblemKind, VerifyReport,
+    record_hash,
 };
 use crate::backend::{dur_micros, from_micros, micros};
 use crate::budget::{Spend, window_start};
@@ -379,7 +380,7 @@ async fn audit_append_tx(
     let head_seq: i64 = head.try_get("seq")?;
     let prev_hash: String = head.try_get("hash")?;
     let at = micros(now);
-    let hash = record_hash(&prev_hash, at, entry);
+    let hash = record_hash(&prev_hash, at, entry, entry.key.as_ref());
     let seq = head_seq + 1;
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, operation, resource, request, response_status, idempotency_key, \
@@ -435,7 +436,21 @@ enum Break {
     Link(Box<AuditRecord>),
 }
 
-pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
+pub(crate) async fn audit_head(pool: &Pool) -> Result<ChainHead> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok(ChainHead {
+        seq: head.try_get("seq")?,
+        hash: head.try_get("hash")?,
+    })
+}
+
+pub(crate) async fn audit_verify(
+    pool: &Pool,
+    key: Option<&AuditKey>,
+    anchored: Option<&str>,
+) -> Result<VerifyReport> {
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(pool)
         .await?;
@@ -445,6 +460,8 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
     let mut expected_prev = GENESIS_HASH.to_owned();
     let mut records = 0u64;
     let mut found = None;
+    // An empty chain's head is the genesis hash.
+    let mut anchor_seen = anchored == Some(GENESIS_HASH);
     {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq");
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
@@ -458,13 +475,16 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
                 });
                 break;
             }
-            if record.computed_hash() != record.hash {
+            if record.computed_hash_with(key) != record.hash {
                 found = Some(Break::Altered(record.seq));
                 break;
             }
             if record.prev_hash != expected_prev {
                 found = Some(Break::Link(Box::new(record)));
                 break;
+            }
+            if anchored == Some(record.hash.as_str()) {
+                anchor_seen = true;
             }
             expected_seq += 1;
             expected_prev = record.hash;
@@ -556,6 +576,15 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
             kind: ProblemKind::Altered,
             detail: format!(
                 "record #{last_seq} was altered and re-hashed: it differs from the recorded chain head"
+            ),
+        }),
+        None if anchored.is_some() && !anchor_seen => Some(Problem {
+            seq: head_seq,
+            kind: ProblemKind::AnchorMissing,
+            detail: format!(
+                "the chain verifies on its own, but the anchored head {} is not in it: the log was rewritten \
+                 (records up to or after the anchor were replaced and re-hashed)",
+                anchored.unwrap_or_default()
             ),
         }),
         None => None,

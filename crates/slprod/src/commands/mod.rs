@@ -1,7 +1,8 @@
 //! One module per subcommand. Each `run` returns the process exit code: 0 success, 1 some items failed,
-//! 2 could not run.
+//! 2 could not run, 3 (`push`) stopped by a pause set while it ran.
 
 pub mod audit;
+pub mod audit_key;
 pub mod demo;
 pub mod pause;
 pub mod pull;
@@ -39,7 +40,7 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the SalesLoft API v2 + OAuth simulator.
     Sim(sim::SimArgs),
-    /// Verify or export the hash-chained audit log.
+    /// Verify, anchor (`head`) or export the hash-chained audit log.
     Audit(audit::AuditArgs),
     /// Pause every mutation sent through this store (rollback switch).
     Pause(pause::PauseArgs),

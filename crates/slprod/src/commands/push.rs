@@ -83,6 +83,9 @@ pub struct PushArgs {
     /// that failed for a transient reason (network, 5xx, timeout, lease, budget) are always tried again.
     #[arg(long)]
     pub retry_failed: bool,
+    /// The audit chain's HMAC key (or SLPROD_AUDIT_KEY).
+    #[command(flatten)]
+    pub audit_key: super::audit_key::AuditKeyArgs,
 }
 
 /// Resources `slprod push` can write.
@@ -182,7 +185,7 @@ pub async fn run(args: PushArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     };
-    let store = match salesloft_store::open(&args.store).await {
+    let store = match args.audit_key.open(&args.store).await {
         Ok(store) => store,
         Err(e) => {
             eprintln!("error: cannot open the store: {e}");
