@@ -1,6 +1,8 @@
 //! Who holds a lock or lease, written so that a rerun can tell a dead holder from a live one.
 //!
-//! A holder name is `<actor>@<host>:<pid>:<random>`. A rerun that finds a row's lease held by a process on the
+//! A holder name is `<actor>@<host>:<pid>:<random>`, where `<host>` is the host name plus, on Linux, the PID
+//! namespace (`name~4026531836`): two containers that share a host name but not a PID namespace cannot see
+//! each other's processes, so neither may judge the other dead. A rerun that finds a row's lease held by a process on the
 //! same host that no longer exists (after `kill -9`, a crash, an OOM kill) takes it over at once instead of
 //! waiting out the lease ([`is_provably_dead`]). Anything it cannot prove — another host, a live or unknown
 //! process, a name in another format — counts as alive, and the lease is waited out.
@@ -32,15 +34,24 @@ pub fn is_provably_dead(holder: &str) -> bool {
     host == local && pid != std::process::id() && !process_alive(pid)
 }
 
-/// This host's name (`/proc/sys/kernel/hostname`, then `gethostname`).
+/// This host's identity for holder names: its name (`/proc/sys/kernel/hostname`, then `gethostname`) and, where
+/// Linux exposes it, the PID namespace this process sees pids in.
 fn local_host() -> Option<String> {
-    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-        let name = name.trim();
-        if !name.is_empty() {
-            return Some(name.to_string());
-        }
-    }
-    gethostname()
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .or_else(gethostname)?;
+    // `pid:[4026531836]` → `4026531836`.
+    let namespace = std::fs::read_link("/proc/self/ns/pid").ok().and_then(|link| {
+        let link = link.to_string_lossy().into_owned();
+        let inode: String = link.chars().filter(char::is_ascii_digit).collect();
+        (!inode.is_empty()).then_some(inode)
+    });
+    Some(match namespace {
+        Some(inode) => format!("{}~{inode}", name.replace([':', '@'], "_")),
+        None => name.replace([':', '@'], "_"),
+    })
 }
 
 #[cfg(unix)]

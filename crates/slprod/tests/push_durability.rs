@@ -138,6 +138,7 @@ on_both_backends!(
     a_push_killed_at_each_ledger_phase_converges_on_rerun,
     a_paused_store_refuses_to_push,
     twenty_kills_at_random_points_then_a_rerun_lands_every_row_once,
+    a_pause_set_while_a_push_runs_stops_it_and_a_rerun_after_resume_finishes,
 );
 
 async fn fifty_upserts_of_one_email_from_two_processes_make_one_person(backend: Backend) {
@@ -341,4 +342,61 @@ async fn people_listed(sim: &RunningSim) -> Vec<String> {
         .as_array()
         .map(|people| people.iter().filter_map(|p| p["email_address"].as_str().map(str::to_string)).collect())
         .unwrap_or_default()
+}
+
+async fn a_pause_set_while_a_push_runs_stops_it_and_a_rerun_after_resume_finishes(backend: Backend) {
+    const ROWS: usize = 6;
+    let sim = sim().await;
+    let (store_url, dir) = store_url(backend);
+    let file = dir.path().join("pause.jsonl");
+    let rows: String = (0..ROWS).map(|i| format!("{{\"email_address\":\"halt{i}@pause.example\"}}\n")).collect();
+    std::fs::write(&file, rows).expect("write rows");
+    // The first create is slow to answer, so the pause lands while it is in flight.
+    let slow = serde_json::json!({"method": "POST", "path": "/v2/people", "sequence": [{"latency_ms": 1500}]});
+    let added = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.root_url()))
+        .json(&slow)
+        .send()
+        .await
+        .expect("fault");
+    assert!(added.status().is_success());
+
+    let mut push = slprod(&sim, &store_url);
+    push.args(["push", "people", "--concurrency", "1", "--run-id", "halt", "--from"]).arg(&file);
+    let running = output(push);
+    let watcher = async {
+        // Wait until the first row is marked sent (its create is in flight), then pause.
+        let store = salesloft_store::open(&store_url).await.expect("open the store");
+        let mut tries = 0;
+        loop {
+            let entry = store.ledger().get("people.upsert:halt:1").await.ok().flatten();
+            if entry.is_some_and(|e| e.phase == salesloft_store::Phase::RequestSent) {
+                break;
+            }
+            tries += 1;
+            assert!(tries < 2000, "the first row never reached request_sent");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // What `slprod pause` does, without a process start between seeing the row in flight and pausing.
+        store.pause().set_paused(true, "ops", "mid-run drill").await.expect("pause");
+        store.close().await;
+    };
+    let ((code, stdout, stderr), ()) = tokio::join!(running, watcher);
+    assert_eq!(code, 3, "a push paused part-way exits 3: stdout {stdout} stderr {stderr}");
+    assert!(stdout.contains(&format!("{} rows not sent", ROWS - 1)), "{stdout}");
+    assert!(stderr.contains("mid-run drill") && stderr.contains("slprod resume"), "{stderr}");
+    assert_eq!(mutations_sent(&sim).await, 1, "only the create already in flight went out after the pause");
+
+    let mut resume = slprod(&sim, &store_url);
+    resume.arg("resume");
+    assert_eq!(output(resume).await.0, 0, "slprod resume");
+    let mut rerun = slprod(&sim, &store_url);
+    rerun.args(["push", "people", "--concurrency", "1", "--run-id", "halt", "--from"]).arg(&file);
+    let (code, stdout, stderr) = output(rerun).await;
+    assert_eq!(code, 0, "the rerun finishes the rest: {stdout} {stderr}");
+    assert_eq!(mutations_sent(&sim).await, ROWS, "one create per row in all");
+    for i in 0..ROWS {
+        assert_eq!(people_with_email(&sim, &format!("halt{i}@pause.example")).await, 1, "row {i}: one person");
+    }
+    sim.shutdown().await;
 }
