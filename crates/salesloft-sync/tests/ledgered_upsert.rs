@@ -131,6 +131,7 @@ on_both_backends!(
     a_pause_during_a_run_stops_the_rows_under_way_and_resume_finishes_them,
     a_row_that_failed_for_a_passing_reason_is_tried_again_on_rerun,
     the_ledger_keeps_only_what_recovery_needs,
+    a_lease_lost_while_a_call_waits_stops_the_row_before_the_retry,
     a_permanent_failure_is_replayed_unless_retry_failed,
 );
 
@@ -427,5 +428,73 @@ async fn the_ledger_keeps_only_what_recovery_needs(backend: Backend) {
         }
         other => panic!("expected the replayed create, got {other:?}"),
     }
+    f.sim.shutdown().await;
+}
+
+/// POST /v2/people requests SalesLoft received (any answer).
+async fn creates_received(sim: &RunningSim) -> usize {
+    let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
+        .await
+        .expect("request log")
+        .json()
+        .await
+        .expect("log json");
+    log.as_array()
+        .expect("array")
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.starts_with("/v2/people")))
+        .count()
+}
+
+async fn a_lease_lost_while_a_call_waits_stops_the_row_before_the_retry(backend: Backend) {
+    let f = fixture(backend).await;
+    // The create is answered 429 with a 2 s Retry-After: the call then waits inside the pipeline before its
+    // retry. A lease of 300 ms (store time) is renewed every 100 ms meanwhile.
+    add_fault(
+        &f.sim,
+        serde_json::json!({"method": "POST", "path": "/v2/people", "sequence": [{"status": 429, "retry_after": 2}]}),
+    )
+    .await;
+    let input = PersonInput::with_email("slow@sync.example").title("Slow");
+    let journal = LedgerJournal::new(
+        f.store.clone(),
+        RunId::new("slow").expect("run id"),
+        JournalConfig {
+            actor: "test".into(),
+            lock_ttl: Duration::from_millis(300),
+            lock_wait: Duration::from_secs(5),
+            ..JournalConfig::default()
+        },
+    );
+    let client = f.client.clone();
+    let row = input.clone();
+    let running =
+        tokio::spawn(
+            async move { upsert_people_journaled(&client, vec![row], &UpsertConfig::default(), &journal).await },
+        );
+    // Once the create is marked sent, the lease lapses (store time) and another process takes the row over.
+    let key = "people.upsert:slow:0";
+    let mut tries = 0;
+    loop {
+        let entry = f.store.ledger().get(key).await.expect("get");
+        if entry.is_some_and(|e| e.phase == salesloft_store::Phase::RequestSent) {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 2000, "the row never reached request_sent");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    f.clock.advance(Duration::from_secs(1));
+    let fingerprint = salesloft_sync::row_fingerprint("slow@sync.example", &input);
+    let other = f.store.ledger().begin(key, &fingerprint, "other-process", Duration::from_secs(90)).await;
+    assert!(matches!(other, Ok(salesloft_store::Begin::Resume { .. })), "the other process takes over: {other:?}");
+
+    // A hang guard only: without the guard the row would go on to retry after the Retry-After.
+    let outcomes = tokio::time::timeout(Duration::from_secs(30), running).await.expect("the row ends").expect("join");
+    match &outcomes[0].result {
+        Err(Error::Journal { message }) => assert!(message.contains("taken over"), "{message}"),
+        other => panic!("expected the lost lease to stop the row, got {other:?}"),
+    }
+    assert_eq!(creates_received(&f.sim).await, 1, "the retry was never sent once the lease was lost");
     f.sim.shutdown().await;
 }
