@@ -132,6 +132,7 @@ on_both_backends!(
     a_row_that_failed_for_a_passing_reason_is_tried_again_on_rerun,
     the_ledger_keeps_only_what_recovery_needs,
     a_lease_lost_while_a_call_waits_stops_the_row_before_the_retry,
+    a_live_holders_row_is_waited_for_not_taken_over_or_failed,
     a_permanent_failure_is_replayed_unless_retry_failed,
 );
 
@@ -496,5 +497,35 @@ async fn a_lease_lost_while_a_call_waits_stops_the_row_before_the_retry(backend:
         other => panic!("expected the lost lease to stop the row, got {other:?}"),
     }
     assert_eq!(creates_received(&f.sim).await, 1, "the retry was never sent once the lease was lost");
+    f.sim.shutdown().await;
+}
+
+async fn a_live_holders_row_is_waited_for_not_taken_over_or_failed(backend: Backend) {
+    let f = fixture(backend).await;
+    let input = PersonInput::with_email("busy@sync.example").title("Busy");
+    // A live holder (this very process, so provably alive) opened the row and is still working on it.
+    let holder = journal(&f.store, "busy");
+    let JournalOpen::Proceed { row, .. } = holder.open(0, "busy@sync.example", &input).await.expect("open") else {
+        panic!("a new row proceeds");
+    };
+    let impatient = LedgerJournal::new(
+        f.store.clone(),
+        RunId::new("busy").expect("run id"),
+        JournalConfig { actor: "test".into(), lock_wait: Duration::from_millis(50), ..JournalConfig::default() },
+    );
+    let waited = upsert_people_journaled(&f.client, vec![input.clone()], &UpsertConfig::default(), &impatient).await;
+    match &waited[0].result {
+        Err(Error::Journal { message }) => assert!(message.contains("rerun"), "{message}"),
+        other => panic!("a live holder's row is waited for, not taken over: {other:?}"),
+    }
+    assert_eq!(landed_mutations(&f.sim).await, 0, "nothing was sent while the live holder had the row");
+    let record = f.store.ledger().get("people.upsert:busy:0").await.expect("get").expect("entry");
+    assert_ne!(record.phase, salesloft_store::Phase::Failed, "waiting is never recorded as a failure");
+    // The holder goes away without a word; once its lease has run out a rerun finishes the row.
+    std::mem::forget(row);
+    f.clock.advance(Duration::from_secs(91));
+    let rerun =
+        upsert_people_journaled(&f.client, vec![input], &UpsertConfig::default(), &journal(&f.store, "busy")).await;
+    assert!(matches!(rerun[0].result, Ok(Upserted::Created(_))), "{rerun:?}");
     f.sim.shutdown().await;
 }
