@@ -168,6 +168,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The pause switch (the rollback switch in the store) is on: the journal refused to mark the mutation
+    /// sent, so it was not sent. Rerun after the switch is lifted.
+    #[error("syncs are paused (by {by}: {reason}); the mutation was not sent")]
+    Paused {
+        /// Who set the switch.
+        by: String,
+        /// Why.
+        reason: String,
+    },
+
     /// Reading the token store (or taking its lock) failed. A rotated token set that cannot be *saved* does not
     /// produce this error: SalesLoft has already revoked the older refresh token (FACTS.md §1.3), so the new
     /// set is used from memory while its save is retried (`salesloft_token_save_failures_total`).
@@ -192,7 +202,7 @@ impl Error {
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Error::Construction { .. } | Error::CircuitOpen { .. } | Error::Auth { .. } | Error::TokenStore(_) => false,
-            Error::Pagination { .. } => false,
+            Error::Pagination { .. } | Error::Paused { .. } => false,
             Error::Dispatch { connect, .. } => !connect,
             Error::Validation { .. } | Error::Unauthorized { .. } | Error::RateLimited { .. } => false,
             Error::Api { status, .. } => status.is_server_error(),

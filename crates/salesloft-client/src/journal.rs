@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 
 use crate::Error;
 use crate::api::Upserted;
-use crate::models::{PersonId, PersonInput};
+use crate::models::{Person, PersonId, PersonInput};
 use crate::transport::IdempotencyKey;
 
 /// A mutation the upsert is about to send or has sent.
@@ -92,6 +92,14 @@ pub trait UpsertJournal: Send + Sync {
 pub trait RowJournal: Send {
     /// `mutation` with `body` is about to be sent. An error stops the row before anything is sent.
     fn sending<'a>(&'a mut self, mutation: Mutation, body: &'a serde_json::Value) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Runs one mutation call (already announced with [`RowJournal::sending`]) under the row's guard. A durable
+    /// journal keeps its lease renewed in the background while the call runs, ends the call early with an error
+    /// when the lease is lost (so nothing more — no retry — is sent), and bounds it with a deadline below the
+    /// lease. The default runs the call as it is.
+    fn guard<'a>(&'a mut self, call: BoxFuture<'a, Result<Person, Error>>) -> BoxFuture<'a, Result<Person, Error>> {
+        call
+    }
 
     /// `mutation` was answered with `status` (`None` when no answer came: timeout, dropped connection).
     /// Called for every mutation, including a create rejected as "taken" before the update that follows it.

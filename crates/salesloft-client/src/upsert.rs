@@ -271,12 +271,12 @@ async fn apply_with(
         }
         let mutation = Mutation::Update(person.id);
         row.sending(mutation, &body_of(input)).await?;
-        let result = people.update(person.id, input).await;
+        let result = row.guard(people.update(person.id, input).boxed()).await;
         row.answered(mutation, answered_status(&result)).await?;
         return result.map(Upserted::Updated);
     }
     row.sending(Mutation::Create, &body_of(input)).await?;
-    let created = people.create_with_key(input, Some(key)).await;
+    let created = row.guard(people.create_with_key(input, Some(key)).boxed()).await;
     row.answered(Mutation::Create, answered_status(&created)).await?;
     match created {
         Ok(person) => Ok(Upserted::Created(person)),
@@ -292,7 +292,7 @@ async fn apply_with(
                 Some(person) => {
                     let mutation = Mutation::Update(person.id);
                     row.sending(mutation, &body_of(input)).await?;
-                    let result = people.update(person.id, input).await;
+                    let result = row.guard(people.update(person.id, input).boxed()).await;
                     row.answered(mutation, answered_status(&result)).await?;
                     result.map(Upserted::Updated)
                 }

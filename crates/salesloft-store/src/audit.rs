@@ -8,13 +8,23 @@
 //! to a different record than the one before it). Triggers make the tables append-only for ordinary SQL; the
 //! chain catches whoever drops them.
 //!
+//! **Anchoring.** Whoever can write the database can also rewrite the whole chain with fresh sha256 hashes. Two
+//! defences make that detectable: an optional secret [`AuditKey`] ([`crate::StoreOptions::audit_key`];
+//! `SLPROD_AUDIT_KEY` or `--audit-key-file` in `slprod`) turns every hash into an HMAC-SHA256, which cannot be
+//! recomputed without the key; and [`Audit::head`] gives the chain head's hash to record elsewhere (a ticket, a
+//! log shipper, a notary), which [`Audit::verify_expecting`] later requires to still be in the chain. With a key
+//! every record must be keyed: set it before the first record is appended (records appended without it are
+//! reported as altered).
+//!
 //! Records written as part of a ledger step go through [`crate::Ledger::advance`] / `complete` / `fail`, which
 //! append in the same transaction (DESIGN.md "Audit log", brandur's `audit_records`, anchors.md §3).
 //! Callers pass the request already redacted; as a second line of defence values under keys that look like
 //! credentials (`password`, `token`, `secret`, `authorization`, `api_key`, `cookie`) are replaced on append.
 
 use std::io::Write;
+use std::sync::Arc;
 
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,6 +34,43 @@ use crate::{Result, Store};
 
 /// `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The secret that keys the audit chain's hashes (HMAC-SHA256). `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditKey(Arc<[u8]>);
+
+impl AuditKey {
+    /// Shortest accepted key, in bytes.
+    pub const MIN_LEN: usize = 16;
+
+    /// A key from its bytes; [`crate::StoreError::InvalidArgument`] if shorter than [`AuditKey::MIN_LEN`].
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self> {
+        let bytes: Vec<u8> = bytes.into();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(crate::StoreError::InvalidArgument(format!(
+                "an audit key must be at least {} bytes, got {}",
+                Self::MIN_LEN,
+                bytes.len()
+            )));
+        }
+        Ok(Self(bytes.into()))
+    }
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey([REDACTED])")
+    }
+}
+
+/// The chain head: the last record's sequence number and hash ([`GENESIS_HASH`] at #0 for an empty log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainHead {
+    /// Sequence number of the last record.
+    pub seq: i64,
+    /// Its hash: record it elsewhere and check it later with [`Audit::verify_expecting`].
+    pub hash: String,
+}
 
 /// What the caller records about one mutation; the store adds the time, sequence number and hashes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,9 +120,14 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// Recomputes this record's hash from its content and `prev_hash`.
+    /// Recomputes this record's (unkeyed) hash from its content and `prev_hash`.
     pub fn computed_hash(&self) -> String {
-        record_hash(&self.prev_hash, crate::backend::micros(self.at), self)
+        record_hash(&self.prev_hash, crate::backend::micros(self.at), self, None)
+    }
+
+    /// Recomputes this record's hash with `key` (HMAC-SHA256), or unkeyed without one.
+    pub fn computed_hash_with(&self, key: Option<&AuditKey>) -> String {
+        record_hash(&self.prev_hash, crate::backend::micros(self.at), self, key)
     }
 
     /// The record as one JSON object (what `slprod audit export` writes per line), `request` as JSON.
@@ -100,6 +152,9 @@ pub enum ProblemKind {
     Altered,
     /// A record is intact but sits at a different place in the chain than where it was appended.
     Reordered,
+    /// The chain verifies on its own, but the head hash recorded elsewhere ([`Audit::verify_expecting`]) is
+    /// not in it: the chain was rewritten up to or past that point.
+    AnchorMissing,
 }
 
 /// The first problem in the chain.
@@ -140,14 +195,29 @@ impl Audit {
     /// Appends one record in its own transaction. Prefer the ledger's `advance`/`complete`/`fail` for mutations,
     /// which append in the ledger step's transaction.
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRecord> {
-        let entry = prepare(entry)?;
+        let entry = prepare(entry, self.store.options().audit_key.clone())?;
         let now = self.store.now();
         dispatch!(self.store, audit_append(&entry, now))
     }
 
-    /// Walks the whole chain and reports the first removed, altered or reordered record.
+    /// Walks the whole chain and reports the first removed, altered or reordered record (with the store's
+    /// [`AuditKey`], if it has one).
     pub async fn verify(&self) -> Result<VerifyReport> {
-        dispatch!(self.store, audit_verify())
+        let key = self.store.options().audit_key.clone();
+        dispatch!(self.store, audit_verify(key.as_ref(), None))
+    }
+
+    /// [`Audit::verify`], and also require `anchored_hash` — a [`Audit::head`] hash recorded elsewhere earlier —
+    /// to be the hash of a record of the verified chain ([`ProblemKind::AnchorMissing`] otherwise). Records
+    /// appended since the anchor are fine.
+    pub async fn verify_expecting(&self, anchored_hash: &str) -> Result<VerifyReport> {
+        let key = self.store.options().audit_key.clone();
+        dispatch!(self.store, audit_verify(key.as_ref(), Some(anchored_hash)))
+    }
+
+    /// The chain head, for anchoring elsewhere.
+    pub async fn head(&self) -> Result<ChainHead> {
+        dispatch!(self.store, audit_head())
     }
 
     /// Writes every record, in sequence order, as one JSON object per line; returns how many.
@@ -164,6 +234,7 @@ impl Audit {
 /// An entry ready to be stored: redacted, serialized, validated.
 #[derive(Debug)]
 pub(crate) struct PreparedEntry {
+    pub key: Option<AuditKey>,
     pub actor: String,
     pub operation: String,
     pub resource: String,
@@ -173,7 +244,7 @@ pub(crate) struct PreparedEntry {
     pub correlation_id: Option<String>,
 }
 
-pub(crate) fn prepare(entry: &AuditEntry) -> Result<PreparedEntry> {
+pub(crate) fn prepare(entry: &AuditEntry, key: Option<AuditKey>) -> Result<PreparedEntry> {
     if entry.actor.is_empty() || entry.operation.is_empty() {
         return Err(crate::StoreError::InvalidArgument("audit entries need an actor and an operation".into()));
     }
@@ -182,6 +253,7 @@ pub(crate) fn prepare(entry: &AuditEntry) -> Result<PreparedEntry> {
     // serde_json's default map is ordered by key, so the stored text is canonical for equal values.
     let request = serde_json::to_string(&request).map_err(|e| crate::StoreError::InvalidArgument(e.to_string()))?;
     Ok(PreparedEntry {
+        key,
         actor: entry.actor.clone(),
         operation: entry.operation.clone(),
         resource: entry.resource.clone(),
@@ -251,29 +323,43 @@ impl Hashed for AuditRecord {
 }
 
 /// sha256 over a length-prefixed encoding (so no two field lists encode alike) of the time, the fields and the
-/// previous hash. The sequence number is deliberately not hashed: the links carry the order, which lets
-/// `verify` tell a moved record (intact, wrong link) from an altered one (content ≠ hash).
-pub(crate) fn record_hash(prev_hash: &str, at_micros: i64, record: &dyn Hashed) -> String {
-    let mut h = Sha256::new();
-    h.update(b"slprod-audit-v1\0");
-    h.update(at_micros.to_be_bytes());
+/// previous hash — or, with `key`, HMAC-SHA256 over the same bytes under another domain tag. The sequence
+/// number is deliberately not hashed: the links carry the order, which lets `verify` tell a moved record
+/// (intact, wrong link) from an altered one (content ≠ hash).
+pub(crate) fn record_hash(prev_hash: &str, at_micros: i64, record: &dyn Hashed, key: Option<&AuditKey>) -> String {
+    let mut bytes = Vec::with_capacity(256);
+    bytes.extend_from_slice(at_micros.to_be_bytes().as_slice());
     for field in record.fields() {
         match field {
-            None => h.update([0u8]),
+            None => bytes.push(0u8),
             Some(s) => {
-                h.update([1u8]);
-                h.update((s.len() as u64).to_be_bytes());
-                h.update(s.as_bytes());
+                bytes.push(1u8);
+                bytes.extend_from_slice((s.len() as u64).to_be_bytes().as_slice());
+                bytes.extend_from_slice(s.as_bytes());
             }
         }
     }
     match record.status() {
-        None => h.update([0u8]),
+        None => bytes.push(0u8),
         Some(s) => {
-            h.update([1u8]);
-            h.update(s.to_be_bytes());
+            bytes.push(1u8);
+            bytes.extend_from_slice(s.to_be_bytes().as_slice());
         }
     }
-    h.update(prev_hash.as_bytes());
-    hex::encode(h.finalize())
+    bytes.extend_from_slice(prev_hash.as_bytes());
+    match key.map(|key| <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0)) {
+        Some(Ok(mut mac)) => {
+            mac.update(b"slprod-audit-hmac-v1\0");
+            mac.update(&bytes);
+            hex::encode(mac.finalize().into_bytes())
+        }
+        // HMAC takes keys of any length, so this cannot happen; a hash that never verifies is the safe answer.
+        Some(Err(_)) => "invalid-audit-key".to_string(),
+        None => {
+            let mut h = Sha256::new();
+            h.update(b"slprod-audit-v1\0");
+            h.update(&bytes);
+            hex::encode(h.finalize())
+        }
+    }
 }

@@ -93,6 +93,15 @@ pub enum StoreError {
         /// The key or lock name.
         name: String,
     },
+    /// The pause switch is on: the ledger refused to record *request sent*, so nothing may be sent. Checked in
+    /// the same transaction as the ledger step ([`crate::Ledger::advance_to_send`]).
+    #[error("syncs are paused (by {by}: {reason}); nothing was sent")]
+    Paused {
+        /// Who set the switch.
+        by: String,
+        /// Why.
+        reason: String,
+    },
     /// The caller passed a value the store cannot accept.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -129,6 +129,17 @@ impl Begin {
     }
 }
 
+/// How [`Ledger::begin_with`] treats an entry someone else left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BeginOptions {
+    /// Treat a live lease held by this holder as lapsed: the caller has proven that holder dead (e.g. a process
+    /// on this host that no longer exists), so waiting out its lease would only delay the rerun.
+    pub take_over_from: Option<String>,
+    /// Reopen an entry that [`Ledger::fail`]ed (it resumes at [`Phase::Started`] instead of replaying the
+    /// failure): for a failure the caller judges worth trying again.
+    pub reopen_failed: bool,
+}
+
 /// A ledger entry as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LedgerRecord {
@@ -172,6 +183,19 @@ impl Ledger {
     /// Starts or resumes work on `key`; see [`Begin`]. `fingerprint` identifies the request (e.g. sha256 of the
     /// method, path and canonical body); the same key with another fingerprint is [`Begin::Conflict`].
     pub async fn begin(&self, key: &str, fingerprint: &str, holder: &str, lock_ttl: Duration) -> Result<Begin> {
+        self.begin_with(key, fingerprint, holder, lock_ttl, &BeginOptions::default()).await
+    }
+
+    /// [`Ledger::begin`], taking over the lease of a holder known to be dead and/or reopening a failed entry
+    /// (see [`BeginOptions`]). A reopened entry comes back as [`Begin::Resume`] at [`Phase::Started`].
+    pub async fn begin_with(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        holder: &str,
+        lock_ttl: Duration,
+        options: &BeginOptions,
+    ) -> Result<Begin> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
             return Err(StoreError::InvalidArgument(format!(
                 "idempotency keys must be 1..={MAX_KEY_LEN} bytes, got {}",
@@ -181,7 +205,7 @@ impl Ledger {
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
         let retention = self.store.options().key_retention;
-        dispatch!(self.store, ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, now))
+        dispatch!(self.store, ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, options, now))
     }
 
     /// Moves to a later non-final phase (normally [`Phase::RequestSent`]) and extends the lease; appends
@@ -190,26 +214,41 @@ impl Ledger {
         if matches!(phase, Phase::Completed | Phase::Failed) {
             return Err(StoreError::InvalidArgument("use complete() or fail() to finish a ledger entry".into()));
         }
-        self.step(lease, phase, None, audit).await
+        self.step(lease, phase, None, audit, false).await
+    }
+
+    /// Moves to [`Phase::RequestSent`] — the recovery point just before a mutation is sent — unless the pause
+    /// switch is on: the flag is read in the same transaction that records the step, so once `slprod pause`
+    /// has returned no further mutation is marked sent ([`StoreError::Paused`]; the phase is left unchanged).
+    /// Appends `audit` in the same transaction.
+    pub async fn advance_to_send(&self, lease: &Lease, audit: Option<&AuditEntry>) -> Result<()> {
+        self.step(lease, Phase::RequestSent, None, audit, true).await
     }
 
     /// Finishes the entry with `result` (replayed to later callers), releases the lease and appends `audit`
     /// in the same transaction.
     pub async fn complete(&self, lease: Lease, result: &Value, audit: Option<&AuditEntry>) -> Result<()> {
-        self.step(&lease, Phase::Completed, Some(result), audit).await
+        self.step(&lease, Phase::Completed, Some(result), audit, false).await
     }
 
     /// Finishes the entry as failed with `error` (replayed to later callers), releases the lease and appends
     /// `audit` in the same transaction. Use it only for definitive failures (4xx); for a transient failure
     /// before anything was sent use [`Ledger::release`].
     pub async fn fail(&self, lease: Lease, error: &Value, audit: Option<&AuditEntry>) -> Result<()> {
-        self.step(&lease, Phase::Failed, Some(error), audit).await
+        self.step(&lease, Phase::Failed, Some(error), audit, false).await
     }
 
     /// Gives the lease back without changing the phase, so the next `begin` resumes at once.
     pub async fn release(&self, lease: Lease) -> Result<()> {
         let now = self.store.now();
         dispatch!(self.store, ledger_release(&lease, now))
+    }
+
+    /// Extends the lease to `now + ttl` without changing anything else: called in the background while a
+    /// long request runs, so the lease cannot lapse under it. [`StoreError::LeaseLost`] if it was taken over.
+    pub async fn renew(&self, lease: &Lease) -> Result<()> {
+        let now = self.store.now();
+        dispatch!(self.store, ledger_renew(lease, now))
     }
 
     /// The stored entry for `key`.
@@ -236,12 +275,14 @@ impl Ledger {
         phase: Phase,
         result: Option<&Value>,
         audit: Option<&AuditEntry>,
+        refuse_if_paused: bool,
     ) -> Result<()> {
-        let audit = audit.map(prepare).transpose()?;
+        let key = self.store.options().audit_key.clone();
+        let audit = audit.map(|entry| prepare(entry, key.clone())).transpose()?;
         let result =
             result.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
         let now = self.store.now();
-        dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), now))
+        dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), refuse_if_paused, now))
     }
 }
 

@@ -14,6 +14,10 @@
 //! | [`Store::pause`] | the pause switch | rollback drills, incident response |
 //! | [`Store::budget`] | one rate-budget row per team | several replicas spending one 600 cost/min budget |
 //!
+//! Retention: idempotency keys are kept 24 h ([`DEFAULT_KEY_RETENTION`]) and finished webhook deliveries 7 days
+//! ([`DEFAULT_INBOX_RETENTION`]); [`Store::reap`] deletes what is older. The ledger keeps no personal data (a
+//! finished row records `{kind, id, updated_at}`, not the person), and a new SQLite file is created mode 0600.
+//!
 //! A mutation through the ledger, with its audit record in the same transaction (the shape `slprod push` uses):
 //!
 //! ```no_run
@@ -76,13 +80,13 @@ pub mod url;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use audit::{Audit, AuditEntry, AuditRecord, Problem, ProblemKind, VerifyReport};
+pub use audit::{Audit, AuditEntry, AuditKey, AuditRecord, ChainHead, Problem, ProblemKind, VerifyReport};
 pub use budget::{Budget, Spend};
 pub use checkpoints::Checkpoints;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, StoreError};
 pub use inbox::{Delivery, Inbox, InboxItem, InboxWriter, Inserted, WriterConfig};
-pub use ledger::{Begin, Lease, Ledger, LedgerRecord, Phase};
+pub use ledger::{Begin, BeginOptions, Lease, Ledger, LedgerRecord, Phase};
 pub use locks::{LockGuard, LockInfo, Locks};
 pub use pause::{Pause, PauseInfo};
 pub use url::{DEFAULT_STORE_URL, StoreUrl};
@@ -96,6 +100,15 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(90);
 pub const DEFAULT_KEY_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// How long webhook deliveries (and so their dedup keys) are kept.
 pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What [`Store::reap`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReapReport {
+    /// Idempotency keys older than the key retention (and not leased).
+    pub ledger_keys: u64,
+    /// Processed or dead webhook deliveries older than the inbox retention.
+    pub inbox_rows: u64,
+}
 
 /// Knobs for [`open_with`]. `Default` is what `slprod` uses.
 #[derive(Debug, Clone)]
@@ -113,6 +126,9 @@ pub struct StoreOptions {
     /// SQLite only: cap the database at this many pages (`PRAGMA max_page_count`). A write that would grow it
     /// further fails with [`StoreError::DiskFull`] exactly as on a full disk; used to test that path.
     pub sqlite_max_page_count: Option<u32>,
+    /// Keys the audit chain's hashes (HMAC-SHA256) so that whoever can write the database cannot rewrite the
+    /// chain unnoticed; `None` (the default) hashes with plain sha256. See [`audit`].
+    pub audit_key: Option<AuditKey>,
 }
 
 impl Default for StoreOptions {
@@ -124,6 +140,7 @@ impl Default for StoreOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
             sqlite_max_page_count: None,
+            audit_key: None,
         }
     }
 }
@@ -210,6 +227,16 @@ impl Store {
             Db::Postgres(pool) => pool.close().await,
         }
     }
+    /// Deletes what has outlived its retention: idempotency keys older than [`StoreOptions::key_retention`]
+    /// (default 24 h, [`DEFAULT_KEY_RETENTION`]) and finished webhook deliveries older than
+    /// [`StoreOptions::inbox_retention`] (default 7 days, [`DEFAULT_INBOX_RETENTION`]). Pending deliveries and
+    /// keys under a live lease are kept. `slprod store reap` runs it, and `slprod push` runs it on start.
+    pub async fn reap(&self) -> Result<ReapReport> {
+        let ledger_keys = self.ledger().reap().await?;
+        let inbox_rows = self.inbox().reap().await?;
+        Ok(ReapReport { ledger_keys, inbox_rows })
+    }
+
     /// Checks the database's physical integrity (SQLite `PRAGMA quick_check`; PostgreSQL: a round trip).
     pub async fn check_integrity(&self) -> Result<()> {
         dispatch!(self, check_integrity())

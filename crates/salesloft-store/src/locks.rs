@@ -60,7 +60,25 @@ impl Locks {
         }
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
-        dispatch!(self.store, lock_try_acquire(name, holder, &token, ttl, now))
+        dispatch!(self.store, lock_try_acquire(name, holder, &token, ttl, None, now))
+    }
+
+    /// Takes `name` if it is free, its lease has lapsed, or it is held by `dead_holder` — a holder the caller
+    /// has proven dead (its process is gone), whose lease need not be waited out. `None` if someone else holds
+    /// it (including a new holder that took it since the caller looked).
+    pub async fn try_take_over(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+        dead_holder: &str,
+    ) -> Result<Option<LockGuard>> {
+        if name.is_empty() || ttl.is_zero() {
+            return Err(StoreError::InvalidArgument("locks need a name and a non-zero ttl".into()));
+        }
+        let now = self.store.now();
+        let token = uuid::Uuid::new_v4().to_string();
+        dispatch!(self.store, lock_try_acquire(name, holder, &token, ttl, Some(dead_holder), now))
     }
 
     /// Like [`Locks::try_acquire`], retrying (5 ms growing to 100 ms between tries) for up to `wait` of real

@@ -32,12 +32,17 @@ on_both_backends!(
     ledger_keys_expire_and_are_reaped,
     ledger_release_lets_the_next_begin_resume,
     ledger_failed_is_replayed,
+    ledger_takes_over_a_dead_holders_lease_and_reopens_failures,
+    ledger_renew_keeps_a_lease_alive_until_it_is_lost,
+    locks_take_over_from_a_dead_holder_only,
     ledger_concurrent_begins_grant_one_lease,
     audit_chain_verifies_and_exports_json_lines,
     audit_detects_a_removed_record,
     audit_detects_an_altered_record,
     audit_detects_reordered_records,
     audit_detects_a_truncated_tail,
+    audit_keyed_chain_cannot_be_rewritten_unnoticed,
+    audit_anchored_head_detects_a_rewritten_chain,
     audit_is_append_only_for_plain_sql,
     audit_concurrent_appends_keep_one_chain,
     locks_one_holder_expiry_and_fencing,
@@ -47,10 +52,12 @@ on_both_backends!(
     inbox_claims_retries_and_finishes,
     inbox_lapsed_claim_is_retaken,
     inbox_reap_keeps_pending_deliveries,
+    store_reap_deletes_expired_keys_and_deliveries_and_counts_them,
     inbox_writer_acks_every_delivery_once,
     inbox_large_batch_answers_in_input_order,
     checkpoints_round_trip,
     pause_flag_is_shared,
+    pause_refuses_the_send_step_in_its_transaction,
     budget_spends_one_window_and_waits,
     budget_is_shared_by_replicas,
 );
@@ -198,6 +205,65 @@ mod behaviours {
         assert_eq!(ok(ledger.begin("k", "fp", "b", TTL).await, "begin"), Begin::Failed(error));
     }
 
+    pub async fn ledger_takes_over_a_dead_holders_lease_and_reopens_failures(t: &TestStore) {
+        use salesloft_store::BeginOptions;
+        let ledger = t.store.ledger();
+        let dead = lease_of(&ok(ledger.begin("k", "fp", "dead", TTL).await, "begin"));
+        ok(ledger.advance(&dead, Phase::RequestSent, None).await, "advance");
+        // Another holder's live lease is not taken over…
+        let other = BeginOptions { take_over_from: Some("someone-else".into()), ..BeginOptions::default() };
+        assert!(matches!(
+            ok(ledger.begin_with("k", "fp", "b", TTL, &other).await, "begin other"),
+            Begin::InProgress { .. }
+        ));
+        // …the named dead holder's is, at once, and the entry is in doubt.
+        let take = BeginOptions { take_over_from: Some("dead".into()), ..BeginOptions::default() };
+        let begin = ok(ledger.begin_with("k", "fp", "b", TTL, &take).await, "take over");
+        assert!(matches!(begin, Begin::Resume { phase: Phase::RequestSent, .. }), "got {begin:?}");
+        assert!(matches!(ledger.advance(&dead, Phase::RequestSent, None).await, Err(StoreError::LeaseLost { .. })));
+        let error = json!({"status": 503});
+        ok(ledger.fail(lease_of(&begin), &error, None).await, "fail");
+        assert_eq!(ok(ledger.begin("k", "fp", "c", TTL).await, "begin"), Begin::Failed(error.clone()));
+        let reopen = BeginOptions { reopen_failed: true, ..BeginOptions::default() };
+        let again = ok(ledger.begin_with("k", "fp", "c", TTL, &reopen).await, "reopen");
+        assert!(matches!(again, Begin::Resume { phase: Phase::Started, .. }), "got {again:?}");
+        let record = ok(ledger.get("k").await, "get").unwrap_or_else(|| panic!("kept"));
+        assert_eq!((record.phase, record.result), (Phase::Started, None));
+        ok(ledger.complete(lease_of(&again), &json!({"id": 1}), None).await, "complete");
+        assert_eq!(
+            ok(ledger.begin_with("k", "fp", "d", TTL, &reopen).await, "replay"),
+            Begin::Completed(json!({"id": 1}))
+        );
+    }
+
+    pub async fn ledger_renew_keeps_a_lease_alive_until_it_is_lost(t: &TestStore) {
+        let ledger = t.store.ledger();
+        let lease = lease_of(&ok(ledger.begin("kr", "fp", "a", TTL).await, "begin"));
+        for _ in 0..4 {
+            t.clock.advance(Duration::from_secs(60));
+            ok(ledger.renew(&lease).await, "renew");
+            assert!(
+                matches!(ok(ledger.begin("kr", "fp", "b", TTL).await, "begin b"), Begin::InProgress { .. }),
+                "a renewed lease stays live past its first ttl"
+            );
+        }
+        t.clock.advance(TTL + Duration::from_secs(1));
+        let taken = ok(ledger.begin("kr", "fp", "b", TTL).await, "take over");
+        assert!(matches!(taken, Begin::Resume { .. }), "got {taken:?}");
+        assert!(matches!(ledger.renew(&lease).await, Err(StoreError::LeaseLost { .. })), "the old holder learns it");
+    }
+
+    pub async fn locks_take_over_from_a_dead_holder_only(t: &TestStore) {
+        let locks = t.store.locks();
+        let ttl = Duration::from_secs(30);
+        ok(locks.try_acquire("email:x", "dead", ttl).await, "dead").unwrap_or_else(|| panic!("free lock"));
+        assert_eq!(ok(locks.try_take_over("email:x", "b", ttl, "other").await, "wrong holder"), None);
+        let b = ok(locks.try_take_over("email:x", "b", ttl, "dead").await, "take over")
+            .unwrap_or_else(|| panic!("the dead holder's lock is taken over"));
+        assert_eq!(b.fence, 2, "the fence grows");
+        assert_eq!(ok(locks.try_take_over("email:x", "c", ttl, "dead").await, "again"), None, "b holds it now");
+    }
+
     pub async fn ledger_concurrent_begins_grant_one_lease(t: &TestStore) {
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -274,6 +340,79 @@ mod behaviours {
         t.raw("DELETE FROM audit_log WHERE seq >= 4").await;
         let problem = verify_problem(t).await;
         assert_eq!((problem.kind, problem.seq), (ProblemKind::Missing, 4), "got {problem:?}");
+    }
+
+    /// What an intruder with write access to the database (but not the audit key) can do: change record `from`
+    /// and re-hash it and every later record with plain sha256, then move the chain head.
+    async fn rewrite_chain_from(t: &TestStore, from: i64) {
+        t.raw(t.drop_audit_triggers()).await;
+        let mut records = ok(t.store.audit().records(1, 1000).await, "records");
+        let mut prev = salesloft_store::audit::GENESIS_HASH.to_string();
+        let mut sql = String::new();
+        for record in records.iter_mut() {
+            if record.seq == from {
+                record.resource = "people/forged".into();
+            }
+            if record.seq >= from {
+                record.prev_hash = prev.clone();
+                record.hash = record.computed_hash();
+                sql.push_str(&format!(
+                    "UPDATE audit_log SET resource = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+                    record.resource, record.prev_hash, record.hash, record.seq
+                ));
+            }
+            prev = record.hash.clone();
+        }
+        sql.push_str(&format!("UPDATE audit_head SET hash = '{prev}' WHERE id = 1;"));
+        t.raw(&sql).await;
+    }
+
+    async fn keyed(t: &TestStore) -> salesloft_store::Store {
+        let key = ok(salesloft_store::AuditKey::new(b"0123456789abcdef-test-key".to_vec()), "key");
+        let options = salesloft_store::StoreOptions {
+            clock: std::sync::Arc::new(t.clock.clone()),
+            audit_key: Some(key),
+            ..salesloft_store::StoreOptions::default()
+        };
+        ok(salesloft_store::open_with(&t.url, options).await, "open keyed")
+    }
+
+    pub async fn audit_keyed_chain_cannot_be_rewritten_unnoticed(t: &TestStore) {
+        let store = keyed(t).await;
+        for i in 0..5 {
+            ok(store.audit().append(&entry(&format!("op{i}"), None, Some(200))).await, "append");
+        }
+        let lease = lease_of(&ok(store.ledger().begin("kk", "fp", "a", TTL).await, "begin"));
+        ok(
+            store.ledger().complete(lease, &json!({}), Some(&entry("people.create", Some("kk"), Some(200)))).await,
+            "complete",
+        );
+        let report = ok(store.audit().verify().await, "verify keyed");
+        assert!(report.ok && report.records == 6, "the keyed chain verifies with its key: {report:?}");
+        assert!(!ok(t.store.audit().verify().await, "verify without key").ok, "and not without it");
+        rewrite_chain_from(t, 3).await;
+        let report = ok(store.audit().verify().await, "verify rewritten");
+        let problem = report.first_problem.unwrap_or_else(|| panic!("a rewritten keyed chain must not verify"));
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 3), "got {problem:?}");
+        assert!(!format!("{:?}", store.options()).contains("0123456789abcdef"), "the key never shows in Debug");
+    }
+
+    pub async fn audit_anchored_head_detects_a_rewritten_chain(t: &TestStore) {
+        let audit = t.store.audit();
+        let empty = ok(audit.head().await, "head of an empty log");
+        assert_eq!((empty.seq, empty.hash.as_str()), (0, salesloft_store::audit::GENESIS_HASH));
+        assert!(ok(audit.verify_expecting(&empty.hash).await, "empty anchor").ok);
+        append_n(t, 5).await;
+        let anchor = ok(audit.head().await, "head");
+        assert_eq!(anchor.seq, 5);
+        append_n(t, 2).await;
+        assert!(ok(audit.verify_expecting(&anchor.hash).await, "verify").ok, "records appended since are fine");
+        rewrite_chain_from(t, 3).await;
+        assert!(ok(audit.verify().await, "verify").ok, "without a key or an anchor the rewrite goes unnoticed");
+        let report = ok(audit.verify_expecting(&anchor.hash).await, "verify against the anchor");
+        let problem = report.first_problem.unwrap_or_else(|| panic!("the anchor must catch the rewrite"));
+        assert_eq!(problem.kind, ProblemKind::AnchorMissing, "got {problem:?}");
+        assert!(!report.ok);
     }
 
     pub async fn audit_is_append_only_for_plain_sql(t: &TestStore) {
@@ -452,6 +591,25 @@ mod behaviours {
         assert_eq!((counts.pending, counts.processed), (1, 0), "the unprocessed delivery must be kept");
     }
 
+    pub async fn store_reap_deletes_expired_keys_and_deliveries_and_counts_them(t: &TestStore) {
+        let ledger = t.store.ledger();
+        let done = lease_of(&ok(ledger.begin("old", "fp", "a", TTL).await, "begin"));
+        ok(ledger.complete(done, &json!({"kind": "created", "id": 1}), None).await, "complete");
+        let inbox = t.store.inbox();
+        ok(inbox.insert(Delivery::new("a", b"done".to_vec())).await, "insert");
+        let item = ok(inbox.claim_next("w", TTL).await, "claim").unwrap_or_else(|| panic!("expected a delivery"));
+        ok(inbox.mark_processed(&item).await, "processed");
+        assert_eq!(ok(t.store.reap().await, "reap now"), salesloft_store::ReapReport::default(), "nothing expired");
+        t.clock.advance(Duration::from_secs(25 * 3600));
+        ok(ledger.begin("fresh", "fp", "a", TTL).await, "a key inside retention");
+        let reaped = ok(t.store.reap().await, "reap after a day");
+        assert_eq!((reaped.ledger_keys, reaped.inbox_rows), (1, 0), "the day-old key goes, the delivery stays");
+        assert_eq!(ok(ledger.get("old").await, "get"), None);
+        t.clock.advance(Duration::from_secs(7 * 24 * 3600));
+        let reaped = ok(t.store.reap().await, "reap after a week");
+        assert_eq!((reaped.ledger_keys, reaped.inbox_rows), (1, 1), "a week later both are gone");
+    }
+
     pub async fn inbox_writer_acks_every_delivery_once(t: &TestStore) {
         let writer = salesloft_store::InboxWriter::spawn(
             t.store.clone(),
@@ -516,6 +674,27 @@ mod behaviours {
         assert_eq!(ok(t.store.pause().paused().await, "paused"), None);
     }
 
+    pub async fn pause_refuses_the_send_step_in_its_transaction(t: &TestStore) {
+        let ledger = t.store.ledger();
+        let lease = lease_of(&ok(ledger.begin("kp", "fp", "worker-a", TTL).await, "begin"));
+        let replica = t.reopen().await;
+        ok(replica.pause().set_paused(true, "oncall", "bad deploy").await, "pause on another replica");
+        match ledger.advance_to_send(&lease, Some(&entry("people.create", Some("kp"), None))).await {
+            Err(StoreError::Paused { by, reason }) => {
+                assert_eq!((by.as_str(), reason.as_str()), ("oncall", "bad deploy"))
+            }
+            other => panic!("expected Paused, got {other:?}"),
+        }
+        let record = ok(ledger.get("kp").await, "get").unwrap_or_else(|| panic!("the key is kept"));
+        assert_eq!(record.phase, Phase::Started, "the refused step changed nothing");
+        assert_eq!(ok(t.store.audit().verify().await, "verify").records, 0, "nor appended its audit record");
+        // Steps that record an answer (not a send) still go through while paused.
+        ok(ledger.release(lease.clone()).await, "release while paused");
+        ok(replica.pause().set_paused(false, "oncall", "fixed").await, "resume");
+        let lease = lease_of(&ok(ledger.begin("kp", "fp", "worker-a", TTL).await, "resume the key"));
+        ok(ledger.advance_to_send(&lease, None).await, "send step after resume");
+    }
+
     pub async fn budget_spends_one_window_and_waits(t: &TestStore) {
         let budget = t.store.budget();
         let minute = Duration::from_secs(60);
@@ -561,5 +740,25 @@ mod behaviours {
             total += ok(task.await.unwrap_or_else(|e| panic!("join: {e}")), "spend").1;
         }
         assert_eq!(total, 120, "400 attempts against a budget of 120 must grant exactly 120");
+    }
+}
+
+/// A new SQLite store, its write-ahead log and shared-memory file are readable by their owner only: the store
+/// holds personal data (audit records, webhook bodies).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_files_are_created_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = common::sqlite().await;
+    let ledger = t.store.ledger();
+    ledger.begin("k", "fp", "a", TTL).await.unwrap_or_else(|e| panic!("begin: {e}"));
+    let salesloft_store::StoreUrl::Sqlite { path } = &t.url else { panic!("a SQLite store") };
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{} must exist while the store is open: {e}", file.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{} has mode {:o}", file.display(), mode & 0o777);
     }
 }

@@ -26,10 +26,11 @@ use salesloft_client::journal::{JournalOpen, Mutation, RowJournal, UpsertJournal
 use salesloft_client::models::{Person, PersonInput};
 use salesloft_client::redact::Redactor;
 use salesloft_client::transport::IdempotencyKey;
-use salesloft_store::{AuditEntry, Begin, Lease, LockGuard, Phase, Store, StoreError};
+use salesloft_store::{AuditEntry, Begin, BeginOptions, Lease, LockGuard, Phase, Store, StoreError};
 
-use crate::fault_points;
 use crate::keys::{RunId, row_fingerprint, row_key};
+use crate::lease_keeper::{self, LeaseTiming};
+use crate::{fault_points, holder};
 
 /// Knobs of a [`LedgerJournal`].
 #[derive(Debug, Clone)]
@@ -38,8 +39,12 @@ pub struct JournalConfig {
     pub actor: String,
     /// Lease of the per-email lock and of the ledger entry; a dead holder's lease lapses after this.
     pub lock_ttl: Duration,
-    /// How long a row waits for another process to release its email's lock before failing.
+    /// How long a row waits for another (live) process to release its email's lock or its ledger lease
+    /// before it is reported as not done in this run.
     pub lock_wait: Duration,
+    /// Also retry rows that failed permanently (422 validation, 409 conflict) earlier in the run; by default
+    /// their recorded failure is replayed.
+    pub retry_failed: bool,
 }
 
 impl Default for JournalConfig {
@@ -48,6 +53,7 @@ impl Default for JournalConfig {
             actor: "slprod".to_string(),
             lock_ttl: salesloft_store::DEFAULT_LOCK_TIMEOUT,
             lock_wait: Duration::from_secs(120),
+            retry_failed: false,
         }
     }
 }
@@ -64,9 +70,10 @@ pub struct LedgerJournal {
 
 impl LedgerJournal {
     /// A journal for `run` in `store`. The holder name (in locks and leases) is unique to this process and
-    /// journal.
+    /// journal, and names this host and process id so a rerun can tell when the holder is gone
+    /// ([`crate::holder`]).
     pub fn new(store: Store, run: RunId, config: JournalConfig) -> Self {
-        let holder = format!("{}:{}:{}", config.actor, std::process::id(), uuid::Uuid::new_v4().simple());
+        let holder = holder::this_process(&config.actor);
         Self { store, run, holder, config, redactor: Redactor::default() }
     }
 
@@ -80,21 +87,16 @@ impl LedgerJournal {
         let fingerprint = row_fingerprint(email, input);
         let lock_name = format!("people.email:{}", hex::encode(&Sha256::digest(email.as_bytes())[..16]));
         let locks = self.store.locks();
-        let Some(lock) = locks
-            .acquire(&lock_name, &self.holder, self.config.lock_ttl, self.config.lock_wait)
-            .await
-            .map_err(journal_error)?
-        else {
+        let Some(mut lock) = self.acquire_lock(index, &lock_name).await.map_err(journal_error)? else {
             return Ok(JournalOpen::Refuse(Error::Journal {
                 message: format!(
-                    "row {}: another process kept this email locked for {:?}",
+                    "row {}: another process kept this email locked for {:?}; rerun to try again",
                     index + 1,
                     self.config.lock_wait
                 ),
             }));
         };
-        let begin = self.store.ledger().begin(&key, &fingerprint, &self.holder, self.config.lock_ttl).await;
-        let begin = match begin {
+        let begin = match self.begin_row(index, &key, &fingerprint, &mut lock).await {
             Ok(begin) => begin,
             Err(error) => {
                 release_quietly(&self.store, lock).await;
@@ -117,7 +119,11 @@ impl LedgerJournal {
                 release_quietly(&self.store, lock).await;
                 let reason = error.get("error").and_then(Value::as_str).unwrap_or("failed earlier").to_string();
                 return Ok(JournalOpen::Refuse(Error::Journal {
-                    message: format!("row {}: failed in an earlier attempt of this run: {reason}", index + 1),
+                    message: format!(
+                        "row {}: failed in an earlier attempt of this run: {reason} (fix the row and push it under \
+                         a new --run-id, or pass --retry-failed to send it again)",
+                        index + 1
+                    ),
                 }));
             }
             Begin::Conflict => {
@@ -133,14 +139,18 @@ impl LedgerJournal {
             Begin::InProgress { holder, until } => {
                 release_quietly(&self.store, lock).await;
                 return Ok(JournalOpen::Refuse(Error::Journal {
-                    message: format!("row {}: in progress in {holder} until {until}", index + 1),
+                    message: format!(
+                        "row {}: still in progress in {holder} (lease until {until}) after waiting {:?}; rerun to \
+                         try again",
+                        index + 1,
+                        self.config.lock_wait
+                    ),
                 }));
             }
         };
         // The lock must outlive the ledger lease: whoever later gets the lock (after this process died) must
         // find the lease lapsed too, or the row would look in progress. Every ledger step renews the lock after
         // extending the lease.
-        let mut lock = lock;
         if let Err(error) = locks.renew(&mut lock, self.config.lock_ttl).await {
             let _ = self.store.ledger().release(lease).await;
             return Err(journal_error(error));
@@ -161,6 +171,109 @@ impl LedgerJournal {
             final_audit: None,
         };
         Ok(JournalOpen::Proceed { row: Box::new(row), in_doubt, key: idempotency_key })
+    }
+}
+
+impl LedgerJournal {
+    /// Takes the email lock: at once if it is free or lapsed, or held by a process on this host that is gone
+    /// (killed, crashed); otherwise waits (saying so in the log) up to `lock_wait`. `None` if still held then.
+    async fn acquire_lock(&self, index: usize, name: &str) -> Result<Option<LockGuard>, StoreError> {
+        let locks = self.store.locks();
+        let ttl = self.config.lock_ttl;
+        let deadline = tokio::time::Instant::now() + self.config.lock_wait;
+        let mut pause = Duration::from_millis(5);
+        let mut announced = false;
+        loop {
+            if let Some(guard) = locks.try_acquire(name, &self.holder, ttl).await? {
+                return Ok(Some(guard));
+            }
+            if let Some(info) = locks.holder(name).await? {
+                if holder::is_provably_dead(&info.holder) {
+                    if let Some(guard) = locks.try_take_over(name, &self.holder, ttl, &info.holder).await? {
+                        tracing::warn!(
+                            row = index + 1,
+                            dead_holder = %info.holder,
+                            "took over the email lock of a process on this host that is gone"
+                        );
+                        return Ok(Some(guard));
+                    }
+                    continue;
+                }
+                if !announced {
+                    announced = true;
+                    tracing::warn!(
+                        row = index + 1,
+                        holder = %info.holder,
+                        until = %info.expires_at,
+                        "waiting for another process to release this row's email lock"
+                    );
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Begins the row's ledger entry under the email lock (kept renewed while waiting): a lease held by a
+    /// process on this host that is gone is taken over at once, a live holder's lease is waited out (up to
+    /// `lock_wait`, with a log line), and a failure recorded earlier is reopened unless it is permanent (a
+    /// 422 or 409 answer) and `retry_failed` is off.
+    async fn begin_row(
+        &self,
+        index: usize,
+        key: &str,
+        fingerprint: &str,
+        lock: &mut LockGuard,
+    ) -> Result<Begin, StoreError> {
+        let ledger = self.store.ledger();
+        let ttl = self.config.lock_ttl;
+        let deadline = tokio::time::Instant::now() + self.config.lock_wait;
+        let mut options = BeginOptions::default();
+        let mut pause = Duration::from_millis(20);
+        let mut announced = false;
+        loop {
+            let begin = ledger.begin_with(key, fingerprint, &self.holder, ttl, &options).await?;
+            match &begin {
+                Begin::Failed(error)
+                    if !options.reopen_failed && (self.config.retry_failed || !is_permanent(error)) =>
+                {
+                    tracing::info!(row = index + 1, "retrying a row that failed earlier in this run");
+                    options.reopen_failed = true;
+                }
+                Begin::InProgress { holder: held_by, until } => {
+                    if holder::is_provably_dead(held_by) && options.take_over_from.as_deref() != Some(held_by) {
+                        tracing::warn!(
+                            row = index + 1,
+                            dead_holder = %held_by,
+                            "taking over the row of a process on this host that is gone"
+                        );
+                        options.take_over_from = Some(held_by.clone());
+                        continue;
+                    }
+                    if !announced {
+                        announced = true;
+                        tracing::warn!(
+                            row = index + 1,
+                            holder = %held_by,
+                            %until,
+                            "the row is leased by another process; waiting for its lease to end"
+                        );
+                    }
+                    let now = tokio::time::Instant::now();
+                    if now >= deadline {
+                        return Ok(begin);
+                    }
+                    tokio::time::sleep(pause.min(deadline - now)).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                    self.store.locks().renew(lock, ttl).await?;
+                }
+                _ => return Ok(begin),
+            }
+        }
     }
 }
 
@@ -199,9 +312,18 @@ impl LedgerRow {
 
     /// One ledger step (a same- or later-phase advance, optionally with an audit record), then the lock renewal
     /// that keeps the lock's expiry after the lease's.
-    async fn advance(&mut self, audit: Option<&AuditEntry>) -> Result<(), Error> {
+    ///
+    /// `to_send` marks the step just before a mutation goes out: it is refused while the pause switch is on,
+    /// checked in the same transaction ([`Error::Paused`]), so a pause stops rows already under way.
+    async fn advance(&mut self, audit: Option<&AuditEntry>, to_send: bool) -> Result<(), Error> {
         let lease = self.lease()?;
-        self.store.ledger().advance(lease, Phase::RequestSent, audit).await.map_err(journal_error)?;
+        let ledger = self.store.ledger();
+        let step = if to_send {
+            ledger.advance_to_send(lease, audit).await
+        } else {
+            ledger.advance(lease, Phase::RequestSent, audit).await
+        };
+        step.map_err(journal_error)?;
         if let Some(lock) = self.lock.as_mut() {
             self.store.locks().renew(lock, self.lock_ttl).await.map_err(journal_error)?;
         }
@@ -238,7 +360,10 @@ impl LedgerRow {
                     }),
                     (None, false) => None,
                 };
-                let recorded = json!({"kind": done.kind(), "person": done.person()});
+                // Only what a rerun needs to replay the row (the person's id, and `updated_at` to rebuild a
+                // minimal record): the ledger keeps no personal data.
+                let recorded =
+                    json!({"kind": done.kind(), "id": done.person().id, "updated_at": done.person().updated_at});
                 self.store.ledger().complete(lease, &recorded, audit.as_ref()).await.map_err(journal_error)
             }
             (Some(lease), Err(error)) if is_definitive(error) => {
@@ -263,11 +388,30 @@ impl RowJournal for LedgerRow {
     fn sending<'a>(&'a mut self, _mutation: Mutation, body: &'a Value) -> BoxFuture<'a, Result<(), Error>> {
         async move {
             self.last_body = body.clone();
-            self.advance(None).await?;
+            self.advance(None, true).await?;
             fault_points::reached(fault_points::REQUEST_SENT).await;
             Ok(())
         }
         .boxed()
+    }
+
+    fn guard<'a>(&'a mut self, call: BoxFuture<'a, Result<Person, Error>>) -> BoxFuture<'a, Result<Person, Error>> {
+        let Some(lease) = self.lease.clone() else { return call };
+        let lock = self.lock.clone();
+        let store = self.store.clone();
+        let ttl = self.lock_ttl;
+        let renew = move || {
+            let (store, lease, mut lock) = (store.clone(), lease.clone(), lock.clone());
+            async move {
+                store.ledger().renew(&lease).await?;
+                if let Some(lock) = lock.as_mut() {
+                    store.locks().renew(lock, ttl).await?;
+                }
+                Ok(())
+            }
+            .boxed()
+        };
+        lease_keeper::guard("people mutation", call, renew, LeaseTiming::for_ttl(ttl)).boxed()
     }
 
     fn answered<'a>(&'a mut self, mutation: Mutation, status: Option<u16>) -> BoxFuture<'a, Result<(), Error>> {
@@ -280,7 +424,7 @@ impl RowJournal for LedgerRow {
             }
             // Not the row's last word (a 422 "taken" before the fallback update, or no answer at all): record
             // it now, in its own ledger step, so it is not lost if the row goes on to fail or crash.
-            self.advance(Some(&audit)).await
+            self.advance(Some(&audit), false).await
         }
         .boxed()
     }
@@ -294,15 +438,35 @@ impl RowJournal for LedgerRow {
     }
 }
 
-/// A failure that repeating the same request cannot fix (4xx other than 401/408/429): recorded as failed.
+/// Answers that repeating the same request cannot change: 422 (validation) and 409 (conflict).
+const PERMANENT_STATUSES: [u16; 2] = [409, 422];
+
+/// A failure that repeating the same request cannot fix (a 422 or 409 answer): recorded as failed, and replayed
+/// on reruns unless `retry_failed`. Everything else (network, 5xx, timeouts, budget, lost leases, other 4xx)
+/// releases the row so that a rerun tries it again.
 fn is_definitive(error: &Error) -> bool {
     matches!(error, Error::Validation { .. })
-        || error.status().is_some_and(|s| s.is_client_error() && ![401, 408, 429].contains(&s.as_u16()))
+        || error.status().is_some_and(|s| PERMANENT_STATUSES.contains(&s.as_u16()))
 }
 
-/// The upsert result recorded by `complete`.
+/// Whether a failure recorded in the ledger is permanent (see [`is_definitive`]). Failures recorded by older
+/// builds for other answers (e.g. a 404) are tried again.
+fn is_permanent(recorded: &Value) -> bool {
+    recorded
+        .get("status")
+        .and_then(Value::as_u64)
+        .is_some_and(|status| PERMANENT_STATUSES.iter().any(|p| u64::from(*p) == status))
+}
+
+/// The upsert result recorded by `complete`: `{kind, id, updated_at}` (a replayed person carries only its id;
+/// a later row for the same email then compares against nothing and sends its update). Entries written by
+/// older builds hold the whole person under `person`.
 fn replay(recorded: &Value) -> Option<Upserted> {
-    let person: Person = serde_json::from_value(recorded.get("person")?.clone()).ok()?;
+    let person = match recorded.get("person") {
+        Some(person) => person.clone(),
+        None => json!({"id": recorded.get("id")?, "updated_at": recorded.get("updated_at")?}),
+    };
+    let person: Person = serde_json::from_value(person).ok()?;
     Some(match recorded.get("kind")?.as_str()? {
         "created" => Upserted::Created(person),
         "updated" => Upserted::Updated(person),
@@ -318,5 +482,8 @@ async fn release_quietly(store: &Store, lock: LockGuard) {
 }
 
 fn journal_error(error: StoreError) -> Error {
-    Error::Journal { message: error.to_string() }
+    match error {
+        StoreError::Paused { by, reason } => Error::Paused { by, reason },
+        other => Error::Journal { message: other.to_string() },
+    }
 }

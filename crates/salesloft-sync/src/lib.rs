@@ -12,7 +12,9 @@
 #![warn(missing_docs)]
 
 pub mod fault_points;
+pub mod holder;
 pub mod keys;
+pub mod lease_keeper;
 pub mod ledger_journal;
 
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};

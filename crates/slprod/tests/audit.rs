@@ -5,11 +5,20 @@ use salesloft_store::{AuditEntry, StoreUrl};
 
 /// Creates a store with `n` audit records and returns its URL.
 fn store_with_records(dir: &tempfile::TempDir, n: usize) -> String {
+    store_with_keyed_records(dir, n, None)
+}
+
+/// Creates a store with `n` audit records hashed with `key` (HMAC) or plain sha256, and returns its URL.
+fn store_with_keyed_records(dir: &tempfile::TempDir, n: usize, key: Option<&str>) -> String {
     let url = format!("sqlite://{}", dir.path().join("slprod.sqlite").display());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let runtime = runtime.unwrap_or_else(|e| panic!("runtime: {e}"));
     runtime.block_on(async {
-        let store = salesloft_store::open(&url).await.unwrap_or_else(|e| panic!("open: {e}"));
+        let audit_key =
+            key.map(|k| salesloft_store::AuditKey::new(k.as_bytes().to_vec()).unwrap_or_else(|e| panic!("{e}")));
+        let options = salesloft_store::StoreOptions { audit_key, ..salesloft_store::StoreOptions::default() };
+        let parsed = StoreUrl::parse(&url).unwrap_or_else(|e| panic!("{e}"));
+        let store = salesloft_store::open_with(&parsed, options).await.unwrap_or_else(|e| panic!("open: {e}"));
         for i in 0..n {
             let entry = AuditEntry {
                 actor: "test".into(),
@@ -48,7 +57,7 @@ fn patch_file(url: &str, from: &str, to: &str) {
 
 fn slprod() -> Command {
     let mut cmd = Command::cargo_bin("slprod").unwrap_or_else(|e| panic!("slprod binary: {e}"));
-    cmd.env_remove("SLPROD_STORE");
+    cmd.env_remove("SLPROD_STORE").env_remove("SLPROD_AUDIT_KEY");
     cmd
 }
 
@@ -132,4 +141,70 @@ fn a_foreign_sqlite_file_is_refused() {
     let (code, _, stderr) = run(slprod().args(["audit", "verify", "--store", &url]));
     assert_eq!(code, 2, "stderr {stderr}");
     assert!(stderr.contains("is not a salesloft-prod store"), "got {stderr}");
+}
+
+const KEY: &str = "correct horse battery staple";
+
+#[test]
+fn a_keyed_chain_verifies_only_with_its_key_which_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = store_with_keyed_records(&dir, 3, Some(KEY));
+    let (code, stdout, stderr) = run(slprod().env("SLPROD_AUDIT_KEY", KEY).args(["audit", "verify", "--store", &url]));
+    assert_eq!(code, 0, "with the key from the environment: {stdout} {stderr}");
+    let key_file = dir.path().join("audit.key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let key_arg = key_file.display().to_string();
+    let (code, stdout, stderr) = run(slprod().args(["audit", "verify", "--store", &url, "--audit-key-file", &key_arg]));
+    assert_eq!(code, 0, "with the key from a file: {stdout} {stderr}");
+    assert!(!stdout.contains(KEY) && !stderr.contains(KEY), "the key was printed");
+    let (code, stdout, _) = run(slprod().args(["audit", "verify", "--store", &url]));
+    assert_eq!(code, 1, "without the key the HMACs do not verify: {stdout}");
+    assert!(stdout.contains("SLPROD_AUDIT_KEY"), "the report says a key may be needed: {stdout}");
+    let (code, _, stderr) = run(slprod().env("SLPROD_AUDIT_KEY", "short").args(["audit", "verify", "--store", &url]));
+    assert_eq!(code, 2, "a too-short key is refused");
+    assert!(stderr.contains("at least 16 bytes") && !stderr.contains("short\n"), "{stderr}");
+}
+
+#[test]
+fn head_prints_the_hash_that_verify_expect_head_checks() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = store_with_records(&dir, 3);
+    let (code, stdout, stderr) = run(slprod().args(["audit", "head", "--store", &url]));
+    assert_eq!(code, 0, "{stderr}");
+    let hash = stdout.trim().to_string();
+    assert_eq!(hash.len(), 64, "a sha256 hex hash: {hash:?}");
+    let (code, stdout, _) = run(slprod().args(["audit", "head", "--json", "--store", &url]));
+    assert_eq!(code, 0);
+    let head: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!((head["seq"].as_i64(), head["hash"].as_str()), (Some(3), Some(hash.as_str())));
+    let (code, stdout, stderr) = run(slprod().args(["audit", "verify", "--store", &url, "--expect-head", &hash]));
+    assert_eq!(code, 0, "the anchored head is in the chain: {stdout} {stderr}");
+    let forged = "f".repeat(64);
+    let (code, stdout, _) = run(slprod().args(["audit", "verify", "--store", &url, "--expect-head", &forged]));
+    assert_eq!(code, 1, "an anchor that is not in the chain fails: {stdout}");
+    assert!(stdout.contains("anchor_missing") && stdout.contains("anchored head"), "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
+fn export_replaces_the_file_atomically_and_privately() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = store_with_records(&dir, 2);
+    let exports = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = exports.path().join("audit.jsonl");
+    std::fs::write(&out, "an older export\n".repeat(100)).unwrap_or_else(|e| panic!("{e}"));
+    let out_arg = out.display().to_string();
+    let (code, _, stderr) = run(slprod().args(["audit", "export", "--store", &url, "--out", &out_arg]));
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(text.lines().count(), 2, "the whole new export replaced the old file: {text}");
+    assert!(!text.contains("older"), "{text}");
+    let mode = std::fs::metadata(&out).unwrap_or_else(|e| panic!("{e}")).permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the export is private, got {mode:o}");
+    let names: Vec<String> = std::fs::read_dir(exports.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names, vec!["audit.jsonl".to_string()], "no temp file is left behind");
 }

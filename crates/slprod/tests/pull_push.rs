@@ -311,3 +311,45 @@ async fn pull_with_an_expired_oauth_token_refreshes_and_saves_the_rotated_token(
     assert_ne!(saved["refresh_token"].as_str(), Some(refresh.as_str()), "the rotated refresh token was saved");
     sim.shutdown().await;
 }
+
+/// The permission bits of `path` (owner, group, other).
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_on_disk_is_private_and_expired_rows_are_reaped() {
+    let sim = sim(5).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("people.jsonl");
+    let store = dir.path().join("private.sqlite");
+    let store_arg = format!("sqlite://{}", store.display());
+    let (code, _, stderr) =
+        slprod(&sim, args(&["pull", "people", "--store", &store_arg, "--out", out.to_str().expect("utf-8 path")]))
+            .await;
+    assert_eq!(code, 0, "pull: {stderr}");
+    assert_eq!(mode_of(&out), 0o600, "pull output is private");
+    let file = dir.path().join("rows.jsonl");
+    std::fs::write(&file, "{\"email_address\":\"private@disk.example\"}\n").expect("write");
+    let (code, _, stderr) =
+        slprod(&sim, args(&["push", "people", "--store", &store_arg, "--from", file.to_str().expect("utf-8")])).await;
+    assert_eq!(code, 0, "push: {stderr}");
+    assert_eq!(mode_of(&store), 0o600, "the store file is private");
+    for suffix in ["-wal", "-shm"] {
+        let side = dir.path().join(format!("private.sqlite{suffix}"));
+        if side.exists() {
+            assert_eq!(mode_of(&side), 0o600, "{} is private", side.display());
+        }
+    }
+    let (code, stdout, stderr) = slprod(&sim, args(&["store", "reap", "--store", &store_arg])).await;
+    assert_eq!(code, 0, "store reap: {stderr}");
+    assert_eq!(stdout.trim(), "reaped 0 expired ledger keys and 0 expired inbox rows");
+    let (code, stdout, _) = slprod(&sim, args(&["store", "reap", "--json", "--store", &store_arg])).await;
+    assert_eq!(code, 0);
+    let counts: Value = serde_json::from_str(stdout.trim()).expect("JSON counts");
+    assert_eq!(counts, json!({"ledger_keys": 0, "inbox_rows": 0}));
+    sim.shutdown().await;
+}

@@ -12,13 +12,14 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::audit::{
-    AuditRecord, GENESIS_HASH, PreparedEntry, Problem, ProblemKind, VerifyReport, record_hash,
+    AuditKey, AuditRecord, ChainHead, GENESIS_HASH, PreparedEntry, Problem, ProblemKind, VerifyReport,
+    record_hash,
 };
 use crate::backend::{dur_micros, from_micros, micros};
 use crate::budget::{Spend, window_start};
 use crate::error::{Result, StoreError};
 use crate::inbox::{InboxCounts, InboxItem};
-use crate::ledger::{Begin, Lease, LedgerRecord, Phase, may_move};
+use crate::ledger::{Begin, BeginOptions, Lease, LedgerRecord, Phase, may_move};
 use crate::locks::{LockGuard, LockInfo};
 use crate::pause::PauseInfo;
 
@@ -60,6 +61,7 @@ pub(crate) async fn ledger_begin(
     token: &str,
     ttl: Duration,
     retention: Duration,
+    options: &BeginOptions,
     now: OffsetDateTime,
 ) -> Result<Begin> {
     let now_us = micros(now);
@@ -98,7 +100,11 @@ pub(crate) async fn ledger_begin(
     .fetch_one(tx.conn())
     .await?;
     let (record, lock_token) = ledger_row(&row)?;
-    let lock_live = lock_token.is_some() && record.locked_until.is_some_and(|until| until > now);
+    let taken_over = options.take_over_from.is_some()
+        && record.locked_by.as_deref() == options.take_over_from.as_deref();
+    let lock_live = lock_token.is_some()
+        && record.locked_until.is_some_and(|until| until > now)
+        && !taken_over;
     if record.created_at + retention <= now && !lock_live {
         // Past retention but not reaped yet: a reused expired key is a new request (Stripe prunes at 24 h).
         sqlx::query(
@@ -123,6 +129,7 @@ pub(crate) async fn ledger_begin(
             Phase::Completed => Some(Begin::Completed(
                 record.result.clone().unwrap_or(Value::Null),
             )),
+            Phase::Failed if options.reopen_failed && !lock_live => None,
             Phase::Failed => Some(Begin::Failed(record.result.clone().unwrap_or(Value::Null))),
             Phase::Started | Phase::RequestSent if lock_live => Some(Begin::InProgress {
                 holder: record.locked_by.clone().unwrap_or_default(),
@@ -135,20 +142,29 @@ pub(crate) async fn ledger_begin(
         tx.rollback().await?;
         return Ok(outcome);
     }
+    // A reopened failure starts over from *started* (a failure is recorded only for an answer that had no
+    // effect, so nothing of it is in doubt).
+    let phase = if record.phase == Phase::Failed {
+        Phase::Started
+    } else {
+        record.phase
+    };
     sqlx::query(
-        "UPDATE idempotency_keys SET lock_token = $2, locked_by = $3, locked_until = $4, attempts = attempts + 1, \
-         updated_at = $5 WHERE key = $1",
+        "UPDATE idempotency_keys SET phase = $6, result = CASE WHEN $6 = phase THEN result ELSE NULL END, \
+         lock_token = $2, locked_by = $3, locked_until = $4, attempts = attempts + 1, updated_at = $5 \
+         WHERE key = $1",
     )
     .bind(key)
     .bind(token)
     .bind(holder)
     .bind(until_us)
     .bind(now_us)
+    .bind(phase.as_str())
     .execute(tx.conn())
     .await?;
     tx.commit().await?;
     Ok(Begin::Resume {
-        phase: record.phase,
+        phase,
         lease: lease(record.attempts + 1),
     })
 }
@@ -159,6 +175,7 @@ pub(crate) async fn ledger_step(
     phase: Phase,
     result: Option<&str>,
     audit: Option<&PreparedEntry>,
+    refuse_if_paused: bool,
     now: OffsetDateTime,
 ) -> Result<()> {
     let now_us = micros(now);
@@ -187,6 +204,23 @@ pub(crate) async fn ledger_step(
             what: "idempotency key",
             name: lease.key.clone(),
         });
+    }
+    if refuse_if_paused {
+        // Read in this transaction (and share-locked on PostgreSQL, so `pause_set` waits for it): a step that
+        // commits *request sent* committed before the switch was set, and none commits after.
+        let pause = sqlx::query(share_rows!(
+            "SELECT paused, set_by, reason FROM pause_flag WHERE id = 1"
+        ))
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some(pause) = pause
+            && pause.try_get::<bool, _>("paused")?
+        {
+            let by: String = pause.try_get("set_by")?;
+            let reason: String = pause.try_get("reason")?;
+            tx.rollback().await?;
+            return Err(StoreError::Paused { by, reason });
+        }
     }
     if !may_move(current, phase) {
         return Err(StoreError::InvalidArgument(format!(
@@ -229,6 +263,28 @@ pub(crate) async fn ledger_release(pool: &Pool, lease: &Lease, now: OffsetDateTi
     .bind(&lease.key)
     .bind(&lease.token)
     .bind(micros(now))
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost {
+            what: "idempotency key",
+            name: lease.key.clone(),
+        })
+    }
+}
+
+pub(crate) async fn ledger_renew(pool: &Pool, lease: &Lease, now: OffsetDateTime) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET locked_until = $3 WHERE key = $1 AND lock_token = $2",
+    )
+    .bind(&lease.key)
+    .bind(&lease.token)
+    .bind(micros(now).saturating_add(dur_micros(lease.ttl)))
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -324,7 +380,7 @@ async fn audit_append_tx(
     let head_seq: i64 = head.try_get("seq")?;
     let prev_hash: String = head.try_get("hash")?;
     let at = micros(now);
-    let hash = record_hash(&prev_hash, at, entry);
+    let hash = record_hash(&prev_hash, at, entry, entry.key.as_ref());
     let seq = head_seq + 1;
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, operation, resource, request, response_status, idempotency_key, \
@@ -380,7 +436,21 @@ enum Break {
     Link(Box<AuditRecord>),
 }
 
-pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
+pub(crate) async fn audit_head(pool: &Pool) -> Result<ChainHead> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok(ChainHead {
+        seq: head.try_get("seq")?,
+        hash: head.try_get("hash")?,
+    })
+}
+
+pub(crate) async fn audit_verify(
+    pool: &Pool,
+    key: Option<&AuditKey>,
+    anchored: Option<&str>,
+) -> Result<VerifyReport> {
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(pool)
         .await?;
@@ -390,6 +460,8 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
     let mut expected_prev = GENESIS_HASH.to_owned();
     let mut records = 0u64;
     let mut found = None;
+    // An empty chain's head is the genesis hash.
+    let mut anchor_seen = anchored == Some(GENESIS_HASH);
     {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq");
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
@@ -403,13 +475,16 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
                 });
                 break;
             }
-            if record.computed_hash() != record.hash {
+            if record.computed_hash_with(key) != record.hash {
                 found = Some(Break::Altered(record.seq));
                 break;
             }
             if record.prev_hash != expected_prev {
                 found = Some(Break::Link(Box::new(record)));
                 break;
+            }
+            if anchored == Some(record.hash.as_str()) {
+                anchor_seen = true;
             }
             expected_seq += 1;
             expected_prev = record.hash;
@@ -503,6 +578,15 @@ pub(crate) async fn audit_verify(pool: &Pool) -> Result<VerifyReport> {
                 "record #{last_seq} was altered and re-hashed: it differs from the recorded chain head"
             ),
         }),
+        None if anchored.is_some() && !anchor_seen => Some(Problem {
+            seq: head_seq,
+            kind: ProblemKind::AnchorMissing,
+            detail: format!(
+                "the chain verifies on its own, but the anchored head {} is not in it: the log was rewritten \
+                 (records up to or after the anchor were replaced and re-hashed)",
+                anchored.unwrap_or_default()
+            ),
+        }),
         None => None,
     };
     Ok(VerifyReport {
@@ -549,6 +633,7 @@ pub(crate) async fn lock_try_acquire(
     holder: &str,
     token: &str,
     ttl: Duration,
+    take_over_from: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<LockGuard>> {
     let now_us = micros(now);
@@ -560,13 +645,14 @@ pub(crate) async fn lock_try_acquire(
         "INSERT INTO locks (name, holder, token, fence, acquired_at, expires_at) VALUES ($1, $2, $3, 1, $4, $5) \
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, \
          fence = locks.fence + 1, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
-         WHERE locks.expires_at <= excluded.acquired_at RETURNING fence",
+         WHERE locks.expires_at <= excluded.acquired_at OR locks.holder = $6 RETURNING fence",
     )
     .bind(name)
     .bind(holder)
     .bind(token)
     .bind(now_us)
     .bind(until_us)
+    .bind(take_over_from)
     .fetch_optional(tx.conn())
     .await?;
     tx.commit().await?;

@@ -26,6 +26,12 @@ macro_rules! lock_rows {
     };
 }
 
+macro_rules! share_rows {
+    ($sql:expr) => {
+        concat!($sql, " FOR SHARE")
+    };
+}
+
 macro_rules! skip_locked {
     ($head:expr, $tail:expr) => {
         concat!($head, " FOR UPDATE SKIP LOCKED", $tail)

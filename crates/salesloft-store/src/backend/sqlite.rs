@@ -28,6 +28,12 @@ macro_rules! lock_rows {
     };
 }
 
+macro_rules! share_rows {
+    ($sql:expr) => {
+        $sql
+    };
+}
+
 macro_rules! skip_locked {
     ($head:expr, $tail:expr) => {
         concat!($head, $tail)
@@ -92,6 +98,7 @@ async fn open_once(url: &StoreUrl, path: &Path, options: &StoreOptions) -> Resul
     if path.is_dir() {
         return Err(StoreError::Open { target, detail: "the path is a directory".into() });
     }
+    create_private(path).map_err(|e| StoreError::Open { target: target.clone(), detail: e.to_string() })?;
     let mut connect = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -117,6 +124,24 @@ async fn open_once(url: &StoreUrl, path: &Path, options: &StoreOptions) -> Resul
         return Err(error);
     }
     Ok(pool)
+}
+
+/// Creates the database file with mode 0600 (owner only) if it does not exist yet: the store holds personal
+/// data (audit records, webhook bodies). SQLite creates the `-wal` and `-shm` files with the database file's
+/// permissions, so they are private too. An existing file keeps its permissions.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
 }
 
 /// Connecting runs the WAL pragma, which is the first read of the file: map "not a database" and "corrupt"

@@ -1,12 +1,14 @@
 //! One module per subcommand. Each `run` returns the process exit code: 0 success, 1 some items failed,
-//! 2 could not run.
+//! 2 could not run, 3 (`push`) stopped by a pause set while it ran.
 
 pub mod audit;
+pub mod audit_key;
 pub mod demo;
 pub mod pause;
 pub mod pull;
 pub mod push;
 pub mod sim;
+pub mod store;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -38,7 +40,7 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the SalesLoft API v2 + OAuth simulator.
     Sim(sim::SimArgs),
-    /// Verify or export the hash-chained audit log.
+    /// Verify, anchor (`head`) or export the hash-chained audit log.
     Audit(audit::AuditArgs),
     /// Pause every mutation sent through this store (rollback switch).
     Pause(pause::PauseArgs),
@@ -50,6 +52,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Push people.
     Push(push::PushArgs),
+    /// Store maintenance: `reap` deletes expired ledger keys and inbox rows.
+    Store(store::StoreCommandArgs),
 }
 
 /// Runs one subcommand and returns its exit code.
@@ -63,6 +67,7 @@ pub async fn run(command: Command) -> i32 {
         Command::Paused(args) => pause::show(args).await,
         Command::Pull(args) => pull::run(args).await,
         Command::Push(args) => push::run(args).await,
+        Command::Store(args) => store::run(args).await,
     }
 }
 

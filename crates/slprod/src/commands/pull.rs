@@ -243,7 +243,7 @@ async fn prepare(args: &PullArgs, slot: &CheckpointSlot) -> Result<(File, PullCh
             if args.since.is_some() {
                 eprintln!("note: resuming from checkpoint {}; --since is ignored", slot.name);
             }
-            let file = OpenOptions::new()
+            let file = private_file()
                 .read(true)
                 .write(true)
                 .create(true)
@@ -278,10 +278,27 @@ async fn prepare(args: &PullArgs, slot: &CheckpointSlot) -> Result<(File, PullCh
                 ),
                 None => KeysetCursor::start(),
             };
-            let file = File::create(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+            let file = private_file()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&args.out)
+                .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
             Ok((file, PullCheckpoint { resource, cursor, bytes: 0, records: 0 }))
         }
     }
+}
+
+/// Options that create a file readable and writable by its owner only (mode 0600): pulled records are personal
+/// data. An existing file keeps its permissions.
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options
 }
 
 async fn pull<T>(client: &Client, args: &PullArgs) -> i32

@@ -7,7 +7,10 @@
 //! `--run-id`): rerunning an interrupted push of the same file resumes it — finished rows replay their
 //! recorded result, rows whose mutation was in doubt are looked up by email before anything is sent again.
 //! Pushing an identical file again within the key retention (24 h) therefore sends only the lookups; pass a
-//! new `--run-id` to apply it afresh. A paused store (the rollback switch) refuses the push.
+//! new `--run-id` to apply it afresh. A rerun right after a crash does not wait for the dead process's leases
+//! when it ran on this host (its pid is gone); a live holder's lease is waited out with a log line. Rows that
+//! failed for a transient reason are tried again; permanent failures (422, 409) are replayed unless
+//! `--retry-failed`. A paused store (the rollback switch) refuses the push.
 //!
 //! CSV: a header row names the columns after [`PersonInput`]'s fields (`email_address`, `first_name`, …);
 //! `custom_fields.<name>` columns fill custom fields; `tags` and `contact_restrictions` are `;`-separated;
@@ -31,8 +34,10 @@ use serde_json::{Map, Value};
 const EXIT_OK: i32 = 0;
 /// Exit code: some rows failed (each is reported).
 const EXIT_SOME_FAILED: i32 = 1;
-/// Exit code: nothing could be done (no credential, unreadable file).
+/// Exit code: nothing could be done (no credential, unreadable file, store paused at start).
 const EXIT_COULD_NOT_RUN: i32 = 2;
+/// Exit code: the pause switch was turned on while the push ran; the rows not yet sent were left for a rerun.
+const EXIT_PAUSED: i32 = 3;
 
 /// Rows sent per lookup.
 const CHUNK: usize = 100;
@@ -69,6 +74,18 @@ pub struct PushArgs {
     /// after this.
     #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
     pub lock_ttl: std::time::Duration,
+    /// How long a row waits for another live process to release its email lock or ledger lease before it is
+    /// reported as not done (a rerun tries it again); default: 4/3 of `--lock-ttl`. Leases of a process on
+    /// this host that is gone (killed, crashed) are taken over at once, without waiting.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub lock_wait: Option<std::time::Duration>,
+    /// Also send rows again that failed permanently (422 validation, 409 conflict) earlier in this run. Rows
+    /// that failed for a transient reason (network, 5xx, timeout, lease, budget) are always tried again.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// The audit chain's HMAC key (or SLPROD_AUDIT_KEY).
+    #[command(flatten)]
+    pub audit_key: super::audit_key::AuditKeyArgs,
 }
 
 /// Resources `slprod push` can write.
@@ -120,6 +137,8 @@ pub struct PushReport {
     pub unchanged: u64,
     /// Rows that failed.
     pub failed: u64,
+    /// Rows left unsent because the pause switch was turned on during the push (a rerun finishes them).
+    pub paused: u64,
     /// Each failed row, in file order.
     pub failures: Vec<FailedRow>,
 }
@@ -131,7 +150,7 @@ impl PushReport {
     }
 }
 
-/// Runs `slprod push`; returns 0 (all rows done), 1 (some rows failed), 2 (could not run).
+/// Runs `slprod push`; returns 0 (all rows done), 1 (some rows failed), 2 (could not run), 3 (paused part-way).
 pub async fn run(args: PushArgs) -> i32 {
     let PushResource::People = args.resource;
     let client = match args.connect.client() {
@@ -166,7 +185,7 @@ pub async fn run(args: PushArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     };
-    let store = match salesloft_store::open(&args.store).await {
+    let store = match args.audit_key.open(&args.store).await {
         Ok(store) => store,
         Err(e) => {
             eprintln!("error: cannot open the store: {e}");
@@ -184,6 +203,16 @@ pub async fn run(args: PushArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     }
+    // Expired keys and deliveries go first (retention: keys 24 h, deliveries 7 days); a failure only delays it.
+    match store.reap().await {
+        Ok(reaped) if reaped.ledger_keys + reaped.inbox_rows > 0 => tracing::info!(
+            ledger_keys = reaped.ledger_keys,
+            inbox_rows = reaped.inbox_rows,
+            "reaped expired store rows"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not reap expired store rows; going on"),
+    }
     eprintln!("push run {run} (store {})", store.url());
     let journal = LedgerJournal::new(
         store.clone(),
@@ -191,12 +220,19 @@ pub async fn run(args: PushArgs) -> i32 {
         JournalConfig {
             actor: "slprod push".to_string(),
             lock_ttl: args.lock_ttl,
-            lock_wait: (args.lock_ttl * 4 / 3).max(std::time::Duration::from_secs(5)),
+            lock_wait: args.lock_wait.unwrap_or_else(|| (args.lock_ttl * 4 / 3).max(std::time::Duration::from_secs(5))),
+            retry_failed: args.retry_failed,
         },
     );
     let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
     let mut report = PushReport::default();
-    let mut pusher = Pusher { client: &client, config: &config, journal: &journal, pending: Vec::with_capacity(CHUNK) };
+    let mut pusher = Pusher {
+        client: &client,
+        config: &config,
+        journal: &journal,
+        pending: Vec::with_capacity(CHUNK),
+        paused_by: None,
+    };
     let read = match format {
         InputFormat::Csv => read_csv(file, &mut pusher, &mut report).await,
         InputFormat::Jsonl => read_jsonl(file, &mut pusher, &mut report).await,
@@ -209,6 +245,14 @@ pub async fn run(args: PushArgs) -> i32 {
     store.close().await;
     report.failures.sort_by_key(|f| f.row);
     print_report(&report, args.report);
+    if let Some((by, reason)) = &pusher.paused_by {
+        eprintln!(
+            "error: syncs were paused during the push (by {by}: {reason}); {} rows were not sent. \
+             Run `slprod resume`, then the same push again to finish them",
+            report.paused
+        );
+        return EXIT_PAUSED;
+    }
     if report.failed == 0 { EXIT_OK } else { EXIT_SOME_FAILED }
 }
 
@@ -241,10 +285,16 @@ struct Pusher<'a> {
     config: &'a UpsertConfig,
     journal: &'a LedgerJournal,
     pending: Vec<(usize, PersonInput)>,
+    /// Set once a row was stopped by the pause switch: the rest of the file is counted, not sent.
+    paused_by: Option<(String, String)>,
 }
 
 impl Pusher<'_> {
     async fn push(&mut self, row: u64, input: PersonInput, report: &mut PushReport) {
+        if self.paused_by.is_some() {
+            report.paused += 1;
+            return;
+        }
         self.pending.push((row as usize, input));
         if self.pending.len() >= CHUNK {
             self.flush(report).await;
@@ -261,6 +311,10 @@ impl Pusher<'_> {
                 Ok(Upserted::Created(_)) => report.created += 1,
                 Ok(Upserted::Updated(_)) => report.updated += 1,
                 Ok(Upserted::Unchanged(_)) => report.unchanged += 1,
+                Err(Error::Paused { by, reason }) => {
+                    report.paused += 1;
+                    self.paused_by.get_or_insert((by, reason));
+                }
                 Err(error) => report.fail(outcome.index as u64, outcome.email, describe(&error)),
             }
         }
@@ -454,6 +508,9 @@ fn print_report(report: &PushReport, format: ReportFormat) {
                 "{} rows: {} created, {} updated, {} unchanged, {} failed",
                 report.rows, report.created, report.updated, report.unchanged, report.failed
             );
+            if report.paused > 0 {
+                println!("{} rows not sent: syncs were paused during the push", report.paused);
+            }
             for failure in &report.failures {
                 match &failure.email {
                     Some(email) => println!("row {} ({email}): {}", failure.row, failure.reason),
