@@ -138,13 +138,32 @@ impl PipelineBuilder {
         self
     }
 
-    /// Builds the pipeline; fails on a bad base URL or missing credentials.
+    /// Caps the bytes read from one response body (default 16 MiB,
+    /// [`crate::transport::DEFAULT_MAX_BODY_BYTES`]); a longer body fails with [`Error::BodyTooLarge`].
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.config.http.max_body_bytes = bytes;
+        self
+    }
+
+    /// The longest `Retry-After` slept through (default 5 minutes); a longer one fails the call with
+    /// [`Error::RetryAfterTooLong`].
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.config.retry.max_retry_after = max;
+        self
+    }
+
+    /// Builds the pipeline; fails with [`Error::Construction`] on a bad base URL or OAuth token URL (plain
+    /// `http://` is refused except for loopback hosts — [`super::url_policy`]) or missing credentials.
     pub fn build(self) -> Result<Pipeline, Error> {
         let credentials = self
             .credentials
             .ok_or_else(|| Error::Construction { reason: "no credentials: call .api_key(..) or .oauth(..)".into() })?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::default()));
         let http = HttpTransport::new(&self.base_url, self.config.http)?;
+        if let Credentials::OAuth(oauth, _) = &credentials {
+            // The token form carries the client secret and the refresh token: same rule as the base URL.
+            super::url_policy::require_secure_url(&oauth.token_url, "OAuth token URL")?;
+        }
         let config = self.config;
         let rng = match config.retry.seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
@@ -340,6 +359,12 @@ impl Inner {
                     }
                     (action, error)
                 }
+                Err(error @ Error::BodyTooLarge { status, .. }) => {
+                    // Answered, but unusable: a repeat would get the same oversized answer, so it is final.
+                    self.budget.settle(reservation, Settlement::Unknown);
+                    permit.record(AttemptOutcome::from_status(status));
+                    return Err(error);
+                }
                 Err(error) => {
                     let (settlement, result) = match &error {
                         Error::Dispatch { connect: true, .. } => {
@@ -362,6 +387,23 @@ impl Inner {
             if counted >= max_attempts {
                 tracing::debug!(attempts = trace.attempts, "not retrying: out of attempts");
                 return Err(error);
+            }
+            if let Some(asked) = min_delay.filter(|asked| *asked > self.retry.max_retry_after) {
+                // Sleeping for hours on a server's word would stall every caller behind this one; fail with
+                // what the server asked so an operator can decide (FACTS.md §2.4: Retry-After is not even
+                // documented, so an extreme value is more likely a fault than a plan).
+                tracing::warn!(
+                    attempts = trace.attempts,
+                    retry_after_s = asked.as_secs(),
+                    max_s = self.retry.max_retry_after.as_secs(),
+                    "not retrying: Retry-After is longer than the configured maximum"
+                );
+                return Err(Error::RetryAfterTooLong {
+                    operation: operation.to_string(),
+                    retry_after: asked,
+                    max: self.retry.max_retry_after,
+                    last: Box::new(error),
+                });
             }
             let Some(cost) = self.retry_budget.try_acquire(reason == RetryReason::Timeout) else {
                 tracing::warn!(attempts = trace.attempts, "not retrying: retry budget exhausted");

@@ -58,11 +58,14 @@ impl OAuthConfig {
         }
     }
 
-    /// The token URL that belongs to an API base URL: SalesLoft's for `api.salesloft.com`, else
-    /// `<root>/oauth/token` where root is the base URL without its `/v2` (the simulator's layout).
+    /// The token URL that belongs to an API base URL: SalesLoft's for `https://api.salesloft.com` (exact host
+    /// match, FACTS.md §1.2), else `<root>/oauth/token` where root is the base URL without its `/v2` (the
+    /// simulator's layout). A look-alike host (`api.salesloft.com.evil.example`) keeps its own root: the
+    /// client secret is never sent to SalesLoft's token endpoint on the strength of a substring, nor is a
+    /// look-alike ever mistaken for SalesLoft.
     pub fn token_url_for(base_url: &str) -> String {
         let trimmed = base_url.trim_end_matches('/');
-        if trimmed.contains("api.salesloft.com") {
+        if url::Url::parse(trimmed).is_ok_and(|url| crate::transport::url_policy::is_salesloft_api_host(&url)) {
             return SALESLOFT_TOKEN_URL.to_string();
         }
         let root = trimmed.strip_suffix("/v2").unwrap_or(trimmed);
@@ -164,6 +167,11 @@ mod tests {
             ("http://127.0.0.1:4000/v2", "http://127.0.0.1:4000/oauth/token"),
             ("http://127.0.0.1:4000/v2/", "http://127.0.0.1:4000/oauth/token"),
             ("http://localhost:9", "http://localhost:9/oauth/token"),
+            ("https://API.salesloft.com/v2", SALESLOFT_TOKEN_URL),
+            // Look-alikes keep their own root (a `contains` match sent them to SalesLoft's token URL).
+            ("https://api.salesloft.com.evil.example/v2", "https://api.salesloft.com.evil.example/oauth/token"),
+            ("https://evil.example/api.salesloft.com/v2", "https://evil.example/api.salesloft.com/oauth/token"),
+            ("https://xapi.salesloft.com/v2", "https://xapi.salesloft.com/oauth/token"),
         ];
         for (base, expected) in table {
             assert_eq!(OAuthConfig::token_url_for(base), expected, "{base}");
