@@ -350,7 +350,7 @@ impl Inner {
                     if status.is_success() {
                         self.retry_budget.on_success(last_retry_cost);
                     }
-                    let error = match into_result(operation, raw, trace.attempts) {
+                    let error = match into_result_redacted(operation, raw, trace.attempts, &self.redactor) {
                         Ok(response) => return Ok(response),
                         Err(error) => error,
                     };
@@ -443,10 +443,12 @@ impl Inner {
         let query = self.redactor.redact_query(&request.query);
         let errors = serde_json::to_value(&validation.errors).unwrap_or_default();
         let errors = self.redactor.redact_json(&errors);
+        // The path may hold an email or a token (a lookup by value); it goes through the text redactor too.
+        let path = self.redactor.redact_text(&request.path);
         tracing::warn!(
             operation = request.operation,
             method = %request.method,
-            path = %request.path,
+            path = %path,
             field_errors = %errors,
             message = validation.message.as_deref().unwrap_or(""),
             payload = %payload,
@@ -457,13 +459,25 @@ impl Inner {
 }
 
 /// Turns one raw answer into a success or SalesLoft's typed error (FACTS.md §3: singular `error` on
-/// 401/403/404, an `errors` field map on 422).
+/// 401/403/404, an `errors` field map on 422), with every message redacted by the default [`Redactor`].
 pub fn into_result(operation: &str, raw: RawResponse, attempts: u32) -> Result<ApiResponse, Error> {
+    into_result_redacted(operation, raw, attempts, &Redactor::default())
+}
+
+/// [`into_result`] with `redactor` applied to everything taken from the body: SalesLoft's `error` string, the
+/// 422 field messages (which may echo the rejected value) and the excerpt of a body that is not JSON. An
+/// error's `Display` ends up in logs and reports, so it must never carry a secret or unmasked PII.
+pub fn into_result_redacted(
+    operation: &str,
+    raw: RawResponse,
+    attempts: u32,
+    redactor: &Redactor,
+) -> Result<ApiResponse, Error> {
     let rate = RateLimitInfo::from_headers(&raw.headers);
     if raw.status.is_success() {
         return Ok(ApiResponse { status: raw.status, headers: raw.headers, body: raw.body, rate, attempts });
     }
-    let (message, errors) = parse_error_body(&raw.body);
+    let (message, errors) = parse_error_body(&raw.body, redactor);
     let operation = operation.to_string();
     Err(match raw.status {
         StatusCode::UNPROCESSABLE_ENTITY => Error::Validation { operation, error: ValidationError { errors, message } },
@@ -473,25 +487,34 @@ pub fn into_result(operation: &str, raw: RawResponse, attempts: u32) -> Result<A
         StatusCode::TOO_MANY_REQUESTS => {
             Error::RateLimited { operation, retry_after: super::retry_after(&raw.headers) }
         }
-        status => Error::Api { operation, status, message: message.unwrap_or_else(|| excerpt(&raw.body)), errors },
+        status => {
+            Error::Api { operation, status, message: message.unwrap_or_else(|| excerpt(&raw.body, redactor)), errors }
+        }
     })
 }
 
-/// Reads `{"error": "..."}` and/or `{"errors": {field: [..]}}`; anything else yields nothing.
-fn parse_error_body(body: &[u8]) -> (Option<String>, FieldErrors) {
+/// Reads `{"error": "..."}` and/or `{"errors": {field: [..]}}`, redacted; anything else yields nothing.
+fn parse_error_body(body: &[u8], redactor: &Redactor) -> (Option<String>, FieldErrors) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (None, FieldErrors::new());
     };
-    let message = value.get("error").and_then(|v| v.as_str()).map(str::to_string);
+    let message = value.get("error").and_then(|v| v.as_str()).map(|m| redactor.redact_text(m));
     let mut errors = FieldErrors::new();
     if let Some(map) = value.get("errors").and_then(|v| v.as_object()) {
         for (field, messages) in map {
-            let list = match messages {
+            let list: Vec<String> = match messages {
                 serde_json::Value::Array(items) => {
                     items.iter().map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).collect()
                 }
                 serde_json::Value::String(s) => vec![s.clone()],
                 other => vec![other.to_string()],
+            };
+            // A message under a secret-named field (`{"password": ["hunter2 is too short"]}`) may echo the
+            // secret itself; the field name stays so the caller still knows what was rejected.
+            let list = if redactor.is_secret_key(field) {
+                list.iter().map(|_| crate::redact::REDACTED.to_string()).collect()
+            } else {
+                list.iter().map(|m| redactor.redact_text(m)).collect()
             };
             errors.insert(field.clone(), list);
         }
@@ -499,11 +522,13 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, FieldErrors) {
     (message, errors)
 }
 
-/// The first 200 characters of a body, for errors whose body is not SalesLoft's JSON.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+/// The first 200 characters of a body that is not SalesLoft's JSON, redacted. The redaction runs on the first
+/// 4 KiB before cutting, so a credential straddling the 200th character is still recognised whole.
+fn excerpt(body: &[u8], redactor: &Redactor) -> String {
+    let head = &body[..body.len().min(4096)];
+    let text = redactor.redact_text(&String::from_utf8_lossy(head));
     let mut out: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
+    if text.chars().count() > 200 || body.len() > head.len() {
         out.push('…');
     }
     out
@@ -547,6 +572,34 @@ mod tests {
             assert_eq!(got, kind, "status {status}: expected {kind}, got {error:?}");
         }
         assert!(into_result("x", raw(200, "{}"), 1).is_ok());
+    }
+
+    #[test]
+    fn error_messages_and_bodies_are_redacted() {
+        let key = "ak0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let html = format!("<html>upstream refused Authorization: Bearer tok-123 for {key} (jane@example.com)</html>");
+        let cases: Vec<(u16, String)> = vec![
+            (502, html),
+            (403, r#"{"error":"token tok-123 of jane@example.com lacks people:write"}"#.replace("token ", "token=")),
+            (401, r#"{"error":"Bearer tok-123 is revoked"}"#.to_string()),
+            (
+                422,
+                r#"{"errors":{"email_address":["jane@example.com is already taken"],"password":["tok-123 is weak"]}}"#
+                    .into(),
+            ),
+            (422, r#"{"error":"Requested scoped field(s) for jane@example.com: Bearer tok-123"}"#.into()),
+        ];
+        for (status, body) in cases {
+            let error = into_result("people.create", raw(status, &body), 1).expect_err("non-2xx");
+            let shown = format!("{error} {error:?}");
+            for secret in ["tok-123", key, "jane@example.com"] {
+                assert!(!shown.contains(secret), "{status}: {secret:?} survived in {shown}");
+            }
+            if status == 422 && body.contains("taken") {
+                assert!(error.validation().is_some_and(|v| v.is_taken("email_address")), "{shown}");
+                assert!(shown.contains("j***@example.com"), "{shown}");
+            }
+        }
     }
 
     #[test]

@@ -128,9 +128,13 @@ pub(crate) fn parse_token_response(
 ) -> Result<TokenSet, Error> {
     if !status.is_success() {
         let parsed = serde_json::from_slice::<OAuthErrorBody>(body).ok();
-        let code = parsed.as_ref().and_then(|b| b.error.clone());
-        let message =
-            parsed.and_then(|b| b.error_description).unwrap_or_else(|| format!("token endpoint answered {status}"));
+        // The description is the server's free text; it goes into logs and errors, so through the redactor.
+        let redactor = crate::redact::Redactor::default();
+        let code = parsed.as_ref().and_then(|b| b.error.as_deref()).map(|c| redactor.redact_text(c));
+        let message = parsed
+            .and_then(|b| b.error_description)
+            .map(|d| redactor.redact_text(&d))
+            .unwrap_or_else(|| format!("token endpoint answered {status}"));
         return Err(Error::Auth { code, message });
     }
     let response: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::Auth {
