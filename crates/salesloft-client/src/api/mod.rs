@@ -56,26 +56,34 @@ fn redact_path(path: &str) -> String {
     crate::redact::Redactor::default().redact_text(path)
 }
 
-/// A serde message with every quoted value (`string "…"`, `unknown field `…``) hidden, then redacted.
-fn hide_values(message: &str) -> String {
+/// A serde message with every value it quotes hidden, then redacted: serde prints an unexpected string as
+/// `string "…"` and a number or character in backticks (`integer \`42\``); field and variant names, also in
+/// backticks, are kept (they name the schema, not the data).
+pub(crate) fn hide_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
     while let Some(c) = chars.next() {
         out.push(c);
-        if c == '"' {
-            // Skip to the closing quote, honouring backslash escapes (serde prints values with `{:?}`).
-            let mut escaped = false;
-            for inner in chars.by_ref() {
-                if escaped {
-                    escaped = false;
-                } else if inner == '\\' {
-                    escaped = true;
-                } else if inner == '"' {
-                    break;
-                }
+        let closing = match c {
+            '"' => '"',
+            '`' if ["integer ", "floating point ", "character "].iter().any(|p| out[..out.len() - 1].ends_with(p)) => {
+                '`'
             }
-            out.push_str("…\"");
+            _ => continue,
+        };
+        // Skip to the closing quote, honouring backslash escapes (serde prints strings with `{:?}`).
+        let mut escaped = false;
+        for inner in chars.by_ref() {
+            if escaped {
+                escaped = false;
+            } else if inner == '\\' {
+                escaped = true;
+            } else if inner == closing {
+                break;
+            }
         }
+        out.push('…');
+        out.push(closing);
     }
     crate::redact::Redactor::default().redact_text(&out)
 }
@@ -97,8 +105,9 @@ mod tests {
         struct Person {
             id: u64,
         }
-        let bodies: [&[u8]; 3] = [
+        let bodies: [&[u8]; 4] = [
             br#"{"id": "jane@example.com"}"#,
+            br#"{"id": -1234567}"#,
             br#"{"id": "Bearer tok-123 \" quoted"}"#,
             br#"{"id": 1} trailing-tok-123"#,
         ];
@@ -106,7 +115,9 @@ mod tests {
             match decode::<Person>("people.get", body) {
                 Err(Error::Decode { path, message, .. }) => {
                     let shown = format!("{path} {message}");
-                    assert!(!shown.contains("jane") && !shown.contains("tok-123"), "value survived: {shown}");
+                    for value in ["jane", "tok-123", "1234567"] {
+                        assert!(!shown.contains(value), "value survived: {shown}");
+                    }
                 }
                 other => panic!("expected a decode error, got {other:?}"),
             }

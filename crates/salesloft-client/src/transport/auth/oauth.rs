@@ -139,8 +139,8 @@ pub(crate) fn parse_token_response(
     }
     let response: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::Auth {
         code: None,
-        // serde_json's message names the position and expected type, never the value.
-        message: format!("token endpoint answer is not a token response: {e}"),
+        // serde_json's message can quote the offending value (a token of the wrong type): hide it.
+        message: format!("token endpoint answer is not a token response: {}", crate::api::hide_values(&e.to_string())),
     })?;
     if response.access_token.is_empty() {
         return Err(Error::Auth { code: None, message: "token endpoint returned an empty access token".into() });
@@ -211,6 +211,27 @@ mod tests {
             (StatusCode::BAD_GATEWAY, b"<html>oops</html>", None),
             (StatusCode::OK, br#"{"access_token":""}"#, None),
         ];
+        let leaky: [&[u8]; 3] = [
+            br#"{"access_token":"tok-123","refresh_token":98765432}"#,
+            br#"{"access_token":{"v":"tok-123"}}"#,
+            br#"{"access_token":"tok-123","expires_in":"tok-456"}"#,
+        ];
+        for body in leaky {
+            let error = parse_token_response(StatusCode::OK, body, now, None).expect_err("malformed");
+            let shown = format!("{error} {error:?}");
+            for secret in ["tok-123", "tok-456", "98765432"] {
+                assert!(!shown.contains(secret), "{secret} survived: {shown}");
+            }
+        }
+        let described = parse_token_response(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_grant","error_description":"refresh_token=r-9 revoked for Bearer tok-123"}"#,
+            now,
+            None,
+        )
+        .expect_err("an OAuth error");
+        assert!(!described.to_string().contains("r-9") && !described.to_string().contains("tok-123"), "{described}");
+
         for (status, body, code) in table {
             match parse_token_response(status, body, now, None) {
                 Err(Error::Auth { code: got, .. }) => assert_eq!(got.as_deref(), code, "{status}"),
