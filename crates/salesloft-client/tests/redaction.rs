@@ -82,3 +82,23 @@ proptest! {
         prop_assert!(found.is_none(), "leak {found:?} in:\n{output}");
     }
 }
+
+#[tokio::test]
+async fn a_malformed_token_file_is_reported_without_its_tokens() {
+    use salesloft_client::transport::{FileTokenStore, TokenStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bodies = [
+        r#"{"access_token": "acc-zq1", "refresh_token": "ref-zq2", "expires_at": "ref-zq3"}"#,
+        r#"{"access_token": "acc-zq1", "refresh_token": 918273645}"#,
+    ];
+    for body in bodies {
+        let path = dir.path().join("tokens.json");
+        std::fs::write(&path, body).expect("write the token file");
+        let error = FileTokenStore::new(&path).load().await.expect_err("malformed");
+        let shown = format!("{error} {error:?}");
+        for secret in ["acc-zq1", "ref-zq2", "ref-zq3", "918273645"] {
+            assert!(!shown.contains(secret), "{secret} survived in {shown}");
+        }
+        assert!(shown.contains("is not a token file"), "{shown}");
+    }
+}
