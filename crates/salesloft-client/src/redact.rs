@@ -496,6 +496,45 @@ fn is_jwt(word: &str) -> bool {
         && word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// A serde (or similar) error message with every value it quotes hidden, then [`Redactor::redact_text`]:
+/// serde prints an unexpected string as `string "…"` and a number or character in backticks
+/// (`integer \`42\``), and the value may be a token or PII. Field and variant names, also in backticks, are
+/// kept (they name the schema, not the data).
+///
+/// ```
+/// use salesloft_client::redact::hide_quoted_values;
+/// let message = r#"invalid type: string "tok-123", expected u64 at line 1 column 9"#;
+/// assert_eq!(hide_quoted_values(message), r#"invalid type: string "…", expected u64 at line 1 column 9"#);
+/// ```
+pub fn hide_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let closing = match c {
+            '"' => '"',
+            '`' if ["integer ", "floating point ", "character "].iter().any(|p| out[..out.len() - 1].ends_with(p)) => {
+                '`'
+            }
+            _ => continue,
+        };
+        // Skip to the closing quote, honouring backslash escapes (serde prints strings with `{:?}`).
+        let mut escaped = false;
+        for inner in chars.by_ref() {
+            if escaped {
+                escaped = false;
+            } else if inner == '\\' {
+                escaped = true;
+            } else if inner == closing {
+                break;
+            }
+        }
+        out.push('…');
+        out.push(closing);
+    }
+    Redactor::default().redact_text(&out)
+}
+
 /// Masks one email address: `jane.doe@example.com` → `j***@example.com`. Text without an `@` is masked as a
 /// name.
 pub fn mask_email(email: &str) -> String {

@@ -40,12 +40,12 @@ pub fn decode<T: DeserializeOwned>(operation: &str, body: &[u8]) -> Result<T, Er
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
         operation: operation.to_string(),
         path: redact_path(&e.path().to_string()),
-        message: hide_values(&e.inner().to_string()),
+        message: crate::redact::hide_quoted_values(&e.inner().to_string()),
     })?;
     deserializer.end().map_err(|e| Error::Decode {
         operation: operation.to_string(),
         path: ".".to_string(),
-        message: hide_values(&e.to_string()),
+        message: crate::redact::hide_quoted_values(&e.to_string()),
     })?;
     Ok(value)
 }
@@ -54,38 +54,6 @@ pub fn decode<T: DeserializeOwned>(operation: &str, body: &[u8]) -> Result<T, Er
 /// map such as `custom_fields`).
 fn redact_path(path: &str) -> String {
     crate::redact::Redactor::default().redact_text(path)
-}
-
-/// A serde message with every value it quotes hidden, then redacted: serde prints an unexpected string as
-/// `string "…"` and a number or character in backticks (`integer \`42\``); field and variant names, also in
-/// backticks, are kept (they name the schema, not the data).
-pub(crate) fn hide_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        let closing = match c {
-            '"' => '"',
-            '`' if ["integer ", "floating point ", "character "].iter().any(|p| out[..out.len() - 1].ends_with(p)) => {
-                '`'
-            }
-            _ => continue,
-        };
-        // Skip to the closing quote, honouring backslash escapes (serde prints strings with `{:?}`).
-        let mut escaped = false;
-        for inner in chars.by_ref() {
-            if escaped {
-                escaped = false;
-            } else if inner == '\\' {
-                escaped = true;
-            } else if inner == closing {
-                break;
-            }
-        }
-        out.push('…');
-        out.push(closing);
-    }
-    crate::redact::Redactor::default().redact_text(&out)
 }
 
 /// Serializes a request body (these types cannot fail to serialize; an error is reported, never a panic).

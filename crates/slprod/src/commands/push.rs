@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use salesloft_client::api::Upserted;
@@ -72,9 +73,9 @@ pub struct PushArgs {
     #[arg(
         long,
         default_value = "90s",
-        value_parser = crate::limits::duration_between(std::time::Duration::from_secs(1), std::time::Duration::from_secs(24 * 3600))
+        value_parser = crate::limits::duration_between(Duration::from_secs(1), Duration::from_secs(24 * 3600))
     )]
-    pub lock_ttl: std::time::Duration,
+    pub lock_ttl: Duration,
     /// The longest input line (JSON lines) or record (CSV) accepted, in bytes. A longer JSON line fails as its
     /// own row; a longer CSV record stops the push (the reader cannot tell where it ends without reading it).
     #[arg(long, default_value_t = crate::limits::DEFAULT_MAX_LINE_BYTES, value_parser = clap::value_parser!(usize))]

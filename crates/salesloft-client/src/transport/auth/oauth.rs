@@ -140,7 +140,10 @@ pub(crate) fn parse_token_response(
     let response: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::Auth {
         code: None,
         // serde_json's message can quote the offending value (a token of the wrong type): hide it.
-        message: format!("token endpoint answer is not a token response: {}", crate::api::hide_values(&e.to_string())),
+        message: format!(
+            "token endpoint answer is not a token response: {}",
+            crate::redact::hide_quoted_values(&e.to_string())
+        ),
     })?;
     if response.access_token.is_empty() {
         return Err(Error::Auth { code: None, message: "token endpoint returned an empty access token".into() });

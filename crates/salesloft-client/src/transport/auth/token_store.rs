@@ -159,7 +159,7 @@ impl FileTokenStore {
             Error::TokenStore(format!(
                 "{} is not a token file: {}",
                 path.display(),
-                crate::api::hide_values(&e.to_string())
+                crate::redact::hide_quoted_values(&e.to_string())
             ))
         })?;
         Ok(Some(TokenSet {
