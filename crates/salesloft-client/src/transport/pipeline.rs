@@ -510,16 +510,34 @@ fn parse_error_body(body: &[u8], redactor: &Redactor) -> (Option<String>, FieldE
                 other => vec![other.to_string()],
             };
             // A message under a secret-named field (`{"password": ["hunter2 is too short"]}`) may echo the
-            // secret itself; the field name stays so the caller still knows what was rejected.
-            let list = if redactor.is_secret_key(field) {
-                list.iter().map(|_| crate::redact::REDACTED.to_string()).collect()
-            } else {
-                list.iter().map(|m| redactor.redact_text(m)).collect()
-            };
+            // secret itself: only a stock phrase ("is invalid", "can't be blank") is kept. The field name stays
+            // either way, so the caller still knows what was rejected.
+            let secret_field = redactor.is_secret_key(field);
+            let list = list
+                .iter()
+                .map(|m| {
+                    if secret_field && !is_stock_phrase(m) {
+                        crate::redact::REDACTED.to_string()
+                    } else {
+                        redactor.redact_text(m)
+                    }
+                })
+                .collect();
             errors.insert(field.clone(), list);
         }
     }
     (message, errors)
+}
+
+/// True for a validation message made only of lower-case words and numbers (Rails' "is too short (minimum is 8
+/// characters)", "can't be blank"): nothing in it can be an echoed secret, which would mix case, digits and
+/// letters, or symbols.
+fn is_stock_phrase(message: &str) -> bool {
+    message.split_whitespace().all(|word| {
+        let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | '.' | ';' | ':'));
+        word.chars().all(|c| c.is_ascii_lowercase() || c == '\'' || c == '-')
+            || word.chars().all(|c| c.is_ascii_digit())
+    })
 }
 
 /// The first 200 characters of a body that is not SalesLoft's JSON, redacted. The redaction runs on the first
@@ -537,6 +555,7 @@ fn excerpt(body: &[u8], redactor: &Redactor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::REDACTED;
     use bytes::Bytes;
     use http::HeaderMap;
 
@@ -600,6 +619,18 @@ mod tests {
                 assert!(shown.contains("j***@example.com"), "{shown}");
             }
         }
+    }
+
+    #[test]
+    fn secret_fields_keep_only_stock_phrases() {
+        let body = r#"{"errors":{"password":["is too short (minimum is 8 characters)","Hunter2x is weak","can't be blank"],"callback_url":["https://h.example/cb?k=abc is not a valid URL"]}}"#;
+        let error = into_result("webhook_subscriptions.create", raw(422, body), 1).expect_err("422");
+        let errors = &error.validation().expect("a 422").errors;
+        assert_eq!(
+            errors["password"],
+            vec!["is too short (minimum is 8 characters)".to_string(), REDACTED.into(), "can't be blank".into()]
+        );
+        assert_eq!(errors["callback_url"], vec![REDACTED.to_string()]);
     }
 
     #[test]
