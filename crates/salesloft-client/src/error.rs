@@ -150,6 +150,38 @@ pub enum Error {
         message: String,
     },
 
+    /// The response body was longer than the configured cap ([`crate::transport::HttpConfig::max_body_bytes`],
+    /// 16 MiB by default); reading stopped at the cap. The request was sent and answered (a mutation may have
+    /// taken effect); repeating it would most likely get the same answer, so it is not retried.
+    #[error("{operation}: SalesLoft answered {status} with a body over the {limit}-byte limit; not read")]
+    BodyTooLarge {
+        /// The logical operation.
+        operation: String,
+        /// The status of the answer.
+        status: StatusCode,
+        /// The cap in bytes.
+        limit: usize,
+    },
+
+    /// The server asked to retry after longer than the configured maximum
+    /// ([`crate::transport::RetryConfig::max_retry_after`], 5 minutes by default), so the call failed instead of
+    /// sleeping that long. `last` is the answer that carried the `Retry-After`.
+    #[error(
+        "{operation}: SalesLoft asked to retry after {}s, longer than the {}s maximum; not waiting: {last}",
+        retry_after.as_secs(),
+        max.as_secs()
+    )]
+    RetryAfterTooLong {
+        /// The logical operation.
+        operation: String,
+        /// What the server asked for (`Retry-After`).
+        retry_after: Duration,
+        /// The configured maximum.
+        max: Duration,
+        /// The answer that carried it (a 429 or 503).
+        last: Box<Error>,
+    },
+
     /// Obtaining or refreshing an OAuth token failed (e.g. `invalid_grant`: the refresh token was revoked).
     #[error("authentication failed: {message}")]
     Auth {
@@ -207,7 +239,11 @@ impl Error {
             Error::Validation { .. } | Error::Unauthorized { .. } | Error::RateLimited { .. } => false,
             Error::Api { status, .. } => status.is_server_error(),
             Error::Timeout { .. } | Error::Decode { .. } | Error::Journal { .. } => true,
-            Error::RetryBudgetExhausted { last, .. } => last.may_have_been_sent(),
+            // Answered: a 4xx had no effect; anything else may have (a 2xx certainly did).
+            Error::BodyTooLarge { status, .. } => !status.is_client_error(),
+            Error::RetryBudgetExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => {
+                last.may_have_been_sent()
+            }
         }
     }
 
@@ -217,8 +253,8 @@ impl Error {
             Error::Validation { .. } => Some(StatusCode::UNPROCESSABLE_ENTITY),
             Error::Unauthorized { .. } => Some(StatusCode::UNAUTHORIZED),
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
-            Error::Api { status, .. } => Some(*status),
-            Error::RetryBudgetExhausted { last, .. } => last.status(),
+            Error::Api { status, .. } | Error::BodyTooLarge { status, .. } => Some(*status),
+            Error::RetryBudgetExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => last.status(),
             _ => None,
         }
     }
@@ -227,7 +263,7 @@ impl Error {
     pub fn validation(&self) -> Option<&ValidationError> {
         match self {
             Error::Validation { error, .. } => Some(error),
-            Error::RetryBudgetExhausted { last, .. } => last.validation(),
+            Error::RetryBudgetExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => last.validation(),
             _ => None,
         }
     }

@@ -2,8 +2,9 @@
 //! PII masked), the per-call span, the rate-limit headers, and — the point of `SecretString` — no token,
 //! refresh token, client secret or API key anywhere.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
@@ -13,42 +14,7 @@ use salesloft_client::transport::{ApiRequest, MemoryTokenStore, Pipeline, RetryC
 use salesloft_sim::{SimConfig, Simulator};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::format::FmtSpan;
-
-/// A `MakeWriter` that appends to a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-}
-
-/// Captures this crate's events and span closes at TRACE for the current thread (tests run on a
-/// current-thread runtime, so every task of the test logs here).
-fn capture() -> (Buffer, tracing::subscriber::DefaultGuard) {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("salesloft_client=trace")
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
-}
+use support::logs::capture;
 
 async fn control(root: &str, method: Method, path: &str, body: Value) -> Value {
     let response = reqwest::Client::new()
@@ -103,12 +69,13 @@ async fn a_422_is_logged_with_the_payload_secrets_removed_and_pii_masked() {
         "D***",
         "***67",
         "Head of Revenue",
-        "EMEA",
+        // Custom field values are PII too (issue 7 item 8): users put anything there.
+        "\"region\":\"E***\"",
         "[REDACTED]",
     ] {
         assert!(line.contains(expected), "expected {expected:?} in the 422 log line:\n{line}");
     }
-    for leaked in ["jane.doe", "sekrit-123", "Jane", "Doe\"", "010 4567"] {
+    for leaked in ["jane.doe", "sekrit-123", "Jane", "Doe\"", "010 4567", "EMEA"] {
         assert!(!text.contains(leaked), "{leaked:?} leaked into the logs:\n{text}");
     }
 }

@@ -104,25 +104,36 @@ fn valid_identifier(s: &str) -> bool {
         && s.len() <= 63
 }
 
+/// Query parameters whose value is a credential (libpq's `password` and `sslpassword`, and common spellings).
+const SECRET_PARAMS: &[&str] = &["password", "sslpassword", "passwd", "pwd", "pass"];
+
 /// Replaces the password of a URL (`user:PASSWORD@`, or a `password=` query parameter) with `***`.
+///
+/// A password may hold any character, `@`, `/`, `?` and `:` included, when a user types it without
+/// percent-encoding (`postgres://app:p@ss/w?rd@db:5432/x`). The user info therefore runs from after `://` to
+/// the **last** `@` in the URL, and the password from the first `:` in it to that `@`. When the query itself
+/// holds an `@` this hides more than the password (the host and path too), never less: a leaked password is
+/// worse than a redacted host name.
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
     if let Some(scheme_end) = out.find("://") {
         let auth_start = scheme_end + 3;
-        let auth_end = out[auth_start..].find(['/', '?']).map_or(out.len(), |i| auth_start + i);
-        if let Some(at) = out[auth_start..auth_end].rfind('@') {
+        if let Some(at) = out[auth_start..].rfind('@') {
             let userinfo = &out[auth_start..auth_start + at];
             if let Some(colon) = userinfo.find(':') {
                 out.replace_range(auth_start + colon + 1..auth_start + at, "***");
             }
         }
     }
-    if let Some(q) = out.find('?') {
+    // The query starts at the first `?` after the (redacted) user info.
+    let query_from = out.find("://").map_or(0, |i| i + 3);
+    let query_from = out[query_from..].rfind('@').map_or(query_from, |at| query_from + at);
+    if let Some(q) = out[query_from..].find('?').map(|i| query_from + i) {
         let (base, query) = out.split_at(q + 1);
         let redacted: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                Some((k, _)) if SECRET_PARAMS.iter().any(|p| k.eq_ignore_ascii_case(p)) => format!("{k}=***"),
                 _ => pair.to_owned(),
             })
             .collect();
@@ -188,6 +199,37 @@ mod tests {
         let err = StoreUrl::parse("postgres://user:s3cret@db/x?schema=Bad-Name").err().map(|e| e.to_string());
         let err = err.unwrap_or_default();
         assert!(err.contains("schema") && !err.contains("s3cret"), "got {err}");
+    }
+
+    #[test]
+    fn passwords_with_at_signs_and_slashes_are_redacted() {
+        let cases = [
+            ("postgres://app:p@ss@db:5432/x", "postgres://app:***@db:5432/x"),
+            ("postgres://app:pa/ss@db:5432/x", "postgres://app:***@db:5432/x"),
+            ("postgres://app:a/b@c/d?e@db:5432/x?sslmode=disable", "postgres://app:***@db:5432/x?sslmode=disable"),
+            (
+                "postgresql://app:s3cret@db/x?password=other&PassWord=x",
+                "postgresql://app:***@db/x?password=***&PassWord=***",
+            ),
+            ("postgres://db/x?sslpassword=k&sslmode=require", "postgres://db/x?sslpassword=***&sslmode=require"),
+            ("postgres://app@db/x", "postgres://app@db/x"),
+            ("postgres://db:5432/x", "postgres://db:5432/x"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact_url(input), expected, "input {input}");
+        }
+        for (input, secret) in [
+            ("postgres://app:Sx9Q@Wz7/Kp3?Rv8@db:5432/x?schema=s_1", "Sx9Q@Wz7/Kp3?Rv8"),
+            ("postgres://app:Xq4/Yj6@Zm2@db/x?schema=Bad-Name", "Xq4/Yj6@Zm2"),
+        ] {
+            let shown = match StoreUrl::parse(input) {
+                Ok(url) => format!("{url} {url:?}"),
+                Err(error) => error.to_string(),
+            };
+            for part in secret.split(['@', '/', '?']) {
+                assert!(!shown.contains(part), "{part:?} of the password leaked: {shown}");
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `slprod`: the salesloft-prod command line. A thin layer of clap over the library crates.
 
 mod commands;
+mod limits;
 
 use clap::Parser;
 

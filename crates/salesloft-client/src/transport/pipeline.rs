@@ -138,13 +138,32 @@ impl PipelineBuilder {
         self
     }
 
-    /// Builds the pipeline; fails on a bad base URL or missing credentials.
+    /// Caps the bytes read from one response body (default 16 MiB,
+    /// [`crate::transport::DEFAULT_MAX_BODY_BYTES`]); a longer body fails with [`Error::BodyTooLarge`].
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.config.http.max_body_bytes = bytes;
+        self
+    }
+
+    /// The longest `Retry-After` slept through (default 5 minutes); a longer one fails the call with
+    /// [`Error::RetryAfterTooLong`].
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.config.retry.max_retry_after = max;
+        self
+    }
+
+    /// Builds the pipeline; fails with [`Error::Construction`] on a bad base URL or OAuth token URL (plain
+    /// `http://` is refused except for loopback hosts — [`super::url_policy`]) or missing credentials.
     pub fn build(self) -> Result<Pipeline, Error> {
         let credentials = self
             .credentials
             .ok_or_else(|| Error::Construction { reason: "no credentials: call .api_key(..) or .oauth(..)".into() })?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::default()));
         let http = HttpTransport::new(&self.base_url, self.config.http)?;
+        if let Credentials::OAuth(oauth, _) = &credentials {
+            // The token form carries the client secret and the refresh token: same rule as the base URL.
+            super::url_policy::require_secure_url(&oauth.token_url, "OAuth token URL")?;
+        }
         let config = self.config;
         let rng = match config.retry.seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
@@ -339,7 +358,7 @@ impl Inner {
                     if status.is_success() {
                         self.retry_budget.on_success(last_retry_cost);
                     }
-                    let error = match into_result(operation, raw, trace.attempts) {
+                    let error = match into_result_redacted(operation, raw, trace.attempts, &self.redactor) {
                         Ok(response) => return Ok(response),
                         Err(error) => error,
                     };
@@ -347,6 +366,12 @@ impl Inner {
                         self.log_validation(request, validation);
                     }
                     (action, error)
+                }
+                Err(error @ Error::BodyTooLarge { status, .. }) => {
+                    // Answered, but unusable: a repeat would get the same oversized answer, so it is final.
+                    self.budget.settle(reservation, Settlement::Unknown);
+                    permit.record(AttemptOutcome::from_status(status));
+                    return Err(error);
                 }
                 Err(error) => {
                     let (settlement, result) = match &error {
@@ -370,6 +395,23 @@ impl Inner {
             if counted >= max_attempts {
                 tracing::debug!(attempts = trace.attempts, "not retrying: out of attempts");
                 return Err(error);
+            }
+            if let Some(asked) = min_delay.filter(|asked| *asked > self.retry.max_retry_after) {
+                // Sleeping for hours on a server's word would stall every caller behind this one; fail with
+                // what the server asked so an operator can decide (FACTS.md §2.4: Retry-After is not even
+                // documented, so an extreme value is more likely a fault than a plan).
+                tracing::warn!(
+                    attempts = trace.attempts,
+                    retry_after_s = asked.as_secs(),
+                    max_s = self.retry.max_retry_after.as_secs(),
+                    "not retrying: Retry-After is longer than the configured maximum"
+                );
+                return Err(Error::RetryAfterTooLong {
+                    operation: operation.to_string(),
+                    retry_after: asked,
+                    max: self.retry.max_retry_after,
+                    last: Box::new(error),
+                });
             }
             let Some(cost) = self.retry_budget.try_acquire(reason == RetryReason::Timeout) else {
                 tracing::warn!(attempts = trace.attempts, "not retrying: retry budget exhausted");
@@ -409,10 +451,12 @@ impl Inner {
         let query = self.redactor.redact_query(&request.query);
         let errors = serde_json::to_value(&validation.errors).unwrap_or_default();
         let errors = self.redactor.redact_json(&errors);
+        // The path may hold an email or a token (a lookup by value); it goes through the text redactor too.
+        let path = self.redactor.redact_text(&request.path);
         tracing::warn!(
             operation = request.operation,
             method = %request.method,
-            path = %request.path,
+            path = %path,
             field_errors = %errors,
             message = validation.message.as_deref().unwrap_or(""),
             payload = %payload,
@@ -423,13 +467,25 @@ impl Inner {
 }
 
 /// Turns one raw answer into a success or SalesLoft's typed error (FACTS.md §3: singular `error` on
-/// 401/403/404, an `errors` field map on 422).
+/// 401/403/404, an `errors` field map on 422), with every message redacted by the default [`Redactor`].
 pub fn into_result(operation: &str, raw: RawResponse, attempts: u32) -> Result<ApiResponse, Error> {
+    into_result_redacted(operation, raw, attempts, &Redactor::default())
+}
+
+/// [`into_result`] with `redactor` applied to everything taken from the body: SalesLoft's `error` string, the
+/// 422 field messages (which may echo the rejected value) and the excerpt of a body that is not JSON. An
+/// error's `Display` ends up in logs and reports, so it must never carry a secret or unmasked PII.
+pub fn into_result_redacted(
+    operation: &str,
+    raw: RawResponse,
+    attempts: u32,
+    redactor: &Redactor,
+) -> Result<ApiResponse, Error> {
     let rate = RateLimitInfo::from_headers(&raw.headers);
     if raw.status.is_success() {
         return Ok(ApiResponse { status: raw.status, headers: raw.headers, body: raw.body, rate, attempts });
     }
-    let (message, errors) = parse_error_body(&raw.body);
+    let (message, errors) = parse_error_body(&raw.body, redactor);
     let operation = operation.to_string();
     Err(match raw.status {
         StatusCode::UNPROCESSABLE_ENTITY => Error::Validation { operation, error: ValidationError { errors, message } },
@@ -439,37 +495,66 @@ pub fn into_result(operation: &str, raw: RawResponse, attempts: u32) -> Result<A
         StatusCode::TOO_MANY_REQUESTS => {
             Error::RateLimited { operation, retry_after: super::retry_after(&raw.headers) }
         }
-        status => Error::Api { operation, status, message: message.unwrap_or_else(|| excerpt(&raw.body)), errors },
+        status => {
+            Error::Api { operation, status, message: message.unwrap_or_else(|| excerpt(&raw.body, redactor)), errors }
+        }
     })
 }
 
-/// Reads `{"error": "..."}` and/or `{"errors": {field: [..]}}`; anything else yields nothing.
-fn parse_error_body(body: &[u8]) -> (Option<String>, FieldErrors) {
+/// Reads `{"error": "..."}` and/or `{"errors": {field: [..]}}`, redacted; anything else yields nothing.
+fn parse_error_body(body: &[u8], redactor: &Redactor) -> (Option<String>, FieldErrors) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (None, FieldErrors::new());
     };
-    let message = value.get("error").and_then(|v| v.as_str()).map(str::to_string);
+    let message = value.get("error").and_then(|v| v.as_str()).map(|m| redactor.redact_text(m));
     let mut errors = FieldErrors::new();
     if let Some(map) = value.get("errors").and_then(|v| v.as_object()) {
         for (field, messages) in map {
-            let list = match messages {
+            let list: Vec<String> = match messages {
                 serde_json::Value::Array(items) => {
                     items.iter().map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).collect()
                 }
                 serde_json::Value::String(s) => vec![s.clone()],
                 other => vec![other.to_string()],
             };
+            // A message under a secret-named field (`{"password": ["hunter2 is too short"]}`) may echo the
+            // secret itself: only a stock phrase ("is invalid", "can't be blank") is kept. The field name stays
+            // either way, so the caller still knows what was rejected.
+            let secret_field = redactor.is_secret_key(field);
+            let list = list
+                .iter()
+                .map(|m| {
+                    if secret_field && !is_stock_phrase(m) {
+                        crate::redact::REDACTED.to_string()
+                    } else {
+                        redactor.redact_text(m)
+                    }
+                })
+                .collect();
             errors.insert(field.clone(), list);
         }
     }
     (message, errors)
 }
 
-/// The first 200 characters of a body, for errors whose body is not SalesLoft's JSON.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+/// True for a validation message made only of lower-case words and numbers (Rails' "is too short (minimum is 8
+/// characters)", "can't be blank"): nothing in it can be an echoed secret, which would mix case, digits and
+/// letters, or symbols.
+fn is_stock_phrase(message: &str) -> bool {
+    message.split_whitespace().all(|word| {
+        let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | '.' | ';' | ':'));
+        word.chars().all(|c| c.is_ascii_lowercase() || c == '\'' || c == '-')
+            || word.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
+/// The first 200 characters of a body that is not SalesLoft's JSON, redacted. The redaction runs on the first
+/// 4 KiB before cutting, so a credential straddling the 200th character is still recognised whole.
+fn excerpt(body: &[u8], redactor: &Redactor) -> String {
+    let head = &body[..body.len().min(4096)];
+    let text = redactor.redact_text(&String::from_utf8_lossy(head));
     let mut out: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
+    if text.chars().count() > 200 || body.len() > head.len() {
         out.push('…');
     }
     out
@@ -478,6 +563,7 @@ fn excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::REDACTED;
     use bytes::Bytes;
     use http::HeaderMap;
 
@@ -513,6 +599,46 @@ mod tests {
             assert_eq!(got, kind, "status {status}: expected {kind}, got {error:?}");
         }
         assert!(into_result("x", raw(200, "{}"), 1).is_ok());
+    }
+
+    #[test]
+    fn error_messages_and_bodies_are_redacted() {
+        let key = "ak0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let html = format!("<html>upstream refused Authorization: Bearer tok-123 for {key} (jane@example.com)</html>");
+        let cases: Vec<(u16, String)> = vec![
+            (502, html),
+            (403, r#"{"error":"token tok-123 of jane@example.com lacks people:write"}"#.replace("token ", "token=")),
+            (401, r#"{"error":"Bearer tok-123 is revoked"}"#.to_string()),
+            (
+                422,
+                r#"{"errors":{"email_address":["jane@example.com is already taken"],"password":["tok-123 is weak"]}}"#
+                    .into(),
+            ),
+            (422, r#"{"error":"Requested scoped field(s) for jane@example.com: Bearer tok-123"}"#.into()),
+        ];
+        for (status, body) in cases {
+            let error = into_result("people.create", raw(status, &body), 1).expect_err("non-2xx");
+            let shown = format!("{error} {error:?}");
+            for secret in ["tok-123", key, "jane@example.com"] {
+                assert!(!shown.contains(secret), "{status}: {secret:?} survived in {shown}");
+            }
+            if status == 422 && body.contains("taken") {
+                assert!(error.validation().is_some_and(|v| v.is_taken("email_address")), "{shown}");
+                assert!(shown.contains("j***@example.com"), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn secret_fields_keep_only_stock_phrases() {
+        let body = r#"{"errors":{"password":["is too short (minimum is 8 characters)","Hunter2x is weak","can't be blank"],"callback_url":["https://h.example/cb?k=abc is not a valid URL"]}}"#;
+        let error = into_result("webhook_subscriptions.create", raw(422, body), 1).expect_err("422");
+        let errors = &error.validation().expect("a 422").errors;
+        assert_eq!(
+            errors["password"],
+            vec!["is too short (minimum is 8 characters)".to_string(), REDACTED.into(), "can't be blank".into()]
+        );
+        assert_eq!(errors["callback_url"], vec![REDACTED.to_string()]);
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! Shared helpers for the integration tests: a simulator, a client for it, and its control API.
 #![allow(dead_code)]
 
+pub mod logs;
+pub mod one_off;
+pub mod planted;
+
 use salesloft_client::Client;
 use salesloft_sim::{RunningSim, SimConfig, Simulator};
 use serde_json::Value;

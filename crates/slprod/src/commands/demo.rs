@@ -27,8 +27,12 @@ pub struct DemoArgs {
     /// Rows pushed: half update seeded people, half create new ones.
     #[arg(long, default_value_t = 1_000)]
     pub push_rows: u64,
-    /// Length of the simulator's (and the client's) rate-limit "minute".
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    /// Length of the simulator's (and the client's) rate-limit "minute", from 1ms to 1h.
+    #[arg(
+        long,
+        default_value = "1s",
+        value_parser = crate::limits::duration_between(Duration::from_millis(1), Duration::from_secs(3600))
+    )]
     pub minute: Duration,
     /// Cost budget per minute (SalesLoft's is 600).
     #[arg(long, default_value_t = 600)]

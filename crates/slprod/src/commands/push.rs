@@ -18,8 +18,9 @@
 //! object per line. Row numbers in the report are line numbers of the file.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use salesloft_client::api::Upserted;
@@ -29,6 +30,8 @@ use salesloft_client::{Client, Error};
 use salesloft_sync::{JournalConfig, LedgerJournal, RunId, RunIdHasher};
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::limits::{BoundedLines, Line, RecordCapReader};
 
 /// Exit code: every row was created, updated or already up to date.
 const EXIT_OK: i32 = 0;
@@ -71,14 +74,18 @@ pub struct PushArgs {
     #[arg(long)]
     pub run_id: Option<String>,
     /// How long a row's email lock and ledger lease last; rows left by a process that died are taken over
-    /// after this.
-    #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
-    pub lock_ttl: std::time::Duration,
+    /// after this. From 1s to 24h (bounded so lease arithmetic cannot overflow).
+    #[arg(
+        long,
+        default_value = "90s",
+        value_parser = crate::limits::duration_between(Duration::from_secs(1), Duration::from_secs(24 * 3600))
+    )]
+    pub lock_ttl: Duration,
     /// How long a row waits for another live process to release its email lock or ledger lease before it is
     /// reported as not done (a rerun tries it again); default: 4/3 of `--lock-ttl`. Leases of a process on
-    /// this host that is gone (killed, crashed) are taken over at once, without waiting.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub lock_wait: Option<std::time::Duration>,
+    /// this host that is gone (killed, crashed) are taken over at once, without waiting. At most 24h.
+    #[arg(long, value_parser = crate::limits::duration_between(Duration::ZERO, Duration::from_secs(24 * 3600)))]
+    pub lock_wait: Option<Duration>,
     /// Also send rows again that failed permanently (422 validation, 409 conflict) earlier in this run. Rows
     /// that failed for a transient reason (network, 5xx, timeout, lease, budget) are always tried again.
     #[arg(long)]
@@ -86,6 +93,10 @@ pub struct PushArgs {
     /// The audit chain's HMAC key (or SLPROD_AUDIT_KEY).
     #[command(flatten)]
     pub audit_key: super::audit_key::AuditKeyArgs,
+    /// The longest input line (JSON lines) or record (CSV) accepted, in bytes. A longer JSON line fails as its
+    /// own row; a longer CSV record stops the push (the reader cannot tell where it ends without reading it).
+    #[arg(long, default_value_t = crate::limits::DEFAULT_MAX_LINE_BYTES, value_parser = clap::value_parser!(usize))]
+    pub max_line_bytes: usize,
 }
 
 /// Resources `slprod push` can write.
@@ -233,9 +244,10 @@ pub async fn run(args: PushArgs) -> i32 {
         pending: Vec::with_capacity(CHUNK),
         paused_by: None,
     };
+    let max_line = args.max_line_bytes.max(1);
     let read = match format {
-        InputFormat::Csv => read_csv(file, &mut pusher, &mut report).await,
-        InputFormat::Jsonl => read_jsonl(file, &mut pusher, &mut report).await,
+        InputFormat::Csv => read_csv(RecordCapReader::new(file, max_line), &mut pusher, &mut report).await,
+        InputFormat::Jsonl => read_jsonl(file, max_line, &mut pusher, &mut report).await,
     };
     if let Err(message) = read {
         eprintln!("error: {message}");
@@ -329,11 +341,28 @@ fn describe(error: &Error) -> String {
     }
 }
 
-async fn read_jsonl(file: std::fs::File, pusher: &mut Pusher<'_>, report: &mut PushReport) -> Result<(), String> {
-    let reader = BufReader::new(file);
-    for (number, line) in reader.split(b'\n').enumerate() {
-        let row = number as u64 + 1;
-        let line = line.map_err(|e| format!("cannot read line {row}: {e}"))?;
+/// Reads JSON lines of at most `max_line` bytes; a longer line fails as its own row without being held in
+/// memory.
+async fn read_jsonl(
+    file: std::fs::File,
+    max_line: usize,
+    pusher: &mut Pusher<'_>,
+    report: &mut PushReport,
+) -> Result<(), String> {
+    for line in BoundedLines::new(BufReader::new(file), max_line) {
+        let (row, line) = line.map_err(|e| format!("cannot read the input after line {}: {e}", report.rows))?;
+        let line = match line {
+            Line::Text(line) => line,
+            Line::TooLong { bytes } => {
+                report.rows += 1;
+                report.fail(
+                    row,
+                    None,
+                    format!("line {row} is {bytes} bytes, over the {max_line}-byte limit (--max-line-bytes)"),
+                );
+                continue;
+            }
+        };
         let text = match std::str::from_utf8(&line) {
             Ok(text) => text.trim(),
             Err(_) => {
@@ -406,7 +435,11 @@ const TEXT_FIELDS: &[&str] = &[
     "work_state",
 ];
 
-async fn read_csv(file: std::fs::File, pusher: &mut Pusher<'_>, report: &mut PushReport) -> Result<(), String> {
+async fn read_csv(
+    file: RecordCapReader<std::fs::File>,
+    pusher: &mut Pusher<'_>,
+    report: &mut PushReport,
+) -> Result<(), String> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(file);
     let headers = reader.headers().map_err(|e| format!("cannot read the CSV header: {e}"))?.clone();
     let names: Vec<String> = headers.iter().map(|h| h.trim().to_string()).collect();

@@ -6,8 +6,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use salesloft_sim::config::parse_duration;
 use salesloft_sim::{OAuthClientConfig, SimConfig, Simulator};
+
+use crate::limits::duration_between;
+
+/// One hour, the unit of the duration flags' upper bounds (which keep clock arithmetic from overflowing).
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// Arguments of `slprod sim`. `Debug` redacts the API key, client secret and control token.
 #[derive(clap::Args)]
@@ -27,14 +31,14 @@ pub struct SimArgs {
     /// Cost budget per minute (default 600).
     #[arg(long, value_name = "N")]
     pub budget: Option<u32>,
-    /// Length of the rate-limit window, e.g. `1s` to compress the minute (default 60s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Length of the rate-limit window, e.g. `1s` to compress the minute (default 60s; 1ms to 1h).
+    #[arg(long, value_name = "DURATION", value_parser = duration_between(Duration::from_millis(1), HOUR))]
     pub minute: Option<Duration>,
-    /// OAuth access-token lifetime (default 2h).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// OAuth access-token lifetime (default 2h; 1s to 30 days).
+    #[arg(long, value_name = "DURATION", value_parser = duration_between(Duration::from_secs(1), 720 * HOUR))]
     pub token_lifetime: Option<Duration>,
-    /// Wait between webhook delivery attempts (default 15s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Wait between webhook delivery attempts (default 15s; 1ms to 1 day).
+    #[arg(long, value_name = "DURATION", value_parser = duration_between(Duration::from_millis(1), 24 * HOUR))]
     pub webhook_retry_interval: Option<Duration>,
     /// OAuth client id (replaces the default `sim-client`).
     #[arg(long, value_name = "ID", requires = "oauth_client_secret")]
@@ -46,8 +50,8 @@ pub struct SimArgs {
     /// control API (prefer the environment variable: a flag shows in the process list).
     #[arg(long, value_name = "TOKEN", env = "SLPROD_SIM_CONTROL_TOKEN", hide_env_values = true)]
     pub control_token: Option<String>,
-    /// Longest wait for a request's header or body before the connection is closed (default 30s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Longest wait for a request's header or body before the connection is closed (default 30s; 1ms to 1h).
+    #[arg(long, value_name = "DURATION", value_parser = duration_between(Duration::from_millis(1), HOUR))]
     pub read_timeout: Option<Duration>,
     /// TOML file with any `SimConfig` field; flags override it.
     #[arg(long, value_name = "FILE")]
@@ -260,7 +264,9 @@ mod tests {
         let config = parse(&[]).expect("no flags").to_config().expect("defaults");
         assert_eq!(config.listen, SocketAddr::from(DEFAULT_LISTEN));
         assert!(parse(&["--minute", "soon"]).is_err());
-        assert!(parse(&["--minute", "0s"]).expect("parses").to_config().is_err());
+        // Zero and overflowing durations are refused by the flag's parser (crate::limits).
+        assert!(parse(&["--minute", "0s"]).is_err());
+        assert!(parse(&["--token-lifetime", "500000000000y"]).is_err());
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         std::io::Write::write_all(&mut file, b"budget_per_minute = 5\nseed_people = 3\n").expect("write");
         let from_file = parse(&["--config", &file.path().display().to_string(), "--seed-people", "4"])

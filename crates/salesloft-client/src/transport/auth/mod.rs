@@ -426,9 +426,10 @@ impl OAuthState {
 
     async fn request_token(&self, refresh_token: Option<&SecretString>) -> Result<TokenSet, Error> {
         let form = self.config.form(refresh_token)?;
-        let raw = self.http.post_form(&self.config.token_url, &form).await.map_err(|e| Error::Auth {
-            code: None,
-            message: format!("token endpoint unreachable: {}", super::http::describe(&e)),
+        let raw = self.http.post_form("oauth.token", &self.config.token_url, &form).await.map_err(|e| match e {
+            // A bad token URL is a configuration error, reported as such.
+            Error::Construction { .. } => e,
+            other => Error::Auth { code: None, message: format!("token endpoint unreachable: {other}") },
         })?;
         oauth::parse_token_response(raw.status, &raw.body, self.clock.unix_time(), refresh_token)
     }

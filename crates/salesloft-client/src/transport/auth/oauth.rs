@@ -58,11 +58,14 @@ impl OAuthConfig {
         }
     }
 
-    /// The token URL that belongs to an API base URL: SalesLoft's for `api.salesloft.com`, else
-    /// `<root>/oauth/token` where root is the base URL without its `/v2` (the simulator's layout).
+    /// The token URL that belongs to an API base URL: SalesLoft's for `https://api.salesloft.com` (exact host
+    /// match, FACTS.md §1.2), else `<root>/oauth/token` where root is the base URL without its `/v2` (the
+    /// simulator's layout). A look-alike host (`api.salesloft.com.evil.example`) keeps its own root: the
+    /// client secret is never sent to SalesLoft's token endpoint on the strength of a substring, nor is a
+    /// look-alike ever mistaken for SalesLoft.
     pub fn token_url_for(base_url: &str) -> String {
         let trimmed = base_url.trim_end_matches('/');
-        if trimmed.contains("api.salesloft.com") {
+        if url::Url::parse(trimmed).is_ok_and(|url| crate::transport::url_policy::is_salesloft_api_host(&url)) {
             return SALESLOFT_TOKEN_URL.to_string();
         }
         let root = trimmed.strip_suffix("/v2").unwrap_or(trimmed);
@@ -125,15 +128,22 @@ pub(crate) fn parse_token_response(
 ) -> Result<TokenSet, Error> {
     if !status.is_success() {
         let parsed = serde_json::from_slice::<OAuthErrorBody>(body).ok();
-        let code = parsed.as_ref().and_then(|b| b.error.clone());
-        let message =
-            parsed.and_then(|b| b.error_description).unwrap_or_else(|| format!("token endpoint answered {status}"));
+        // The description is the server's free text; it goes into logs and errors, so through the redactor.
+        let redactor = crate::redact::Redactor::default();
+        let code = parsed.as_ref().and_then(|b| b.error.as_deref()).map(|c| redactor.redact_text(c));
+        let message = parsed
+            .and_then(|b| b.error_description)
+            .map(|d| redactor.redact_text(&d))
+            .unwrap_or_else(|| format!("token endpoint answered {status}"));
         return Err(Error::Auth { code, message });
     }
     let response: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::Auth {
         code: None,
-        // serde_json's message names the position and expected type, never the value.
-        message: format!("token endpoint answer is not a token response: {e}"),
+        // serde_json's message can quote the offending value (a token of the wrong type): hide it.
+        message: format!(
+            "token endpoint answer is not a token response: {}",
+            crate::redact::hide_quoted_values(&e.to_string())
+        ),
     })?;
     if response.access_token.is_empty() {
         return Err(Error::Auth { code: None, message: "token endpoint returned an empty access token".into() });
@@ -164,6 +174,11 @@ mod tests {
             ("http://127.0.0.1:4000/v2", "http://127.0.0.1:4000/oauth/token"),
             ("http://127.0.0.1:4000/v2/", "http://127.0.0.1:4000/oauth/token"),
             ("http://localhost:9", "http://localhost:9/oauth/token"),
+            ("https://API.salesloft.com/v2", SALESLOFT_TOKEN_URL),
+            // Look-alikes keep their own root (a `contains` match sent them to SalesLoft's token URL).
+            ("https://api.salesloft.com.evil.example/v2", "https://api.salesloft.com.evil.example/oauth/token"),
+            ("https://evil.example/api.salesloft.com/v2", "https://evil.example/api.salesloft.com/oauth/token"),
+            ("https://xapi.salesloft.com/v2", "https://xapi.salesloft.com/oauth/token"),
         ];
         for (base, expected) in table {
             assert_eq!(OAuthConfig::token_url_for(base), expected, "{base}");
@@ -199,6 +214,27 @@ mod tests {
             (StatusCode::BAD_GATEWAY, b"<html>oops</html>", None),
             (StatusCode::OK, br#"{"access_token":""}"#, None),
         ];
+        let leaky: [&[u8]; 3] = [
+            br#"{"access_token":"tok-123","refresh_token":98765432}"#,
+            br#"{"access_token":{"v":"tok-123"}}"#,
+            br#"{"access_token":"tok-123","expires_in":"tok-456"}"#,
+        ];
+        for body in leaky {
+            let error = parse_token_response(StatusCode::OK, body, now, None).expect_err("malformed");
+            let shown = format!("{error} {error:?}");
+            for secret in ["tok-123", "tok-456", "98765432"] {
+                assert!(!shown.contains(secret), "{secret} survived: {shown}");
+            }
+        }
+        let described = parse_token_response(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_grant","error_description":"refresh_token=r-9 revoked for Bearer tok-123"}"#,
+            now,
+            None,
+        )
+        .expect_err("an OAuth error");
+        assert!(!described.to_string().contains("r-9") && !described.to_string().contains("tok-123"), "{described}");
+
         for (status, body, code) in table {
             match parse_token_response(status, body, now, None) {
                 Err(Error::Auth { code: got, .. }) => assert_eq!(got.as_deref(), code, "{status}"),

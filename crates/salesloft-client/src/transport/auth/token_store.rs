@@ -236,9 +236,14 @@ impl FileTokenStore {
                 return Err(Error::TokenStore(format!("reading {}: {e}", path.display())));
             }
         };
-        // The parse error names the line/column only: serde_json does not echo values.
-        let file: TokenFile = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::TokenStore(format!("{} is not a token file: {e}", path.display())))?;
+        // serde_json quotes the offending value (`invalid type: string "…"`), which here may be a token.
+        let file: TokenFile = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::TokenStore(format!(
+                "{} is not a token file: {}",
+                path.display(),
+                crate::redact::hide_quoted_values(&e.to_string())
+            ))
+        })?;
         Ok(Some(TokenSet {
             access_token: SecretString::from(file.access_token),
             refresh_token: file.refresh_token.map(SecretString::from),

@@ -16,6 +16,10 @@ pub use backoff::{Backoff, Jitter};
 pub use budget::{RetryBudget, RetryBudgetConfig};
 pub use classifier::{AttemptResult, RetryAction, RetryReason, classify};
 
+/// The longest `Retry-After` the pipeline waits out by default: 5 minutes. SalesLoft's budget window is one
+/// minute (FACTS.md §2.1), so a longer hint is not a throttle the caller should sleep through silently.
+pub const DEFAULT_MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
 /// Retry settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryConfig {
@@ -27,10 +31,20 @@ pub struct RetryConfig {
     pub budget: RetryBudgetConfig,
     /// Seed of the jitter RNG; `None` seeds from entropy. Set it in tests for reproducible delays.
     pub seed: Option<u64>,
+    /// The longest server-requested wait (`Retry-After` on a 429 or 503) that is slept through before a
+    /// retry; a longer one fails the call with [`crate::Error::RetryAfterTooLong`], which names the wait the
+    /// server asked for. Default [`DEFAULT_MAX_RETRY_AFTER`].
+    pub max_retry_after: std::time::Duration,
 }
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        Self { max_attempts: 3, backoff: Backoff::default(), budget: RetryBudgetConfig::default(), seed: None }
+        Self {
+            max_attempts: 3,
+            backoff: Backoff::default(),
+            budget: RetryBudgetConfig::default(),
+            seed: None,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+        }
     }
 }
