@@ -171,6 +171,20 @@ pub async fn run(args: PushArgs) -> i32 {
             return EXIT_COULD_NOT_RUN;
         }
     };
+    let code = push(&client, args).await;
+    // A rotated token set whose save failed lives only in this process: save it before exiting.
+    if let Err(error) = client.pipeline().save_pending_tokens().await {
+        eprintln!(
+            "error: the rotated OAuth tokens could not be saved ({error}); SalesLoft has revoked the stored refresh \
+             token, so the app must be authorized again"
+        );
+        return code.max(EXIT_SOME_FAILED);
+    }
+    code
+}
+
+/// The push itself, with a connected client.
+async fn push(client: &Client, args: PushArgs) -> i32 {
     let format = match args.format.or_else(|| guess_format(&args.from)) {
         Some(format) => format,
         None => {
@@ -237,13 +251,8 @@ pub async fn run(args: PushArgs) -> i32 {
     );
     let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
     let mut report = PushReport::default();
-    let mut pusher = Pusher {
-        client: &client,
-        config: &config,
-        journal: &journal,
-        pending: Vec::with_capacity(CHUNK),
-        paused_by: None,
-    };
+    let mut pusher =
+        Pusher { client, config: &config, journal: &journal, pending: Vec::with_capacity(CHUNK), paused_by: None };
     let max_line = args.max_line_bytes.max(1);
     let read = match format {
         InputFormat::Csv => read_csv(RecordCapReader::new(file, max_line), &mut pusher, &mut report).await,
