@@ -44,8 +44,8 @@ pub enum Row {
     Person {
         /// Its line in the file.
         line: u64,
-        /// The person to upsert.
-        input: PersonInput,
+        /// The person to upsert (boxed: a person is large, a bad row small).
+        input: Box<PersonInput>,
     },
     /// A row that did not decode.
     Bad {
@@ -113,7 +113,7 @@ impl<R: std::io::BufRead> Iterator for JsonlRows<R> {
 fn jsonl_row(line: u64, text: &str) -> Row {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     match serde_path_to_error::deserialize::<_, PersonInput>(&mut deserializer) {
-        Ok(input) => Row::Person { line, input },
+        Ok(input) => Row::Person { line, input: Box::new(input) },
         Err(e) => {
             let path = e.path().to_string();
             let reason = if path == "." || path == "?" || !e.inner().is_data() {
@@ -222,7 +222,7 @@ impl<R: Read> Iterator for CsvRows<R> {
             Ok(true) => {
                 let line = self.record.position().map(|p| p.line()).unwrap_or(line_guess);
                 Some(Ok(match csv_row(&self.names, &self.record) {
-                    Ok(input) => Row::Person { line, input },
+                    Ok(input) => Row::Person { line, input: Box::new(input) },
                     Err(reason) => {
                         let email = self.record.get(self.email_column).filter(|e| !e.is_empty()).map(str::to_string);
                         Row::Bad { line, email, reason }
@@ -274,4 +274,165 @@ fn csv_row(names: &[String], record: &csv::StringRecord) -> Result<PersonInput, 
     }
     serde_path_to_error::deserialize::<_, PersonInput>(Value::Object(object))
         .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One generated line and what the reader must make of it.
+    #[derive(Debug, Clone)]
+    enum Expect {
+        Person(String),
+        Bad,
+        Blank,
+    }
+
+    fn read(format: InputFormat, text: String, max_line: usize) -> (Vec<Row>, Option<String>) {
+        let mut rows = Vec::new();
+        let iter = match rows_of(format, text.into_bytes(), max_line) {
+            Ok(iter) => iter,
+            Err(error) => return (rows, Some(error)),
+        };
+        for row in iter {
+            match row {
+                Ok(row) => rows.push(row),
+                Err(error) => return (rows, Some(error)),
+            }
+        }
+        (rows, None)
+    }
+
+    fn rows_of(
+        format: InputFormat,
+        bytes: Vec<u8>,
+        max_line: usize,
+    ) -> Result<Box<dyn Iterator<Item = Result<Row, String>>>, String> {
+        rows(format, std::io::Cursor::new(bytes), max_line)
+    }
+
+    fn email() -> impl Strategy<Value = String> {
+        "[a-z0-9]{1,8}@[a-z]{1,6}\\.example"
+    }
+
+    fn jsonl_line() -> impl Strategy<Value = (String, Expect)> {
+        prop_oneof![
+            (email(), "[ -~&&[^\"\\\\]]{0,12}").prop_map(|(email, name)| (
+                format!(r#"{{"email_address":"{email}","first_name":"{name}"}}"#),
+                Expect::Person(email)
+            )),
+            email().prop_map(|email| (
+                format!(r#"  {{"email_address": "{email}", "do_not_contact": true}}  "#),
+                Expect::Person(email)
+            )),
+            // Not JSON at all, a wrong type, a bad boolean, a truncated object.
+            "[a-z#]{1,10}".prop_map(|text| (format!("#{text}"), Expect::Bad)),
+            any::<i64>().prop_map(|n| (format!(r#"{{"email_address": {n}}}"#), Expect::Bad)),
+            email()
+                .prop_map(|email| (format!(r#"{{"email_address":"{email}","do_not_contact":"maybe"}}"#), Expect::Bad)),
+            email().prop_map(|email| (format!(r#"{{"email_address":"{email}""#), Expect::Bad)),
+            Just((String::new(), Expect::Blank)),
+            Just(("   \t".to_string(), Expect::Blank)),
+        ]
+    }
+
+    fn csv_row() -> impl Strategy<Value = (String, Expect)> {
+        prop_oneof![
+            (email(), "[A-Za-z ]{0,8}", prop_oneof![Just(""), Just("true"), Just("no"), Just("1")])
+                .prop_map(|(email, name, flag)| (format!("{email},{name},{flag}"), Expect::Person(email))),
+            (email(), "[A-Za-z]{1,8}")
+                .prop_map(|(email, name)| (format!("\"{email}\",\"{name}, jr\",false"), Expect::Person(email))),
+            // A bad boolean, a bad field count.
+            (email(), "[a-z]{2,6}")
+                .prop_filter("not a boolean", |(_, flag)| !["true", "false", "yes", "no"].contains(&flag.as_str()))
+                .prop_map(|(email, flag)| (format!("{email},x,{flag}"), Expect::Bad)),
+            email().prop_map(|email| (email, Expect::Bad)),
+            email().prop_map(|email| (format!("{email},a,true,extra"), Expect::Bad)),
+        ]
+    }
+
+    /// Every expected person comes out with its line; every bad line is reported with its line.
+    fn check(rows: &[Row], expected: &[(u64, Expect)]) -> Result<(), TestCaseError> {
+        let wanted: Vec<&(u64, Expect)> = expected.iter().filter(|(_, e)| !matches!(e, Expect::Blank)).collect();
+        prop_assert_eq!(rows.len(), wanted.len(), "rows {:?}", rows);
+        for (row, (line, expect)) in rows.iter().zip(wanted) {
+            match (row, expect) {
+                (Row::Person { line: got, input }, Expect::Person(email)) => {
+                    prop_assert_eq!(got, line);
+                    prop_assert_eq!(input.email_address.as_deref(), Some(email.as_str()));
+                }
+                (Row::Bad { line: got, reason, .. }, Expect::Bad) => {
+                    prop_assert_eq!(got, line);
+                    prop_assert!(!reason.is_empty());
+                }
+                (row, expect) => prop_assert!(false, "line {}: expected {:?}, got {:?}", line, expect, row),
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        #[test]
+        fn jsonl_rows_are_read_or_reported_with_their_line(lines in proptest::collection::vec(jsonl_line(), 0..40)) {
+            let text: String = lines.iter().map(|(line, _)| format!("{line}\n")).collect();
+            let expected: Vec<(u64, Expect)> =
+                lines.into_iter().enumerate().map(|(i, (_, e))| (i as u64 + 1, e)).collect();
+            let (rows, error) = read(InputFormat::Jsonl, text, 4096);
+            prop_assert!(error.is_none(), "{:?}", error);
+            check(&rows, &expected)?;
+        }
+
+        #[test]
+        fn csv_rows_are_read_or_reported_with_their_line(lines in proptest::collection::vec(csv_row(), 0..40)) {
+            let text: String = std::iter::once("email_address,first_name,do_not_contact\n".to_string())
+                .chain(lines.iter().map(|(line, _)| format!("{line}\n")))
+                .collect();
+            let expected: Vec<(u64, Expect)> =
+                lines.into_iter().enumerate().map(|(i, (_, e))| (i as u64 + 2, e)).collect();
+            let (rows, error) = read(InputFormat::Csv, text, 4096);
+            prop_assert!(error.is_none(), "{:?}", error);
+            check(&rows, &expected)?;
+        }
+
+        /// Arbitrary bytes never panic either reader, and line numbers never go back (JSON lines: they grow; a
+        /// CSV record ended by a lone `\r` shares its `\n`-counted line with the next).
+        #[test]
+        fn arbitrary_input_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            max_line in 1usize..64,
+            csv in any::<bool>(),
+        ) {
+            let format = if csv { InputFormat::Csv } else { InputFormat::Jsonl };
+            let mut prefixed = if csv { b"email_address,tags\n".to_vec() } else { Vec::new() };
+            prefixed.extend_from_slice(&bytes);
+            if let Ok(iter) = rows_of(format, prefixed, max_line) {
+                let mut last = 0;
+                for row in iter {
+                    let Ok(row) = row else { break };
+                    let line = match row { Row::Person { line, .. } | Row::Bad { line, .. } => line };
+                    prop_assert!(line > last || (csv && line == last), "line {} after {}", line, last);
+                    last = line;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_jsonl_line_fails_alone_and_a_long_csv_record_stops_the_reading() {
+        let text = format!("{{\"email_address\":\"a@b.example\"}}\n{}\n{{}}\n", "x".repeat(100));
+        let (rows, error) = read(InputFormat::Jsonl, text, 40);
+        assert!(error.is_none());
+        assert!(matches!(&rows[1], Row::Bad { line: 2, reason, .. } if reason.contains("over the 40-byte limit")));
+        assert_eq!(rows.len(), 3);
+        let text = format!("email_address\na@b.example\n{}\n", "x".repeat(100));
+        let (rows, error) = read(InputFormat::Csv, text, 40);
+        // The CSV reader fills its buffer ahead, so the error may come before the rows above it are handed out.
+        assert!(error.as_ref().is_some_and(|e| e.contains("line 3")), "the reading stops naming the record's line");
+        assert!(rows.iter().all(|row| matches!(row, Row::Person { line: 2, .. } | Row::Bad { line: 3, .. })));
+        let (_, error) = read(InputFormat::Csv, "first_name\nx\n".into(), 40);
+        assert_eq!(error.as_deref(), Some("the CSV header has no email_address column"));
+    }
 }

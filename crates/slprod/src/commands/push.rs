@@ -229,7 +229,7 @@ async fn read_rows(
         match row.map_err(CliError::Input)? {
             Row::Person { line, input } => {
                 report.rows += 1;
-                pusher.push(line, input, report).await;
+                pusher.push(line, *input, report).await;
             }
             Row::Bad { line, email, reason } => {
                 report.rows += 1;

@@ -40,7 +40,7 @@ pub async fn run(args: StoreCommandArgs, context: &Context) -> Result<Outcome, C
     let reaped = store.reap().await;
     store.close().await;
     let report = reaped.map_err(CliError::store("reap failed"))?;
-    let value = serde_json::to_value(&report).unwrap_or_default();
+    let value = serde_json::to_value(report).unwrap_or_default();
     let text = if json {
         format!("{value}\n")
     } else {
