@@ -275,19 +275,19 @@ pub struct Loaded {
     pub config: Config,
 }
 
-/// Which file to read: `explicit` (`--config`, or `SLPROD_CONFIG` through clap), else `./slprod.toml` if it
-/// exists. The flag is `Some` only when a file was named.
-pub fn locate(explicit: Option<&Path>) -> Option<(PathBuf, bool)> {
-    if let Some(path) = explicit {
-        return Some((path.to_path_buf(), true));
+/// Which file to read: `explicit` (`--config`, or `SLPROD_CONFIG` through clap), else `./slprod.toml` when it
+/// exists, else none.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|path| path.is_file()),
     }
-    let default = PathBuf::from(DEFAULT_CONFIG_FILE);
-    default.is_file().then_some((default, false))
 }
 
-/// Reads and parses the configuration file chosen by [`locate`]; no file gives the defaults.
+/// Reads and parses the configuration file chosen by [`locate`]; no file gives the defaults. A file named
+/// explicitly must exist.
 pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
-    let Some((path, _named)) = locate(explicit) else {
+    let Some(path) = locate(explicit) else {
         return Ok(Loaded::default());
     };
     let bytes = std::fs::read(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;

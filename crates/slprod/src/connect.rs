@@ -42,7 +42,7 @@ fn env_value(name: &str) -> Option<String> {
 /// up to date with every rotated refresh token, plus the app's client id and secret). `Debug` shows no secret.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectArgs {
-    /// SalesLoft API root (or the simulator's / the gateway's) [default: https://api.salesloft.com/v2, or
+    /// SalesLoft API root (or the simulator's / the gateway's) [default: `https://api.salesloft.com/v2`, or
     /// salesloft.base_url].
     #[arg(long, env = "SALESLOFT_BASE_URL")]
     pub base_url: Option<String>,
