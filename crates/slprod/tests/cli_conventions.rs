@@ -183,3 +183,78 @@ async fn completions_are_printed_for_each_shell() {
         assert!(stdout.contains("slprod") && stdout.contains("push"), "{shell}: {stdout}");
     }
 }
+
+/// A token file holding a freshly minted (still valid) token set of the simulator's OAuth app.
+async fn token_file(sim: &RunningSim, dir: &std::path::Path) -> std::path::PathBuf {
+    let minted: Value = reqwest::Client::new()
+        .post(format!("{}/__sim/tokens", sim.root_url()))
+        .json(&serde_json::json!({"client_id": "sim-client"}))
+        .send()
+        .await
+        .expect("control API")
+        .json()
+        .await
+        .expect("token JSON");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let path = dir.join("tokens.json");
+    let tokens = serde_json::json!({"access_token": minted["access_token"], "refresh_token": minted["refresh_token"],
+        "expires_at": now + 3600, "issued_at": now});
+    std::fs::write(&path, tokens.to_string()).expect("write tokens");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_comes_from_the_config_file_or_the_salesloft_oauth_variables() {
+    let sim = sim(20).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = token_file(&sim, dir.path()).await;
+    let config = dir.path().join("slprod.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[salesloft]\nbase_url = \"{}\"\nauth = \"oauth\"\noauth_client_id = \"sim-client\"\n\
+             oauth_client_secret_ref = \"env:TEST_SIM_SECRET\"\noauth_tokens_ref = \"file:{}\"\n",
+            sim.base_url(),
+            tokens.display()
+        ),
+    )
+    .expect("write config");
+    let mut command = slprod();
+    command
+        .env("TEST_SIM_SECRET", "sim-secret")
+        .arg("--config")
+        .arg(&config)
+        .args(["pull", "people", "--store", &store_arg(dir.path()), "--out"])
+        .arg(dir.path().join("a.jsonl"));
+    let (code, _, stderr) = run(command).await;
+    assert_eq!(code, 0, "OAuth from the file: {stderr}");
+    assert!(!stderr.contains("sim-secret"), "the secret is never printed: {stderr}");
+
+    let mut command = slprod();
+    command
+        .env("SALESLOFT_BASE_URL", sim.base_url())
+        .env("SALESLOFT_OAUTH_TOKEN_FILE", &tokens)
+        .env("SALESLOFT_OAUTH_CLIENT_ID", "sim-client")
+        .env("SALESLOFT_OAUTH_CLIENT_SECRET", "sim-secret")
+        .args(["pull", "people", "--store", &store_arg(dir.path()), "--out"])
+        .arg(dir.path().join("b.jsonl"));
+    let (code, _, stderr) = run(command).await;
+    assert_eq!(code, 0, "OAuth from SALESLOFT_OAUTH_*: {stderr}");
+
+    // A token reference that cannot be written back is refused, naming the key.
+    std::fs::write(
+        &config,
+        format!(
+            "[salesloft]\nbase_url = \"{}\"\noauth_client_id = \"sim-client\"\n\
+             oauth_client_secret_ref = \"env:TEST_SIM_SECRET\"\noauth_tokens_ref = \"vault:secret/slprod/oauth\"\n",
+            sim.base_url()
+        ),
+    )
+    .expect("write config");
+    let mut command = slprod();
+    command.env("TEST_SIM_SECRET", "sim-secret").arg("--config").arg(&config).args(["pull", "people", "--out", "-"]);
+    let (code, _, stderr) = run(command).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("salesloft.oauth_tokens_ref") && stderr.contains("vault:"), "{stderr}");
+    sim.shutdown().await;
+}

@@ -75,8 +75,9 @@ async fn head(store: &Store, json: bool) -> Result<Outcome, CliError> {
     let head = store.audit().head().await.map_err(CliError::store("could not read the chain head"))?;
     let value = serde_json::to_value(&head).unwrap_or_default();
     if json {
-        // `--json` predates `--output json`: the JSON value goes out as the text too.
-        return Ok(Outcome::new(Status::Done, value.clone(), format!("{value}\n")));
+        // `--json` predates `--output json`: the JSON goes out as the text too, as it always did.
+        let line = serde_json::to_string(&head).unwrap_or_default();
+        return Ok(Outcome::new(Status::Done, value, format!("{line}\n")));
     }
     Ok(Outcome::new(Status::Done, value, format!("{}\n", head.hash)).hint(format!(
         "chain head #{}: record it elsewhere; check it with `slprod audit verify --expect-head HASH`",
@@ -94,7 +95,7 @@ async fn verify(store: &Store, json: bool, expect_head: Option<&str>) -> Result<
     let status = if report.ok { Status::Done } else { Status::Problems };
     let value = serde_json::to_value(&report).unwrap_or_default();
     let text = if json {
-        format!("{value}\n")
+        format!("{}\n", serde_json::to_string(&report).unwrap_or_default())
     } else if let Some(problem) = &report.first_problem {
         let kind = serde_json::to_value(problem.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
         let mut text =

@@ -42,7 +42,7 @@ pub async fn run(args: StoreCommandArgs, context: &Context) -> Result<Outcome, C
     let report = reaped.map_err(CliError::store("reap failed"))?;
     let value = serde_json::to_value(report).unwrap_or_default();
     let text = if json {
-        format!("{value}\n")
+        format!("{}\n", serde_json::to_string(&report).unwrap_or_default())
     } else {
         format!("reaped {} expired ledger keys and {} expired inbox rows\n", report.ledger_keys, report.inbox_rows)
     };
