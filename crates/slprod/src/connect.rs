@@ -16,7 +16,7 @@ use salesloft_store::{AuditKey, Store, StoreError, StoreOptions, StoreUrl};
 use secrecy::SecretString;
 
 use crate::config::{AuthMode, Config, ConfigError, SecretRef};
-use crate::error::{CliError, Outcome, Status};
+use crate::error::{CliError, Outcome};
 
 /// The default API root.
 pub const DEFAULT_BASE_URL: &str = "https://api.salesloft.com/v2";
@@ -185,7 +185,7 @@ pub async fn save_pending_tokens(client: &Client, result: Result<Outcome, CliErr
     };
     let error = CliError::TokensNotSaved(error.to_string());
     match result {
-        Ok(outcome) => Ok(outcome.error(error.to_string(), Status::Problems)),
+        Ok(outcome) => Ok(outcome.error(error)),
         Err(first) => {
             tracing::error!("{error}");
             Err(first)

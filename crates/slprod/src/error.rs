@@ -52,6 +52,19 @@ pub enum CliError {
         /// Why.
         reason: String,
     },
+    /// `push` was stopped by a pause set while it ran; the rows not yet sent were left for a rerun.
+    #[error(
+        "syncs were paused during the push (by {by}: {reason}); {unsent} rows were not sent. Run `slprod resume`, \
+         then the same push again to finish them"
+    )]
+    PausedDuringRun {
+        /// Who paused.
+        by: String,
+        /// Why.
+        reason: String,
+        /// Rows left unsent.
+        unsent: u64,
+    },
     /// A checkpointed pull failed to start or stopped part-way.
     #[error(transparent)]
     Pull(#[from] salesloft_sync::PullError),
@@ -80,6 +93,7 @@ impl CliError {
         match self {
             CliError::Pull(error) if error.is_interrupted() => EXIT_PROBLEMS,
             CliError::TokensNotSaved(_) => EXIT_PROBLEMS,
+            CliError::PausedDuringRun { .. } => EXIT_PAUSED,
             _ => EXIT_COULD_NOT_RUN,
         }
     }
@@ -93,6 +107,7 @@ impl CliError {
             CliError::AuditKey(_) => "audit_key",
             CliError::Input(_) => "input",
             CliError::PausedAtStart { .. } => "paused",
+            CliError::PausedDuringRun { .. } => "paused_during_run",
             CliError::Pull(error) if error.is_interrupted() => "interrupted",
             CliError::Pull(_) => "pull",
             CliError::TokensNotSaved(_) => "tokens_not_saved",
@@ -136,7 +151,7 @@ pub struct Outcome {
     /// Extra lines for a human on standard error (text output only).
     pub hints: Vec<String>,
     /// Errors met on the way that did not stop the command (printed as errors in either format).
-    pub errors: Vec<String>,
+    pub errors: Vec<CliError>,
 }
 
 impl Outcome {
@@ -157,10 +172,12 @@ impl Outcome {
         self
     }
 
-    /// Adds an error that did not stop the command, raising its status to at least `status`.
-    pub fn error(mut self, message: impl Into<String>, status: Status) -> Self {
-        self.errors.push(message.into());
+    /// Adds an error that did not stop the command (one whose exit code is 1 or 3), raising the status to at
+    /// least the error's: the exit code is the larger of the two, as it always was.
+    pub fn error(mut self, error: CliError) -> Self {
+        let status = if error.exit_code() == EXIT_PAUSED { Status::Paused } else { Status::Problems };
         self.status = self.status.max(status);
+        self.errors.push(error);
         self
     }
 }
@@ -193,9 +210,12 @@ mod tests {
         assert_eq!(exit_code(&Err(CliError::Pull(interrupted))), 1);
         assert_eq!(exit_code(&Err(CliError::Pull(salesloft_sync::PullError::Refused("exists".into())))), 2);
         // An error met on the way raises the status but never lowers it.
-        let paused = Outcome::new(Status::Paused, Value::Null, "").error("tokens", Status::Problems);
+        let tokens = || CliError::TokensNotSaved("disk full".into());
+        let paused = Outcome::new(Status::Paused, Value::Null, "").error(tokens());
         assert_eq!(exit_code(&Ok(paused)), 3);
-        let done = Outcome::new(Status::Done, Value::Null, "").error("tokens", Status::Problems);
+        let done = Outcome::new(Status::Done, Value::Null, "").error(tokens());
         assert_eq!(exit_code(&Ok(done)), 1);
+        let stopped = CliError::PausedDuringRun { by: "ops".into(), reason: "drill".into(), unsent: 3 };
+        assert_eq!(exit_code(&Ok(Outcome::new(Status::Problems, Value::Null, "").error(stopped))), 3);
     }
 }

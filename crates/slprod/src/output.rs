@@ -130,7 +130,7 @@ impl Ui {
             }
         }
         for error in &outcome.errors {
-            self.print_error(error, "warning", code);
+            self.print_error(&error_text(error), error.kind(), code);
         }
     }
 

@@ -190,28 +190,15 @@ async fn push(client: &Client, args: PushArgs, context: &Context) -> Result<Outc
     store.close().await;
     read?;
     report.failures.sort_by_key(|f| f.row);
-    let status = if pusher.paused_by.is_some() {
-        Status::Paused
-    } else if report.failed == 0 {
-        Status::Done
-    } else {
-        Status::Problems
-    };
+    let status = if report.failed == 0 { Status::Done } else { Status::Problems };
     let json = serde_json::to_value(&report).unwrap_or_default();
     let mut outcome = Outcome::new(status, json, report_text(&report));
     if args.report == Some(OutputFormat::Json) && context.ui.format() == OutputFormat::Text {
         // `--report json` keeps its old meaning: the pretty JSON report in place of the sentences.
         outcome.text = serde_json::to_string_pretty(&report).map(|text| text + "\n").unwrap_or_default();
     }
-    if let Some((by, reason)) = &pusher.paused_by {
-        outcome = outcome.error(
-            format!(
-                "syncs were paused during the push (by {by}: {reason}); {} rows were not sent. \
-                 Run `slprod resume`, then the same push again to finish them",
-                report.paused
-            ),
-            Status::Paused,
-        );
+    if let Some((by, reason)) = pusher.paused_by {
+        outcome = outcome.error(CliError::PausedDuringRun { by, reason, unsent: report.paused });
     }
     Ok(outcome)
 }
