@@ -16,6 +16,8 @@ pub mod holder;
 pub mod keys;
 pub mod lease_keeper;
 pub mod ledger_journal;
+pub mod pull;
 
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
 pub use ledger_journal::{JournalConfig, LedgerJournal};
+pub use pull::{PullError, PullOptions, PullSummary, pull_to_file, pull_to_writer};

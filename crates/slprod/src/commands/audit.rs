@@ -11,26 +11,20 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use salesloft_store::{Store, StoreError, StoreUrl};
+use salesloft_store::{Store, StoreError};
+use serde_json::json;
 
-use super::audit_key::AuditKeyArgs;
-
-/// Exit code: the chain verifies / the export was written.
-const EXIT_OK: i32 = 0;
-/// Exit code: the chain is broken.
-const EXIT_BROKEN: i32 = 1;
-/// Exit code: could not run (bad URL, no store, unreadable database, I/O error).
-const EXIT_COULD_NOT_RUN: i32 = 2;
+use super::Context;
+use crate::connect::StoreArgs;
+use crate::error::{CliError, Outcome, Status};
+use crate::output::OutputFormat;
 
 /// Arguments of `slprod audit`.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Store URL: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB[?schema=NAME]`.
-    #[arg(long, global = true, env = "SLPROD_STORE", default_value = salesloft_store::DEFAULT_STORE_URL)]
-    pub store: String,
-    /// The audit chain's HMAC key (or SLPROD_AUDIT_KEY).
+    /// The store holding the audit log, and the chain's HMAC key.
     #[command(flatten)]
-    pub audit_key: AuditKeyArgs,
+    pub store: StoreArgs,
     /// What to do with the audit log.
     #[command(subcommand)]
     pub action: AuditAction,
@@ -42,7 +36,7 @@ pub enum AuditAction {
     /// Check the hash chain: exit 0 when it verifies, 1 naming the first removed, altered or reordered record,
     /// 2 when it could not run.
     Verify {
-        /// Print the report as one JSON object instead of a sentence.
+        /// Print the report as one JSON object instead of a sentence (same as the global `--output json`).
         #[arg(long)]
         json: bool,
         /// A chain head hash recorded earlier with `slprod audit head`: the chain must still contain it (exit 1
@@ -52,7 +46,7 @@ pub enum AuditAction {
     },
     /// Print the chain head's hash (to anchor elsewhere); `--json` adds its sequence number.
     Head {
-        /// Print `{"seq": N, "hash": "…"}`.
+        /// Print `{"seq": N, "hash": "…"}` (same as the global `--output json`).
         #[arg(long)]
         json: bool,
     },
@@ -64,118 +58,69 @@ pub enum AuditAction {
     },
 }
 
-/// Runs `slprod audit`; returns 0 (chain verifies / export written), 1 (chain broken), 2 (could not run).
-pub async fn run(args: AuditArgs) -> i32 {
-    let store = match open_existing(&args.store, &args.audit_key).await {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
-    let code = match args.action {
-        AuditAction::Verify { json, expect_head } => {
-            let keyed = store.options().audit_key.is_some();
-            verify(&store, json, expect_head.as_deref(), keyed).await
-        }
-        AuditAction::Head { json } => head(&store, json).await,
+/// Runs `slprod audit`: chain verifies / export written (0), chain broken (1), could not run (2).
+pub async fn run(args: AuditArgs, context: &Context) -> Result<Outcome, CliError> {
+    let store = args.store.open_existing(&context.config).await?;
+    let json = context.ui.format() == OutputFormat::Json;
+    let result = match args.action {
+        AuditAction::Verify { json: flag, expect_head } => verify(&store, flag || json, expect_head.as_deref()).await,
+        AuditAction::Head { json: flag } => head(&store, flag || json).await,
         AuditAction::Export { out } => export(&store, out).await,
     };
     store.close().await;
-    code
+    result
 }
 
-/// Opens the store without creating one: verifying a store that does not exist is an error, not an empty pass.
-async fn open_existing(url: &str, key: &AuditKeyArgs) -> Result<Store, String> {
-    let parsed = StoreUrl::parse(url).map_err(|e| e.to_string())?;
-    if let StoreUrl::Sqlite { path } = &parsed
-        && !path.exists()
-    {
-        return Err(StoreError::Open { target: parsed.to_string(), detail: "no such file".into() }.to_string());
+async fn head(store: &Store, json: bool) -> Result<Outcome, CliError> {
+    let head = store.audit().head().await.map_err(CliError::store("could not read the chain head"))?;
+    let value = serde_json::to_value(&head).unwrap_or_default();
+    if json {
+        // `--json` predates `--output json`: the JSON goes out as the text too, as it always did.
+        let line = serde_json::to_string(&head).unwrap_or_default();
+        return Ok(Outcome::new(Status::Done, value, format!("{line}\n")));
     }
-    let options = key.store_options()?;
-    salesloft_store::open_with(&parsed, options).await.map_err(|e| e.to_string())
+    Ok(Outcome::new(Status::Done, value, format!("{}\n", head.hash)).hint(format!(
+        "chain head #{}: record it elsewhere; check it with `slprod audit verify --expect-head HASH`",
+        head.seq
+    )))
 }
 
-async fn head(store: &Store, json: bool) -> i32 {
-    match store.audit().head().await {
-        Ok(head) if json => match serde_json::to_string(&head) {
-            Ok(line) => {
-                println!("{line}");
-                EXIT_OK
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                EXIT_COULD_NOT_RUN
-            }
-        },
-        Ok(head) => {
-            println!("{}", head.hash);
-            eprintln!(
-                "chain head #{}: record it elsewhere; check it with `slprod audit verify --expect-head HASH`",
-                head.seq
-            );
-            EXIT_OK
-        }
-        Err(error) => {
-            eprintln!("error: could not read the chain head: {error}");
-            EXIT_COULD_NOT_RUN
-        }
-    }
-}
-
-async fn verify(store: &Store, json: bool, expect_head: Option<&str>, keyed: bool) -> i32 {
-    if let Err(error) = store.check_integrity().await {
-        eprintln!("error: {error}");
-        return EXIT_COULD_NOT_RUN;
-    }
+async fn verify(store: &Store, json: bool, expect_head: Option<&str>) -> Result<Outcome, CliError> {
+    store.check_integrity().await.map_err(CliError::store("the store failed its integrity check"))?;
     let report = match expect_head {
         Some(hash) => store.audit().verify_expecting(hash.trim()).await,
         None => store.audit().verify().await,
     };
-    let report = match report {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("error: could not read the audit log: {error}");
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
-    if json {
-        match serde_json::to_string(&report) {
-            Ok(line) => println!("{line}"),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return EXIT_COULD_NOT_RUN;
-            }
-        }
+    let report = report.map_err(CliError::store("could not read the audit log"))?;
+    let status = if report.ok { Status::Done } else { Status::Problems };
+    let value = serde_json::to_value(&report).unwrap_or_default();
+    let text = if json {
+        format!("{}\n", serde_json::to_string(&report).unwrap_or_default())
     } else if let Some(problem) = &report.first_problem {
         let kind = serde_json::to_value(problem.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
-        println!("audit log BROKEN at record #{} ({}): {}", problem.seq, kind.unwrap_or_default(), problem.detail);
-        if !keyed {
-            println!("(if this log was written with an audit key, pass it: SLPROD_AUDIT_KEY or --audit-key-file)");
+        let mut text =
+            format!("audit log BROKEN at record #{} ({}): {}\n", problem.seq, kind.unwrap_or_default(), problem.detail);
+        if store.options().audit_key.is_none() {
+            text.push_str(
+                "(if this log was written with an audit key, pass it: SLPROD_AUDIT_KEY or --audit-key-file)\n",
+            );
         }
+        text
     } else {
-        println!("audit log verifies: {} records, chain head #{}", report.records, report.head_seq);
-    }
-    if report.ok { EXIT_OK } else { EXIT_BROKEN }
+        format!("audit log verifies: {} records, chain head #{}\n", report.records, report.head_seq)
+    };
+    Ok(Outcome::new(status, value, text))
 }
 
-async fn export(store: &Store, out: Option<PathBuf>) -> i32 {
-    let result = match &out {
+async fn export(store: &Store, out: Option<PathBuf>) -> Result<Outcome, CliError> {
+    let written = match &out {
         Some(path) => export_atomically(store, path).await,
         None => store.audit().export(&mut std::io::BufWriter::new(std::io::stdout())).await,
     };
-    match result {
-        Ok(n) => {
-            let target = out.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
-            eprintln!("exported {n} audit records to {target}");
-            EXIT_OK
-        }
-        Err(error) => {
-            eprintln!("error: export failed: {error}");
-            EXIT_COULD_NOT_RUN
-        }
-    }
+    let records = written.map_err(CliError::store("export failed"))?;
+    let target = out.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
+    let text = format!("exported {records} audit records to {target}\n");
+    Ok(Outcome::new(Status::Done, json!({"records": records, "out": target}), text).on_stderr())
 }
 
 /// Writes the export to a private temp file next to `path` (mode 0600: the log holds who changed which person),

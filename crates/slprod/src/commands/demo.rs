@@ -16,7 +16,11 @@ use salesloft_client::transport::{Pipeline, RateBudgetConfig, page_cost};
 use salesloft_client::upsert::{UpsertConfig, upsert_people_journaled};
 use salesloft_sim::{SimConfig, Simulator};
 use salesloft_sync::{JournalConfig, LedgerJournal, RunId};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
+
+use super::Context;
+use crate::error::{CliError, Outcome, Status};
+use crate::output::OutputFormat;
 
 /// Arguments of `slprod demo`.
 #[derive(Debug, Args)]
@@ -39,19 +43,23 @@ pub struct DemoArgs {
     pub budget: u32,
 }
 
-/// Runs the demo; 0 when every figure is as the checklist wants it, 1 otherwise, 2 when it could not run.
-pub async fn run(args: DemoArgs) -> i32 {
-    match demo(&args).await {
-        Ok(true) => 0,
-        Ok(false) => 1,
-        Err(message) => {
-            eprintln!("error: {message}");
-            2
+/// Runs the demo: every figure as the checklist wants it (0), some figure missed (1), could not run (2). Text
+/// output prints the figures as they come; JSON output prints them as one object at the end.
+pub async fn run(args: DemoArgs, context: &Context) -> Result<Outcome, CliError> {
+    let text = context.ui.format() == OutputFormat::Text;
+    let say = |line: String| {
+        if text {
+            context.ui.suspend(|| println!("{line}"));
         }
-    }
+    };
+    let mut figures = Map::new();
+    let ok = demo(&args, &say, &mut figures).await.map_err(CliError::Simulator)?;
+    figures.insert("ok".into(), Value::Bool(ok));
+    let status = if ok { Status::Done } else { Status::Problems };
+    Ok(Outcome::new(status, Value::Object(figures), ""))
 }
 
-async fn demo(args: &DemoArgs) -> Result<bool, String> {
+async fn demo(args: &DemoArgs, say: &dyn Fn(String), figures: &mut Map<String, Value>) -> Result<bool, String> {
     if args.minute.is_zero() || args.budget == 0 {
         return Err("--minute and --budget must be positive".to_string());
     }
@@ -61,9 +69,9 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
         minute: args.minute,
         ..SimConfig::default()
     };
-    println!("Starting the SalesLoft simulator with {} people ...", args.people);
+    say(format!("Starting the SalesLoft simulator with {} people ...", args.people));
     let sim = Simulator::start(config).await.map_err(|e| format!("the simulator did not start: {e}"))?;
-    println!("  API root {}  (budget {} cost per {:?} \"minute\")", sim.base_url(), args.budget, args.minute);
+    say(format!("  API root {}  (budget {} cost per {:?} \"minute\")", sim.base_url(), args.budget, args.minute));
 
     let pipeline = Pipeline::builder(sim.base_url())
         .api_key(sim.api_key().to_string().into())
@@ -74,7 +82,7 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
     let mut ok = true;
 
     // 1. Pull: a keyset walk over updated_at in windows of at most 100 pages (never a deep page).
-    println!("\nPull: every person, keyset cursor on updated_at in windows of ≤ 100 pages (sort ASC, per_page 100)");
+    say("\nPull: every person, keyset cursor on updated_at in windows of ≤ 100 pages (sort ASC, per_page 100)".into());
     let before = stats(&sim).await?;
     let started = Instant::now();
     let mut pulled = 0u64;
@@ -98,23 +106,29 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
     // record of each page with `updated_at[gte]`, would need 1 + ⌈(N−100)/99⌉ (FACTS.md §4.5).
     let target = floor + floor / 100;
     let plain = 1 + args.people.saturating_sub(100).div_ceil(99);
-    println!("  records read        {pulled}");
-    println!(
+    say(format!("  records read        {pulled}"));
+    say(format!(
         "  cost                {cost}  (target ≤ {target} = 1.01 × {floor}; the plain page-1 cursor needs {plain}; \
          page-walking would cost {walking})"
-    );
-    println!("  deepest page asked  {}", counter(&after, "max_page"));
-    println!("  429s received       {}", counter(&after, "rate_limited") - counter(&before, "rate_limited"));
-    println!(
+    ));
+    say(format!("  deepest page asked  {}", counter(&after, "max_page")));
+    say(format!("  429s received       {}", counter(&after, "rate_limited") - counter(&before, "rate_limited")));
+    say(format!(
         "  time                {:.2?}  ({:.0} records/s)",
         elapsed,
         pulled as f64 / elapsed.as_secs_f64().max(1e-9)
+    ));
+    figures.insert(
+        "pull".into(),
+        json!({"records": pulled, "cost": cost, "cost_target": target, "max_page": counter(&after, "max_page"),
+               "rate_limited": counter(&after, "rate_limited") - counter(&before, "rate_limited"),
+               "seconds": elapsed.as_secs_f64()}),
     );
     ok &= pulled == args.people && counter(&after, "max_page") <= 100 && cost <= target.max(floor + 3);
 
     // 2. Push: upsert by email through the idempotency ledger, per-email locks and the audit log.
     let rows = args.push_rows;
-    println!("\nPush: {rows} rows upserted by email (half update seeded people, half are new)");
+    say(format!("\nPush: {rows} rows upserted by email (half update seeded people, half are new)"));
     let inputs: Vec<PersonInput> = (0..rows)
         .map(|i| {
             let email = match existing.get(i as usize) {
@@ -143,21 +157,31 @@ async fn demo(args: &DemoArgs) -> Result<bool, String> {
     let cost = counter(&after, "cost_used") - counter(&before, "cost_used");
     let records = store.audit().records(1, i64::MAX).await.map_err(|e| format!("audit: {e}"))?.len();
     let verified = store.audit().verify().await.map_err(|e| format!("audit verify: {e}"))?;
-    println!(
+    say(format!(
         "  created / updated / unchanged / failed   {} / {} / {} / {failed}",
         count("created"),
         count("updated"),
         count("unchanged")
+    ));
+    say(format!("  cost                {cost}  ({:.3} per row; target <= 1.05)", cost as f64 / rows.max(1) as f64));
+    say(format!("  429s received       {}", counter(&after, "rate_limited") - counter(&before, "rate_limited")));
+    say(format!("  audit records       {records}  (chain verifies: {})", if verified.ok { "yes" } else { "NO" }));
+    say(format!("  time                {:.2?}", elapsed));
+    figures.insert(
+        "push".into(),
+        json!({"rows": rows, "created": count("created"), "updated": count("updated"),
+               "unchanged": count("unchanged"), "failed": failed, "cost": cost,
+               "rate_limited": counter(&after, "rate_limited") - counter(&before, "rate_limited"),
+               "audit_records": records, "audit_chain_verifies": verified.ok, "seconds": elapsed.as_secs_f64()}),
     );
-    println!("  cost                {cost}  ({:.3} per row; target <= 1.05)", cost as f64 / rows.max(1) as f64);
-    println!("  429s received       {}", counter(&after, "rate_limited") - counter(&before, "rate_limited"));
-    println!("  audit records       {records}  (chain verifies: {})", if verified.ok { "yes" } else { "NO" });
-    println!("  time                {:.2?}", elapsed);
     ok &= failed == 0 && verified.ok && (cost as f64) <= rows as f64 * 1.05 + 1.0;
     store.close().await;
     sim.shutdown().await;
 
-    println!("\n{}", if ok { "All figures within target." } else { "Some figures missed their target (see above)." });
+    say(format!(
+        "\n{}",
+        if ok { "All figures within target." } else { "Some figures missed their target (see above)." }
+    ));
     Ok(ok)
 }
 

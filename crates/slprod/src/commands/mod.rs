@@ -1,8 +1,9 @@
-//! One module per subcommand. Each `run` returns the process exit code: 0 success, 1 some items failed,
-//! 2 could not run, 3 (`push`) stopped by a pause set while it ran.
+//! The command line's shape: global flags, one module per subcommand, and the dispatch. Each subcommand's
+//! `run` returns `Result<Outcome, CliError>`; `main` prints it through [`crate::output::Ui`] and maps it to
+//! the exit code ([`crate::error::exit_code`]).
 
 pub mod audit;
-pub mod audit_key;
+pub mod completions;
 pub mod demo;
 pub mod pause;
 pub mod pull;
@@ -10,27 +11,36 @@ pub mod push;
 pub mod sim;
 pub mod store;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::{CliError, Outcome};
+use crate::output::{LogFormat, OutputFormat, Ui};
 
 /// salesloft-prod: make a SalesLoft API v2 integration production-ready, and prove it.
 #[derive(Debug, Parser)]
 #[command(name = "slprod", version, about)]
 pub struct Cli {
+    /// How results and errors are printed.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "SLPROD_OUTPUT")]
+    pub output: OutputFormat,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SLPROD_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// More log lines (-v debug, -vv trace); RUST_LOG, when set, wins.
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Fewer log lines (-q warnings, -qq errors only); RUST_LOG, when set, wins.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub quiet: u8,
+    /// Configuration file (slprod.toml; see docs/configuration.md) [default: ./slprod.toml when it exists].
+    #[arg(long, global = true, env = "SLPROD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// The subcommands.
@@ -45,39 +55,60 @@ pub enum Command {
     /// Pause every mutation sent through this store (rollback switch).
     Pause(pause::PauseArgs),
     /// Lift the pause switch.
-    Resume(pause::StoreArgs),
+    Resume(pause::SwitchArgs),
     /// Show the pause switch (exit 1 while paused).
-    Paused(pause::StoreArgs),
+    Paused(pause::SwitchArgs),
     /// Pull records to JSON lines.
     Pull(pull::PullArgs),
     /// Push people.
     Push(push::PushArgs),
     /// Store maintenance: `reap` deletes expired ledger keys and inbox rows.
     Store(store::StoreCommandArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
 }
 
-/// Runs one subcommand and returns its exit code.
-pub async fn run(command: Command) -> i32 {
+/// What every command gets besides its arguments: the parsed configuration file and the terminal.
+#[derive(Debug)]
+pub struct Context {
+    /// `slprod.toml`, or the defaults when there is none.
+    pub config: Config,
+    /// Output format, colour and progress bars.
+    pub ui: Ui,
+}
+
+/// Runs one subcommand.
+pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
-        Command::Demo(args) => demo::run(args).await,
-        Command::Sim(args) => sim::run(args).await,
-        Command::Audit(args) => audit::run(args).await,
-        Command::Pause(args) => pause::pause(args).await,
-        Command::Resume(args) => pause::resume(args).await,
-        Command::Paused(args) => pause::show(args).await,
-        Command::Pull(args) => pull::run(args).await,
-        Command::Push(args) => push::run(args).await,
-        Command::Store(args) => store::run(args).await,
+        Command::Demo(args) => demo::run(args, context).await,
+        Command::Sim(args) => sim::run(args, context).await,
+        Command::Audit(args) => audit::run(args, context).await,
+        Command::Pause(args) => pause::pause(args, context).await,
+        Command::Resume(args) => pause::resume(args, context).await,
+        Command::Paused(args) => pause::show(args, context).await,
+        Command::Pull(args) => pull::run(args, context).await,
+        Command::Push(args) => push::run(args, context).await,
+        Command::Store(args) => store::run(args, context).await,
+        Command::Completions(args) => completions::run(args),
     }
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["slprod", "paused", "--output", "json", "-qq", "--config", "x.toml"])
+            .expect("global flags parse after the subcommand");
+        assert_eq!((cli.output, cli.quiet), (OutputFormat::Json, 2));
+        assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
+        assert!(Cli::try_parse_from(["slprod", "paused", "-v", "-q"]).is_err(), "-v and -q conflict");
     }
 }

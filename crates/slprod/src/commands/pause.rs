@@ -3,13 +3,18 @@
 //! on (DESIGN.md "Pause switch", checklist "Rollback Procedure: pause any running cadence syncs").
 
 use clap::Args;
+use serde_json::json;
+
+use super::Context;
+use crate::connect::StoreArgs;
+use crate::error::{CliError, Outcome, Status};
 
 /// Arguments of `slprod pause`.
 #[derive(Debug, Args)]
 pub struct PauseArgs {
-    /// Store URL: `sqlite://PATH` or `postgres://…`.
-    #[arg(long, env = "SLPROD_STORE", default_value = salesloft_store::DEFAULT_STORE_URL)]
-    pub store: String,
+    /// The store whose switch to set.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Why (shown to whoever is refused).
     #[arg(long, default_value = "paused by an operator")]
     pub reason: String,
@@ -20,70 +25,42 @@ pub struct PauseArgs {
 
 /// Arguments of `slprod resume` and `slprod paused`.
 #[derive(Debug, Args)]
-pub struct StoreArgs {
-    /// Store URL: `sqlite://PATH` or `postgres://…`.
-    #[arg(long, env = "SLPROD_STORE", default_value = salesloft_store::DEFAULT_STORE_URL)]
-    pub store: String,
+pub struct SwitchArgs {
+    /// The store whose switch to read or lift.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
-/// Turns the switch on; 0 done, 2 could not.
-pub async fn pause(args: PauseArgs) -> i32 {
-    set(&args.store, true, &args.by, &args.reason).await
+/// Turns the switch on: done (0), could not (2).
+pub async fn pause(args: PauseArgs, context: &Context) -> Result<Outcome, CliError> {
+    set(&args.store, context, true, &args.by, &args.reason).await
 }
 
-/// Turns the switch off; 0 done, 2 could not.
-pub async fn resume(args: StoreArgs) -> i32 {
-    set(&args.store, false, "", "").await
+/// Turns the switch off: done (0), could not (2).
+pub async fn resume(args: SwitchArgs, context: &Context) -> Result<Outcome, CliError> {
+    set(&args.store, context, false, "", "").await
 }
 
-/// Prints the switch; 0 not paused, 1 paused, 2 could not read it.
-pub async fn show(args: StoreArgs) -> i32 {
-    let store = match salesloft_store::open(&args.store).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: cannot open the store: {e}");
-            return 2;
-        }
-    };
+/// Shows the switch: not paused (0), paused (1), could not read it (2).
+pub async fn show(args: SwitchArgs, context: &Context) -> Result<Outcome, CliError> {
+    let store = args.store.open(&context.config).await?;
     let state = store.pause().paused().await;
     store.close().await;
-    match state {
-        Ok(None) => {
-            println!("not paused");
-            0
-        }
-        Ok(Some(info)) => {
-            println!("paused since {} by {}: {}", info.since, info.by, info.reason);
-            1
-        }
-        Err(e) => {
-            eprintln!("error: cannot read the pause switch: {e}");
-            2
-        }
-    }
+    Ok(match state.map_err(CliError::store("cannot read the pause switch"))? {
+        None => Outcome::new(Status::Done, json!({"paused": false}), "not paused\n"),
+        Some(info) => Outcome::new(
+            Status::Problems,
+            json!({"paused": true, "since": info.since.to_string(), "by": info.by, "reason": info.reason}),
+            format!("paused since {} by {}: {}\n", info.since, info.by, info.reason),
+        ),
+    })
 }
 
-async fn set(url: &str, paused: bool, by: &str, reason: &str) -> i32 {
-    let store = match salesloft_store::open(url).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: cannot open the store: {e}");
-            return 2;
-        }
-    };
+async fn set(args: &StoreArgs, context: &Context, paused: bool, by: &str, reason: &str) -> Result<Outcome, CliError> {
+    let store = args.open(&context.config).await?;
     let result = store.pause().set_paused(paused, by, reason).await;
     store.close().await;
-    match result {
-        Ok(()) => {
-            println!(
-                "{}",
-                if paused { "paused: mutations stop in every process sharing this store" } else { "resumed" }
-            );
-            0
-        }
-        Err(e) => {
-            eprintln!("error: cannot set the pause switch: {e}");
-            2
-        }
-    }
+    result.map_err(CliError::store("cannot set the pause switch"))?;
+    let text = if paused { "paused: mutations stop in every process sharing this store" } else { "resumed" };
+    Ok(Outcome::new(Status::Done, json!({"paused": paused}), format!("{text}\n")))
 }

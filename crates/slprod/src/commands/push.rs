@@ -12,14 +12,11 @@
 //! failed for a transient reason are tried again; permanent failures (422, 409) are replayed unless
 //! `--retry-failed`. A paused store (the rollback switch) refuses the push.
 //!
-//! CSV: a header row names the columns after [`PersonInput`]'s fields (`email_address`, `first_name`, …);
-//! `custom_fields.<name>` columns fill custom fields; `tags` and `contact_restrictions` are `;`-separated;
-//! empty cells are left unset; unknown columns are ignored with a warning. JSON lines: one [`PersonInput`]
-//! object per line. Row numbers in the report are line numbers of the file.
+//! The CSV and JSON-lines formats are described in [`crate::input`]. Row numbers in the report are line numbers
+//! of the file.
 
-use std::collections::BTreeMap;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -29,18 +26,12 @@ use salesloft_client::upsert::{UpsertConfig, upsert_chunk_journaled};
 use salesloft_client::{Client, Error};
 use salesloft_sync::{JournalConfig, LedgerJournal, RunId, RunIdHasher};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
-use crate::limits::{BoundedLines, Line, RecordCapReader};
-
-/// Exit code: every row was created, updated or already up to date.
-const EXIT_OK: i32 = 0;
-/// Exit code: some rows failed (each is reported).
-const EXIT_SOME_FAILED: i32 = 1;
-/// Exit code: nothing could be done (no credential, unreadable file, store paused at start).
-const EXIT_COULD_NOT_RUN: i32 = 2;
-/// Exit code: the pause switch was turned on while the push ran; the rows not yet sent were left for a rerun.
-const EXIT_PAUSED: i32 = 3;
+use super::Context;
+use crate::connect::{ConnectArgs, StoreArgs};
+use crate::error::{CliError, Outcome, Status};
+use crate::input::{InputFormat, Row};
+use crate::output::OutputFormat;
 
 /// Rows sent per lookup.
 const CHUNK: usize = 100;
@@ -59,16 +50,16 @@ pub struct PushArgs {
     pub format: Option<InputFormat>,
     /// Where and how to connect.
     #[command(flatten)]
-    pub connect: super::pull::ConnectArgs,
-    /// Summary format on standard output.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub report: ReportFormat,
+    pub connect: ConnectArgs,
+    /// Summary format on standard output: an older spelling of the global `--output`.
+    #[arg(long, value_enum)]
+    pub report: Option<OutputFormat>,
     /// Writes in flight at once (the rate budget paces them).
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// Store URL for the idempotency ledger, locks and audit log: `sqlite://PATH` or `postgres://…`.
-    #[arg(long, env = "SLPROD_STORE", default_value = salesloft_store::DEFAULT_STORE_URL)]
-    pub store: String,
+    /// The store of the idempotency ledger, locks and audit log, and the audit chain's key.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Run id (letters, digits, `.`, `_`, `-`); default: derived from the input file's content, so rerunning
     /// the same file resumes it.
     #[arg(long)]
@@ -90,9 +81,6 @@ pub struct PushArgs {
     /// that failed for a transient reason (network, 5xx, timeout, lease, budget) are always tried again.
     #[arg(long)]
     pub retry_failed: bool,
-    /// The audit chain's HMAC key (or SLPROD_AUDIT_KEY).
-    #[command(flatten)]
-    pub audit_key: super::audit_key::AuditKeyArgs,
     /// The longest input line (JSON lines) or record (CSV) accepted, in bytes. A longer JSON line fails as its
     /// own row; a longer CSV record stops the push (the reader cannot tell where it ends without reading it).
     #[arg(long, default_value_t = crate::limits::DEFAULT_MAX_LINE_BYTES, value_parser = clap::value_parser!(usize))]
@@ -104,24 +92,6 @@ pub struct PushArgs {
 pub enum PushResource {
     /// People, upserted by email address.
     People,
-}
-
-/// Input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormat {
-    /// Comma-separated values with a header row.
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
-}
-
-/// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// Human-readable summary and one line per failed row.
-    Text,
-    /// One JSON object.
-    Json,
 }
 
 /// One failed row.
@@ -161,72 +131,29 @@ impl PushReport {
     }
 }
 
-/// Runs `slprod push`; returns 0 (all rows done), 1 (some rows failed), 2 (could not run), 3 (paused part-way).
-pub async fn run(args: PushArgs) -> i32 {
+/// Runs `slprod push`: all rows done (0), some rows failed (1), could not run (2), paused part-way (3).
+pub async fn run(args: PushArgs, context: &Context) -> Result<Outcome, CliError> {
     let PushResource::People = args.resource;
-    let client = match args.connect.client() {
-        Ok(client) => client,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
-    let code = push(&client, args).await;
-    // A rotated token set whose save failed lives only in this process: save it before exiting.
-    if let Err(error) = client.pipeline().save_pending_tokens().await {
-        eprintln!(
-            "error: the rotated OAuth tokens could not be saved ({error}); SalesLoft has revoked the stored refresh \
-             token, so the app must be authorized again"
-        );
-        return code.max(EXIT_SOME_FAILED);
-    }
-    code
+    let client = args.connect.client(&context.config)?;
+    let result = push(&client, args, context).await;
+    crate::connect::save_pending_tokens(&client, result).await
 }
 
 /// The push itself, with a connected client.
-async fn push(client: &Client, args: PushArgs) -> i32 {
-    let format = match args.format.or_else(|| guess_format(&args.from)) {
-        Some(format) => format,
-        None => {
-            eprintln!("error: cannot tell the format of {}: pass --format csv|jsonl", args.from.display());
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
-    let file = match std::fs::File::open(&args.from) {
-        Ok(file) => file,
-        Err(e) => {
-            eprintln!("error: cannot open {}: {e}", args.from.display());
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
+async fn push(client: &Client, args: PushArgs, context: &Context) -> Result<Outcome, CliError> {
+    let format = args.format.or_else(|| InputFormat::guess(&args.from)).ok_or_else(|| {
+        CliError::Input(format!("cannot tell the format of {}: pass --format csv|jsonl", args.from.display()))
+    })?;
+    let file = std::fs::File::open(&args.from)
+        .map_err(|e| CliError::Input(format!("cannot open {}: {e}", args.from.display())))?;
+    let size = file.metadata().map(|m| m.len()).ok();
     let run = match &args.run_id {
-        Some(id) => RunId::new(id),
-        None => run_id_of(&args.from),
+        Some(id) => RunId::new(id).map_err(|e| CliError::Input(e.to_string()))?,
+        None => run_id_of(&args.from)?,
     };
-    let run = match run {
-        Ok(run) => run,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
-    let store = match args.audit_key.open(&args.store).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: cannot open the store: {e}");
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
-    match store.pause().paused().await {
-        Ok(None) => {}
-        Ok(Some(pause)) => {
-            eprintln!("error: syncs are paused (by {}: {}); nothing was sent", pause.by, pause.reason);
-            return EXIT_COULD_NOT_RUN;
-        }
-        Err(e) => {
-            eprintln!("error: cannot read the pause switch: {e}");
-            return EXIT_COULD_NOT_RUN;
-        }
+    let store = args.store.open(&context.config).await?;
+    if let Some(pause) = store.pause().paused().await.map_err(CliError::store("cannot read the pause switch"))? {
+        return Err(CliError::PausedAtStart { by: pause.by, reason: pause.reason });
     }
     // Expired keys and deliveries go first (retention: keys 24 h, deliveries 7 days); a failure only delays it.
     match store.reap().await {
@@ -238,61 +165,78 @@ async fn push(client: &Client, args: PushArgs) -> i32 {
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "could not reap expired store rows; going on"),
     }
-    eprintln!("push run {run} (store {})", store.url());
+    tracing::info!("push run {run} (store {})", store.url());
     let journal = LedgerJournal::new(
         store.clone(),
         run,
         JournalConfig {
             actor: "slprod push".to_string(),
             lock_ttl: args.lock_ttl,
-            lock_wait: args.lock_wait.unwrap_or_else(|| (args.lock_ttl * 4 / 3).max(std::time::Duration::from_secs(5))),
+            lock_wait: args.lock_wait.unwrap_or_else(|| (args.lock_ttl * 4 / 3).max(Duration::from_secs(5))),
             retry_failed: args.retry_failed,
         },
     );
     let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
     let mut report = PushReport::default();
+    let progress = context.ui.progress(size, "{bar:30} {bytes}/{total_bytes} read, {msg} ({elapsed})");
+    let file = progress.wrap_read(file);
     let mut pusher =
         Pusher { client, config: &config, journal: &journal, pending: Vec::with_capacity(CHUNK), paused_by: None };
-    let max_line = args.max_line_bytes.max(1);
-    let read = match format {
-        InputFormat::Csv => read_csv(RecordCapReader::new(file, max_line), &mut pusher, &mut report).await,
-        InputFormat::Jsonl => read_jsonl(file, max_line, &mut pusher, &mut report).await,
-    };
-    if let Err(message) = read {
-        eprintln!("error: {message}");
-        return EXIT_COULD_NOT_RUN;
+    let read = read_rows(format, file, args.max_line_bytes, &mut pusher, &mut report, &progress).await;
+    if read.is_ok() {
+        pusher.flush(&mut report).await;
     }
-    pusher.flush(&mut report).await;
+    progress.finish_and_clear();
     store.close().await;
+    read?;
     report.failures.sort_by_key(|f| f.row);
-    print_report(&report, args.report);
-    if let Some((by, reason)) = &pusher.paused_by {
-        eprintln!(
-            "error: syncs were paused during the push (by {by}: {reason}); {} rows were not sent. \
-             Run `slprod resume`, then the same push again to finish them",
-            report.paused
-        );
-        return EXIT_PAUSED;
+    let status = if report.failed == 0 { Status::Done } else { Status::Problems };
+    let json = serde_json::to_value(&report).unwrap_or_default();
+    let mut outcome = Outcome::new(status, json, report_text(&report));
+    if args.report == Some(OutputFormat::Json) && context.ui.format() == OutputFormat::Text {
+        // `--report json` keeps its old meaning: the pretty JSON report in place of the sentences.
+        outcome.text = serde_json::to_string_pretty(&report).map(|text| text + "\n").unwrap_or_default();
     }
-    if report.failed == 0 { EXIT_OK } else { EXIT_SOME_FAILED }
+    if let Some((by, reason)) = pusher.paused_by {
+        outcome = outcome.error(CliError::PausedDuringRun { by, reason, unsent: report.paused });
+    }
+    Ok(outcome)
 }
 
-fn guess_format(path: &Path) -> Option<InputFormat> {
-    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-        "csv" => Some(InputFormat::Csv),
-        "jsonl" | "ndjson" | "json" => Some(InputFormat::Jsonl),
-        _ => None,
+/// Reads every row of the input and hands the good ones to the pusher; an unreadable input stops it.
+async fn read_rows(
+    format: InputFormat,
+    file: impl std::io::Read + 'static,
+    max_line: usize,
+    pusher: &mut Pusher<'_>,
+    report: &mut PushReport,
+    progress: &indicatif::ProgressBar,
+) -> Result<(), CliError> {
+    for row in crate::input::rows(format, file, max_line).map_err(CliError::Input)? {
+        match row.map_err(CliError::Input)? {
+            Row::Person { line, input } => {
+                report.rows += 1;
+                pusher.push(line, *input, report).await;
+            }
+            Row::Bad { line, email, reason } => {
+                report.rows += 1;
+                report.fail(line, email, reason);
+            }
+        }
+        progress.set_message(format!("{} rows, {} failed", report.rows, report.failed));
     }
+    Ok(())
 }
 
 /// The run id of an input file: a hash of its content (streamed, so a large file is not held in memory).
-fn run_id_of(path: &Path) -> Result<RunId, String> {
+fn run_id_of(path: &Path) -> Result<RunId, CliError> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let unreadable = |e: std::io::Error| CliError::Input(format!("cannot read {}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
     let mut hasher = RunIdHasher::default();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
-        let read = file.read(&mut buffer).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let read = file.read(&mut buffer).map_err(unreadable)?;
         if read == 0 {
             break;
         }
@@ -350,215 +294,20 @@ fn describe(error: &Error) -> String {
     }
 }
 
-/// Reads JSON lines of at most `max_line` bytes; a longer line fails as its own row without being held in
-/// memory.
-async fn read_jsonl(
-    file: std::fs::File,
-    max_line: usize,
-    pusher: &mut Pusher<'_>,
-    report: &mut PushReport,
-) -> Result<(), String> {
-    for line in BoundedLines::new(BufReader::new(file), max_line) {
-        let (row, line) = line.map_err(|e| format!("cannot read the input after line {}: {e}", report.rows))?;
-        let line = match line {
-            Line::Text(line) => line,
-            Line::TooLong { bytes } => {
-                report.rows += 1;
-                report.fail(
-                    row,
-                    None,
-                    format!("line {row} is {bytes} bytes, over the {max_line}-byte limit (--max-line-bytes)"),
-                );
-                continue;
-            }
-        };
-        let text = match std::str::from_utf8(&line) {
-            Ok(text) => text.trim(),
-            Err(_) => {
-                report.rows += 1;
-                report.fail(row, None, "the line is not valid UTF-8".to_string());
-                continue;
-            }
-        };
-        if text.is_empty() {
-            continue;
-        }
-        report.rows += 1;
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        match serde_path_to_error::deserialize::<_, PersonInput>(&mut deserializer) {
-            Ok(input) => pusher.push(row, input, report).await,
-            Err(e) => {
-                let email = email_hint(text);
-                let path = e.path().to_string();
-                let reason = if path == "." || path == "?" || !e.inner().is_data() {
-                    format!("invalid JSON: {}", e.inner())
-                } else {
-                    format!("invalid value at {path}: {}", e.inner())
-                };
-                report.fail(row, email, reason);
-            }
+/// The report as sentences: a summary, then one line per failed row.
+fn report_text(report: &PushReport) -> String {
+    let mut text = format!(
+        "{} rows: {} created, {} updated, {} unchanged, {} failed\n",
+        report.rows, report.created, report.updated, report.unchanged, report.failed
+    );
+    if report.paused > 0 {
+        text.push_str(&format!("{} rows not sent: syncs were paused during the push\n", report.paused));
+    }
+    for failure in &report.failures {
+        match &failure.email {
+            Some(email) => text.push_str(&format!("row {} ({email}): {}\n", failure.row, failure.reason)),
+            None => text.push_str(&format!("row {}: {}\n", failure.row, failure.reason)),
         }
     }
-    Ok(())
-}
-
-/// The email of a line that failed to decode, if it can be read at all (for the report).
-fn email_hint(text: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(text).ok()?;
-    value.get("email_address")?.as_str().map(|s| s.trim().to_string())
-}
-
-/// Fields whose CSV cell is a boolean.
-const BOOL_FIELDS: &[&str] = &["do_not_contact", "autotag_date"];
-/// Fields whose CSV cell is an integer id.
-const INT_FIELDS: &[&str] = &["account_id", "owner_id", "person_stage_id", "import_id"];
-/// Fields whose CSV cell is a `;`-separated list.
-const LIST_FIELDS: &[&str] = &["tags", "contact_restrictions"];
-/// Text fields of [`PersonInput`].
-const TEXT_FIELDS: &[&str] = &[
-    "email_address",
-    "first_name",
-    "last_name",
-    "city",
-    "country",
-    "crm_id",
-    "crm_id_type",
-    "home_phone",
-    "job_seniority",
-    "linkedin_url",
-    "locale",
-    "mobile_phone",
-    "person_company_industry",
-    "person_company_name",
-    "person_company_website",
-    "personal_email_address",
-    "personal_website",
-    "phone",
-    "phone_extension",
-    "secondary_email_address",
-    "state",
-    "title",
-    "twitter_handle",
-    "work_city",
-    "work_country",
-    "work_state",
-];
-
-async fn read_csv(
-    file: RecordCapReader<std::fs::File>,
-    pusher: &mut Pusher<'_>,
-    report: &mut PushReport,
-) -> Result<(), String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(file);
-    let headers = reader.headers().map_err(|e| format!("cannot read the CSV header: {e}"))?.clone();
-    let names: Vec<String> = headers.iter().map(|h| h.trim().to_string()).collect();
-    if !names.iter().any(|n| n == "email_address") {
-        return Err("the CSV header has no email_address column".to_string());
-    }
-    let unknown: Vec<&str> = names
-        .iter()
-        .map(String::as_str)
-        .filter(|n| {
-            !(TEXT_FIELDS.contains(n)
-                || BOOL_FIELDS.contains(n)
-                || INT_FIELDS.contains(n)
-                || LIST_FIELDS.contains(n)
-                || n.starts_with("custom_fields."))
-        })
-        .collect();
-    if !unknown.is_empty() {
-        eprintln!("warning: ignoring unknown columns: {}", unknown.join(", "));
-    }
-    let mut record = csv::StringRecord::new();
-    loop {
-        let row_guess = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let row = record.position().map(|p| p.line()).unwrap_or(row_guess);
-                report.rows += 1;
-                match csv_row(&names, &record) {
-                    Ok(input) => pusher.push(row, input, report).await,
-                    Err(reason) => {
-                        let email = names
-                            .iter()
-                            .position(|n| n == "email_address")
-                            .and_then(|i| record.get(i))
-                            .filter(|e| !e.is_empty())
-                            .map(str::to_string);
-                        report.fail(row, email, reason);
-                    }
-                }
-            }
-            Err(e) => {
-                let row = e.position().map(|p| p.line()).unwrap_or(row_guess);
-                report.rows += 1;
-                report.fail(row, None, format!("malformed CSV row: {e}"));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(format!("cannot read the CSV: {e}"));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Turns one CSV row into a [`PersonInput`]; the error names the column.
-fn csv_row(names: &[String], record: &csv::StringRecord) -> Result<PersonInput, String> {
-    let mut object = Map::new();
-    let mut custom = BTreeMap::new();
-    for (name, cell) in names.iter().zip(record.iter()) {
-        if cell.is_empty() {
-            continue;
-        }
-        let name = name.as_str();
-        if let Some(field) = name.strip_prefix("custom_fields.") {
-            custom.insert(field.to_string(), Value::String(cell.to_string()));
-        } else if BOOL_FIELDS.contains(&name) {
-            let value = match cell.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "1" => true,
-                "false" | "no" | "0" => false,
-                _ => return Err(format!("{name}: expected true or false, got {cell:?}")),
-            };
-            object.insert(name.to_string(), Value::Bool(value));
-        } else if INT_FIELDS.contains(&name) {
-            let value: i64 = cell.parse().map_err(|_| format!("{name}: expected an integer id, got {cell:?}"))?;
-            object.insert(name.to_string(), Value::from(value));
-        } else if LIST_FIELDS.contains(&name) {
-            let items: Vec<Value> =
-                cell.split(';').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect();
-            object.insert(name.to_string(), Value::Array(items));
-        } else if TEXT_FIELDS.contains(&name) {
-            object.insert(name.to_string(), Value::String(cell.to_string()));
-        }
-    }
-    if !custom.is_empty() {
-        object.insert("custom_fields".to_string(), Value::Object(custom.into_iter().collect()));
-    }
-    serde_path_to_error::deserialize::<_, PersonInput>(Value::Object(object))
-        .map_err(|e| format!("{}: {}", e.path(), e.inner()))
-}
-
-fn print_report(report: &PushReport, format: ReportFormat) {
-    match format {
-        ReportFormat::Json => match serde_json::to_string_pretty(report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("error: cannot encode the report: {e}"),
-        },
-        ReportFormat::Text => {
-            println!(
-                "{} rows: {} created, {} updated, {} unchanged, {} failed",
-                report.rows, report.created, report.updated, report.unchanged, report.failed
-            );
-            if report.paused > 0 {
-                println!("{} rows not sent: syncs were paused during the push", report.paused);
-            }
-            for failure in &report.failures {
-                match &failure.email {
-                    Some(email) => println!("row {} ({email}): {}", failure.row, failure.reason),
-                    None => println!("row {}: {}", failure.row, failure.reason),
-                }
-            }
-        }
-    }
+    text
 }

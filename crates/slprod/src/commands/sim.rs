@@ -8,7 +8,12 @@ use std::time::Duration;
 
 use salesloft_sim::{OAuthClientConfig, SimConfig, Simulator};
 
+use serde_json::json;
+
+use super::Context;
+use crate::error::{CliError, Outcome, Status};
 use crate::limits::duration_between;
+use crate::output::OutputFormat;
 
 /// One hour, the unit of the duration flags' upper bounds (which keep clock arithmetic from overflowing).
 const HOUR: Duration = Duration::from_secs(3600);
@@ -53,9 +58,10 @@ pub struct SimArgs {
     /// Longest wait for a request's header or body before the connection is closed (default 30s; 1ms to 1h).
     #[arg(long, value_name = "DURATION", value_parser = duration_between(Duration::from_millis(1), HOUR))]
     pub read_timeout: Option<Duration>,
-    /// TOML file with any `SimConfig` field; flags override it.
+    /// TOML file with any `SimConfig` field; flags override it. (Not `--config`: that global flag names
+    /// slprod.toml.)
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub sim_config: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SimArgs {
@@ -74,7 +80,7 @@ impl std::fmt::Debug for SimArgs {
             .field("oauth_client_secret", &redacted(&self.oauth_client_secret))
             .field("control_token", &redacted(&self.control_token))
             .field("read_timeout", &self.read_timeout)
-            .field("config", &self.config)
+            .field("sim_config", &self.sim_config)
             .finish()
     }
 }
@@ -86,7 +92,7 @@ impl SimArgs {
     /// The configuration: file (if any), then flags.
     pub fn to_config(&self) -> Result<SimConfig, String> {
         let defaults = SimConfig { listen: SocketAddr::from(DEFAULT_LISTEN), ..SimConfig::default() };
-        let mut config = match &self.config {
+        let mut config = match &self.sim_config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|error| format!("cannot read config file {}: {error}", path.display()))?;
@@ -144,41 +150,43 @@ impl SimArgs {
     }
 }
 
-/// Runs the simulator until SIGINT/SIGTERM. Exit 0 on a clean stop, 2 when it cannot start.
-pub async fn run(args: SimArgs) -> i32 {
-    let config = match args.to_config() {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return super::super::EXIT_COULD_NOT_RUN;
-        }
-    };
-    let sim = match Simulator::start(config).await {
-        Ok(sim) => sim,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return super::super::EXIT_COULD_NOT_RUN;
-        }
-    };
-    println!("salesloft simulator listening on {}", sim.base_url());
+/// Runs the simulator until SIGINT/SIGTERM: a clean stop (0), cannot start (2). Its address and credentials
+/// are printed once it listens (one JSON object with `--output json`).
+pub async fn run(args: SimArgs, context: &Context) -> Result<Outcome, CliError> {
+    let config = args.to_config().map_err(CliError::Simulator)?;
+    let sim = Simulator::start(config).await.map_err(|error| CliError::Simulator(error.to_string()))?;
     // The simulator's own test credentials (derived from the seed) are printed so a user can call it; a key the
     // user chose with --api-key is not echoed back.
-    if args.api_key.is_none() {
-        println!("api key: {}", sim.api_key());
-    }
-    if let Some(client) = sim.config().oauth_clients.first() {
-        println!("oauth: {}/oauth/token (client id {})", sim.root_url(), client.client_id);
-    }
-    if sim.config().control_token.is_none() && !sim.local_addr().ip().is_loopback() {
-        println!(
-            "control API ({}/__sim/...): loopback callers only; pass --control-token to allow others",
-            sim.root_url()
-        );
+    let api_key = args.api_key.is_none().then(|| sim.api_key().to_string());
+    let oauth = sim.config().oauth_clients.first().map(|client| (format!("{}/oauth/token", sim.root_url()), client));
+    let loopback_only = sim.config().control_token.is_none() && !sim.local_addr().ip().is_loopback();
+    if context.ui.format() == OutputFormat::Json {
+        let value = json!({
+            "base_url": sim.base_url().to_string(),
+            "api_key": api_key,
+            "oauth_token_url": oauth.as_ref().map(|(url, _)| url.clone()),
+            "oauth_client_id": oauth.as_ref().map(|(_, client)| client.client_id.clone()),
+        });
+        println!("{value}");
+    } else {
+        println!("salesloft simulator listening on {}", sim.base_url());
+        if let Some(key) = &api_key {
+            println!("api key: {key}");
+        }
+        if let Some((url, client)) = &oauth {
+            println!("oauth: {url} (client id {})", client.client_id);
+        }
+        if loopback_only {
+            println!(
+                "control API ({}/__sim/...): loopback callers only; pass --control-token to allow others",
+                sim.root_url()
+            );
+        }
     }
     wait_for_signal().await;
     tracing::info!("stopping the simulator");
     sim.shutdown().await;
-    0
+    Ok(Outcome::new(Status::Done, json!({"stopped": true}), ""))
 }
 
 async fn wait_for_signal() {
@@ -269,16 +277,17 @@ mod tests {
         assert!(parse(&["--token-lifetime", "500000000000y"]).is_err());
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         std::io::Write::write_all(&mut file, b"budget_per_minute = 5\nseed_people = 3\n").expect("write");
-        let from_file = parse(&["--config", &file.path().display().to_string(), "--seed-people", "4"])
+        let from_file = parse(&["--sim-config", &file.path().display().to_string(), "--seed-people", "4"])
             .expect("flags")
             .to_config()
             .expect("valid file");
         assert_eq!((from_file.budget_per_minute, from_file.seed_people), (5, 4), "flags override the file");
         assert_eq!(from_file.listen, SocketAddr::from(DEFAULT_LISTEN), "the file did not set listen");
         std::io::Write::write_all(&mut file, b"bogus = true\n").expect("write");
-        let bad = parse(&["--config", &file.path().display().to_string()]).expect("flags").to_config();
+        let bad = parse(&["--sim-config", &file.path().display().to_string()]).expect("flags").to_config();
         assert!(bad.is_err_and(|message| message.contains("bogus")));
-        let missing = SimArgs { config: Some(PathBuf::from("/nonexistent/sim.toml")), ..parse(&[]).expect("no flags") };
+        let missing =
+            SimArgs { sim_config: Some(PathBuf::from("/nonexistent/sim.toml")), ..parse(&[]).expect("no flags") };
         assert!(missing.to_config().is_err_and(|message| message.contains("/nonexistent/sim.toml")));
     }
 }

@@ -6,17 +6,16 @@
 
 use clap::{Args, Subcommand};
 
-/// Exit code: done.
-const EXIT_OK: i32 = 0;
-/// Exit code: could not run (bad URL, unreachable store).
-const EXIT_COULD_NOT_RUN: i32 = 2;
+use super::Context;
+use crate::connect::StoreArgs;
+use crate::error::{CliError, Outcome, Status};
 
 /// Arguments of `slprod store`.
 #[derive(Debug, Args)]
 pub struct StoreCommandArgs {
-    /// Store URL: `sqlite://PATH` or `postgres://…`.
-    #[arg(long, global = true, env = "SLPROD_STORE", default_value = salesloft_store::DEFAULT_STORE_URL)]
-    pub store: String,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// What to do.
     #[command(subcommand)]
     pub action: StoreAction,
@@ -28,42 +27,24 @@ pub enum StoreAction {
     /// Delete expired idempotency keys (older than 24 h) and finished webhook deliveries (older than 7 days);
     /// print how many.
     Reap {
-        /// Print the counts as one JSON object.
+        /// Print the counts as one JSON object (same as the global `--output json`).
         #[arg(long)]
         json: bool,
     },
 }
 
-/// Runs `slprod store`; 0 done, 2 could not run.
-pub async fn run(args: StoreCommandArgs) -> i32 {
+/// Runs `slprod store`: done (0), could not run (2).
+pub async fn run(args: StoreCommandArgs, context: &Context) -> Result<Outcome, CliError> {
     let StoreAction::Reap { json } = args.action;
-    let store = match salesloft_store::open(&args.store).await {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("error: cannot open the store: {error}");
-            return EXIT_COULD_NOT_RUN;
-        }
-    };
+    let store = args.store.open(&context.config).await?;
     let reaped = store.reap().await;
     store.close().await;
-    match reaped {
-        Ok(report) if json => match serde_json::to_string(&report) {
-            Ok(line) => {
-                println!("{line}");
-                EXIT_OK
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                EXIT_COULD_NOT_RUN
-            }
-        },
-        Ok(report) => {
-            println!("reaped {} expired ledger keys and {} expired inbox rows", report.ledger_keys, report.inbox_rows);
-            EXIT_OK
-        }
-        Err(error) => {
-            eprintln!("error: reap failed: {error}");
-            EXIT_COULD_NOT_RUN
-        }
-    }
+    let report = reaped.map_err(CliError::store("reap failed"))?;
+    let value = serde_json::to_value(report).unwrap_or_default();
+    let text = if json {
+        format!("{}\n", serde_json::to_string(&report).unwrap_or_default())
+    } else {
+        format!("reaped {} expired ledger keys and {} expired inbox rows\n", report.ledger_keys, report.inbox_rows)
+    };
+    Ok(Outcome::new(Status::Done, value, text))
 }

@@ -1,0 +1,328 @@
+//! The connection and store arguments every command shares (`pull`, `push`, `audit`, `pause`, `store`, and
+//! later `serve`, `check`, `smoke`): the SalesLoft API root and one credential ([`ConnectArgs`]), and the store
+//! URL with the audit chain's key ([`StoreArgs`]).
+//!
+//! Each value comes from, highest first: the flag, its environment variable (`SALESLOFT_*` for the connection,
+//! `SALESLOFT_OAUTH_*` for OAuth, `SLPROD_*` for ours; the older `SALESLOFT_CLIENT_ID` and
+//! `SALESLOFT_CLIENT_SECRET` still work), the configuration file (`[salesloft]`, `[store]`), the default.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use salesloft_client::Client;
+use salesloft_client::transport::{FileTokenStore, OAuthConfig, Pipeline};
+use salesloft_store::{AuditKey, Store, StoreError, StoreOptions, StoreUrl};
+use secrecy::SecretString;
+
+use crate::config::{AuthMode, Config, ConfigError, SecretRef};
+use crate::error::{CliError, Outcome};
+
+/// The default API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.salesloft.com/v2";
+/// Older names of `SALESLOFT_OAUTH_CLIENT_ID` / `SALESLOFT_OAUTH_CLIENT_SECRET`, still read.
+pub const LEGACY_CLIENT_ID_ENV: &str = "SALESLOFT_CLIENT_ID";
+/// See [`LEGACY_CLIENT_ID_ENV`].
+pub const LEGACY_CLIENT_SECRET_ENV: &str = "SALESLOFT_CLIENT_SECRET";
+/// The environment variable holding the audit key itself.
+pub const AUDIT_KEY_ENV: &str = "SLPROD_AUDIT_KEY";
+
+fn parse_secret(value: &str) -> Result<SecretString, String> {
+    if value.trim().is_empty() {
+        return Err("the value is empty".to_string());
+    }
+    Ok(SecretString::from(value.trim().to_string()))
+}
+
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// Where and how to reach SalesLoft: the API root and one credential — an API key, or OAuth (a token file kept
+/// up to date with every rotated refresh token, plus the app's client id and secret). `Debug` shows no secret.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectArgs {
+    /// SalesLoft API root (or the simulator's / the gateway's) [default: `https://api.salesloft.com/v2`, or
+    /// salesloft.base_url].
+    #[arg(long, env = "SALESLOFT_BASE_URL")]
+    pub base_url: Option<String>,
+    /// API key (prefer the environment variable: a flag shows in the process list).
+    #[arg(long, env = "SALESLOFT_API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub api_key: Option<SecretString>,
+    /// OAuth token file (JSON: access_token, refresh_token, expires_at); rotated tokens are written back to
+    /// it before use, and processes sharing it refresh one at a time (an `flock` on `<file>.lock`). Takes
+    /// precedence over an API key.
+    #[arg(long, env = "SALESLOFT_OAUTH_TOKEN_FILE")]
+    pub oauth_token_file: Option<PathBuf>,
+    /// OAuth client id (with --oauth-token-file; also SALESLOFT_CLIENT_ID).
+    #[arg(long, env = "SALESLOFT_OAUTH_CLIENT_ID")]
+    pub oauth_client_id: Option<String>,
+    /// OAuth client secret (with --oauth-token-file; prefer the environment variable; also
+    /// SALESLOFT_CLIENT_SECRET).
+    #[arg(long, env = "SALESLOFT_OAUTH_CLIENT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub oauth_client_secret: Option<SecretString>,
+    /// OAuth token endpoint (default: SalesLoft's for api.salesloft.com, else `<root>/oauth/token`).
+    #[arg(long, env = "SALESLOFT_OAUTH_TOKEN_URL")]
+    pub oauth_token_url: Option<String>,
+}
+
+/// The credential chosen from flags, environment and file.
+enum Credential {
+    ApiKey(SecretString),
+    OAuth { tokens: PathBuf, client_id: String, client_secret: SecretString },
+}
+
+impl ConnectArgs {
+    /// The API root: flag or environment, else the file's `salesloft.base_url`, else SalesLoft's.
+    pub fn base_url(&self, config: &Config) -> String {
+        self.base_url.clone().or_else(|| config.salesloft.base_url.clone()).unwrap_or_else(|| DEFAULT_BASE_URL.into())
+    }
+
+    fn client_id(&self, config: &Config) -> Option<String> {
+        self.oauth_client_id
+            .clone()
+            .or_else(|| env_value(LEGACY_CLIENT_ID_ENV))
+            .or_else(|| config.salesloft.oauth_client_id.clone())
+    }
+
+    fn client_secret(&self, config: &Config) -> Result<Option<SecretString>, CliError> {
+        if let Some(secret) = &self.oauth_client_secret {
+            return Ok(Some(secret.clone()));
+        }
+        if let Some(secret) = env_value(LEGACY_CLIENT_SECRET_ENV) {
+            return Ok(Some(SecretString::from(secret)));
+        }
+        config
+            .salesloft
+            .oauth_client_secret_ref
+            .as_ref()
+            .map(|r| resolve(r, "salesloft.oauth_client_secret_ref"))
+            .transpose()
+    }
+
+    fn oauth(&self, tokens: PathBuf, config: &Config) -> Result<Credential, CliError> {
+        let (Some(client_id), Some(client_secret)) = (self.client_id(config), self.client_secret(config)?) else {
+            return Err(CliError::Connect(
+                "--oauth-token-file needs --oauth-client-id and --oauth-client-secret (or SALESLOFT_OAUTH_CLIENT_ID \
+                 / SALESLOFT_OAUTH_CLIENT_SECRET, or salesloft.oauth_client_id / oauth_client_secret_ref)"
+                    .to_string(),
+            ));
+        };
+        Ok(Credential::OAuth { tokens, client_id, client_secret })
+    }
+
+    /// Flags and environment first (a token file wins over an API key), then the file's `salesloft.auth`.
+    fn credential(&self, config: &Config) -> Result<Credential, CliError> {
+        if let Some(file) = &self.oauth_token_file {
+            return self.oauth(file.clone(), config);
+        }
+        if let Some(key) = &self.api_key {
+            return Ok(Credential::ApiKey(key.clone()));
+        }
+        let section = &config.salesloft;
+        let auth = section.auth.or(if section.oauth_tokens_ref.is_some() {
+            Some(AuthMode::Oauth)
+        } else if section.api_key_ref.is_some() {
+            Some(AuthMode::ApiKey)
+        } else {
+            None
+        });
+        match auth {
+            Some(AuthMode::Oauth) => match &section.oauth_tokens_ref {
+                Some(SecretRef::File(path)) => self.oauth(path.clone(), config),
+                Some(other) => Err(ConfigError::Secret {
+                    key: "salesloft.oauth_tokens_ref".into(),
+                    message: format!(
+                        "rotated tokens are written back, so only file: references are supported yet, not {}",
+                        scheme_of(other)
+                    ),
+                }
+                .into()),
+                None => Err(CliError::Connect(
+                    "salesloft.auth = \"oauth\" needs salesloft.oauth_tokens_ref (or --oauth-token-file)".into(),
+                )),
+            },
+            Some(AuthMode::ApiKey) => match &section.api_key_ref {
+                Some(reference) => Ok(Credential::ApiKey(resolve(reference, "salesloft.api_key_ref")?)),
+                None => Err(CliError::Connect(
+                    "salesloft.auth = \"api_key\" needs salesloft.api_key_ref (or --api-key / SALESLOFT_API_KEY)"
+                        .into(),
+                )),
+            },
+            None => Err(CliError::Connect(
+                "no credential: pass --api-key (or set SALESLOFT_API_KEY), or --oauth-token-file with \
+                 --oauth-client-id and --oauth-client-secret, or set [salesloft] in the configuration file"
+                    .to_string(),
+            )),
+        }
+    }
+
+    /// A client for these options over `config`, or an error saying what is missing.
+    pub fn client(&self, config: &Config) -> Result<Client, CliError> {
+        let base_url = self.base_url(config);
+        let builder = Pipeline::builder(base_url.clone());
+        let builder = match self.credential(config)? {
+            Credential::OAuth { tokens, client_id, client_secret } => {
+                let token_url = self
+                    .oauth_token_url
+                    .clone()
+                    .or_else(|| config.salesloft.oauth_token_url.clone())
+                    .unwrap_or_else(|| OAuthConfig::token_url_for(&base_url));
+                let oauth = OAuthConfig::new(token_url, client_id, client_secret);
+                builder.oauth(oauth, Arc::new(FileTokenStore::new(tokens)))
+            }
+            Credential::ApiKey(key) => builder.api_key(key),
+        };
+        builder.build().map(Client::new).map_err(|e| CliError::Connect(e.to_string()))
+    }
+}
+
+/// Saves a rotated OAuth token set whose save failed during the command (it lives only in this process) and
+/// folds a failure into the command's result: exit 1 at least, the command's own result otherwise kept.
+pub async fn save_pending_tokens(client: &Client, result: Result<Outcome, CliError>) -> Result<Outcome, CliError> {
+    let Err(error) = client.pipeline().save_pending_tokens().await else {
+        return result;
+    };
+    let error = CliError::TokensNotSaved(error.to_string());
+    match result {
+        Ok(outcome) => Ok(outcome.error(error)),
+        Err(first) => {
+            tracing::error!("{error}");
+            Err(first)
+        }
+    }
+}
+
+fn scheme_of(reference: &SecretRef) -> String {
+    reference.to_string().split(':').next().unwrap_or_default().to_string() + ":"
+}
+
+fn resolve(reference: &SecretRef, key: &str) -> Result<SecretString, CliError> {
+    reference.resolve().map_err(|message| ConfigError::Secret { key: key.to_string(), message }.into())
+}
+
+/// The store and the audit chain's HMAC key, for every command that keeps state.
+///
+/// With a key, each audit record's hash is an HMAC-SHA256 that nobody without the key can recompute, so whoever
+/// can write the database cannot rewrite the chain unnoticed (salesloft-store `audit` module docs). The key comes
+/// from `--audit-key-file FILE`, the `SLPROD_AUDIT_KEY` environment variable, or the file's
+/// `store.audit_key_ref` (at least 16 bytes); it is never printed or logged.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StoreArgs {
+    /// Store URL: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB[?schema=NAME]` [default:
+    /// sqlite://slprod.sqlite, or store.url].
+    #[arg(long, global = true, env = "SLPROD_STORE")]
+    pub store: Option<String>,
+    /// File holding the audit chain's HMAC key (at least 16 bytes; one trailing newline is ignored). Default:
+    /// the SLPROD_AUDIT_KEY environment variable, then store.audit_key_ref. Use the same key for every command
+    /// on one store.
+    #[arg(long, global = true)]
+    pub audit_key_file: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// The store URL: flag or environment, else `store.url`, else `sqlite://slprod.sqlite`.
+    pub fn url(&self, config: &Config) -> String {
+        self.store
+            .clone()
+            .or_else(|| config.store.url.clone())
+            .unwrap_or_else(|| salesloft_store::DEFAULT_STORE_URL.to_string())
+    }
+
+    /// The audit key; `None` when none is configured. The error never holds the key.
+    pub fn audit_key(&self, config: &Config) -> Result<Option<AuditKey>, CliError> {
+        let (bytes, source) = if let Some(path) = &self.audit_key_file {
+            let mut bytes = std::fs::read(path)
+                .map_err(|e| CliError::AuditKey(format!("cannot read the audit key file {}: {e}", path.display())))?;
+            if bytes.last() == Some(&b'\n') {
+                bytes.pop();
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+            }
+            (bytes, path.display().to_string())
+        } else if let Some(value) = std::env::var_os(AUDIT_KEY_ENV).filter(|v| !v.is_empty()) {
+            (value.into_encoded_bytes(), AUDIT_KEY_ENV.to_string())
+        } else if let Some(reference) = &config.store.audit_key_ref {
+            let bytes = reference
+                .resolve_bytes()
+                .map_err(|message| ConfigError::Secret { key: "store.audit_key_ref".into(), message })?;
+            (bytes, "store.audit_key_ref".to_string())
+        } else {
+            return Ok(None);
+        };
+        AuditKey::new(bytes).map(Some).map_err(|e| CliError::AuditKey(format!("{source}: {e}")))
+    }
+
+    fn parsed(&self, config: &Config) -> Result<(StoreUrl, StoreOptions), CliError> {
+        let url = StoreUrl::parse(&self.url(config)).map_err(CliError::store("cannot open the store"))?;
+        Ok((url, StoreOptions { audit_key: self.audit_key(config)?, ..StoreOptions::default() }))
+    }
+
+    /// Opens (creating if needed) the store.
+    pub async fn open(&self, config: &Config) -> Result<Store, CliError> {
+        let (url, options) = self.parsed(config)?;
+        salesloft_store::open_with(&url, options).await.map_err(CliError::store("cannot open the store"))
+    }
+
+    /// Opens the store without creating one: reading a store that does not exist is an error, not an empty
+    /// pass.
+    pub async fn open_existing(&self, config: &Config) -> Result<Store, CliError> {
+        let (url, options) = self.parsed(config)?;
+        if let StoreUrl::Sqlite { path } = &url
+            && !path.exists()
+        {
+            let source = StoreError::Open { target: url.to_string(), detail: "no such file".into() };
+            return Err(CliError::Store { action: "cannot open the store", source });
+        }
+        salesloft_store::open_with(&url, options).await.map_err(CliError::store("cannot open the store"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let args = ConnectArgs {
+            api_key: Some(SecretString::from("ak-very-secret".to_string())),
+            oauth_client_secret: Some(SecretString::from("cs-very-secret".to_string())),
+            ..ConnectArgs::default()
+        };
+        let text = format!("{args:?}");
+        assert!(!text.contains("very-secret"), "{text}");
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let mut config = Config::default();
+        let none = ConnectArgs::default();
+        assert_eq!(none.base_url(&config), DEFAULT_BASE_URL);
+        assert_eq!(StoreArgs::default().url(&config), salesloft_store::DEFAULT_STORE_URL);
+        config.salesloft.base_url = Some("https://file.example/v2".into());
+        config.store.url = Some("sqlite:///tmp/file.sqlite".into());
+        assert_eq!(none.base_url(&config), "https://file.example/v2");
+        assert_eq!(StoreArgs::default().url(&config), "sqlite:///tmp/file.sqlite");
+        let flag = ConnectArgs { base_url: Some("https://flag.example/v2".into()), ..ConnectArgs::default() };
+        assert_eq!(flag.base_url(&config), "https://flag.example/v2");
+        let store = StoreArgs { store: Some("sqlite:///tmp/flag.sqlite".into()), ..StoreArgs::default() };
+        assert_eq!(store.url(&config), "sqlite:///tmp/flag.sqlite");
+    }
+
+    #[test]
+    fn file_credentials_resolve_by_reference() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("api-key");
+        std::fs::write(&key, "ak-from-file\n").expect("write");
+        let mut config = Config::default();
+        config.salesloft.base_url = Some("http://127.0.0.1:9/v2".into());
+        config.salesloft.api_key_ref = Some(SecretRef::File(key));
+        ConnectArgs::default().client(&config).expect("an API key from file: builds a client");
+        config.salesloft.api_key_ref = Some(SecretRef::Manager { scheme: "vault".into(), location: "x".into() });
+        let error = ConnectArgs::default().client(&config).expect_err("vault is not supported yet");
+        assert!(error.to_string().contains("salesloft.api_key_ref") && error.to_string().contains("not supported"));
+        let error = ConnectArgs::default().client(&Config::default()).expect_err("no credential");
+        assert!(error.to_string().contains("no credential"), "{error}");
+    }
+}
