@@ -43,15 +43,11 @@ impl AuditKey {
     /// Shortest accepted key, in bytes.
     pub const MIN_LEN: usize = 16;
 
-    /// A key from its bytes; [`crate::StoreError::InvalidArgument`] if shorter than [`AuditKey::MIN_LEN`].
+    /// A key from its bytes; [`crate::StoreError::AuditKeyTooShort`] if shorter than [`AuditKey::MIN_LEN`].
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self> {
         let bytes: Vec<u8> = bytes.into();
         if bytes.len() < Self::MIN_LEN {
-            return Err(crate::StoreError::InvalidArgument(format!(
-                "an audit key must be at least {} bytes, got {}",
-                Self::MIN_LEN,
-                bytes.len()
-            )));
+            return Err(crate::StoreError::AuditKeyTooShort { len: bytes.len(), min: Self::MIN_LEN });
         }
         Ok(Self(bytes.into()))
     }
@@ -134,11 +130,13 @@ impl AuditRecord {
     pub fn to_json_line(&self) -> Result<String> {
         let request: Value =
             serde_json::from_str(&self.request).unwrap_or_else(|_| Value::String(self.request.clone()));
-        let mut value = serde_json::to_value(self).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
+        let unserializable =
+            |e: serde_json::Error| crate::StoreError::Unserializable { what: "audit record", detail: e.to_string() };
+        let mut value = serde_json::to_value(self).map_err(unserializable)?;
         if let Some(obj) = value.as_object_mut() {
             obj.insert("request".into(), request);
         }
-        serde_json::to_string(&value).map_err(|e| crate::StoreError::Decode(e.to_string()))
+        serde_json::to_string(&value).map_err(unserializable)
     }
 }
 
@@ -245,13 +243,17 @@ pub(crate) struct PreparedEntry {
 }
 
 pub(crate) fn prepare(entry: &AuditEntry, key: Option<AuditKey>) -> Result<PreparedEntry> {
-    if entry.actor.is_empty() || entry.operation.is_empty() {
-        return Err(crate::StoreError::InvalidArgument("audit entries need an actor and an operation".into()));
+    if entry.actor.is_empty() {
+        return Err(crate::StoreError::AuditEntryIncomplete { missing: "actor" });
+    }
+    if entry.operation.is_empty() {
+        return Err(crate::StoreError::AuditEntryIncomplete { missing: "operation" });
     }
     let mut request = entry.request.clone();
     redact_secrets(&mut request);
     // serde_json's default map is ordered by key, so the stored text is canonical for equal values.
-    let request = serde_json::to_string(&request).map_err(|e| crate::StoreError::InvalidArgument(e.to_string()))?;
+    let request = serde_json::to_string(&request)
+        .map_err(|e| crate::StoreError::Unserializable { what: "audit request", detail: e.to_string() })?;
     Ok(PreparedEntry {
         key,
         actor: entry.actor.clone(),

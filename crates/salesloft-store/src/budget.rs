@@ -60,9 +60,7 @@ impl Budget {
 
 fn check(cost: i64, limit: i64, window: Duration) -> Result<()> {
     if cost < 0 || limit <= 0 || cost > limit || window.is_zero() {
-        return Err(StoreError::InvalidArgument(format!(
-            "budget needs 0 <= cost <= limit, limit > 0 and a non-zero window (cost {cost}, limit {limit})"
-        )));
+        return Err(StoreError::BudgetArguments { cost, limit, window });
     }
     Ok(())
 }

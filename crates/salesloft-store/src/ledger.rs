@@ -62,7 +62,7 @@ impl Phase {
             "completed" => Phase::Completed,
             "failed" => Phase::Failed,
             other => {
-                return Err(StoreError::Decode(format!("unknown ledger phase {other:?}")));
+                return Err(StoreError::UnknownPhase { found: other.to_owned() });
             }
         })
     }
@@ -197,10 +197,7 @@ impl Ledger {
         options: &BeginOptions,
     ) -> Result<Begin> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(StoreError::InvalidArgument(format!(
-                "idempotency keys must be 1..={MAX_KEY_LEN} bytes, got {}",
-                key.len()
-            )));
+            return Err(StoreError::KeyLength { len: key.len(), max: MAX_KEY_LEN });
         }
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
@@ -212,7 +209,7 @@ impl Ledger {
     /// `audit` in the same transaction.
     pub async fn advance(&self, lease: &Lease, phase: Phase, audit: Option<&AuditEntry>) -> Result<()> {
         if matches!(phase, Phase::Completed | Phase::Failed) {
-            return Err(StoreError::InvalidArgument("use complete() or fail() to finish a ledger entry".into()));
+            return Err(StoreError::FinishThroughAdvance { to: phase });
         }
         self.step(lease, phase, None, audit, false).await
     }
@@ -279,8 +276,10 @@ impl Ledger {
     ) -> Result<()> {
         let key = self.store.options().audit_key.clone();
         let audit = audit.map(|entry| prepare(entry, key.clone())).transpose()?;
-        let result =
-            result.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
+        let result = result
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Unserializable { what: "ledger result", detail: e.to_string() })?;
         let now = self.store.now();
         dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), refuse_if_paused, now))
     }

@@ -55,9 +55,7 @@ impl Locks {
 
     /// Takes `name` for `ttl` if it is free or its lease has lapsed; `None` if someone else holds it.
     pub async fn try_acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<Option<LockGuard>> {
-        if name.is_empty() || ttl.is_zero() {
-            return Err(StoreError::InvalidArgument("locks need a name and a non-zero ttl".into()));
-        }
+        check(name, ttl)?;
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
         dispatch!(self.store, lock_try_acquire(name, holder, &token, ttl, None, now))
@@ -73,9 +71,7 @@ impl Locks {
         ttl: Duration,
         dead_holder: &str,
     ) -> Result<Option<LockGuard>> {
-        if name.is_empty() || ttl.is_zero() {
-            return Err(StoreError::InvalidArgument("locks need a name and a non-zero ttl".into()));
-        }
+        check(name, ttl)?;
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
         dispatch!(self.store, lock_try_acquire(name, holder, &token, ttl, Some(dead_holder), now))
@@ -122,4 +118,15 @@ impl Locks {
         let now = self.store.now();
         dispatch!(self.store, lock_holder(name, now))
     }
+}
+
+/// Refuses an empty lock name ([`StoreError::EmptyLockName`]) and a zero ttl ([`StoreError::ZeroLockTtl`]).
+fn check(name: &str, ttl: Duration) -> Result<()> {
+    if name.is_empty() {
+        return Err(StoreError::EmptyLockName);
+    }
+    if ttl.is_zero() {
+        return Err(StoreError::ZeroLockTtl);
+    }
+    Ok(())
 }

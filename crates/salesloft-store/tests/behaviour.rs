@@ -153,11 +153,11 @@ mod behaviours {
         let lease = lease_of(&ok(ledger.begin("k", "fp", "a", TTL).await, "begin"));
         ok(ledger.advance(&lease, Phase::RequestSent, None).await, "advance");
         match ledger.advance(&lease, Phase::Started, None).await {
-            Err(StoreError::InvalidArgument(_)) => {}
+            Err(StoreError::PhaseBackwards { from: Phase::RequestSent, to: Phase::Started, .. }) => {}
             other => panic!("moving back to Started must be refused, got {other:?}"),
         }
         match ledger.advance(&lease, Phase::Completed, None).await {
-            Err(StoreError::InvalidArgument(_)) => {}
+            Err(StoreError::FinishThroughAdvance { to: Phase::Completed }) => {}
             other => panic!("advance() to a final phase must be refused, got {other:?}"),
         }
         ok(ledger.complete(lease.clone(), &json!(null), None).await, "complete");
@@ -712,8 +712,8 @@ mod behaviours {
             Spend::Granted { remaining: 400 }
         );
         match budget.try_spend("team", 700, 600, minute).await {
-            Err(StoreError::InvalidArgument(_)) => {}
-            other => panic!("a cost above the limit can never be granted; expected InvalidArgument, got {other:?}"),
+            Err(StoreError::BudgetArguments { cost: 700, limit: 600, .. }) => {}
+            other => panic!("a cost above the limit can never be granted; expected BudgetArguments, got {other:?}"),
         }
     }
 

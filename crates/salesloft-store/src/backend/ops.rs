@@ -36,7 +36,7 @@ fn ledger_row(row: &DbRow) -> Result<(LedgerRecord, Option<String>)> {
     let result = result
         .map(|text| serde_json::from_str::<Value>(&text))
         .transpose()
-        .map_err(|e| StoreError::Decode(format!("ledger result: {e}")))?;
+        .map_err(|e| StoreError::StoredJson { what: "ledger result".into(), detail: e.to_string() })?;
     let locked_until: Option<i64> = row.try_get("locked_until")?;
     let record = LedgerRecord {
         key: row.try_get("key")?,
@@ -223,12 +223,11 @@ pub(crate) async fn ledger_step(
         }
     }
     if !may_move(current, phase) {
-        return Err(StoreError::InvalidArgument(format!(
-            "ledger entry {:?} cannot move from {} to {}",
-            lease.key,
-            current.as_str(),
-            phase.as_str()
-        )));
+        return Err(StoreError::PhaseBackwards {
+            key: lease.key.clone(),
+            from: current,
+            to: phase,
+        });
     }
     if matches!(phase, Phase::Completed | Phase::Failed) {
         sqlx::query(
