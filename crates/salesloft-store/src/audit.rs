@@ -6,7 +6,8 @@
 //! first record that was removed (a gap in the sequence, a link to a hash that no longer exists, or a truncated
 //! tail), altered (its content no longer matches its hash) or reordered (its content is intact but it is chained
 //! to a different record than the one before it). Triggers make the tables append-only for ordinary SQL; the
-//! chain catches whoever drops them.
+//! chain catches whoever drops them. The check itself is a pure function over records, [`verify_chain`] (and
+//! its streaming form [`ChainCheck`]), with one table row per kind of tampering.
 //!
 //! **Anchoring.** Whoever can write the database can also rewrite the whole chain with fresh sha256 hashes. Two
 //! defences make that detectable: an optional secret [`AuditKey`] ([`crate::StoreOptions::audit_key`];
@@ -31,6 +32,10 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::{Result, Store};
+
+mod chain;
+
+pub use chain::{ChainCheck, verify_chain};
 
 /// `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

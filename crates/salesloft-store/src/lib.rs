@@ -80,7 +80,9 @@ pub mod url;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use audit::{Audit, AuditEntry, AuditKey, AuditRecord, ChainHead, Problem, ProblemKind, VerifyReport};
+pub use audit::{
+    Audit, AuditEntry, AuditKey, AuditRecord, ChainCheck, ChainHead, Problem, ProblemKind, VerifyReport, verify_chain,
+};
 pub use budget::{Budget, Spend};
 pub use checkpoints::Checkpoints;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -11,10 +11,7 @@ use futures::TryStreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::audit::{
-    AuditKey, AuditRecord, ChainHead, GENESIS_HASH, PreparedEntry, Problem, ProblemKind, VerifyReport,
-    record_hash,
-};
+use crate::audit::{AuditKey, AuditRecord, ChainCheck, ChainHead, PreparedEntry, VerifyReport, record_hash};
 use crate::backend::{dur_micros, from_micros, micros};
 use crate::budget::{Spend, window_start};
 use crate::error::{Result, StoreError};
@@ -429,12 +426,6 @@ pub(crate) async fn audit_append(
     Ok(record)
 }
 
-enum Break {
-    Gap { expected: i64, got: i64 },
-    Altered(i64),
-    Link(Box<AuditRecord>),
-}
-
 pub(crate) async fn audit_head(pool: &Pool) -> Result<ChainHead> {
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(pool)
@@ -450,150 +441,27 @@ pub(crate) async fn audit_verify(
     key: Option<&AuditKey>,
     anchored: Option<&str>,
 ) -> Result<VerifyReport> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(pool)
-        .await?;
-    let head_seq: i64 = head.try_get("seq")?;
-    let head_hash: String = head.try_get("hash")?;
-    let mut expected_seq = 1i64;
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut records = 0u64;
-    let mut found = None;
-    // An empty chain's head is the genesis hash.
-    let mut anchor_seen = anchored == Some(GENESIS_HASH);
+    let head = audit_head(pool).await?;
+    let mut check = ChainCheck::new(key, anchored);
     {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq");
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
         while let Some(row) = rows.try_next().await? {
-            let record = audit_row(&row)?;
-            records += 1;
-            if record.seq != expected_seq {
-                found = Some(Break::Gap {
-                    expected: expected_seq,
-                    got: record.seq,
-                });
+            if !check.push(audit_row(&row)?) {
                 break;
             }
-            if record.computed_hash_with(key) != record.hash {
-                found = Some(Break::Altered(record.seq));
-                break;
-            }
-            if record.prev_hash != expected_prev {
-                found = Some(Break::Link(Box::new(record)));
-                break;
-            }
-            if anchored == Some(record.hash.as_str()) {
-                anchor_seen = true;
-            }
-            expected_seq += 1;
-            expected_prev = record.hash;
         }
     }
-    let last_seq = expected_seq - 1;
-    let problem = match found {
-        Some(Break::Gap { expected, got }) => Some(Problem {
-            seq: expected,
-            kind: ProblemKind::Missing,
-            detail: if got == expected + 1 {
-                format!(
-                    "record #{expected} is missing (the log jumps from #{} to #{got})",
-                    expected - 1
-                )
-            } else {
-                format!(
-                    "records #{expected}..#{} are missing (the log jumps from #{} to #{got})",
-                    got - 1,
-                    expected - 1
-                )
-            },
-        }),
-        Some(Break::Altered(seq)) => Some(Problem {
-            seq,
-            kind: ProblemKind::Altered,
-            detail: format!("record #{seq} was altered: its content no longer matches its hash"),
-        }),
-        Some(Break::Link(record)) => {
-            let predecessor: Option<i64> = sqlx::query("SELECT seq FROM audit_log WHERE hash = $1")
-                .bind(&record.prev_hash)
-                .fetch_optional(pool)
-                .await?
-                .map(|row| row.try_get("seq"))
-                .transpose()?;
-            Some(match predecessor {
-                Some(p) => Problem {
-                    seq: record.seq,
-                    kind: ProblemKind::Reordered,
-                    detail: format!(
-                        "record #{} was reordered: it was appended after the record now at #{p}, not after #{}",
-                        record.seq,
-                        record.seq - 1
-                    ),
-                },
-                None if record.prev_hash == GENESIS_HASH => Problem {
-                    seq: record.seq,
-                    kind: ProblemKind::Reordered,
-                    detail: format!(
-                        "record #{} was reordered: it was appended as the first record",
-                        record.seq
-                    ),
-                },
-                None => Problem {
-                    seq: record.seq,
-                    kind: ProblemKind::Missing,
-                    detail: format!(
-                        "the record that #{} was appended after is gone: a record before #{} was removed \
-                         (and the rest renumbered), or #{} was altered and re-hashed",
-                        record.seq,
-                        record.seq,
-                        record.seq - 1
-                    ),
-                },
-            })
-        }
-        None if head_seq > last_seq => Some(Problem {
-            seq: last_seq + 1,
-            kind: ProblemKind::Missing,
-            detail: if head_seq == last_seq + 1 {
-                format!("record #{head_seq} (the last one appended) is missing")
-            } else {
-                format!(
-                    "records #{}..#{head_seq} (the last ones appended) are missing",
-                    last_seq + 1
-                )
-            },
-        }),
-        None if head_seq < last_seq => Some(Problem {
-            seq: head_seq + 1,
-            kind: ProblemKind::Altered,
-            detail: format!(
-                "records #{}..#{last_seq} were not appended through the store (the chain head is #{head_seq})",
-                head_seq + 1
-            ),
-        }),
-        None if head_hash != expected_prev => Some(Problem {
-            seq: last_seq,
-            kind: ProblemKind::Altered,
-            detail: format!(
-                "record #{last_seq} was altered and re-hashed: it differs from the recorded chain head"
-            ),
-        }),
-        None if anchored.is_some() && !anchor_seen => Some(Problem {
-            seq: head_seq,
-            kind: ProblemKind::AnchorMissing,
-            detail: format!(
-                "the chain verifies on its own, but the anchored head {} is not in it: the log was rewritten \
-                 (records up to or after the anchor were replaced and re-hashed)",
-                anchored.unwrap_or_default()
-            ),
-        }),
+    let predecessor: Option<i64> = match check.needs_predecessor() {
+        Some(hash) => sqlx::query("SELECT seq FROM audit_log WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| row.try_get("seq"))
+            .transpose()?,
         None => None,
     };
-    Ok(VerifyReport {
-        ok: problem.is_none(),
-        records,
-        head_seq,
-        first_problem: problem,
-    })
+    Ok(check.finish(&head, predecessor))
 }
 
 pub(crate) async fn audit_export(
