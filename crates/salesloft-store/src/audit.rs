@@ -200,14 +200,14 @@ impl Audit {
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRecord> {
         let entry = prepare(entry, self.store.options().audit_key.clone())?;
         let now = self.store.now();
-        dispatch!(self.store, audit_append(&entry, now))
+        dispatch!(self.store, audit::append(&entry, now))
     }
 
     /// Walks the whole chain and reports the first removed, altered or reordered record (with the store's
     /// [`AuditKey`], if it has one).
     pub async fn verify(&self) -> Result<VerifyReport> {
         let key = self.store.options().audit_key.clone();
-        dispatch!(self.store, audit_verify(key.as_ref(), None))
+        dispatch!(self.store, audit::verify(key.as_ref(), None))
     }
 
     /// [`Audit::verify`], and also require `anchored_hash` — a [`Audit::head`] hash recorded elsewhere earlier —
@@ -215,22 +215,22 @@ impl Audit {
     /// appended since the anchor are fine.
     pub async fn verify_expecting(&self, anchored_hash: &str) -> Result<VerifyReport> {
         let key = self.store.options().audit_key.clone();
-        dispatch!(self.store, audit_verify(key.as_ref(), Some(anchored_hash)))
+        dispatch!(self.store, audit::verify(key.as_ref(), Some(anchored_hash)))
     }
 
     /// The chain head, for anchoring elsewhere.
     pub async fn head(&self) -> Result<ChainHead> {
-        dispatch!(self.store, audit_head())
+        dispatch!(self.store, audit::head())
     }
 
     /// Writes every record, in sequence order, as one JSON object per line; returns how many.
     pub async fn export(&self, out: &mut (dyn Write + Send)) -> Result<u64> {
-        dispatch!(self.store, audit_export(out))
+        dispatch!(self.store, audit::export(out))
     }
 
     /// Records with `seq >= from`, at most `limit`, in order.
     pub async fn records(&self, from: i64, limit: i64) -> Result<Vec<AuditRecord>> {
-        dispatch!(self.store, audit_records(from, limit))
+        dispatch!(self.store, audit::records(from, limit))
     }
 }
 

@@ -174,13 +174,13 @@ impl Inbox {
     pub async fn claim_next(&self, worker: &str, visibility: Duration) -> Result<Option<InboxItem>> {
         let now = self.store.now();
         let claim = format!("{worker}/{}", uuid::Uuid::new_v4());
-        dispatch!(self.store, inbox_claim(&claim, visibility, now))
+        dispatch!(self.store, inbox::claim(&claim, visibility, now))
     }
 
     /// Marks a claimed delivery processed; [`StoreError::LeaseLost`] if the claim lapsed and was taken over.
     pub async fn mark_processed(&self, item: &InboxItem) -> Result<()> {
         let now = self.store.now();
-        let done: bool = dispatch!(self.store, inbox_finish(item, "processed", None, None, now))?;
+        let done: bool = dispatch!(self.store, inbox::finish(item, "processed", None, None, now))?;
         lost_if_not(done, item)
     }
 
@@ -188,7 +188,7 @@ impl Inbox {
     pub async fn mark_failed(&self, item: &InboxItem, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
         let now = self.store.now();
         let state = if retry_at.is_some() { "pending" } else { "dead" };
-        let done: bool = dispatch!(self.store, inbox_finish(item, state, Some(error), retry_at, now))?;
+        let done: bool = dispatch!(self.store, inbox::finish(item, state, Some(error), retry_at, now))?;
         lost_if_not(done, item)
     }
 
@@ -196,12 +196,12 @@ impl Inbox {
     /// Pending ones are kept whatever their age.
     pub async fn reap(&self) -> Result<u64> {
         let cutoff = self.store.now() - self.store.options().inbox_retention;
-        dispatch!(self.store, inbox_reap(cutoff))
+        dispatch!(self.store, inbox::reap(cutoff))
     }
 
     /// How many deliveries are in each state.
     pub async fn counts(&self) -> Result<InboxCounts> {
-        dispatch!(self.store, inbox_counts())
+        dispatch!(self.store, inbox::counts())
     }
 }
 

@@ -202,7 +202,7 @@ impl Ledger {
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
         let retention = self.store.options().key_retention;
-        dispatch!(self.store, ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, options, now))
+        dispatch!(self.store, ledger::begin(key, fingerprint, holder, &token, lock_ttl, retention, options, now))
     }
 
     /// Moves to a later non-final phase (normally [`Phase::RequestSent`]) and extends the lease; appends
@@ -238,32 +238,32 @@ impl Ledger {
     /// Gives the lease back without changing the phase, so the next `begin` resumes at once.
     pub async fn release(&self, lease: Lease) -> Result<()> {
         let now = self.store.now();
-        dispatch!(self.store, ledger_release(&lease, now))
+        dispatch!(self.store, ledger::release(&lease, now))
     }
 
     /// Extends the lease to `now + ttl` without changing anything else: called in the background while a
     /// long request runs, so the lease cannot lapse under it. [`StoreError::LeaseLost`] if it was taken over.
     pub async fn renew(&self, lease: &Lease) -> Result<()> {
         let now = self.store.now();
-        dispatch!(self.store, ledger_renew(lease, now))
+        dispatch!(self.store, ledger::renew(lease, now))
     }
 
     /// The stored entry for `key`.
     pub async fn get(&self, key: &str) -> Result<Option<LedgerRecord>> {
-        dispatch!(self.store, ledger_get(key))
+        dispatch!(self.store, ledger::get(key))
     }
 
     /// Unfinished entries whose lease has lapsed (crashed holders): a completer job resumes them.
     pub async fn in_doubt(&self, limit: i64) -> Result<Vec<LedgerRecord>> {
         let now = self.store.now();
-        dispatch!(self.store, ledger_in_doubt(now, limit))
+        dispatch!(self.store, ledger::in_doubt(now, limit))
     }
 
     /// Deletes entries older than the key retention whose lease is not live; returns how many.
     pub async fn reap(&self) -> Result<u64> {
         let now = self.store.now();
         let cutoff = now - self.store.options().key_retention;
-        dispatch!(self.store, ledger_reap(cutoff, now))
+        dispatch!(self.store, ledger::reap(cutoff, now))
     }
 
     async fn step(
@@ -281,7 +281,7 @@ impl Ledger {
             .transpose()
             .map_err(|e| StoreError::Unserializable { what: "ledger result", detail: e.to_string() })?;
         let now = self.store.now();
-        dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), refuse_if_paused, now))
+        dispatch!(self.store, ledger::step(lease, phase, result.as_deref(), audit.as_ref(), refuse_if_paused, now))
     }
 }
 

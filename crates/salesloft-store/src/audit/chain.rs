@@ -264,10 +264,12 @@ mod tests {
     /// What a case expects: `None` for a clean chain, else the first problem's kind and sequence number.
     type Expected = Option<(ProblemKind, i64)>;
 
+    /// Tampers with an intact 5-record unkeyed chain and its head; returns the key and anchor to verify with.
+    type Tamper = fn(&mut Vec<AuditRecord>, &mut ChainHead) -> (Option<AuditKey>, Option<String>);
+
     struct Case {
         name: &'static str,
-        /// Tampers with an intact 5-record unkeyed chain and its head; returns the verify key and anchor.
-        tamper: fn(&mut Vec<AuditRecord>, &mut ChainHead) -> (Option<AuditKey>, Option<String>),
+        tamper: Tamper,
         expected: Expected,
     }
 
