@@ -10,21 +10,8 @@ use serde_json::json;
 
 const TTL: Duration = Duration::from_secs(90);
 
-/// Generates `sqlite::NAME` and `postgres::NAME` tokio tests for each behaviour `behaviours::NAME`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { crate::behaviours::$name(&crate::common::sqlite().await).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { crate::behaviours::$name(&crate::common::postgres().await).await; })*
-        }
-    };
-}
-
-on_both_backends!(
+salesloft_testkit::on_both_backends!(
+    crate::behaviours, with crate::common::store;
     ledger_new_then_complete_replays_the_result,
     ledger_same_key_different_payload_conflicts,
     ledger_live_lease_blocks_and_lapsed_lease_resumes_in_doubt,

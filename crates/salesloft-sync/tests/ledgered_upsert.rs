@@ -18,6 +18,7 @@ use salesloft_client::{Client, Error};
 use salesloft_sim::{RunningSim, SimConfig, Simulator};
 use salesloft_store::{ManualClock, Store, StoreOptions, StoreUrl};
 use salesloft_sync::{JournalConfig, LedgerJournal, RunId};
+use salesloft_testkit::{Backend, on_both_backends};
 use serde_json::Value;
 
 struct Fixture {
@@ -25,13 +26,7 @@ struct Fixture {
     client: Client,
     store: Store,
     clock: ManualClock,
-    _dir: Option<tempfile::TempDir>,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
+    _dir: tempfile::TempDir,
 }
 
 async fn fixture(backend: Backend) -> Fixture {
@@ -40,23 +35,8 @@ async fn fixture(backend: Backend) -> Fixture {
         .expect("the simulator starts");
     let client = Client::with_api_key(sim.base_url(), sim.api_key().to_string().into()).expect("client");
     let clock = ManualClock::new(time::OffsetDateTime::now_utc());
-    let (url, dir) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("tempdir");
-            (StoreUrl::Sqlite { path: dir.path().join("sync.sqlite") }, Some(dir))
-        }
-        Backend::Postgres => {
-            let base = std::env::var("SLPROD_TEST_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
-                panic!(
-                    "SLPROD_TEST_PG_URL is not set: these tests need a real PostgreSQL server and never skip. \
-                     Run `eval \"$(scripts/pg-test-server.sh start)\"` from the repository root."
-                )
-            });
-            let sep = if base.contains('?') { '&' } else { '?' };
-            let schema = format!("sync_{}", uuid::Uuid::new_v4().simple());
-            (StoreUrl::parse(&format!("{base}{sep}schema={schema}")).expect("pg url"), None)
-        }
-    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = StoreUrl::parse(&backend.store_url(dir.path())).expect("the test store URL parses");
     let options = StoreOptions { clock: Arc::new(clock.clone()), ..StoreOptions::default() };
     let store = salesloft_store::open_with(&url, options).await.expect("the store opens");
     Fixture { sim, client, store, clock, _dir: dir }
@@ -111,18 +91,8 @@ async fn audit_records(store: &Store) -> Vec<salesloft_store::AuditRecord> {
     store.audit().records(1, 100_000).await.expect("audit records")
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await; })*
-        }
-    };
-}
-
 on_both_backends!(
+    super;
     every_mutation_has_one_audit_record_and_the_chain_verifies,
     a_rerun_of_the_same_run_replays_and_sends_nothing,
     an_in_doubt_create_is_reconciled_not_duplicated,
