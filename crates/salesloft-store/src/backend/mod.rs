@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 /// written as supertraits of the backend ([`Binds`], [`Reads`]) they come with `B: Backend` for free.
 pub(crate) trait Backend:
     Database<Arguments: IntoArguments<Self>>
+    + Executors
     + for<'a> Binds<'a, i64>
     + for<'a> Binds<'a, bool>
     + for<'a> Binds<'a, Option<i64>>
@@ -44,14 +45,31 @@ pub(crate) trait Backend:
     /// Begins a write transaction (on SQLite: queued on the in-process write gate, then `BEGIN IMMEDIATE`).
     fn begin_write(pool: &Pool<Self>) -> impl Future<Output = Result<WriteTx<Self>, sqlx::Error>> + Send;
 
+    /// How many rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+/// The pool and a connection as executors: sqlx states "a connection executes queries" as a bound on
+/// `&mut Connection` for every lifetime, which generic code would have to repeat; this blanket impl carries it.
+pub(crate) trait Executors: Database {
     /// The pool as an executor.
     fn pool(pool: &Pool<Self>) -> impl Executor<'_, Database = Self>;
 
     /// A connection as an executor.
     fn conn(conn: &mut Self::Connection) -> impl Executor<'_, Database = Self>;
+}
 
-    /// How many rows a statement changed.
-    fn rows_affected(result: &Self::QueryResult) -> u64;
+impl<B: Database> Executors for B
+where
+    for<'c> &'c mut B::Connection: Executor<'c, Database = B>,
+{
+    fn pool(pool: &Pool<B>) -> impl Executor<'_, Database = B> {
+        pool
+    }
+
+    fn conn(conn: &mut B::Connection) -> impl Executor<'_, Database = B> {
+        conn
+    }
 }
 
 /// The database can bind a `T` (which may borrow for `'q`) as a query parameter.

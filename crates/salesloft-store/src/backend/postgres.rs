@@ -27,14 +27,6 @@ impl Backend for sqlx::Postgres {
         Ok(WriteTx::new(pool.begin().await?, None))
     }
 
-    fn pool(pool: &sqlx::PgPool) -> impl sqlx::Executor<'_, Database = Self> {
-        pool
-    }
-
-    fn conn(conn: &mut sqlx::PgConnection) -> impl sqlx::Executor<'_, Database = Self> {
-        conn
-    }
-
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
     }

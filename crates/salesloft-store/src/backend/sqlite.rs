@@ -29,14 +29,6 @@ impl Backend for sqlx::Sqlite {
         begin_write(pool).await
     }
 
-    fn pool(pool: &sqlx::SqlitePool) -> impl sqlx::Executor<'_, Database = Self> {
-        pool
-    }
-
-    fn conn(conn: &mut sqlx::SqliteConnection) -> impl sqlx::Executor<'_, Database = Self> {
-        conn
-    }
-
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
     }

@@ -12,6 +12,7 @@ use crate::error::Result;
 const AUDIT_COLUMNS: &str = "seq, at, actor, operation, resource, request, response_status, idempotency_key, \
                              correlation_id, prev_hash, hash";
 
+/// A stored record from its row.
 fn audit_row<B: Backend>(row: &B::Row) -> Result<AuditRecord> {
     Ok(AuditRecord {
         seq: B::read(row, "seq")?,
@@ -81,6 +82,7 @@ pub(crate) async fn append_in<B: Backend>(
     })
 }
 
+/// Appends `entry` in a transaction of its own; returns the stored record.
 pub(crate) async fn append<B: Backend>(
     pool: &Pool<B>,
     entry: &PreparedEntry,
@@ -92,11 +94,13 @@ pub(crate) async fn append<B: Backend>(
     Ok(record)
 }
 
+/// The chain head as the store recorded it (`audit_head`).
 pub(crate) async fn head<B: Backend>(pool: &Pool<B>) -> Result<ChainHead> {
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(B::pool(pool)).await?;
     Ok(ChainHead { seq: B::read(&head, "seq")?, hash: B::read(&head, "hash")? })
 }
 
+/// Streams the log through the pure chain check, looking up a broken link's predecessor when it asks.
 pub(crate) async fn verify<B: Backend>(
     pool: &Pool<B>,
     key: Option<&AuditKey>,
@@ -125,6 +129,7 @@ pub(crate) async fn verify<B: Backend>(
     Ok(check.finish(&head, predecessor))
 }
 
+/// Writes every record, in sequence order, as a JSON line; returns how many.
 pub(crate) async fn export<B: Backend>(pool: &Pool<B>, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq");
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(B::pool(pool));
@@ -139,6 +144,7 @@ pub(crate) async fn export<B: Backend>(pool: &Pool<B>, out: &mut (dyn std::io::W
     Ok(written)
 }
 
+/// Records with `seq >= from`, at most `limit`, in order.
 pub(crate) async fn records<B: Backend>(pool: &Pool<B>, from: i64, limit: i64) -> Result<Vec<AuditRecord>> {
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).arg(from).arg(limit).fetch_all(B::pool(pool)).await?;

@@ -33,6 +33,7 @@ async fn team_row<B: Backend>(
     Ok(if current > start { (current, 0, true) } else { (start, spent, false) })
 }
 
+/// Stores `team`'s window start and spend (its row is locked by [`team_row`]).
 async fn write_row<B: Backend>(tx: &mut WriteTx<B>, team: &str, start: i64, spent: i64) -> Result<()> {
     sqlx::query("UPDATE rate_budget SET window_start = $2, spent = $3 WHERE team = $1")
         .arg(team)
@@ -43,6 +44,7 @@ async fn write_row<B: Backend>(tx: &mut WriteTx<B>, team: &str, start: i64, spen
     Ok(())
 }
 
+/// Spends `cost` from `team`'s window if it fits, else says when the window ends.
 pub(crate) async fn spend<B: Backend>(
     pool: &Pool<B>,
     team: &str,
@@ -66,6 +68,7 @@ pub(crate) async fn spend<B: Backend>(
     Ok(outcome)
 }
 
+/// Raises the window's spend to what the server says is used (`limit - remaining`); never lowers it.
 pub(crate) async fn observe<B: Backend>(
     pool: &Pool<B>,
     team: &str,
@@ -81,6 +84,7 @@ pub(crate) async fn observe<B: Backend>(
     Ok(())
 }
 
+/// The current window's start and spend, without writing.
 pub(crate) async fn current<B: Backend>(
     pool: &Pool<B>,
     team: &str,

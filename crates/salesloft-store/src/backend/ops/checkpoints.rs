@@ -6,12 +6,14 @@ use time::OffsetDateTime;
 use crate::backend::{Arg as _, Backend, micros};
 use crate::error::Result;
 
+/// The stored JSON text of checkpoint `name`.
 pub(crate) async fn get<B: Backend>(pool: &Pool<B>, name: &str) -> Result<Option<String>> {
     let row =
         sqlx::query("SELECT value FROM checkpoints WHERE name = $1").arg(name).fetch_optional(B::pool(pool)).await?;
     Ok(row.map(|row| B::read(&row, "value")).transpose()?)
 }
 
+/// Inserts or replaces checkpoint `name`.
 pub(crate) async fn put<B: Backend>(pool: &Pool<B>, name: &str, value: &str, now: OffsetDateTime) -> Result<()> {
     let mut tx = B::begin_write(pool).await?;
     sqlx::query(
@@ -27,6 +29,7 @@ pub(crate) async fn put<B: Backend>(pool: &Pool<B>, name: &str, value: &str, now
     Ok(())
 }
 
+/// Removes checkpoint `name`; whether it existed.
 pub(crate) async fn delete<B: Backend>(pool: &Pool<B>, name: &str) -> Result<bool> {
     let mut tx = B::begin_write(pool).await?;
     let done = sqlx::query("DELETE FROM checkpoints WHERE name = $1").arg(name).execute(tx.conn()).await?;

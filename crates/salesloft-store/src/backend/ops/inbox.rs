@@ -10,6 +10,7 @@ use crate::backend::{Arg as _, Backend, dur_micros, from_micros, micros, row_loc
 use crate::error::Result;
 use crate::inbox::{InboxCounts, InboxItem};
 
+/// Claims the oldest available delivery for `visibility` (skipping rows other workers hold, on PostgreSQL).
 pub(crate) async fn claim<B: Backend>(
     pool: &Pool<B>,
     claim: &str,
@@ -47,6 +48,7 @@ pub(crate) async fn claim<B: Backend>(
     .transpose()
 }
 
+/// Records a claimed delivery's end (`processed`, retry later, or `dead`) if the claim is still ours.
 pub(crate) async fn finish<B: Backend>(
     pool: &Pool<B>,
     item: &InboxItem,
@@ -73,6 +75,7 @@ pub(crate) async fn finish<B: Backend>(
     Ok(done == 1)
 }
 
+/// Deletes finished deliveries received before `cutoff`.
 pub(crate) async fn reap<B: Backend>(pool: &Pool<B>, cutoff: OffsetDateTime) -> Result<u64> {
     let mut tx = B::begin_write(pool).await?;
     let affected = sqlx::query("DELETE FROM webhook_inbox WHERE received_at < $1 AND state IN ('processed', 'dead')")
@@ -84,6 +87,7 @@ pub(crate) async fn reap<B: Backend>(pool: &Pool<B>, cutoff: OffsetDateTime) -> 
     Ok(affected)
 }
 
+/// How many deliveries are in each state.
 pub(crate) async fn counts<B: Backend>(pool: &Pool<B>) -> Result<InboxCounts> {
     let rows =
         sqlx::query("SELECT state, COUNT(*) AS n FROM webhook_inbox GROUP BY state").fetch_all(B::pool(pool)).await?;

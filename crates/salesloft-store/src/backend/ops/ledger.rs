@@ -16,6 +16,7 @@ use crate::pause::PauseInfo;
 const LEDGER_COLUMNS: &str =
     "key, fingerprint, phase, result, lock_token, locked_by, locked_until, attempts, created_at, updated_at";
 
+/// A ledger record and its lease token from its row.
 fn ledger_row<B: Backend>(row: &B::Row) -> Result<(LedgerRecord, Option<String>)> {
     let result: Option<String> = B::read(row, "result")?;
     let result = result
@@ -37,6 +38,7 @@ fn ledger_row<B: Backend>(row: &B::Row) -> Result<(LedgerRecord, Option<String>)
     Ok((record, B::read(row, "lock_token")?))
 }
 
+/// Records a new key, or decides what an existing one means (replay, conflict, in progress, resume).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn begin<B: Backend>(
     pool: &Pool<B>,
@@ -53,18 +55,16 @@ pub(crate) async fn begin<B: Backend>(
     let until_us = now_us.saturating_add(dur_micros(ttl));
     let lease =
         |attempt: i64| Lease { key: key.to_owned(), holder: holder.to_owned(), token: token.to_owned(), ttl, attempt };
+    // A new entry's parameters, numbered alike by the INSERT and by the UPDATE that restarts an expired key.
+    let fresh = |sql: &'static str| {
+        sqlx::query::<B>(sql).arg(key).arg(fingerprint).arg(token).arg(holder).arg(until_us).arg(now_us)
+    };
     let mut tx = B::begin_write(pool).await?;
-    let inserted = sqlx::query(
+    let inserted = fresh(
         "INSERT INTO idempotency_keys \
          (key, fingerprint, phase, lock_token, locked_by, locked_until, attempts, created_at, updated_at) \
          VALUES ($1, $2, 'started', $3, $4, $5, 1, $6, $6) ON CONFLICT (key) DO NOTHING",
     )
-    .arg(key)
-    .arg(fingerprint)
-    .arg(token)
-    .arg(holder)
-    .arg(until_us)
-    .arg(now_us)
     .execute(tx.conn())
     .await
     .map(|done| B::rows_affected(&done))?;
@@ -87,16 +87,10 @@ pub(crate) async fn begin<B: Backend>(
     let lock_live = lock_token.is_some() && record.locked_until.is_some_and(|until| until > now) && !taken_over;
     if record.created_at + retention <= now && !lock_live {
         // Past retention but not reaped yet: a reused expired key is a new request (Stripe prunes at 24 h).
-        sqlx::query(
+        fresh(
             "UPDATE idempotency_keys SET fingerprint = $2, phase = 'started', result = NULL, lock_token = $3, \
              locked_by = $4, locked_until = $5, attempts = 1, created_at = $6, updated_at = $6 WHERE key = $1",
         )
-        .arg(key)
-        .arg(fingerprint)
-        .arg(token)
-        .arg(holder)
-        .arg(until_us)
-        .arg(now_us)
         .execute(tx.conn())
         .await?;
         tx.commit().await?;
@@ -140,6 +134,7 @@ pub(crate) async fn begin<B: Backend>(
     Ok(Begin::Resume { phase, lease: lease(record.attempts + 1) })
 }
 
+/// Moves a leased entry to `phase` (appending `audit` first, and refusing *request sent* while paused).
 pub(crate) async fn step<B: Backend>(
     pool: &Pool<B>,
     lease: &Lease,
@@ -203,6 +198,7 @@ pub(crate) async fn step<B: Backend>(
     Ok(())
 }
 
+/// Gives the lease back without changing the phase.
 pub(crate) async fn release<B: Backend>(pool: &Pool<B>, lease: &Lease, now: OffsetDateTime) -> Result<()> {
     let mut tx = B::begin_write(pool).await?;
     let done = sqlx::query(
@@ -219,6 +215,7 @@ pub(crate) async fn release<B: Backend>(pool: &Pool<B>, lease: &Lease, now: Offs
     if done == 1 { Ok(()) } else { Err(StoreError::LeaseLost { what: "idempotency key", name: lease.key.clone() }) }
 }
 
+/// Extends the lease by its ttl from `now`.
 pub(crate) async fn renew<B: Backend>(pool: &Pool<B>, lease: &Lease, now: OffsetDateTime) -> Result<()> {
     let mut tx = B::begin_write(pool).await?;
     let done = sqlx::query("UPDATE idempotency_keys SET locked_until = $3 WHERE key = $1 AND lock_token = $2")
@@ -232,12 +229,14 @@ pub(crate) async fn renew<B: Backend>(pool: &Pool<B>, lease: &Lease, now: Offset
     if done == 1 { Ok(()) } else { Err(StoreError::LeaseLost { what: "idempotency key", name: lease.key.clone() }) }
 }
 
+/// The entry for `key`, if any.
 pub(crate) async fn get<B: Backend>(pool: &Pool<B>, key: &str) -> Result<Option<LedgerRecord>> {
     let sql = format!("SELECT {LEDGER_COLUMNS} FROM idempotency_keys WHERE key = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).arg(key).fetch_optional(B::pool(pool)).await?;
     row.map(|row| ledger_row::<B>(&row).map(|(record, _)| record)).transpose()
 }
 
+/// Unfinished entries whose lease has lapsed, oldest first.
 pub(crate) async fn in_doubt<B: Backend>(pool: &Pool<B>, now: OffsetDateTime, limit: i64) -> Result<Vec<LedgerRecord>> {
     let sql = format!(
         "SELECT {LEDGER_COLUMNS} FROM idempotency_keys WHERE phase IN ('started', 'request_sent') \
@@ -247,6 +246,7 @@ pub(crate) async fn in_doubt<B: Backend>(pool: &Pool<B>, now: OffsetDateTime, li
     rows.iter().map(|row| ledger_row::<B>(row).map(|(record, _)| record)).collect()
 }
 
+/// Deletes unleased keys created before `cutoff`.
 pub(crate) async fn reap<B: Backend>(pool: &Pool<B>, cutoff: OffsetDateTime, now: OffsetDateTime) -> Result<u64> {
     let mut tx = B::begin_write(pool).await?;
     let affected = sqlx::query(

@@ -9,6 +9,7 @@ use crate::backend::{Arg as _, Backend, dur_micros, from_micros, micros};
 use crate::error::Result;
 use crate::locks::{LockGuard, LockInfo};
 
+/// Takes lock `name` if free, lapsed or held by `take_over_from`; the guard carries the new fence.
 pub(crate) async fn try_acquire<B: Backend>(
     pool: &Pool<B>,
     name: &str,
@@ -50,6 +51,7 @@ pub(crate) async fn try_acquire<B: Backend>(
     .transpose()
 }
 
+/// Extends a held lock; its new expiry, or `None` if it was lost.
 pub(crate) async fn renew<B: Backend>(
     pool: &Pool<B>,
     guard: &LockGuard,
@@ -69,6 +71,7 @@ pub(crate) async fn renew<B: Backend>(
     Ok((done == 1).then(|| from_micros(until_us)))
 }
 
+/// Releases a held lock (keeping its row, so the fence keeps growing); whether it was still ours.
 pub(crate) async fn release<B: Backend>(pool: &Pool<B>, guard: &LockGuard) -> Result<bool> {
     let mut tx = B::begin_write(pool).await?;
     let done = sqlx::query("UPDATE locks SET expires_at = 0, token = '' WHERE name = $1 AND token = $2")
@@ -81,6 +84,7 @@ pub(crate) async fn release<B: Backend>(pool: &Pool<B>, guard: &LockGuard) -> Re
     Ok(done == 1)
 }
 
+/// Who holds lock `name` now, if anyone.
 pub(crate) async fn holder<B: Backend>(pool: &Pool<B>, name: &str, now: OffsetDateTime) -> Result<Option<LockInfo>> {
     let row = sqlx::query("SELECT holder, fence, expires_at FROM locks WHERE name = $1 AND expires_at > $2")
         .arg(name)

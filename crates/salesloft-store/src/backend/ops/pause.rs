@@ -7,6 +7,7 @@ use crate::backend::{Arg as _, Backend, WriteTx, from_micros, micros, row_lock};
 use crate::error::Result;
 use crate::pause::PauseInfo;
 
+/// Sets or clears the switch.
 pub(crate) async fn set<B: Backend>(
     pool: &Pool<B>,
     paused: bool,
@@ -30,6 +31,7 @@ pub(crate) async fn set<B: Backend>(
     Ok(())
 }
 
+/// The switch, if on.
 pub(crate) async fn get<B: Backend>(pool: &Pool<B>) -> Result<Option<PauseInfo>> {
     let row = sqlx::query("SELECT paused, set_by, reason, set_at FROM pause_flag WHERE id = 1")
         .fetch_optional(B::pool(pool))
