@@ -4,6 +4,8 @@
 //!   `postgres::NAME` test.
 //! - [`Backend`] and [`Backend::store_url`]: a fresh store per test, a temp SQLite file or a fresh PostgreSQL
 //!   schema.
+//! - `webhooks` (feature `webhooks`): a local webhook receiver that records deliveries and can fail the first
+//!   few, for the simulator's webhook tests.
 //! - [`pg`]: the PostgreSQL fixture. Its tests need a real server named by `SLPROD_TEST_PG_URL`
 //!   (`eval "$(scripts/pg-test-server.sh start)"` from the repository root); without it they fail, loudly, and
 //!   never skip.
@@ -23,6 +25,8 @@
 //! ```
 
 pub mod pg;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 
 use std::path::Path;
 
