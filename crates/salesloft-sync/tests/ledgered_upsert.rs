@@ -59,16 +59,21 @@ async fn sim_stats(sim: &RunningSim) -> Value {
     reqwest::get(format!("{}/__sim/stats", sim.root_url())).await.expect("stats").json().await.expect("stats json")
 }
 
-/// Successful person mutations SalesLoft received (POST /v2/people and PUT /v2/people/{id} answered 200).
-async fn landed_mutations(sim: &RunningSim) -> u64 {
+/// The simulator's request log (`/__sim/requests`), oldest first.
+async fn request_log(sim: &RunningSim) -> Vec<Value> {
     let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
         .await
         .expect("request log")
         .json()
         .await
         .expect("log json");
-    log.as_array()
-        .expect("array")
+    log.as_array().cloned().expect("the request log is an array")
+}
+
+/// Successful person mutations SalesLoft received (POST /v2/people and PUT /v2/people/{id} answered 200).
+async fn landed_mutations(sim: &RunningSim) -> u64 {
+    request_log(sim)
+        .await
         .iter()
         .filter(|r| {
             let method = r["method"].as_str().unwrap_or("");
@@ -404,14 +409,8 @@ async fn the_ledger_keeps_only_what_recovery_needs(backend: Backend) {
 
 /// POST /v2/people requests SalesLoft received (any answer).
 async fn creates_received(sim: &RunningSim) -> usize {
-    let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
+    request_log(sim)
         .await
-        .expect("request log")
-        .json()
-        .await
-        .expect("log json");
-    log.as_array()
-        .expect("array")
         .iter()
         .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.starts_with("/v2/people")))
         .count()
