@@ -297,37 +297,29 @@ pub(crate) trait Hashed {
     fn status(&self) -> Option<i64>;
 }
 
-impl Hashed for PreparedEntry {
-    fn fields(&self) -> [Option<&str>; 6] {
-        [
-            Some(&self.actor),
-            Some(&self.operation),
-            Some(&self.resource),
-            Some(&self.request),
-            self.idempotency_key.as_deref(),
-            self.correlation_id.as_deref(),
-        ]
-    }
-    fn status(&self) -> Option<i64> {
-        self.response_status
-    }
+/// Implements [`Hashed`] for types that carry the hashed fields under the same names (an entry about to be
+/// stored and a stored record hash alike, which is what lets `verify` recompute an append's hash).
+macro_rules! hashed_by_field_name {
+    ($($record:ty),*) => {$(
+        impl Hashed for $record {
+            fn fields(&self) -> [Option<&str>; 6] {
+                [
+                    Some(&self.actor),
+                    Some(&self.operation),
+                    Some(&self.resource),
+                    Some(&self.request),
+                    self.idempotency_key.as_deref(),
+                    self.correlation_id.as_deref(),
+                ]
+            }
+            fn status(&self) -> Option<i64> {
+                self.response_status
+            }
+        }
+    )*};
 }
 
-impl Hashed for AuditRecord {
-    fn fields(&self) -> [Option<&str>; 6] {
-        [
-            Some(&self.actor),
-            Some(&self.operation),
-            Some(&self.resource),
-            Some(&self.request),
-            self.idempotency_key.as_deref(),
-            self.correlation_id.as_deref(),
-        ]
-    }
-    fn status(&self) -> Option<i64> {
-        self.response_status
-    }
-}
+hashed_by_field_name!(PreparedEntry, AuditRecord);
 
 /// sha256 over a length-prefixed encoding (so no two field lists encode alike) of the time, the fields and the
 /// previous hash — or, with `key`, HMAC-SHA256 over the same bytes under another domain tag. The sequence

@@ -12,6 +12,7 @@
 //! only after the transaction holding their delivery has committed; deliveries that arrive while a commit is
 //! in flight form the next batch.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -37,6 +38,20 @@ pub(crate) struct PreparedDelivery {
     pub event_type: String,
     pub resource_id: Option<String>,
     pub body: Vec<u8>,
+}
+
+impl PreparedDelivery {
+    /// Each delivery's outcome, in batch order, from the ids the batch insert returned by dedup key: the first
+    /// occurrence of a newly inserted key is [`Inserted::New`], everything else a duplicate.
+    pub(crate) fn outcomes(batch: &[PreparedDelivery], mut new_ids: HashMap<String, i64>) -> Vec<Inserted> {
+        batch
+            .iter()
+            .map(|d| match new_ids.remove(&d.dedup_key) {
+                Some(id) => Inserted::New(id),
+                None => Inserted::Duplicate,
+            })
+            .collect()
+    }
 }
 
 impl Delivery {

@@ -166,11 +166,5 @@ pub(crate) async fn inbox_insert_batch(
     for row in &rows {
         new_ids.insert(row.try_get::<String, _>("dedup_key")?, row.try_get::<i64, _>("id")?);
     }
-    Ok(batch
-        .iter()
-        .map(|d| match new_ids.remove(&d.dedup_key) {
-            Some(id) => Inserted::New(id),
-            None => Inserted::Duplicate,
-        })
-        .collect())
+    Ok(PreparedDelivery::outcomes(batch, new_ids))
 }

@@ -259,13 +259,7 @@ pub(crate) async fn inbox_insert_batch(
         }
     }
     tx.commit().await?;
-    Ok(batch
-        .iter()
-        .map(|d| match new_ids.remove(&d.dedup_key) {
-            Some(id) => Inserted::New(id),
-            None => Inserted::Duplicate,
-        })
-        .collect())
+    Ok(PreparedDelivery::outcomes(batch, new_ids))
 }
 
 #[cfg(test)]
