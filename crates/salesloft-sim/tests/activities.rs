@@ -6,14 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use common::{Harness, documented_keys, is_salesloft_timestamp};
 use reqwest::Method;
 use salesloft_sim::SimConfig;
+use salesloft_testkit::webhooks::{Delivery, WebhookReceiver};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 fn ids(body: &Value) -> Vec<i64> {
     body["data"].as_array().expect("data array").iter().map(|r| r["id"].as_i64().expect("id")).collect()
@@ -327,7 +324,8 @@ async fn bad_activities_are_422() {
 async fn an_activity_completes_a_task_and_announces_it() {
     let h =
         Harness::with(SimConfig { webhook_retry_interval: Duration::from_millis(10), ..SimConfig::default() }).await;
-    let (url, mut deliveries) = receiver().await;
+    let mut deliveries = WebhookReceiver::start().await;
+    let url = deliveries.url().to_owned();
     for event in ["task_updated", "task_completed"] {
         h.post("/v2/webhook_subscriptions", json!({"callback_url":url,"callback_token":"t","event_type":event}))
             .await
@@ -337,11 +335,11 @@ async fn an_activity_completes_a_task_and_announces_it() {
     let task = h.get("/v2/tasks/2").await.expect(200).json();
     assert_eq!(task["data"]["current_state"], "completed");
     assert_eq!(task["data"]["completed_by"]["id"], 1);
-    let mut events = [next(&mut deliveries).await, next(&mut deliveries).await];
-    events.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(events[0].0, "task_completed");
-    assert_eq!(events[1].0, "task_updated");
-    let payload: Value = serde_json::from_slice(&events[0].1).expect("json payload");
+    let mut events = [deliveries.next().await, deliveries.next().await];
+    events.sort_by(|a, b| a.event.cmp(&b.event));
+    assert_eq!(events[0].event, "task_completed");
+    assert_eq!(events[1].event, "task_updated");
+    let payload: Value = serde_json::from_slice(&events[0].body).expect("json payload");
     assert_eq!(payload, task["data"]);
     let twice = h.post("/v2/activities", json!({"task_id": 2})).await.expect(422).json();
     assert_eq!(twice, json!({"errors": {"task_id": ["has already been completed"]}}));
@@ -349,45 +347,18 @@ async fn an_activity_completes_a_task_and_announces_it() {
 
 // ---------------------------------------------------------------- webhooks and stats
 
-async fn receiver() -> (String, mpsc::UnboundedReceiver<(String, Bytes)>) {
-    let (sender, deliveries) = mpsc::unbounded_channel();
-    let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(sender);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, deliveries)
-}
-
-async fn next(deliveries: &mut mpsc::UnboundedReceiver<(String, Bytes)>) -> (String, Bytes) {
-    tokio::time::timeout(Duration::from_secs(10), deliveries.recv())
-        .await
-        .expect("a delivery arrives within 10 s")
-        .expect("receiver alive")
-}
-
-async fn receive(
-    State(sender): State<mpsc::UnboundedSender<(String, Bytes)>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let event = headers.get("x-salesloft-event").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let _ = sender.send((event, body));
-    StatusCode::OK
-}
-
 #[tokio::test]
 async fn a_created_call_is_delivered_as_call_created() {
     let h =
         Harness::with(SimConfig { webhook_retry_interval: Duration::from_millis(10), ..SimConfig::default() }).await;
-    let (url, mut deliveries) = receiver().await;
+    let mut deliveries = WebhookReceiver::start().await;
+    let url = deliveries.url().to_owned();
     h.post("/v2/webhook_subscriptions", json!({"callback_url":url,"callback_token":"t","event_type":"call_created"}))
         .await
         .expect(200);
     h.post("/v2/activities/calls", json!({"person_id": 999_999})).await.expect(422);
     let created = h.post("/v2/activities/calls", json!({"person_id": 4, "duration": 12})).await.expect(200).json();
-    let (event, body) = next(&mut deliveries).await;
+    let Delivery { event, body, .. } = deliveries.next().await;
     assert_eq!(event, "call_created");
     let payload: Value = serde_json::from_slice(&body).expect("json payload");
     assert_eq!(payload, created["data"], "the bare Call, as the API renders it");

@@ -5,14 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use common::{Harness, documented_keys, is_salesloft_timestamp};
 use reqwest::Method;
 use salesloft_sim::SimConfig;
+use salesloft_testkit::webhooks::{Delivery, WebhookReceiver};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 fn ids(body: &Value) -> Vec<i64> {
     body["data"].as_array().expect("data array").iter().map(|r| r["id"].as_i64().expect("id")).collect()
@@ -260,34 +257,12 @@ fn fastrand_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-async fn next(deliveries: &mut mpsc::UnboundedReceiver<(String, Bytes)>) -> (String, Bytes) {
-    tokio::time::timeout(Duration::from_secs(10), deliveries.recv())
-        .await
-        .expect("a delivery arrives within 10 s")
-        .expect("receiver alive")
-}
-
-async fn receive(
-    State(sender): State<mpsc::UnboundedSender<(String, Bytes)>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let event = headers.get("x-salesloft-event").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let _ = sender.send((event, body));
-    StatusCode::OK
-}
-
 #[tokio::test]
 async fn note_changes_are_delivered_as_note_webhooks() {
     let h =
         Harness::with(SimConfig { webhook_retry_interval: Duration::from_millis(10), ..SimConfig::default() }).await;
-    let (sender, mut deliveries) = mpsc::unbounded_channel();
-    let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(sender);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let mut deliveries = WebhookReceiver::start().await;
+    let url = deliveries.url().to_owned();
     for event in ["note_created", "note_updated", "note_deleted"] {
         h.post("/v2/webhook_subscriptions", json!({"callback_url":url,"callback_token":"t","event_type":event}))
             .await
@@ -298,16 +273,16 @@ async fn note_changes_are_delivered_as_note_webhooks() {
         .await
         .expect(200)
         .json();
-    let (event, body) = next(&mut deliveries).await;
+    let Delivery { event, body, .. } = deliveries.next().await;
     assert_eq!(event, "note_created");
     assert_eq!(serde_json::from_slice::<Value>(&body).expect("json"), created["data"], "bare note payload");
     let id = created["data"]["id"].as_i64().expect("id");
     let updated = h.put(&format!("/v2/notes/{id}"), json!({"content":"hook 2"})).await.expect(200).json();
-    let (event, body) = next(&mut deliveries).await;
+    let Delivery { event, body, .. } = deliveries.next().await;
     assert_eq!(event, "note_updated");
     assert_eq!(serde_json::from_slice::<Value>(&body).expect("json"), updated["data"]);
     h.delete(&format!("/v2/notes/{id}")).await.expect(204);
-    let (event, body) = next(&mut deliveries).await;
+    let Delivery { event, body, .. } = deliveries.next().await;
     assert_eq!(event, "note_deleted");
     assert_eq!(serde_json::from_slice::<Value>(&body).expect("json")["id"], id);
     // A repeated delete of a missing note announces nothing: the next delivery is a new note's.
@@ -315,5 +290,5 @@ async fn note_changes_are_delivered_as_note_webhooks() {
     h.post("/v2/notes", json!({"content":"later","associated_with_type":"person","associated_with_id":4}))
         .await
         .expect(200);
-    assert_eq!(next(&mut deliveries).await.0, "note_created");
+    assert_eq!(deliveries.next().await.event, "note_created");
 }

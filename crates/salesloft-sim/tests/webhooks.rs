@@ -4,66 +4,14 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use common::{Harness, documented_keys};
 use hmac::{Hmac, KeyInit, Mac};
 use salesloft_sim::SimConfig;
+use salesloft_testkit::webhooks::WebhookReceiver;
 use serde_json::{Value, json};
 use sha1::Sha1;
-use tokio::sync::mpsc;
-
-/// What the receiver saw.
-#[derive(Debug)]
-struct Received {
-    event: String,
-    signature: String,
-    content_type: String,
-    body: Bytes,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    sender: mpsc::UnboundedSender<Received>,
-    failures_left: Arc<AtomicUsize>,
-}
-
-async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let _ = receiver.sender.send(Received {
-        event: header("x-salesloft-event"),
-        signature: header("x-salesloft-signature"),
-        content_type: header("content-type"),
-        body,
-    });
-    let failing = receiver.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-    if failing { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
-}
-
-/// Starts a receiver that fails the first `failures` deliveries; returns its URL and the delivery stream.
-async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>) {
-    let (sender, deliveries) = mpsc::unbounded_channel();
-    let state = Receiver { sender, failures_left: Arc::new(AtomicUsize::new(failures)) };
-    let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/hook"), deliveries)
-}
-
-async fn next(deliveries: &mut mpsc::UnboundedReceiver<Received>) -> Received {
-    tokio::time::timeout(Duration::from_secs(10), deliveries.recv())
-        .await
-        .expect("a delivery arrives within 10 s")
-        .expect("receiver is alive")
-}
 
 fn hmac_sha1_hex(key: &str, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key.as_bytes()).expect("any key length");
@@ -117,7 +65,8 @@ async fn subscription_crud_and_enabled_filter() {
 #[tokio::test]
 async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature() {
     let h = Harness::with(fast_retries()).await;
-    let (url, mut deliveries) = receiver(0).await;
+    let mut deliveries = WebhookReceiver::failing_first(0).await;
+    let url = deliveries.url().to_owned();
     for event in ["person_created", "person_updated", "person_deleted"] {
         h.post(
             "/v2/webhook_subscriptions",
@@ -128,7 +77,7 @@ async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature(
     }
     let created = h.post("/v2/people", json!({"email_address":"hook@example.com"})).await.expect(200).json();
 
-    let delivery = next(&mut deliveries).await;
+    let delivery = deliveries.next().await;
     assert_eq!(delivery.event, "person_created");
     assert!(delivery.content_type.starts_with("application/json"));
     let expected = hmac_sha1_hex("s3cret-token", &delivery.body);
@@ -139,10 +88,10 @@ async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature(
 
     let id = created["data"]["id"].as_i64().expect("id");
     h.put(&format!("/v2/people/{id}"), json!({"title":"Boss"})).await.expect(200);
-    let updated = next(&mut deliveries).await;
+    let updated = deliveries.next().await;
     assert_eq!(updated.event, "person_updated");
     h.delete(&format!("/v2/people/{id}")).await.expect(204);
-    let deleted = next(&mut deliveries).await;
+    let deleted = deliveries.next().await;
     assert_eq!(deleted.event, "person_deleted");
     assert_eq!(hmac_sha1_hex("s3cret-token", &deleted.body), deleted.signature);
 
@@ -160,7 +109,8 @@ async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature(
 #[tokio::test]
 async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
     let h = Harness::with(fast_retries()).await;
-    let (url, mut deliveries) = receiver(usize::MAX).await;
+    let mut deliveries = WebhookReceiver::failing_first(usize::MAX).await;
+    let url = deliveries.url().to_owned();
     h.post(
         "/v2/webhook_subscriptions",
         json!({"callback_url":url,"callback_token":"k","event_type":"account_created"}),
@@ -170,7 +120,7 @@ async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
     h.post("/v2/accounts", json!({"name":"Hooked","domain":"hooked.example"})).await.expect(200);
     let mut bodies = Vec::new();
     for _ in 0..4 {
-        bodies.push(next(&mut deliveries).await.body);
+        bodies.push(deliveries.next().await.body);
     }
     assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "each retry sends the same body");
     tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(4))
@@ -190,7 +140,8 @@ async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
 #[tokio::test]
 async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_nothing() {
     let h = Harness::with(fast_retries()).await;
-    let (url, mut deliveries) = receiver(1).await;
+    let mut deliveries = WebhookReceiver::failing_first(1).await;
+    let url = deliveries.url().to_owned();
     let sub = h
         .post(
             "/v2/webhook_subscriptions",
@@ -200,8 +151,8 @@ async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_
         .expect(200)
         .json();
     h.post("/v2/cadence_memberships", json!({"person_id":50,"cadence_id":1})).await.expect(200);
-    next(&mut deliveries).await;
-    next(&mut deliveries).await;
+    deliveries.next().await;
+    deliveries.next().await;
     tokio::time::timeout(Duration::from_secs(10), h.sim.wait_for_webhook_attempts(2)).await.expect("two attempts");
     let log = h.sim.webhook_deliveries();
     assert_eq!(log.iter().map(|d| d.status).collect::<Vec<_>>(), vec![Some(500), Some(200)]);
@@ -217,7 +168,7 @@ async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_
     .await
     .expect(200);
     h.post("/v2/accounts", json!({"name":"Later","domain":"later.example"})).await.expect(200);
-    assert_eq!(next(&mut deliveries).await.event, "account_created", "nothing was sent to the disabled subscription");
+    assert_eq!(deliveries.next().await.event, "account_created", "nothing was sent to the disabled subscription");
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@
 //! first record that was removed (a gap in the sequence, a link to a hash that no longer exists, or a truncated
 //! tail), altered (its content no longer matches its hash) or reordered (its content is intact but it is chained
 //! to a different record than the one before it). Triggers make the tables append-only for ordinary SQL; the
-//! chain catches whoever drops them.
+//! chain catches whoever drops them. The check itself is a pure function over records, [`verify_chain`] (and
+//! its streaming form [`ChainCheck`]), with one table row per kind of tampering.
 //!
 //! **Anchoring.** Whoever can write the database can also rewrite the whole chain with fresh sha256 hashes. Two
 //! defences make that detectable: an optional secret [`AuditKey`] ([`crate::StoreOptions::audit_key`];
@@ -32,6 +33,10 @@ use time::OffsetDateTime;
 
 use crate::{Result, Store};
 
+mod chain;
+
+pub use chain::{ChainCheck, verify_chain};
+
 /// `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -43,15 +48,11 @@ impl AuditKey {
     /// Shortest accepted key, in bytes.
     pub const MIN_LEN: usize = 16;
 
-    /// A key from its bytes; [`crate::StoreError::InvalidArgument`] if shorter than [`AuditKey::MIN_LEN`].
+    /// A key from its bytes; [`crate::StoreError::AuditKeyTooShort`] if shorter than [`AuditKey::MIN_LEN`].
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self> {
         let bytes: Vec<u8> = bytes.into();
         if bytes.len() < Self::MIN_LEN {
-            return Err(crate::StoreError::InvalidArgument(format!(
-                "an audit key must be at least {} bytes, got {}",
-                Self::MIN_LEN,
-                bytes.len()
-            )));
+            return Err(crate::StoreError::AuditKeyTooShort { len: bytes.len(), min: Self::MIN_LEN });
         }
         Ok(Self(bytes.into()))
     }
@@ -134,11 +135,13 @@ impl AuditRecord {
     pub fn to_json_line(&self) -> Result<String> {
         let request: Value =
             serde_json::from_str(&self.request).unwrap_or_else(|_| Value::String(self.request.clone()));
-        let mut value = serde_json::to_value(self).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
+        let unserializable =
+            |e: serde_json::Error| crate::StoreError::Unserializable { what: "audit record", detail: e.to_string() };
+        let mut value = serde_json::to_value(self).map_err(unserializable)?;
         if let Some(obj) = value.as_object_mut() {
             obj.insert("request".into(), request);
         }
-        serde_json::to_string(&value).map_err(|e| crate::StoreError::Decode(e.to_string()))
+        serde_json::to_string(&value).map_err(unserializable)
     }
 }
 
@@ -197,14 +200,14 @@ impl Audit {
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRecord> {
         let entry = prepare(entry, self.store.options().audit_key.clone())?;
         let now = self.store.now();
-        dispatch!(self.store, audit_append(&entry, now))
+        dispatch!(self.store, audit::append(&entry, now))
     }
 
     /// Walks the whole chain and reports the first removed, altered or reordered record (with the store's
     /// [`AuditKey`], if it has one).
     pub async fn verify(&self) -> Result<VerifyReport> {
         let key = self.store.options().audit_key.clone();
-        dispatch!(self.store, audit_verify(key.as_ref(), None))
+        dispatch!(self.store, audit::verify(key.as_ref(), None))
     }
 
     /// [`Audit::verify`], and also require `anchored_hash` — a [`Audit::head`] hash recorded elsewhere earlier —
@@ -212,22 +215,22 @@ impl Audit {
     /// appended since the anchor are fine.
     pub async fn verify_expecting(&self, anchored_hash: &str) -> Result<VerifyReport> {
         let key = self.store.options().audit_key.clone();
-        dispatch!(self.store, audit_verify(key.as_ref(), Some(anchored_hash)))
+        dispatch!(self.store, audit::verify(key.as_ref(), Some(anchored_hash)))
     }
 
     /// The chain head, for anchoring elsewhere.
     pub async fn head(&self) -> Result<ChainHead> {
-        dispatch!(self.store, audit_head())
+        dispatch!(self.store, audit::head())
     }
 
     /// Writes every record, in sequence order, as one JSON object per line; returns how many.
     pub async fn export(&self, out: &mut (dyn Write + Send)) -> Result<u64> {
-        dispatch!(self.store, audit_export(out))
+        dispatch!(self.store, audit::export(out))
     }
 
     /// Records with `seq >= from`, at most `limit`, in order.
     pub async fn records(&self, from: i64, limit: i64) -> Result<Vec<AuditRecord>> {
-        dispatch!(self.store, audit_records(from, limit))
+        dispatch!(self.store, audit::records(from, limit))
     }
 }
 
@@ -245,13 +248,17 @@ pub(crate) struct PreparedEntry {
 }
 
 pub(crate) fn prepare(entry: &AuditEntry, key: Option<AuditKey>) -> Result<PreparedEntry> {
-    if entry.actor.is_empty() || entry.operation.is_empty() {
-        return Err(crate::StoreError::InvalidArgument("audit entries need an actor and an operation".into()));
+    if entry.actor.is_empty() {
+        return Err(crate::StoreError::AuditEntryIncomplete { missing: "actor" });
+    }
+    if entry.operation.is_empty() {
+        return Err(crate::StoreError::AuditEntryIncomplete { missing: "operation" });
     }
     let mut request = entry.request.clone();
     redact_secrets(&mut request);
     // serde_json's default map is ordered by key, so the stored text is canonical for equal values.
-    let request = serde_json::to_string(&request).map_err(|e| crate::StoreError::InvalidArgument(e.to_string()))?;
+    let request = serde_json::to_string(&request)
+        .map_err(|e| crate::StoreError::Unserializable { what: "audit request", detail: e.to_string() })?;
     Ok(PreparedEntry {
         key,
         actor: entry.actor.clone(),
@@ -290,37 +297,29 @@ pub(crate) trait Hashed {
     fn status(&self) -> Option<i64>;
 }
 
-impl Hashed for PreparedEntry {
-    fn fields(&self) -> [Option<&str>; 6] {
-        [
-            Some(&self.actor),
-            Some(&self.operation),
-            Some(&self.resource),
-            Some(&self.request),
-            self.idempotency_key.as_deref(),
-            self.correlation_id.as_deref(),
-        ]
-    }
-    fn status(&self) -> Option<i64> {
-        self.response_status
-    }
+/// Implements [`Hashed`] for types that carry the hashed fields under the same names (an entry about to be
+/// stored and a stored record hash alike, which is what lets `verify` recompute an append's hash).
+macro_rules! hashed_by_field_name {
+    ($($record:ty),*) => {$(
+        impl Hashed for $record {
+            fn fields(&self) -> [Option<&str>; 6] {
+                [
+                    Some(&self.actor),
+                    Some(&self.operation),
+                    Some(&self.resource),
+                    Some(&self.request),
+                    self.idempotency_key.as_deref(),
+                    self.correlation_id.as_deref(),
+                ]
+            }
+            fn status(&self) -> Option<i64> {
+                self.response_status
+            }
+        }
+    )*};
 }
 
-impl Hashed for AuditRecord {
-    fn fields(&self) -> [Option<&str>; 6] {
-        [
-            Some(&self.actor),
-            Some(&self.operation),
-            Some(&self.resource),
-            Some(&self.request),
-            self.idempotency_key.as_deref(),
-            self.correlation_id.as_deref(),
-        ]
-    }
-    fn status(&self) -> Option<i64> {
-        self.response_status
-    }
-}
+hashed_by_field_name!(PreparedEntry, AuditRecord);
 
 /// sha256 over a length-prefixed encoding (so no two field lists encode alike) of the time, the fields and the
 /// previous hash — or, with `key`, HMAC-SHA256 over the same bytes under another domain tag. The sequence

@@ -39,7 +39,7 @@ impl Budget {
     pub async fn try_spend(&self, team: &str, cost: i64, limit: i64, window: Duration) -> Result<Spend> {
         check(cost, limit, window)?;
         let now = self.store.now();
-        dispatch!(self.store, budget_spend(team, cost, limit, window, now))
+        dispatch!(self.store, budget::spend(team, cost, limit, window, now))
     }
 
     /// Raises the spent amount to at least `limit - remaining` (never lowers it), from the server's
@@ -47,22 +47,20 @@ impl Budget {
     pub async fn observe_remaining(&self, team: &str, remaining: i64, limit: i64, window: Duration) -> Result<()> {
         check(0, limit, window)?;
         let now = self.store.now();
-        dispatch!(self.store, budget_observe(team, remaining, limit, window, now))
+        dispatch!(self.store, budget::observe(team, remaining, limit, window, now))
     }
 
     /// `(window_start, spent)` for `team` in the current window.
     pub async fn current(&self, team: &str, window: Duration) -> Result<(OffsetDateTime, i64)> {
         check(0, 1, window)?;
         let now = self.store.now();
-        dispatch!(self.store, budget_current(team, window, now))
+        dispatch!(self.store, budget::current(team, window, now))
     }
 }
 
 fn check(cost: i64, limit: i64, window: Duration) -> Result<()> {
     if cost < 0 || limit <= 0 || cost > limit || window.is_zero() {
-        return Err(StoreError::InvalidArgument(format!(
-            "budget needs 0 <= cost <= limit, limit > 0 and a non-zero window (cost {cost}, limit {limit})"
-        )));
+        return Err(StoreError::BudgetArguments { cost, limit, window });
     }
     Ok(())
 }

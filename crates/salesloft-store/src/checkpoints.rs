@@ -18,20 +18,24 @@ impl Checkpoints {
 
     /// The checkpoint called `name`, if any.
     pub async fn get(&self, name: &str) -> Result<Option<Value>> {
-        let text: Option<String> = dispatch!(self.store, checkpoint_get(name))?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Decode(format!("checkpoint {name:?}: {e}"))))
-            .transpose()
+        let text: Option<String> = dispatch!(self.store, checkpoints::get(name))?;
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| StoreError::StoredJson { what: format!("checkpoint {name:?}"), detail: e.to_string() })
+        })
+        .transpose()
     }
 
     /// Sets the checkpoint called `name` (insert or replace).
     pub async fn put(&self, name: &str, value: &Value) -> Result<()> {
-        let text = serde_json::to_string(value).map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
+        let text = serde_json::to_string(value)
+            .map_err(|e| StoreError::Unserializable { what: "checkpoint value", detail: e.to_string() })?;
         let now = self.store.now();
-        dispatch!(self.store, checkpoint_put(name, &text, now))
+        dispatch!(self.store, checkpoints::put(name, &text, now))
     }
 
     /// Removes the checkpoint called `name`; returns whether it existed.
     pub async fn delete(&self, name: &str) -> Result<bool> {
-        dispatch!(self.store, checkpoint_delete(name))
+        dispatch!(self.store, checkpoints::delete(name))
     }
 }

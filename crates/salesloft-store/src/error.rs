@@ -102,12 +102,91 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
-    /// The caller passed a value the store cannot accept.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
-    /// A stored value could not be decoded (e.g. a JSON column that is not JSON).
-    #[error("stored data is unreadable: {0}")]
-    Decode(String),
+    /// An idempotency key is empty or longer than [`crate::ledger::MAX_KEY_LEN`] bytes.
+    #[error("idempotency keys must be 1..={max} bytes, got {len}")]
+    KeyLength {
+        /// Length of the key that was passed, in bytes.
+        len: usize,
+        /// The longest key accepted.
+        max: usize,
+    },
+    /// A ledger step would move an entry backwards (or change a finished one).
+    #[error("ledger entry {key:?} cannot move from {} to {}", .from.as_str(), .to.as_str())]
+    PhaseBackwards {
+        /// The idempotency key.
+        key: String,
+        /// The phase the entry is in.
+        from: crate::Phase,
+        /// The phase that was asked for.
+        to: crate::Phase,
+    },
+    /// [`crate::Ledger::advance`] was asked for a final phase; finishing goes through `complete` or `fail`.
+    #[error("use complete() or fail() to finish a ledger entry (advance() was asked for {})", .to.as_str())]
+    FinishThroughAdvance {
+        /// The final phase that was asked for.
+        to: crate::Phase,
+    },
+    /// An audit key shorter than [`crate::AuditKey::MIN_LEN`] bytes (the key itself is never shown).
+    #[error("an audit key must be at least {min} bytes, got {len}")]
+    AuditKeyTooShort {
+        /// Length of the key that was passed, in bytes.
+        len: usize,
+        /// The shortest key accepted.
+        min: usize,
+    },
+    /// An audit entry without an actor or an operation.
+    #[error("audit entries need an actor and an operation ({missing} is empty)")]
+    AuditEntryIncomplete {
+        /// `"actor"` or `"operation"`.
+        missing: &'static str,
+    },
+    /// A lock was asked for with an empty name.
+    #[error("locks need a name")]
+    EmptyLockName,
+    /// A lock was asked for with a zero time to live.
+    #[error("locks need a non-zero ttl")]
+    ZeroLockTtl,
+    /// Budget arguments out of range: the store needs `0 <= cost <= limit`, `limit > 0` and a non-zero window.
+    #[error(
+        "budget needs 0 <= cost <= limit, limit > 0 and a non-zero window (cost {cost}, limit {limit}, \
+         window {window:?})"
+    )]
+    BudgetArguments {
+        /// The cost asked for.
+        cost: i64,
+        /// The limit per window.
+        limit: i64,
+        /// The window.
+        window: std::time::Duration,
+    },
+    /// A value could not be serialized to JSON for storing.
+    #[error("cannot store {what} as JSON: {detail}")]
+    Unserializable {
+        /// What was being stored, e.g. `"ledger result"`.
+        what: &'static str,
+        /// serde_json's message (it names no values).
+        detail: String,
+    },
+    /// A stored JSON column holds text that is not the JSON expected.
+    #[error("stored {what} is not valid JSON: {detail}")]
+    StoredJson {
+        /// Which value, e.g. `ledger result` or `checkpoint "people"`.
+        what: String,
+        /// serde_json's message (position only, no content).
+        detail: String,
+    },
+    /// A ledger row holds a phase this build does not know.
+    #[error("stored ledger phase {found:?} is unknown")]
+    UnknownPhase {
+        /// The text found.
+        found: String,
+    },
+    /// The driver could not decode a column into the expected type.
+    #[error("stored data is unreadable: {detail}")]
+    ColumnDecode {
+        /// Driver message (names the column).
+        detail: String,
+    },
     /// The group-commit writer task has stopped.
     #[error("the inbox writer has stopped")]
     WriterStopped,
@@ -174,7 +253,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed) => StoreError::ConnectionLost { detail: e.to_string() },
-            e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => StoreError::Decode(e.to_string()),
+            e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => {
+                StoreError::ColumnDecode { detail: e.to_string() }
+            }
             e => StoreError::Database { detail: e.to_string() },
         }
     }

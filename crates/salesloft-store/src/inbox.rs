@@ -12,6 +12,7 @@
 //! only after the transaction holding their delivery has committed; deliveries that arrive while a commit is
 //! in flight form the next batch.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -37,6 +38,20 @@ pub(crate) struct PreparedDelivery {
     pub event_type: String,
     pub resource_id: Option<String>,
     pub body: Vec<u8>,
+}
+
+impl PreparedDelivery {
+    /// Each delivery's outcome, in batch order, from the ids the batch insert returned by dedup key: the first
+    /// occurrence of a newly inserted key is [`Inserted::New`], everything else a duplicate.
+    pub(crate) fn outcomes(batch: &[PreparedDelivery], mut new_ids: HashMap<String, i64>) -> Vec<Inserted> {
+        batch
+            .iter()
+            .map(|d| match new_ids.remove(&d.dedup_key) {
+                Some(id) => Inserted::New(id),
+                None => Inserted::Duplicate,
+            })
+            .collect()
+    }
 }
 
 impl Delivery {
@@ -174,13 +189,13 @@ impl Inbox {
     pub async fn claim_next(&self, worker: &str, visibility: Duration) -> Result<Option<InboxItem>> {
         let now = self.store.now();
         let claim = format!("{worker}/{}", uuid::Uuid::new_v4());
-        dispatch!(self.store, inbox_claim(&claim, visibility, now))
+        dispatch!(self.store, inbox::claim(&claim, visibility, now))
     }
 
     /// Marks a claimed delivery processed; [`StoreError::LeaseLost`] if the claim lapsed and was taken over.
     pub async fn mark_processed(&self, item: &InboxItem) -> Result<()> {
         let now = self.store.now();
-        let done: bool = dispatch!(self.store, inbox_finish(item, "processed", None, None, now))?;
+        let done: bool = dispatch!(self.store, inbox::finish(item, "processed", None, None, now))?;
         lost_if_not(done, item)
     }
 
@@ -188,7 +203,7 @@ impl Inbox {
     pub async fn mark_failed(&self, item: &InboxItem, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
         let now = self.store.now();
         let state = if retry_at.is_some() { "pending" } else { "dead" };
-        let done: bool = dispatch!(self.store, inbox_finish(item, state, Some(error), retry_at, now))?;
+        let done: bool = dispatch!(self.store, inbox::finish(item, state, Some(error), retry_at, now))?;
         lost_if_not(done, item)
     }
 
@@ -196,12 +211,12 @@ impl Inbox {
     /// Pending ones are kept whatever their age.
     pub async fn reap(&self) -> Result<u64> {
         let cutoff = self.store.now() - self.store.options().inbox_retention;
-        dispatch!(self.store, inbox_reap(cutoff))
+        dispatch!(self.store, inbox::reap(cutoff))
     }
 
     /// How many deliveries are in each state.
     pub async fn counts(&self) -> Result<InboxCounts> {
-        dispatch!(self.store, inbox_counts())
+        dispatch!(self.store, inbox::counts())
     }
 }
 

@@ -62,7 +62,7 @@ impl Phase {
             "completed" => Phase::Completed,
             "failed" => Phase::Failed,
             other => {
-                return Err(StoreError::Decode(format!("unknown ledger phase {other:?}")));
+                return Err(StoreError::UnknownPhase { found: other.to_owned() });
             }
         })
     }
@@ -197,22 +197,19 @@ impl Ledger {
         options: &BeginOptions,
     ) -> Result<Begin> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(StoreError::InvalidArgument(format!(
-                "idempotency keys must be 1..={MAX_KEY_LEN} bytes, got {}",
-                key.len()
-            )));
+            return Err(StoreError::KeyLength { len: key.len(), max: MAX_KEY_LEN });
         }
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
         let retention = self.store.options().key_retention;
-        dispatch!(self.store, ledger_begin(key, fingerprint, holder, &token, lock_ttl, retention, options, now))
+        dispatch!(self.store, ledger::begin(key, fingerprint, holder, &token, lock_ttl, retention, options, now))
     }
 
     /// Moves to a later non-final phase (normally [`Phase::RequestSent`]) and extends the lease; appends
     /// `audit` in the same transaction.
     pub async fn advance(&self, lease: &Lease, phase: Phase, audit: Option<&AuditEntry>) -> Result<()> {
         if matches!(phase, Phase::Completed | Phase::Failed) {
-            return Err(StoreError::InvalidArgument("use complete() or fail() to finish a ledger entry".into()));
+            return Err(StoreError::FinishThroughAdvance { to: phase });
         }
         self.step(lease, phase, None, audit, false).await
     }
@@ -241,32 +238,32 @@ impl Ledger {
     /// Gives the lease back without changing the phase, so the next `begin` resumes at once.
     pub async fn release(&self, lease: Lease) -> Result<()> {
         let now = self.store.now();
-        dispatch!(self.store, ledger_release(&lease, now))
+        dispatch!(self.store, ledger::release(&lease, now))
     }
 
     /// Extends the lease to `now + ttl` without changing anything else: called in the background while a
     /// long request runs, so the lease cannot lapse under it. [`StoreError::LeaseLost`] if it was taken over.
     pub async fn renew(&self, lease: &Lease) -> Result<()> {
         let now = self.store.now();
-        dispatch!(self.store, ledger_renew(lease, now))
+        dispatch!(self.store, ledger::renew(lease, now))
     }
 
     /// The stored entry for `key`.
     pub async fn get(&self, key: &str) -> Result<Option<LedgerRecord>> {
-        dispatch!(self.store, ledger_get(key))
+        dispatch!(self.store, ledger::get(key))
     }
 
     /// Unfinished entries whose lease has lapsed (crashed holders): a completer job resumes them.
     pub async fn in_doubt(&self, limit: i64) -> Result<Vec<LedgerRecord>> {
         let now = self.store.now();
-        dispatch!(self.store, ledger_in_doubt(now, limit))
+        dispatch!(self.store, ledger::in_doubt(now, limit))
     }
 
     /// Deletes entries older than the key retention whose lease is not live; returns how many.
     pub async fn reap(&self) -> Result<u64> {
         let now = self.store.now();
         let cutoff = now - self.store.options().key_retention;
-        dispatch!(self.store, ledger_reap(cutoff, now))
+        dispatch!(self.store, ledger::reap(cutoff, now))
     }
 
     async fn step(
@@ -279,10 +276,12 @@ impl Ledger {
     ) -> Result<()> {
         let key = self.store.options().audit_key.clone();
         let audit = audit.map(|entry| prepare(entry, key.clone())).transpose()?;
-        let result =
-            result.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
+        let result = result
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Unserializable { what: "ledger result", detail: e.to_string() })?;
         let now = self.store.now();
-        dispatch!(self.store, ledger_step(lease, phase, result.as_deref(), audit.as_ref(), refuse_if_paused, now))
+        dispatch!(self.store, ledger::step(lease, phase, result.as_deref(), audit.as_ref(), refuse_if_paused, now))
     }
 }
 

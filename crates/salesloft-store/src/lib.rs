@@ -54,9 +54,16 @@
 //! PostgreSQL uses the server's settings (`synchronous_commit=on` by default).
 #![warn(missing_docs)]
 
-/// Runs the backend function `f` for whichever database the store is on. Both backends compile the same
-/// `backend/ops.rs`, so each operation is written once.
+/// Runs an operation for whichever database the store is on: `dispatch!(store, ledger::begin(…))` calls the
+/// generic `backend::ops::ledger::begin` (written once for both backends); `dispatch!(store, f(…))` calls the
+/// per-backend `backend::sqlite::f` or `backend::postgres::f`.
 macro_rules! dispatch {
+    ($store:expr, $concept:ident :: $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$store.inner.db {
+            $crate::backend::Db::Sqlite(pool) => $crate::backend::ops::$concept::$f(pool, $($arg),*).await,
+            $crate::backend::Db::Postgres(pool) => $crate::backend::ops::$concept::$f(pool, $($arg),*).await,
+        }
+    };
     ($store:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
         match &$store.inner.db {
             $crate::backend::Db::Sqlite(pool) => $crate::backend::sqlite::$f(pool, $($arg),*).await,
@@ -80,7 +87,9 @@ pub mod url;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use audit::{Audit, AuditEntry, AuditKey, AuditRecord, ChainHead, Problem, ProblemKind, VerifyReport};
+pub use audit::{
+    Audit, AuditEntry, AuditKey, AuditRecord, ChainCheck, ChainHead, Problem, ProblemKind, VerifyReport, verify_chain,
+};
 pub use budget::{Budget, Spend};
 pub use checkpoints::Checkpoints;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -55,12 +55,10 @@ impl Locks {
 
     /// Takes `name` for `ttl` if it is free or its lease has lapsed; `None` if someone else holds it.
     pub async fn try_acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<Option<LockGuard>> {
-        if name.is_empty() || ttl.is_zero() {
-            return Err(StoreError::InvalidArgument("locks need a name and a non-zero ttl".into()));
-        }
+        check(name, ttl)?;
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
-        dispatch!(self.store, lock_try_acquire(name, holder, &token, ttl, None, now))
+        dispatch!(self.store, locks::try_acquire(name, holder, &token, ttl, None, now))
     }
 
     /// Takes `name` if it is free, its lease has lapsed, or it is held by `dead_holder` — a holder the caller
@@ -73,12 +71,10 @@ impl Locks {
         ttl: Duration,
         dead_holder: &str,
     ) -> Result<Option<LockGuard>> {
-        if name.is_empty() || ttl.is_zero() {
-            return Err(StoreError::InvalidArgument("locks need a name and a non-zero ttl".into()));
-        }
+        check(name, ttl)?;
         let now = self.store.now();
         let token = uuid::Uuid::new_v4().to_string();
-        dispatch!(self.store, lock_try_acquire(name, holder, &token, ttl, Some(dead_holder), now))
+        dispatch!(self.store, locks::try_acquire(name, holder, &token, ttl, Some(dead_holder), now))
     }
 
     /// Like [`Locks::try_acquire`], retrying (5 ms growing to 100 ms between tries) for up to `wait` of real
@@ -102,7 +98,7 @@ impl Locks {
     /// Extends the lease to `now + ttl`; [`StoreError::LeaseLost`] if it was taken over.
     pub async fn renew(&self, guard: &mut LockGuard, ttl: Duration) -> Result<()> {
         let now = self.store.now();
-        let until: Option<OffsetDateTime> = dispatch!(self.store, lock_renew(guard, ttl, now))?;
+        let until: Option<OffsetDateTime> = dispatch!(self.store, locks::renew(guard, ttl, now))?;
         match until {
             Some(until) => {
                 guard.expires_at = until;
@@ -114,12 +110,23 @@ impl Locks {
 
     /// Releases the lock; `false` if it had already been taken over (the lease lapsed).
     pub async fn release(&self, guard: LockGuard) -> Result<bool> {
-        dispatch!(self.store, lock_release(&guard))
+        dispatch!(self.store, locks::release(&guard))
     }
 
     /// The current live holder of `name`, if any.
     pub async fn holder(&self, name: &str) -> Result<Option<LockInfo>> {
         let now = self.store.now();
-        dispatch!(self.store, lock_holder(name, now))
+        dispatch!(self.store, locks::holder(name, now))
     }
+}
+
+/// Refuses an empty lock name ([`StoreError::EmptyLockName`]) and a zero ttl ([`StoreError::ZeroLockTtl`]).
+fn check(name: &str, ttl: Duration) -> Result<()> {
+    if name.is_empty() {
+        return Err(StoreError::EmptyLockName);
+    }
+    if ttl.is_zero() {
+        return Err(StoreError::ZeroLockTtl);
+    }
+    Ok(())
 }

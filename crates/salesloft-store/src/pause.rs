@@ -32,11 +32,11 @@ impl Pause {
     /// Pauses (`true`) or resumes (`false`) mutations for every replica.
     pub async fn set_paused(&self, paused: bool, by: &str, reason: &str) -> Result<()> {
         let now = self.store.now();
-        dispatch!(self.store, pause_set(paused, by, reason, now))
+        dispatch!(self.store, pause::set(paused, by, reason, now))
     }
 
     /// `Some` while paused.
     pub async fn paused(&self) -> Result<Option<PauseInfo>> {
-        dispatch!(self.store, pause_get())
+        dispatch!(self.store, pause::get())
     }
 }

@@ -10,21 +10,8 @@ use serde_json::json;
 
 const TTL: Duration = Duration::from_secs(90);
 
-/// Generates `sqlite::NAME` and `postgres::NAME` tokio tests for each behaviour `behaviours::NAME`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { crate::behaviours::$name(&crate::common::sqlite().await).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { crate::behaviours::$name(&crate::common::postgres().await).await; })*
-        }
-    };
-}
-
-on_both_backends!(
+salesloft_testkit::on_both_backends!(
+    crate::behaviours, with crate::common::store;
     ledger_new_then_complete_replays_the_result,
     ledger_same_key_different_payload_conflicts,
     ledger_live_lease_blocks_and_lapsed_lease_resumes_in_doubt,
@@ -153,11 +140,11 @@ mod behaviours {
         let lease = lease_of(&ok(ledger.begin("k", "fp", "a", TTL).await, "begin"));
         ok(ledger.advance(&lease, Phase::RequestSent, None).await, "advance");
         match ledger.advance(&lease, Phase::Started, None).await {
-            Err(StoreError::InvalidArgument(_)) => {}
+            Err(StoreError::PhaseBackwards { from: Phase::RequestSent, to: Phase::Started, .. }) => {}
             other => panic!("moving back to Started must be refused, got {other:?}"),
         }
         match ledger.advance(&lease, Phase::Completed, None).await {
-            Err(StoreError::InvalidArgument(_)) => {}
+            Err(StoreError::FinishThroughAdvance { to: Phase::Completed }) => {}
             other => panic!("advance() to a final phase must be refused, got {other:?}"),
         }
         ok(ledger.complete(lease.clone(), &json!(null), None).await, "complete");
@@ -712,8 +699,8 @@ mod behaviours {
             Spend::Granted { remaining: 400 }
         );
         match budget.try_spend("team", 700, 600, minute).await {
-            Err(StoreError::InvalidArgument(_)) => {}
-            other => panic!("a cost above the limit can never be granted; expected InvalidArgument, got {other:?}"),
+            Err(StoreError::BudgetArguments { cost: 700, limit: 600, .. }) => {}
+            other => panic!("a cost above the limit can never be granted; expected BudgetArguments, got {other:?}"),
         }
     }
 

@@ -55,20 +55,8 @@ fn finish(child: Child, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { crate::$name(&crate::common::sqlite().await).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { crate::$name(&crate::common::postgres().await).await; })*
-        }
-    };
-}
-
-on_both_backends!(
+salesloft_testkit::on_both_backends!(
+    crate, with crate::common::store;
     two_processes_racing_for_a_lock_get_one_holder,
     two_processes_incrementing_under_one_lock_lose_no_update,
     fifty_upserts_of_one_email_across_two_processes_make_one_person,

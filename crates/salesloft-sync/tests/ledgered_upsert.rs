@@ -18,6 +18,7 @@ use salesloft_client::{Client, Error};
 use salesloft_sim::{RunningSim, SimConfig, Simulator};
 use salesloft_store::{ManualClock, Store, StoreOptions, StoreUrl};
 use salesloft_sync::{JournalConfig, LedgerJournal, RunId};
+use salesloft_testkit::{Backend, on_both_backends};
 use serde_json::Value;
 
 struct Fixture {
@@ -25,13 +26,7 @@ struct Fixture {
     client: Client,
     store: Store,
     clock: ManualClock,
-    _dir: Option<tempfile::TempDir>,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
+    _dir: tempfile::TempDir,
 }
 
 async fn fixture(backend: Backend) -> Fixture {
@@ -40,23 +35,8 @@ async fn fixture(backend: Backend) -> Fixture {
         .expect("the simulator starts");
     let client = Client::with_api_key(sim.base_url(), sim.api_key().to_string().into()).expect("client");
     let clock = ManualClock::new(time::OffsetDateTime::now_utc());
-    let (url, dir) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("tempdir");
-            (StoreUrl::Sqlite { path: dir.path().join("sync.sqlite") }, Some(dir))
-        }
-        Backend::Postgres => {
-            let base = std::env::var("SLPROD_TEST_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
-                panic!(
-                    "SLPROD_TEST_PG_URL is not set: these tests need a real PostgreSQL server and never skip. \
-                     Run `eval \"$(scripts/pg-test-server.sh start)\"` from the repository root."
-                )
-            });
-            let sep = if base.contains('?') { '&' } else { '?' };
-            let schema = format!("sync_{}", uuid::Uuid::new_v4().simple());
-            (StoreUrl::parse(&format!("{base}{sep}schema={schema}")).expect("pg url"), None)
-        }
-    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = StoreUrl::parse(&backend.store_url(dir.path())).expect("the test store URL parses");
     let options = StoreOptions { clock: Arc::new(clock.clone()), ..StoreOptions::default() };
     let store = salesloft_store::open_with(&url, options).await.expect("the store opens");
     Fixture { sim, client, store, clock, _dir: dir }
@@ -79,16 +59,21 @@ async fn sim_stats(sim: &RunningSim) -> Value {
     reqwest::get(format!("{}/__sim/stats", sim.root_url())).await.expect("stats").json().await.expect("stats json")
 }
 
-/// Successful person mutations SalesLoft received (POST /v2/people and PUT /v2/people/{id} answered 200).
-async fn landed_mutations(sim: &RunningSim) -> u64 {
+/// The simulator's request log (`/__sim/requests`), oldest first.
+async fn request_log(sim: &RunningSim) -> Vec<Value> {
     let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
         .await
         .expect("request log")
         .json()
         .await
         .expect("log json");
-    log.as_array()
-        .expect("array")
+    log.as_array().cloned().expect("the request log is an array")
+}
+
+/// Successful person mutations SalesLoft received (POST /v2/people and PUT /v2/people/{id} answered 200).
+async fn landed_mutations(sim: &RunningSim) -> u64 {
+    request_log(sim)
+        .await
         .iter()
         .filter(|r| {
             let method = r["method"].as_str().unwrap_or("");
@@ -111,18 +96,8 @@ async fn audit_records(store: &Store) -> Vec<salesloft_store::AuditRecord> {
     store.audit().records(1, 100_000).await.expect("audit records")
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await; })*
-        }
-    };
-}
-
 on_both_backends!(
+    super;
     every_mutation_has_one_audit_record_and_the_chain_verifies,
     a_rerun_of_the_same_run_replays_and_sends_nothing,
     an_in_doubt_create_is_reconciled_not_duplicated,
@@ -434,14 +409,8 @@ async fn the_ledger_keeps_only_what_recovery_needs(backend: Backend) {
 
 /// POST /v2/people requests SalesLoft received (any answer).
 async fn creates_received(sim: &RunningSim) -> usize {
-    let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
+    request_log(sim)
         .await
-        .expect("request log")
-        .json()
-        .await
-        .expect("log json");
-    log.as_array()
-        .expect("array")
         .iter()
         .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.starts_with("/v2/people")))
         .count()

@@ -9,37 +9,14 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use salesloft_testkit::{Backend, on_both_backends};
 use serde_json::Value;
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A fresh store URL for `backend` (a temp SQLite file or a fresh PostgreSQL schema) and its temp dir.
 fn store_url(backend: Backend) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("store.sqlite").display()),
-        Backend::Postgres => {
-            let base = std::env::var("SLPROD_TEST_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
-                panic!(
-                    "SLPROD_TEST_PG_URL is not set: these tests need a real PostgreSQL server and never skip. \
-                     Run `eval \"$(scripts/pg-test-server.sh start)\"` from the repository root."
-                )
-            });
-            let sep = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{sep}schema=push_{}", uuid_like())
-        }
-    };
+    let url = backend.store_url(dir.path());
     (url, dir)
-}
-
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:x}{:x}", nanos, std::process::id())
 }
 
 async fn sim() -> RunningSim {
@@ -122,18 +99,8 @@ async fn audit(sim: &RunningSim, store: &str) -> (Vec<Value>, bool) {
     (records, code == 0)
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Postgres).await; })*
-        }
-    };
-}
-
 on_both_backends!(
+    super;
     fifty_upserts_of_one_email_from_two_processes_make_one_person,
     a_push_killed_at_each_ledger_phase_converges_on_rerun,
     a_paused_store_refuses_to_push,

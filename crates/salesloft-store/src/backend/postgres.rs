@@ -12,37 +12,25 @@
 use std::str::FromStr as _;
 
 use sqlx::Row as _;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use time::OffsetDateTime;
 
-use super::SCHEMA_VERSION;
+use super::{Backend, SCHEMA_VERSION, WriteTx, micros};
+use crate::error::{Result, StoreError};
 use crate::inbox::{Inserted, PreparedDelivery};
 use crate::{StoreOptions, StoreUrl};
 
-type DB = sqlx::Postgres;
+impl Backend for sqlx::Postgres {
+    const ROW_LOCKS: bool = true;
 
-macro_rules! lock_rows {
-    ($sql:expr) => {
-        concat!($sql, " FOR UPDATE")
-    };
+    async fn begin_write(pool: &sqlx::PgPool) -> Result<WriteTx<Self>, sqlx::Error> {
+        Ok(WriteTx::new(pool.begin().await?, None))
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
-
-macro_rules! share_rows {
-    ($sql:expr) => {
-        concat!($sql, " FOR SHARE")
-    };
-}
-
-macro_rules! skip_locked {
-    ($head:expr, $tail:expr) => {
-        concat!($head, " FOR UPDATE SKIP LOCKED", $tail)
-    };
-}
-
-async fn begin_write(pool: &sqlx::PgPool) -> Result<super::WriteTx<DB>, sqlx::Error> {
-    Ok(super::WriteTx::new(pool.begin().await?, None))
-}
-
-include!("ops.rs");
 
 const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/postgres/0001_init.sql"))];
 
@@ -178,11 +166,5 @@ pub(crate) async fn inbox_insert_batch(
     for row in &rows {
         new_ids.insert(row.try_get::<String, _>("dedup_key")?, row.try_get::<i64, _>("id")?);
     }
-    Ok(batch
-        .iter()
-        .map(|d| match new_ids.remove(&d.dedup_key) {
-            Some(id) => Inserted::New(id),
-            None => Inserted::Duplicate,
-        })
-        .collect())
+    Ok(PreparedDelivery::outcomes(batch, new_ids))
 }

@@ -14,35 +14,29 @@
 use std::path::Path;
 
 use sqlx::Row as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
+use time::OffsetDateTime;
 
-use super::{SCHEMA_VERSION, SQLITE_APPLICATION_ID};
+use super::{Backend, SCHEMA_VERSION, SQLITE_APPLICATION_ID, WriteTx, micros};
+use crate::error::{Result, StoreError};
 use crate::inbox::{Inserted, PreparedDelivery};
 use crate::{StoreOptions, StoreUrl};
 
-type DB = sqlx::Sqlite;
+impl Backend for sqlx::Sqlite {
+    const ROW_LOCKS: bool = false;
 
-macro_rules! lock_rows {
-    ($sql:expr) => {
-        $sql
-    };
+    async fn begin_write(pool: &sqlx::SqlitePool) -> Result<WriteTx<Self>, sqlx::Error> {
+        begin_write(pool).await
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-macro_rules! share_rows {
-    ($sql:expr) => {
-        $sql
-    };
-}
-
-macro_rules! skip_locked {
-    ($head:expr, $tail:expr) => {
-        concat!($head, $tail)
-    };
-}
-
-async fn begin_write(pool: &sqlx::SqlitePool) -> Result<super::WriteTx<DB>, sqlx::Error> {
+async fn begin_write(pool: &sqlx::SqlitePool) -> Result<WriteTx<sqlx::Sqlite>, sqlx::Error> {
     let gate = write_gate(pool.connect_options().get_filename()).lock_owned().await;
-    Ok(super::WriteTx::new(pool.begin_with("BEGIN IMMEDIATE").await?, Some(gate)))
+    Ok(WriteTx::new(pool.begin_with("BEGIN IMMEDIATE").await?, Some(gate)))
 }
 
 /// The in-process write gate of one database file (see [`super::WriteTx`]).
@@ -54,8 +48,6 @@ fn write_gate(path: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     let mut gates = gates.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     gates.entry(path.to_path_buf()).or_default().clone()
 }
-
-include!("ops.rs");
 
 const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
 
@@ -267,13 +259,7 @@ pub(crate) async fn inbox_insert_batch(
         }
     }
     tx.commit().await?;
-    Ok(batch
-        .iter()
-        .map(|d| match new_ids.remove(&d.dedup_key) {
-            Some(id) => Inserted::New(id),
-            None => Inserted::Duplicate,
-        })
-        .collect())
+    Ok(PreparedDelivery::outcomes(batch, new_ids))
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! Test fixtures: a fresh store on each backend, with a manual clock.
 //!
 //! SQLite stores live in a temp dir. PostgreSQL stores each get their own schema on the server named by
-//! `SLPROD_TEST_PG_URL`, so tests run in parallel; without that variable the PostgreSQL tests FAIL (they never
-//! skip): start the server with `eval "$(scripts/pg-test-server.sh start)"`.
+//! `SLPROD_TEST_PG_URL` (`salesloft_testkit::pg`), so tests run in parallel; without that variable the
+//! PostgreSQL tests FAIL (they never skip): start the server with `eval "$(scripts/pg-test-server.sh start)"`.
 #![allow(dead_code)]
 
 use std::sync::Arc;
 
 use salesloft_store::{ManualClock, Store, StoreOptions, StoreUrl};
+use salesloft_testkit::{Backend, pg};
 use time::macros::datetime;
 
 /// A store under test.
@@ -97,31 +98,30 @@ pub async fn sqlite() -> TestStore {
 
 /// The test server's URL; fails the test (never skips) when it is not configured.
 pub fn pg_url() -> String {
-    match std::env::var("SLPROD_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "SLPROD_TEST_PG_URL is not set: the store's PostgreSQL tests need a real server and never skip. \
-             Run `eval \"$(scripts/pg-test-server.sh start)\"` (from the repository root) and test again."
-        ),
-    }
+    pg::url()
 }
 
 /// A fresh schema name, unique per test.
 pub fn fresh_schema() -> String {
-    format!("t_{}", uuid::Uuid::new_v4().simple())
+    pg::fresh_schema()
 }
 
 /// The URL of a fresh, empty PostgreSQL schema (created by the store on open).
 pub fn pg_store_url(schema: &str) -> StoreUrl {
-    let base = pg_url();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}schema={schema}&application_name={schema}");
-    StoreUrl::parse(&url).unwrap_or_else(|e| panic!("bad SLPROD_TEST_PG_URL: {e}"))
+    StoreUrl::parse(&pg::store_url(schema)).unwrap_or_else(|e| panic!("bad SLPROD_TEST_PG_URL: {e}"))
 }
 
 /// A fresh PostgreSQL store in its own schema.
 pub async fn postgres() -> TestStore {
     open(pg_store_url(&fresh_schema()), &clock(), None).await
+}
+
+/// A fresh store on `backend` (the fixture of `on_both_backends!` suites).
+pub async fn store(backend: Backend) -> TestStore {
+    match backend {
+        Backend::Sqlite => sqlite().await,
+        Backend::Postgres => postgres().await,
+    }
 }
 
 /// A sample audit entry.
