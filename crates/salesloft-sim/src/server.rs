@@ -113,7 +113,7 @@ async fn entry(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         None => {
             let action = shared.faults.next(parts.method.as_str(), &path);
             if let Some(latency) = action.latency {
-                tokio::time::sleep(latency).await;
+                shared.clock.sleep(latency).await;
             }
             match action.respond {
                 Some(FaultResponse::Drop) => {
