@@ -37,7 +37,7 @@ pub mod redact;
 pub mod transport;
 pub mod upsert;
 
-pub use error::{Error, FieldErrors, Result, ValidationError};
+pub use error::{BoxError, Error, FieldErrors, Result, ValidationError};
 pub use pagination::{KeysetCursor, KeysetPage, KeysetPager, OffsetPager};
 pub use upsert::{UpsertConfig, UpsertOutcome, upsert_people};
 

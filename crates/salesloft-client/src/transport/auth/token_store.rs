@@ -206,7 +206,7 @@ impl FileTokenStore {
         }
         let file = options
             .open(path)
-            .map_err(|e| Error::TokenStore(format!("opening the lock file {}: {e}", path.display())))?;
+            .map_err(|e| Error::token_store_caused_by(format!("opening the lock file {}: {e}", path.display()), e))?;
         // The holder's refresh is bounded by the HTTP timeouts; one that dies releases the lock with its file
         // descriptors. Polling (rather than a blocking lock) lets a waiter give up on a stuck holder.
         let started = std::time::Instant::now();
@@ -215,14 +215,14 @@ impl FileTokenStore {
                 Ok(()) => return Ok(file),
                 Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => std::thread::sleep(LOCK_POLL),
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::TokenStore(format!(
+                    return Err(Error::token_store(format!(
                         "another process has held {} for over {} s",
                         path.display(),
                         timeout.as_secs()
                     )));
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(Error::TokenStore(format!("locking {}: {e}", path.display())));
+                    return Err(Error::token_store_caused_by(format!("locking {}: {e}", path.display()), e));
                 }
             }
         }
@@ -233,12 +233,12 @@ impl FileTokenStore {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(Error::TokenStore(format!("reading {}: {e}", path.display())));
+                return Err(Error::token_store_caused_by(format!("reading {}: {e}", path.display()), e));
             }
         };
         // serde_json quotes the offending value (`invalid type: string "…"`), which here may be a token.
         let file: TokenFile = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::TokenStore(format!(
+            Error::token_store(format!(
                 "{} is not a token file: {}",
                 path.display(),
                 crate::redact::hide_quoted_values(&e.to_string())
@@ -262,14 +262,15 @@ impl FileTokenStore {
             issued_at: tokens.issued_at,
             scope: tokens.scope.clone(),
         };
-        let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::TokenStore(format!("encoding tokens: {e}")))?;
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::token_store(format!("encoding tokens: {e}")))?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("tokens");
         let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
-        let io = |what: &str, e: std::io::Error| Error::TokenStore(format!("{what} {}: {e}", temp.display()));
+        let io =
+            |what: &str, e: std::io::Error| Error::token_store_caused_by(format!("{what} {}: {e}", temp.display()), e);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -282,7 +283,7 @@ impl FileTokenStore {
             out.write_all(&json).map_err(|e| io("writing", e))?;
             out.sync_all().map_err(|e| io("syncing", e))?;
             std::fs::rename(&temp, path)
-                .map_err(|e| Error::TokenStore(format!("renaming into {}: {e}", path.display())))?;
+                .map_err(|e| Error::token_store_caused_by(format!("renaming into {}: {e}", path.display()), e))?;
             // Make the rename itself durable.
             if let Ok(dir) = std::fs::File::open(&dir) {
                 let _ = dir.sync_all();
@@ -302,7 +303,7 @@ impl TokenStore for FileTokenStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || Self::load_blocking(&path))
                 .await
-                .map_err(|e| Error::TokenStore(format!("token file task failed: {e}")))?
+                .map_err(|e| Error::token_store_caused_by(format!("token file task failed: {e}"), e))?
         })
     }
 
@@ -312,7 +313,7 @@ impl TokenStore for FileTokenStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || Self::save_blocking(&path, &tokens))
                 .await
-                .map_err(|e| Error::TokenStore(format!("token file task failed: {e}")))?
+                .map_err(|e| Error::token_store_caused_by(format!("token file task failed: {e}"), e))?
         })
     }
 
@@ -322,7 +323,7 @@ impl TokenStore for FileTokenStore {
         Box::pin(async move {
             let file = tokio::task::spawn_blocking(move || Self::lock_blocking(&path, timeout))
                 .await
-                .map_err(|e| Error::TokenStore(format!("token lock task failed: {e}")))??;
+                .map_err(|e| Error::token_store_caused_by(format!("token lock task failed: {e}"), e))??;
             Ok(Some(GrantLock::new(file)))
         })
     }
@@ -400,8 +401,21 @@ mod tests {
         let path = dir.path().join("tokens.json");
         std::fs::write(&path, "{\"access_token\": 5, \"secret-ish\": \"xyz\"").expect("write");
         let error = FileTokenStore::new(&path).load().await.expect_err("corrupt file");
-        assert!(matches!(error, Error::TokenStore(_)), "expected TokenStore, got {error:?}");
+        assert!(matches!(error, Error::TokenStore { .. }), "expected TokenStore, got {error:?}");
         assert!(!error.to_string().contains("xyz"), "error echoed file content: {error}");
+        // serde's message may quote the file's content (a token), so it is not kept as the source.
+        assert!(std::error::Error::source(&error).is_none(), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_io_failure_keeps_the_io_error_as_its_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A directory where the token file should be: reading it fails with an I/O error.
+        let path = dir.path().join("tokens.json");
+        std::fs::create_dir(&path).expect("mkdir");
+        let error = FileTokenStore::new(&path).load().await.expect_err("a directory is not a token file");
+        let source = std::error::Error::source(&error).expect("the I/O error is kept");
+        assert!(source.downcast_ref::<std::io::Error>().is_some(), "source is {source:?}");
     }
 
     #[tokio::test]
@@ -416,7 +430,7 @@ mod tests {
         assert!(matches!(probe.try_lock(), Err(std::fs::TryLockError::WouldBlock)), "the lock is held");
         let impatient = FileTokenStore::new(&path).with_lock_timeout(Duration::ZERO);
         let error = impatient.lock_grant().await.expect_err("a held lock is not waited for beyond the timeout");
-        assert!(matches!(error, Error::TokenStore(_)), "{error:?}");
+        assert!(matches!(error, Error::TokenStore { .. }), "{error:?}");
         drop(held);
         probe.try_lock().expect("released on drop");
         drop(probe);
