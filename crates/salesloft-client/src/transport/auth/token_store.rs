@@ -8,7 +8,7 @@
 //! would otherwise lose the only valid refresh token (Nango issue #6136 — anchors.md §1.1).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::clock::{Clock, SharedClock, SystemClock};
 
 /// An OAuth token set. `Debug` prints `[REDACTED]` for both tokens.
 #[derive(Debug, Clone)]
@@ -150,6 +151,7 @@ impl TokenStore for MemoryTokenStore {
 pub struct FileTokenStore {
     path: PathBuf,
     lock_timeout: Duration,
+    clock: SharedClock,
 }
 
 /// How long [`FileTokenStore`] waits for another process's grant lock by default.
@@ -175,7 +177,14 @@ struct TokenFile {
 impl FileTokenStore {
     /// A store at `path` (the file need not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), lock_timeout: DEFAULT_LOCK_TIMEOUT }
+        Self { path: path.into(), lock_timeout: DEFAULT_LOCK_TIMEOUT, clock: Arc::new(SystemClock::default()) }
+    }
+
+    /// The same store, polling a held grant lock on `clock` (default [`SystemClock`]); tests pass a
+    /// [`crate::clock::ManualClock`] to run the lock timeout without waiting.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same store, waiting at most `timeout` for another process's grant lock.
@@ -196,7 +205,7 @@ impl FileTokenStore {
         self.path.with_file_name(name)
     }
 
-    fn lock_blocking(path: &Path, timeout: Duration) -> Result<std::fs::File, Error> {
+    fn open_lock_file(path: &Path) -> Result<std::fs::File, Error> {
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
@@ -204,16 +213,28 @@ impl FileTokenStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options
+        options
             .open(path)
-            .map_err(|e| Error::token_store_caused_by(format!("opening the lock file {}: {e}", path.display()), e))?;
+            .map_err(|e| Error::token_store_caused_by(format!("opening the lock file {}: {e}", path.display()), e))
+    }
+
+    /// Takes the exclusive lock on `file`, polling every [`LOCK_POLL`] of `clock` for up to `timeout`.
+    async fn lock_polling(
+        file: std::fs::File,
+        path: &Path,
+        timeout: Duration,
+        clock: &dyn Clock,
+    ) -> Result<std::fs::File, Error> {
         // The holder's refresh is bounded by the HTTP timeouts; one that dies releases the lock with its file
-        // descriptors. Polling (rather than a blocking lock) lets a waiter give up on a stuck holder.
-        let started = std::time::Instant::now();
+        // descriptors. Polling (rather than a blocking lock) lets a waiter give up on a stuck holder. A
+        // non-blocking `flock` does not block, so it runs on the async task.
+        let started = clock.now();
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(file),
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => std::thread::sleep(LOCK_POLL),
+                Err(std::fs::TryLockError::WouldBlock) if clock.now().saturating_sub(started) < timeout => {
+                    clock.sleep(LOCK_POLL).await;
+                }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(Error::token_store(format!(
                         "another process has held {} for over {} s",
@@ -319,11 +340,12 @@ impl TokenStore for FileTokenStore {
 
     fn lock_grant(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
         let path = self.lock_path();
-        let timeout = self.lock_timeout;
         Box::pin(async move {
-            let file = tokio::task::spawn_blocking(move || Self::lock_blocking(&path, timeout))
+            let opening = path.clone();
+            let file = tokio::task::spawn_blocking(move || Self::open_lock_file(&opening))
                 .await
                 .map_err(|e| Error::token_store_caused_by(format!("token lock task failed: {e}"), e))??;
+            let file = Self::lock_polling(file, &path, self.lock_timeout, self.clock.as_ref()).await?;
             Ok(Some(GrantLock::new(file)))
         })
     }
@@ -416,6 +438,22 @@ mod tests {
         let error = FileTokenStore::new(&path).load().await.expect_err("a directory is not a token file");
         let source = std::error::Error::source(&error).expect("the I/O error is kept");
         assert!(source.downcast_ref::<std::io::Error>().is_some(), "source is {source:?}");
+    }
+
+    #[tokio::test]
+    async fn a_waiter_polls_a_held_lock_until_its_timeout_on_the_clock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let held = FileTokenStore::new(&path).lock_grant().await.expect("lock").expect("a file lock");
+        let clock = crate::clock::ManualClock::new();
+        let waiter = FileTokenStore::new(&path).with_lock_timeout(Duration::from_secs(2)).with_clock(clock.shared());
+        let error = waiter.lock_grant().await.expect_err("the lock stays held");
+        assert!(error.to_string().contains("for over 2 s"), "{error}");
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.len(), 100, "2 s of 20 ms polls, waited on the clock");
+        assert!(sleeps.iter().all(|s| *s == LOCK_POLL), "{sleeps:?}");
+        drop(held);
+        assert!(waiter.lock_grant().await.expect("free now").is_some());
     }
 
     #[tokio::test]
