@@ -13,7 +13,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use common::{Harness, documented_keys};
 use hmac::{Hmac, KeyInit, Mac};
-use salesloft_sim::SimConfig;
+use salesloft_sim::clock::ManualClock;
+use salesloft_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 use sha1::Sha1;
 use tokio::sync::mpsc;
@@ -71,10 +72,6 @@ fn hmac_sha1_hex(key: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-fn fast_retries() -> SimConfig {
-    SimConfig { webhook_retry_interval: Duration::from_millis(10), ..SimConfig::default() }
-}
-
 #[tokio::test]
 async fn subscription_crud_and_enabled_filter() {
     let h = Harness::start().await;
@@ -116,7 +113,7 @@ async fn subscription_crud_and_enabled_filter() {
 
 #[tokio::test]
 async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature() {
-    let h = Harness::with(fast_retries()).await;
+    let (h, _clock) = on_manual_clock().await;
     let (url, mut deliveries) = receiver(0).await;
     for event in ["person_created", "person_updated", "person_deleted"] {
         h.post(
@@ -157,9 +154,17 @@ async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature(
     );
 }
 
+/// A simulator on a manual clock: its webhook retries wait on that clock (recorded, not slept).
+async fn on_manual_clock() -> (Harness, ManualClock) {
+    let clock = ManualClock::new();
+    let config = SimConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..SimConfig::default() };
+    let sim = Simulator::start_with_clock(config, clock.shared()).await.expect("simulator starts");
+    (Harness { sim, http: reqwest::Client::builder().no_proxy().build().expect("client") }, clock)
+}
+
 #[tokio::test]
 async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
-    let h = Harness::with(fast_retries()).await;
+    let (h, clock) = on_manual_clock().await;
     let (url, mut deliveries) = receiver(usize::MAX).await;
     h.post(
         "/v2/webhook_subscriptions",
@@ -185,11 +190,13 @@ async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
         .collect();
     assert_eq!(attempts, vec![(1, 500), (2, 500), (3, 500), (4, 500)]);
     assert_eq!(h.stats().await["webhook_failures"], 4);
+    let interval = SimConfig::default().webhook_retry_interval;
+    assert_eq!(clock.sleeps(), vec![interval; 3], "each retry waits the configured interval on the simulator's clock");
 }
 
 #[tokio::test]
 async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_nothing() {
-    let h = Harness::with(fast_retries()).await;
+    let (h, _clock) = on_manual_clock().await;
     let (url, mut deliveries) = receiver(1).await;
     let sub = h
         .post(
@@ -222,7 +229,7 @@ async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_
 
 #[tokio::test]
 async fn an_unreachable_callback_is_a_transport_failure_with_a_null_status() {
-    let h = Harness::with(SimConfig { webhook_retries: 0, ..fast_retries() }).await;
+    let h = Harness::with(SimConfig { webhook_retries: 0, ..SimConfig::default() }).await;
     // Port 9 (discard) on loopback is closed.
     h.post(
         "/v2/webhook_subscriptions",
