@@ -113,7 +113,7 @@ impl Simulator {
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(Arc::clone(&shared));
         let read_timeout = shared.config.read_timeout;
-        let task = tokio::spawn(server::serve(listener, app, read_timeout, async move {
+        let task = tokio::spawn(server::serve(listener, app, Arc::clone(&shared), read_timeout, async move {
             let _ = stopped.await;
         }));
         tracing::info!(url = %shared.base_url, "salesloft simulator listening");
