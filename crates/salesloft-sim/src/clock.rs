@@ -3,7 +3,7 @@
 //!
 //! Every time-dependent behaviour reads this clock — record timestamps, token expiry, the rate-limit window
 //! and outage windows — and latency faults and webhook retries sleep on it, so a test can jump two hours ahead
-//! instead of sleeping, or start the simulator on a [`ManualClock`](salesloft_clock::ManualClock)
+//! instead of sleeping, or start the simulator on a [`ManualClock`]
 //! ([`crate::Simulator::start_with_clock`]) and read the sleeps it asked for.
 
 use std::sync::Arc;
