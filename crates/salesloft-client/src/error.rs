@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+/// An underlying error of a layer the client does not name (the store's `StoreError`, an I/O error), kept as
+/// an error's `source` so callers can downcast it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Field → messages, as in SalesLoft's 422 body `{"errors":{"email_address":["is already taken"]}}`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
@@ -194,10 +198,16 @@ pub enum Error {
     /// The durable journal (idempotency ledger, locks, audit log) failed or refused the operation. When it
     /// fails after a mutation was sent, the mutation may have landed; the ledger entry stays in doubt and a
     /// rerun reconciles it.
+    ///
+    /// `source` keeps the underlying error (the store's `StoreError` when the store failed), so a caller can
+    /// `downcast_ref` it; `message` is what `Display` shows.
     #[error("journal: {message}")]
     Journal {
         /// What went wrong (never contains a token).
         message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The pause switch (the rollback switch in the store) is on: the journal refused to mark the mutation
@@ -213,8 +223,18 @@ pub enum Error {
     /// Reading the token store (or taking its lock) failed. A rotated token set that cannot be *saved* does not
     /// produce this error: SalesLoft has already revoked the older refresh token (FACTS.md §1.3), so the new
     /// set is used from memory while its save is retried (`salesloft_token_save_failures_total`).
-    #[error("token store: {0}")]
-    TokenStore(String),
+    ///
+    /// `source` keeps the underlying error (an I/O error of the token file, the store's `StoreError` for a
+    /// token store kept in the store) for `downcast_ref`; `message` is what `Display` shows, and never holds a
+    /// token.
+    #[error("token store: {message}")]
+    TokenStore {
+        /// What went wrong (never contains a token).
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// A keyset walk stopped because SalesLoft's answers could not be read without risking a missing
     /// record (out of order, outside the filters asked for, a tie group that never settles, or one that
@@ -227,13 +247,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// A [`Error::Journal`] without an underlying error.
+    pub fn journal(message: impl Into<String>) -> Self {
+        Error::Journal { message: message.into(), source: None }
+    }
+
+    /// A [`Error::TokenStore`] without an underlying error.
+    pub fn token_store(message: impl Into<String>) -> Self {
+        Error::TokenStore { message: message.into(), source: None }
+    }
+
+    /// A [`Error::TokenStore`] that keeps `source` (shown in `message` as well, as before).
+    pub fn token_store_caused_by(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::TokenStore { message: message.into(), source: Some(source.into()) }
+    }
+
     /// Whether SalesLoft may have received (and acted on) the request.
     ///
     /// `false` only when the request certainly never left the process or was certainly refused without
     /// effect.
     pub fn may_have_been_sent(&self) -> bool {
         match self {
-            Error::Construction { .. } | Error::CircuitOpen { .. } | Error::Auth { .. } | Error::TokenStore(_) => false,
+            Error::Construction { .. } | Error::CircuitOpen { .. } | Error::Auth { .. } | Error::TokenStore { .. } => {
+                false
+            }
             Error::Pagination { .. } | Error::Paused { .. } => false,
             Error::Dispatch { connect, .. } => !connect,
             Error::Validation { .. } | Error::Unauthorized { .. } | Error::RateLimited { .. } => false,

@@ -37,9 +37,9 @@ pub mod redact;
 pub mod transport;
 pub mod upsert;
 
-pub use error::{Error, FieldErrors, Result, ValidationError};
+pub use error::{BoxError, Error, FieldErrors, Result, ValidationError};
 pub use pagination::{KeysetCursor, KeysetPage, KeysetPager, OffsetPager};
-pub use upsert::{UpsertConfig, UpsertOutcome, upsert_people};
+pub use upsert::{UpsertBatch, UpsertConfig, UpsertOutcome, upsert_people};
 
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;

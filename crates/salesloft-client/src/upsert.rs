@@ -54,7 +54,68 @@ pub struct UpsertOutcome {
     pub result: Result<Upserted, Error>,
 }
 
+/// Builder of a batch upsert by email; see [`crate::api::PeopleHandler::upsert_batch`]. Set the
+/// concurrency, whether unchanged rows skip their `PUT`, and the journal that issues each row's idempotency
+/// key (the store's ledger in `salesloft-sync`; without one every create gets a random key), then `send`.
+#[must_use = "a batch upsert does nothing until `send` is awaited"]
+pub struct UpsertBatch<'c, 'j> {
+    client: &'c Client,
+    inputs: Vec<PersonInput>,
+    config: UpsertConfig,
+    journal: &'j dyn UpsertJournal,
+}
+
+impl std::fmt::Debug for UpsertBatch<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Rows may hold PII: only their number is shown.
+        f.debug_struct("UpsertBatch")
+            .field("rows", &self.inputs.len())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> UpsertBatch<'c, 'static> {
+    /// A batch of `inputs` with the default [`UpsertConfig`] and no journal.
+    pub fn new(client: &'c Client, inputs: Vec<PersonInput>) -> Self {
+        Self { client, inputs, config: UpsertConfig::default(), journal: &NoJournal }
+    }
+}
+
+impl<'c, 'j> UpsertBatch<'c, 'j> {
+    /// Writes in flight at once (default 4; the pipeline's rate budget paces them).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.config.concurrency = concurrency;
+        self
+    }
+
+    /// Whether a row whose person already has every value it sets skips the `PUT` (default true).
+    pub fn skip_unchanged(mut self, skip: bool) -> Self {
+        self.config.skip_unchanged = skip;
+        self
+    }
+
+    /// Replaces the whole [`UpsertConfig`].
+    pub fn config(mut self, config: UpsertConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Reports every row and mutation to `journal`, which also issues each row's idempotency key (the batch
+    /// counterpart of [`crate::api::UpsertByEmail::idempotency_key`]): a row the journal replays sends
+    /// nothing, and an in-doubt row is looked up by email again before anything is sent.
+    pub fn journal<'k>(self, journal: &'k dyn UpsertJournal) -> UpsertBatch<'c, 'k> {
+        UpsertBatch { client: self.client, inputs: self.inputs, config: self.config, journal }
+    }
+
+    /// Runs the lookups and the creates or updates; one outcome per input, in input order.
+    pub async fn send(self) -> Vec<UpsertOutcome> {
+        upsert_people_journaled(self.client, self.inputs, &self.config, self.journal).await
+    }
+}
+
 /// Upserts every input by email with the default [`UpsertConfig`]; one outcome per input, in input order.
+/// The same as `client.people().upsert_batch(inputs).send()`.
 ///
 /// ```no_run
 /// # async fn run(client: salesloft_client::Client) {
@@ -69,17 +130,18 @@ pub struct UpsertOutcome {
 /// # }
 /// ```
 pub async fn upsert_people(client: &Client, inputs: Vec<PersonInput>) -> Vec<UpsertOutcome> {
-    upsert_people_with(client, inputs, &UpsertConfig::default()).await
+    UpsertBatch::new(client, inputs).send().await
 }
 
 /// Upserts every input by email; one outcome per input, in input order. Chunks of 100 run one after the
-/// other (so an email repeated in a later chunk finds the person an earlier chunk created).
+/// other (so an email repeated in a later chunk finds the person an earlier chunk created). The same as
+/// `client.people().upsert_batch(inputs).config(config.clone()).send()`.
 pub async fn upsert_people_with(
     client: &Client,
     inputs: Vec<PersonInput>,
     config: &UpsertConfig,
 ) -> Vec<UpsertOutcome> {
-    upsert_people_journaled(client, inputs, config, &NoJournal).await
+    UpsertBatch::new(client, inputs).config(config.clone()).send().await
 }
 
 /// Like [`upsert_people_with`], with every row and mutation reported to `journal` — the store's idempotency

@@ -47,7 +47,7 @@ impl TokenStore for FlakyStore {
 
     fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
         if self.failing.load(Ordering::SeqCst) {
-            return Box::pin(async { Err(Error::TokenStore("disk full".into())) });
+            return Box::pin(async { Err(Error::token_store("disk full")) });
         }
         self.file.save(tokens)
     }
@@ -92,7 +92,7 @@ async fn a_pending_token_save_is_flushed_on_demand() {
 
     pipeline.execute(ApiRequest::new("me.get", Method::GET, "me")).await.expect("refreshed; save pending");
     let error = pipeline.save_pending_tokens().await.expect_err("the store still fails");
-    assert!(matches!(error, Error::TokenStore(_)), "{error:?}");
+    assert!(matches!(error, Error::TokenStore { .. }), "{error:?}");
     assert!(store.load().await.expect("load").expect("tokens").same_access_token(&first), "nothing saved yet");
 
     store.failing.store(false, Ordering::SeqCst);

@@ -73,7 +73,7 @@ impl TokenStore for FlakyStore {
     fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
         if self.failing.load(Ordering::SeqCst) {
-            return Box::pin(async { Err(Error::TokenStore("disk full".into())) });
+            return Box::pin(async { Err(Error::token_store("disk full")) });
         }
         self.file.save(tokens)
     }

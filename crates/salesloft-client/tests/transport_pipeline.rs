@@ -1,16 +1,15 @@
 //! The request pipeline against the real simulator: each checklist behaviour with scripted faults.
 //!
-//! Time is virtual: the pipeline runs on a [`LinkedClock`] — a `ManualClock` whose sleeps are recorded, return
-//! at once and also move the simulator's clock — so a test asserts the waits a policy asked for without
-//! sleeping, while the simulator sees the same passage of time (token expiry, rate-limit minute).
+//! Time is virtual: the pipeline and the simulator run on one `ManualClock`, whose sleeps are recorded and
+//! return at once, so a test asserts the waits a policy asked for without sleeping, while the simulator sees
+//! the same passage of time (token expiry, rate-limit minute). `sim.advance_clock` moves the simulator alone.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use http::Method;
 use salesloft_client::Error;
-use salesloft_client::clock::{Clock, ClockInstant, ManualClock};
+use salesloft_client::clock::{Clock, ManualClock, SharedClock};
 use salesloft_client::transport::auth::{OAuthConfig, OAuthGrant};
 use salesloft_client::transport::{
     ApiRequest, Backoff, BreakerConfig, CircuitState, FileTokenStore, IdempotencyKey, Jitter, MemoryTokenStore,
@@ -20,28 +19,6 @@ use salesloft_sim::{RunningSim, SimConfig, Simulator};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-/// A manual clock whose sleeps also advance the simulator clock.
-#[derive(Debug, Clone)]
-struct LinkedClock {
-    manual: ManualClock,
-    sim: Arc<RunningSim>,
-}
-
-impl Clock for LinkedClock {
-    fn now(&self) -> ClockInstant {
-        self.manual.now()
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        self.sim.advance_clock(duration);
-        self.manual.sleep(duration)
-    }
-
-    fn unix_time(&self) -> Duration {
-        self.manual.unix_time()
-    }
-}
-
 struct Harness {
     sim: Arc<RunningSim>,
     clock: ManualClock,
@@ -50,16 +27,18 @@ struct Harness {
 
 impl Harness {
     async fn start(config: SimConfig) -> Self {
-        let sim = Simulator::start(config).await.expect("simulator starts");
-        Self { sim: Arc::new(sim), clock: ManualClock::new(), control: reqwest::Client::new() }
+        let clock = ManualClock::new();
+        let sim = Simulator::start_with_clock(config, clock.shared()).await.expect("simulator starts");
+        Self { sim: Arc::new(sim), clock, control: reqwest::Client::new() }
     }
 
     async fn default() -> Self {
         Self::start(SimConfig { seed_people: 50, ..SimConfig::default() }).await
     }
 
-    fn linked(&self) -> Arc<LinkedClock> {
-        Arc::new(LinkedClock { manual: self.clock.clone(), sim: self.sim.clone() })
+    /// The clock the pipeline and the simulator share.
+    fn linked(&self) -> SharedClock {
+        self.clock.shared()
     }
 
     /// A builder with the API key, the linked clock and deterministic jitter.
@@ -195,8 +174,7 @@ async fn twenty_concurrent_callers_near_expiry_cause_one_proactive_refresh() {
     let store = Arc::new(MemoryTokenStore::new(Some(tokens.clone())));
     let pipeline = h.oauth(store.clone()).build().expect("pipeline");
     // 55 s into a 60 s token: within the 6 s skew (10 % of the lifetime), still valid at the simulator.
-    h.clock.advance(Duration::from_secs(55));
-    h.sim.advance_clock(Duration::from_secs(55));
+    h.clock.advance(Duration::from_secs(55)); // moves the simulator too: one clock
 
     let calls = (0..20).map(|_| {
         let pipeline = pipeline.clone();

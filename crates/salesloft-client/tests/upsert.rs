@@ -138,3 +138,54 @@ async fn two_hundred_fifty_rows_take_three_lookups() {
     assert_eq!(lookups, 3, "expected ⌈250/100⌉ = 3 lookups, got {lookups}: {stats}");
     sim.shutdown().await;
 }
+
+/// A journal that lets every row proceed with a fixed-prefix key and records the rows it opened.
+#[derive(Default)]
+struct RecordingJournal {
+    opened: std::sync::Mutex<Vec<(usize, String)>>,
+}
+
+impl salesloft_client::journal::UpsertJournal for RecordingJournal {
+    fn open<'a>(
+        &'a self,
+        index: usize,
+        email: &'a str,
+        input: &'a PersonInput,
+    ) -> futures::future::BoxFuture<'a, Result<salesloft_client::journal::JournalOpen, salesloft_client::Error>> {
+        self.opened.lock().expect("lock").push((index, email.to_string()));
+        Box::pin(async move {
+            let key = IdempotencyKey::new(format!("batch-row-{index}")).expect("key");
+            let no_journal = salesloft_client::upsert::NoJournal;
+            let opened = salesloft_client::journal::UpsertJournal::open(&no_journal, index, email, input).await?;
+            Ok(match opened {
+                salesloft_client::journal::JournalOpen::Proceed { row, in_doubt, .. } => {
+                    salesloft_client::journal::JournalOpen::Proceed { row, in_doubt, key }
+                }
+                other => other,
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_batch_builder_takes_settings_and_a_journal() {
+    let (sim, client) = support::start(0).await;
+    let inputs: Vec<PersonInput> =
+        (0..3).map(|i| PersonInput::with_email(format!("batch{i}@upsert.example")).title("Batch")).collect();
+    let journal = RecordingJournal::default();
+    let first = client.people().upsert_batch(inputs.clone()).concurrency(1).journal(&journal).send().await;
+    assert_eq!(count(&first, "created"), 3, "{first:?}");
+    let opened = journal.opened.lock().expect("lock").clone();
+    assert_eq!(
+        opened,
+        (0..3).map(|i| (i, format!("batch{i}@upsert.example"))).collect::<Vec<_>>(),
+        "the journal opened every row, in order"
+    );
+
+    // The same rows again: unchanged by default, updated when skipping is off.
+    let again = client.people().upsert_batch(inputs.clone()).send().await;
+    assert_eq!(count(&again, "unchanged"), 3, "{again:?}");
+    let forced = client.people().upsert_batch(inputs).skip_unchanged(false).send().await;
+    assert_eq!(count(&forced, "updated"), 3, "{forced:?}");
+    sim.shutdown().await;
+}

@@ -1,10 +1,16 @@
-//! The simulator clock: real time plus an offset that `POST /__sim/clock` advances.
+//! The simulator clock: the workspace's one clock (`salesloft-clock`) plus an offset that
+//! `POST /__sim/clock` advances.
 //!
 //! Every time-dependent behaviour reads this clock — record timestamps, token expiry, the rate-limit window
-//! and outage windows — so a test can jump two hours ahead instead of sleeping.
+//! and outage windows — and latency faults and webhook retries sleep on it, so a test can jump two hours ahead
+//! instead of sleeping, or start the simulator on a [`ManualClock`]
+//! ([`crate::Simulator::start_with_clock`]) and read the sleeps it asked for.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+pub use salesloft_clock::{Clock, ManualClock, SharedClock, Sleep, SystemClock};
 
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
@@ -12,19 +18,34 @@ use time::{OffsetDateTime, UtcOffset};
 /// Microseconds since the Unix epoch.
 pub type Micros = i64;
 
-/// Real time plus an adjustable offset.
-#[derive(Debug, Default)]
+/// A base clock's wall time plus an adjustable offset.
+#[derive(Debug)]
 pub struct SimClock {
+    base: SharedClock,
     offset_micros: AtomicI64,
 }
 
+impl Default for SimClock {
+    fn default() -> Self {
+        Self::new(Arc::new(SystemClock::default()))
+    }
+}
+
 impl SimClock {
+    /// A simulator clock over `base` (its wall time, and its sleeps).
+    pub fn new(base: SharedClock) -> Self {
+        Self { base, offset_micros: AtomicI64::new(0) }
+    }
+
     /// Now, on the simulator clock.
     pub fn now_micros(&self) -> Micros {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX));
-        real.saturating_add(self.offset_micros.load(Ordering::Relaxed))
+        let base = i64::try_from(self.base.unix_time().as_micros()).unwrap_or(i64::MAX);
+        base.saturating_add(self.offset_micros.load(Ordering::Relaxed))
+    }
+
+    /// Waits for `duration` on the base clock (a latency fault, a webhook retry interval).
+    pub fn sleep(&self, duration: Duration) -> Sleep {
+        self.base.sleep(duration)
     }
 
     /// Moves the clock forward (never backward: a negative value is ignored, so time stays monotonic for

@@ -222,7 +222,10 @@ mod tests {
     use crate::SimConfig;
 
     async fn status(config: SimConfig, peer: Option<&str>, bearer: Option<&str>) -> StatusCode {
-        let shared = Arc::new(crate::build_shared(config, "http://127.0.0.1:9").expect("state"));
+        let shared = Arc::new(
+            crate::build_shared(config, "http://127.0.0.1:9", Arc::new(crate::clock::SystemClock::default()))
+                .expect("state"),
+        );
         let mut request = Request::get("/__sim/stats");
         if let Some(token) = bearer {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));

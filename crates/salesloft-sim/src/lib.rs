@@ -97,17 +97,23 @@ pub struct Simulator;
 impl Simulator {
     /// Seeds the team, binds `config.listen` and serves in a background task of the current Tokio runtime.
     pub async fn start(config: SimConfig) -> Result<RunningSim, SimError> {
+        Self::start_with_clock(config, Arc::new(clock::SystemClock::default())).await
+    }
+
+    /// [`Simulator::start`] on `clock`: its wall time dates records and windows, and latency faults and
+    /// webhook retries sleep on it. Tests pass a `ManualClock` to assert those waits without sleeping.
+    pub async fn start_with_clock(config: SimConfig, clock: clock::SharedClock) -> Result<RunningSim, SimError> {
         config.validate()?;
         let listener =
             TcpListener::bind(config.listen).await.map_err(|source| SimError::Bind { addr: config.listen, source })?;
         let local = listener.local_addr().map_err(|source| SimError::Bind { addr: config.listen, source })?;
         let host = if local.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], local.port())) } else { local };
         let root_url = format!("http://{host}");
-        let shared = Arc::new(build_shared(config, &root_url)?);
+        let shared = Arc::new(build_shared(config, &root_url, clock)?);
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(Arc::clone(&shared));
         let read_timeout = shared.config.read_timeout;
-        let task = tokio::spawn(server::serve(listener, app, read_timeout, async move {
+        let task = tokio::spawn(server::serve(listener, app, Arc::clone(&shared), read_timeout, async move {
             let _ = stopped.await;
         }));
         tracing::info!(url = %shared.base_url, "salesloft simulator listening");
@@ -116,12 +122,12 @@ impl Simulator {
 }
 
 /// The state of a simulator serving at `root_url`.
-fn build_shared(config: SimConfig, root_url: &str) -> Result<Shared, SimError> {
+fn build_shared(config: SimConfig, root_url: &str, clock: clock::SharedClock) -> Result<Shared, SimError> {
     let api_keys = if config.api_keys.is_empty() { vec![seed::api_key(config.seed)] } else { config.api_keys.clone() };
     let data = TeamData::seeded(&config);
     Ok(Shared {
         base_url: format!("{root_url}/v2"),
-        clock: SimClock::default(),
+        clock: SimClock::new(clock),
         data: RwLock::new(data),
         rate: RateLimiter::default(),
         faults: Faults::default(),

@@ -293,4 +293,105 @@ mod tests {
         assert_eq!(page_number(Some("page=abc")), 1);
         assert_eq!(page_number(None), 1);
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::clock::format_timestamp;
+        use proptest::prelude::*;
+
+        /// A 422 that names exactly `field` (a clean error: no other field, no panic, no 500).
+        fn names_only(error: &ApiError, field: &str) -> bool {
+            matches!(error, ApiError::Validation(fields) if fields.len() == 1 && fields[0].0 == field)
+        }
+
+        fn encode(text: &str) -> String {
+            percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+        }
+
+        proptest! {
+            /// Fuzz: any query string parses, and every accessor answers or fails with a 422 naming its
+            /// parameter.
+            #[test]
+            fn any_query_string_is_read_without_panicking(raw in any::<String>()) {
+                let query = Query::parse(Some(&raw));
+                let _ = query.get("ids");
+                let _ = query.list("ids");
+                if let Err(error) = query.int_list("ids") { prop_assert!(names_only(&error, "ids"), "{error:?}"); }
+                if let Err(error) = query.int("page") { prop_assert!(names_only(&error, "page"), "{error:?}"); }
+                if let Err(error) = query.bool("include_paging_counts") {
+                    prop_assert!(names_only(&error, "include_paging_counts"), "{error:?}");
+                }
+                if let Err(error) = query.time_range("updated_at") { prop_assert!(names_only(&error, "updated_at"), "{error:?}"); }
+                match query.paging() {
+                    Ok(paging) => prop_assert!(paging.page >= 1 && (1..=100).contains(&paging.per_page), "{paging:?}"),
+                    Err(error) => prop_assert!(matches!(error, ApiError::Validation(_)), "{error:?}"),
+                }
+                if let Err(error) = query.sorting(&["updated_at"], "updated_at") { prop_assert!(matches!(error, ApiError::Validation(_))); }
+                prop_assert!(page_number(Some(&raw)) >= 1);
+            }
+
+            /// Fuzz with query-shaped input: names, brackets, operators and escapes in any order.
+            #[test]
+            fn query_shaped_strings_are_read_without_panicking(raw in r"([a-z_\[\]]{0,12}(=[-0-9a-zA-Z%:+. ,\[\]T]{0,30})?&?){0,8}") {
+                let query = Query::parse(Some(&raw));
+                let _ = query.list("ids");
+                let _ = query.int_list("ids");
+                let _ = query.time_range("updated_at");
+                let _ = query.paging();
+                let _ = query.sorting(&["updated_at", "created_at"], "updated_at");
+                prop_assert!(page_number(Some(&raw)) >= 1);
+            }
+
+            /// The three array forms read the same list (FACTS.md §4.3).
+            #[test]
+            fn array_forms_agree(items in proptest::collection::vec("[a-zA-Z0-9@.]{1,12}", 1..6)) {
+                let bracketed: Vec<String> = items.iter().map(|item| format!("k[]={}", encode(item))).collect();
+                let comma = format!("k={}", encode(&items.join(",")));
+                let json = format!("k={}", encode(&serde_json::to_string(&items).expect("json")));
+                for raw in [bracketed.join("&"), comma, json] {
+                    prop_assert_eq!(Query::parse(Some(&raw)).list("k"), Some(items.clone()), "{}", raw);
+                }
+            }
+
+            /// Integer lists round-trip; one non-integer item makes it a 422 on that parameter.
+            #[test]
+            fn int_lists_round_trip(ids in proptest::collection::vec(any::<i64>(), 1..6), bad in "[a-z]{1,5}") {
+                let raw = ids.iter().map(|id| format!("ids[]={id}")).collect::<Vec<_>>().join("&");
+                prop_assert_eq!(Query::parse(Some(&raw)).int_list("ids").expect("ints"), Some(ids.clone()));
+                let error = Query::parse(Some(&format!("{raw}&ids[]={bad}"))).int_list("ids").expect_err("not an integer");
+                prop_assert!(names_only(&error, "ids"));
+            }
+
+            /// Paging is corrected into range, and the cost accounting reads the same page.
+            #[test]
+            fn paging_is_clamped_and_priced_by_the_same_page(page in any::<i64>(), per_page in any::<i64>()) {
+                let raw = format!("page={page}&per_page={per_page}");
+                let paging = Query::parse(Some(&raw)).paging().expect("numbers are valid");
+                prop_assert_eq!(paging.page, page.max(1) as u64);
+                prop_assert_eq!(paging.per_page, per_page.clamp(1, 100) as u64);
+                prop_assert_eq!(page_number(Some(&raw)), paging.page);
+            }
+
+            /// A time range built from rendered timestamps holds exactly the values between its bounds, whatever
+            /// the offset the timestamps are rendered in.
+            #[test]
+            fn time_ranges_hold_what_their_bounds_say(
+                a in 0i64..4_000_000_000_000_000,
+                b in 0i64..4_000_000_000_000_000,
+                probe in 0i64..4_000_000_000_000_000,
+                offset in -720i32..=840,
+            ) {
+                let (low, high) = (a.min(b), a.max(b));
+                let raw = format!(
+                    "updated_at[gt]={}&updated_at[lte]={}",
+                    encode(&format_timestamp(low, offset)),
+                    encode(&format_timestamp(high, offset)),
+                );
+                let range = Query::parse(Some(&raw)).time_range("updated_at").expect("valid").expect("present");
+                prop_assert_eq!(range.contains(probe), probe > low && probe <= high);
+                prop_assert_eq!(range.lower(), low + 1);
+                prop_assert_eq!(range.upper(), high);
+            }
+        }
+    }
 }

@@ -53,7 +53,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 /// Accepts connections on `listener` and serves `app` on each until `stop` resolves, then lets open
 /// connections finish. A connection whose request header does not arrive within `read_timeout` is closed.
-pub async fn serve(listener: TcpListener, app: Router, read_timeout: Duration, stop: impl Future<Output = ()>) {
+/// After a failed accept it backs off on `shared`'s clock.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shared: Arc<Shared>,
+    read_timeout: Duration,
+    stop: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -64,7 +71,7 @@ pub async fn serve(listener: TcpListener, app: Router, read_timeout: Duration, s
                 Err(error) => {
                     // Out of file descriptors and the like: back off a little instead of spinning.
                     tracing::warn!(%error, "simulator could not accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    shared.clock.sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -113,7 +120,7 @@ async fn entry(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         None => {
             let action = shared.faults.next(parts.method.as_str(), &path);
             if let Some(latency) = action.latency {
-                tokio::time::sleep(latency).await;
+                shared.clock.sleep(latency).await;
             }
             match action.respond {
                 Some(FaultResponse::Drop) => {

@@ -138,7 +138,7 @@ async fn deliver(shared: Arc<Shared>, delivery: Delivery) {
     let attempts = shared.config.webhook_retries.saturating_add(1);
     for attempt in 1..=attempts {
         if attempt > 1 {
-            tokio::time::sleep(shared.config.webhook_retry_interval).await;
+            shared.clock.sleep(shared.config.webhook_retry_interval).await;
         }
         if shared.webhooks.generation.load(Ordering::SeqCst) != generation {
             return;

@@ -2,8 +2,12 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::Harness;
 use reqwest::Method;
+use salesloft_sim::clock::ManualClock;
+use salesloft_sim::{SimConfig, Simulator};
 use serde_json::json;
 
 #[tokio::test]
@@ -76,11 +80,25 @@ async fn a_drop_after_step_commits_the_write_and_loses_the_answer() {
 
 #[tokio::test]
 async fn latency_steps_then_normal_service_and_rule_validation() {
-    let h = Harness::start().await;
-    h.control(Method::POST, "/faults", Some(json!({"method":"GET","path":"/v2/me","sequence":[{"latency_ms":1}]})))
-        .await
-        .expect(200);
+    // On a manual clock the latency is a recorded sleep, not a wait: the test asserts exactly what was asked.
+    let clock = ManualClock::new();
+    let config = SimConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..SimConfig::default() };
+    let sim = Simulator::start_with_clock(config, clock.shared()).await.expect("simulator starts");
+    let h = Harness { sim, http: reqwest::Client::builder().no_proxy().build().expect("client") };
+    let rule = json!({"method":"GET","path":"/v2/me","sequence":[{"latency_ms":1500},{"latency_ms":250}]});
+    h.control(Method::POST, "/faults", Some(rule)).await.expect(200);
+    assert_eq!(clock.sleeps(), Vec::<Duration>::new(), "no latency before a matching request");
+    h.get("/v2/people").await.expect(200);
+    assert_eq!(clock.sleeps(), Vec::<Duration>::new(), "another route is not delayed");
     h.get("/v2/me").await.expect(200);
+    assert_eq!(clock.sleeps(), vec![Duration::from_millis(1500)], "the first step's latency");
+    h.get("/v2/me").await.expect(200);
+    h.get("/v2/me").await.expect(200);
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_millis(1500), Duration::from_millis(250)],
+        "the second step's latency, then normal service without delay"
+    );
     h.control(Method::POST, "/faults", Some(json!({"method":"GET","path":"v2"}))).await.expect(400);
     h.control(
         Method::POST,

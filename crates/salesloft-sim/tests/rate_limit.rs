@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::Harness;
 use reqwest::Method;
-use salesloft_sim::SimConfig;
+use salesloft_sim::clock::ManualClock;
+use salesloft_sim::{SimConfig, Simulator};
 use serde_json::json;
 
 fn header_u64(answer: &common::Answer, name: &str) -> u64 {
@@ -83,7 +84,11 @@ async fn spent_budget_answers_429_with_retry_after_until_the_next_window() {
 async fn window_length_and_costs_are_configurable() {
     let mut config = SimConfig { budget_per_minute: 2, minute: Duration::from_secs(1), ..SimConfig::default() };
     config.page_costs[0].cost = 2;
-    let h = Harness::with(config).await;
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    // A one-second window on real time could roll over between two requests of a slow run: on a manual clock
+    // only the test moves time.
+    let sim = Simulator::start_with_clock(config, ManualClock::new().shared()).await.expect("simulator starts");
+    let h = Harness { sim, http: reqwest::Client::builder().no_proxy().build().expect("client") };
     let clock = h.control(Method::GET, "/clock", None).await.expect(200).json();
     let now = clock["unix_micros"].as_i64().expect("micros");
     h.sim.advance_clock(Duration::from_micros((1_000_000 - now.rem_euclid(1_000_000)) as u64 + 1_000));

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::{Harness, documented_keys};
 use hmac::{Hmac, KeyInit, Mac};
-use salesloft_sim::SimConfig;
+use salesloft_sim::clock::ManualClock;
+use salesloft_sim::{SimConfig, Simulator};
 use salesloft_testkit::webhooks::WebhookReceiver;
 use serde_json::{Value, json};
 use sha1::Sha1;
@@ -17,10 +18,6 @@ fn hmac_sha1_hex(key: &str, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
-}
-
-fn fast_retries() -> SimConfig {
-    SimConfig { webhook_retry_interval: Duration::from_millis(10), ..SimConfig::default() }
 }
 
 #[tokio::test]
@@ -64,7 +61,7 @@ async fn subscription_crud_and_enabled_filter() {
 
 #[tokio::test]
 async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature() {
-    let h = Harness::with(fast_retries()).await;
+    let (h, _clock) = on_manual_clock().await;
     let mut deliveries = WebhookReceiver::failing_first(0).await;
     let url = deliveries.url().to_owned();
     for event in ["person_created", "person_updated", "person_deleted"] {
@@ -106,9 +103,17 @@ async fn a_change_is_delivered_as_the_bare_resource_with_a_verifiable_signature(
     );
 }
 
+/// A simulator on a manual clock: its webhook retries wait on that clock (recorded, not slept).
+async fn on_manual_clock() -> (Harness, ManualClock) {
+    let clock = ManualClock::new();
+    let config = SimConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..SimConfig::default() };
+    let sim = Simulator::start_with_clock(config, clock.shared()).await.expect("simulator starts");
+    (Harness { sim, http: reqwest::Client::builder().no_proxy().build().expect("client") }, clock)
+}
+
 #[tokio::test]
 async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
-    let h = Harness::with(fast_retries()).await;
+    let (h, clock) = on_manual_clock().await;
     let mut deliveries = WebhookReceiver::failing_first(usize::MAX).await;
     let url = deliveries.url().to_owned();
     h.post(
@@ -135,11 +140,13 @@ async fn a_failing_delivery_is_retried_three_more_times_then_marked_failed() {
         .collect();
     assert_eq!(attempts, vec![(1, 500), (2, 500), (3, 500), (4, 500)]);
     assert_eq!(h.stats().await["webhook_failures"], 4);
+    let interval = SimConfig::default().webhook_retry_interval;
+    assert_eq!(clock.sleeps(), vec![interval; 3], "each retry waits the configured interval on the simulator's clock");
 }
 
 #[tokio::test]
 async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_nothing() {
-    let h = Harness::with(fast_retries()).await;
+    let (h, _clock) = on_manual_clock().await;
     let mut deliveries = WebhookReceiver::failing_first(1).await;
     let url = deliveries.url().to_owned();
     let sub = h
@@ -173,7 +180,7 @@ async fn a_delivery_that_recovers_stops_retrying_and_disabled_subscriptions_get_
 
 #[tokio::test]
 async fn an_unreachable_callback_is_a_transport_failure_with_a_null_status() {
-    let h = Harness::with(SimConfig { webhook_retries: 0, ..fast_retries() }).await;
+    let h = Harness::with(SimConfig { webhook_retries: 0, ..SimConfig::default() }).await;
     // Port 9 (discard) on loopback is closed.
     h.post(
         "/v2/webhook_subscriptions",

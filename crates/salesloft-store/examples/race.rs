@@ -18,15 +18,28 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use salesloft_store::clock::{ClockInstant, Sleep, SystemClock};
 use salesloft_store::{AuditEntry, Begin, Clock, Phase, Store, StoreOptions, StoreUrl};
 use serde_json::json;
 use time::OffsetDateTime;
 
 #[derive(Debug)]
-struct AheadClock(Duration);
+struct AheadClock(Duration, SystemClock);
 
 impl Clock for AheadClock {
-    fn now(&self) -> OffsetDateTime {
+    fn now(&self) -> ClockInstant {
+        self.1.now()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        self.1.sleep(duration)
+    }
+
+    fn unix_time(&self) -> Duration {
+        self.1.unix_time() + self.0
+    }
+
+    fn now_utc(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc() + self.0
     }
 }
@@ -44,7 +57,10 @@ async fn main() {
 
 async fn open(url: &str) -> Result<Store, Error> {
     let ahead = std::env::var("SLPROD_TEST_CLOCK_AHEAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let options = StoreOptions { clock: Arc::new(AheadClock(Duration::from_secs(ahead))), ..StoreOptions::default() };
+    let options = StoreOptions {
+        clock: Arc::new(AheadClock(Duration::from_secs(ahead), SystemClock::new())),
+        ..StoreOptions::default()
+    };
     Ok(salesloft_store::open_with(&StoreUrl::parse(url)?, options).await?)
 }
 

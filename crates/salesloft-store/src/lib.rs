@@ -143,7 +143,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(SystemClock::default()),
             key_retention: DEFAULT_KEY_RETENTION,
             inbox_retention: DEFAULT_INBOX_RETENTION,
             max_connections: 8,
@@ -227,7 +227,7 @@ impl Store {
     }
     /// The current time from the store's clock.
     pub fn now(&self) -> time::OffsetDateTime {
-        self.inner.options.clock.now()
+        self.inner.options.clock.now_utc()
     }
     /// Closes the connection pool; later calls fail with [`StoreError::ConnectionLost`].
     pub async fn close(&self) {

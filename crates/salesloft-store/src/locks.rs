@@ -77,20 +77,21 @@ impl Locks {
         dispatch!(self.store, locks::try_acquire(name, holder, &token, ttl, Some(dead_holder), now))
     }
 
-    /// Like [`Locks::try_acquire`], retrying (5 ms growing to 100 ms between tries) for up to `wait` of real
-    /// time; `None` if still held by someone else after that.
+    /// Like [`Locks::try_acquire`], retrying (5 ms growing to 100 ms between tries) for up to `wait` of the
+    /// store's clock; `None` if still held by someone else after that.
     pub async fn acquire(&self, name: &str, holder: &str, ttl: Duration, wait: Duration) -> Result<Option<LockGuard>> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let clock = &self.store.options().clock;
+        let deadline = clock.now() + wait;
         let mut pause = Duration::from_millis(5);
         loop {
             if let Some(guard) = self.try_acquire(name, holder, ttl).await? {
                 return Ok(Some(guard));
             }
-            let now = tokio::time::Instant::now();
+            let now = clock.now();
             if now >= deadline {
                 return Ok(None);
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
+            clock.sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(Duration::from_millis(100));
         }
     }

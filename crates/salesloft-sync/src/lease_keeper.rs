@@ -74,8 +74,7 @@ where
                             message: format!(
                                 "{operation}: the row's {what} lease was taken over while the call ran; stopped \
                                  before sending anything more (the row stays in doubt: {name})"
-                            ),
-                        });
+                            ), source: None });
                     }
                     Err(error) => {
                         tracing::warn!(%error, operation, "could not renew the row's lease; will try again");
@@ -181,7 +180,7 @@ mod tests {
         };
         let result = guard("people.create", call, lease.renewer(), LeaseTiming::for_ttl(TTL)).await;
         match result {
-            Err(Error::Journal { message }) => assert!(message.contains("taken over"), "{message}"),
+            Err(Error::Journal { message, .. }) => assert!(message.contains("taken over"), "{message}"),
             other => panic!("expected the lost lease to stop the call, got {other:?}"),
         }
         assert!(!sent_again.load(Ordering::SeqCst), "no retry was sent after the lease was lost");

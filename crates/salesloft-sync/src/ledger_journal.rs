@@ -94,6 +94,7 @@ impl LedgerJournal {
                     index + 1,
                     self.config.lock_wait
                 ),
+                source: None,
             }));
         };
         let begin = match self.begin_row(index, &key, &fingerprint, &mut lock).await {
@@ -112,6 +113,7 @@ impl LedgerJournal {
                     Some(done) => JournalOpen::Done(Box::new(done)),
                     None => JournalOpen::Refuse(Error::Journal {
                         message: format!("row {}: the recorded result of {key} cannot be read", index + 1),
+                        source: None,
                     }),
                 });
             }
@@ -124,6 +126,7 @@ impl LedgerJournal {
                          a new --run-id, or pass --retry-failed to send it again)",
                         index + 1
                     ),
+                    source: None,
                 }));
             }
             Begin::Conflict => {
@@ -134,6 +137,7 @@ impl LedgerJournal {
                         index + 1,
                         self.run
                     ),
+                    source: None,
                 }));
             }
             Begin::InProgress { holder, until } => {
@@ -145,6 +149,7 @@ impl LedgerJournal {
                         index + 1,
                         self.config.lock_wait
                     ),
+                    source: None,
                 }));
             }
         };
@@ -305,9 +310,10 @@ struct LedgerRow {
 
 impl LedgerRow {
     fn lease(&self) -> Result<&Lease, Error> {
-        self.lease
-            .as_ref()
-            .ok_or_else(|| Error::Journal { message: "the row's ledger lease was already given up".into() })
+        self.lease.as_ref().ok_or_else(|| Error::Journal {
+            message: "the row's ledger lease was already given up".into(),
+            source: None,
+        })
     }
 
     /// One ledger step (a same- or later-phase advance, optionally with an audit record), then the lock renewal
@@ -484,6 +490,28 @@ async fn release_quietly(store: &Store, lock: LockGuard) {
 fn journal_error(error: StoreError) -> Error {
     match error {
         StoreError::Paused { by, reason } => Error::Paused { by, reason },
-        other => Error::Journal { message: other.to_string() },
+        other => Error::Journal { message: other.to_string(), source: Some(Box::new(other)) },
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_keeps_the_store_error_as_its_source() {
+        let error = journal_error(StoreError::Busy { detail: "database is locked".into() });
+        assert_eq!(error.to_string(), format!("journal: {}", StoreError::Busy { detail: "database is locked".into() }));
+        let source = std::error::Error::source(&error).expect("the store error is kept");
+        assert!(
+            matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Busy { .. })),
+            "expected the StoreError, got {source:?}"
+        );
+    }
+
+    #[test]
+    fn the_pause_switch_stays_its_own_variant() {
+        let error = journal_error(StoreError::Paused { by: "ops".into(), reason: "incident".into() });
+        assert!(matches!(error, Error::Paused { .. }), "{error:?}");
     }
 }

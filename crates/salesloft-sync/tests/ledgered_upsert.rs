@@ -227,7 +227,7 @@ async fn an_edited_row_under_the_same_run_is_refused(backend: Backend) {
     assert_eq!(kinds(&first), (1, 0, 0, 0));
     let edited = upsert_people_journaled(&f.client, people(0..1, "Edited"), &config, &journal(&f.store, "edit")).await;
     match &edited[0].result {
-        Err(Error::Journal { message }) => assert!(message.contains("different payload"), "{message}"),
+        Err(Error::Journal { message, .. }) => assert!(message.contains("different payload"), "{message}"),
         other => panic!("expected a journal conflict, got {other:?}"),
     }
     let other_run =
@@ -369,7 +369,7 @@ async fn a_permanent_failure_is_replayed_unless_retry_failed(backend: Backend) {
     assert!(matches!(first[0].result, Err(Error::Validation { .. })), "{first:?}");
     let replayed = upsert_people_journaled(&f.client, rows.clone(), &config, &journal(&f.store, "422")).await;
     match &replayed[0].result {
-        Err(Error::Journal { message }) => assert!(message.contains("--retry-failed"), "{message}"),
+        Err(Error::Journal { message, .. }) => assert!(message.contains("--retry-failed"), "{message}"),
         other => panic!("a 422 is replayed, got {other:?}"),
     }
     let retry = LedgerJournal::new(
@@ -462,7 +462,7 @@ async fn a_lease_lost_while_a_call_waits_stops_the_row_before_the_retry(backend:
     // A hang guard only: without the guard the row would go on to retry after the Retry-After.
     let outcomes = tokio::time::timeout(Duration::from_secs(30), running).await.expect("the row ends").expect("join");
     match &outcomes[0].result {
-        Err(Error::Journal { message }) => assert!(message.contains("taken over"), "{message}"),
+        Err(Error::Journal { message, .. }) => assert!(message.contains("taken over"), "{message}"),
         other => panic!("expected the lost lease to stop the row, got {other:?}"),
     }
     assert_eq!(creates_received(&f.sim).await, 1, "the retry was never sent once the lease was lost");
@@ -484,7 +484,7 @@ async fn a_live_holders_row_is_waited_for_not_taken_over_or_failed(backend: Back
     );
     let waited = upsert_people_journaled(&f.client, vec![input.clone()], &UpsertConfig::default(), &impatient).await;
     match &waited[0].result {
-        Err(Error::Journal { message }) => assert!(message.contains("rerun"), "{message}"),
+        Err(Error::Journal { message, .. }) => assert!(message.contains("rerun"), "{message}"),
         other => panic!("a live holder's row is waited for, not taken over: {other:?}"),
     }
     assert_eq!(landed_mutations(&f.sim).await, 0, "nothing was sent while the live holder had the row");

@@ -8,6 +8,7 @@ use super::{decode, to_body};
 use crate::models::{Envelope, Person, PersonId, PersonInput, PersonUpsert, UpsertKey};
 use crate::pagination::KeysetPager;
 use crate::transport::{ApiRequest, IdempotencyKey};
+use crate::upsert::UpsertBatch;
 use crate::{Client, Error};
 
 /// Calls on people. Get one with [`Client::people`].
@@ -155,6 +156,25 @@ impl<'c> PeopleHandler<'c> {
     /// ```
     pub fn upsert_by_email(&self, input: PersonInput) -> UpsertByEmail<'c> {
         UpsertByEmail { client: self.client, input, key: None }
+    }
+
+    /// Starts a batch upsert by email: one lookup per 100 emails, then a create or update per row (see
+    /// [`crate::upsert`]). One outcome per input, in input order.
+    ///
+    /// ```no_run
+    /// # async fn run(client: salesloft_client::Client, journal: &dyn salesloft_client::journal::UpsertJournal) {
+    /// use salesloft_client::models::PersonInput;
+    /// let rows = vec![PersonInput::with_email("ada@example.com").first_name("Ada")];
+    /// let outcomes = client.people().upsert_batch(rows).concurrency(8).journal(journal).send().await;
+    /// for outcome in outcomes {
+    ///     if let Err(error) = outcome.result {
+    ///         eprintln!("row {}: {error}", outcome.index + 1);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn upsert_batch(&self, inputs: Vec<PersonInput>) -> UpsertBatch<'c, 'static> {
+        UpsertBatch::new(self.client, inputs)
     }
 
     /// SalesLoft's own upsert, `POST /v2/person_upserts`, matching on `key` (`email_address` or `crm_id`,

@@ -27,11 +27,12 @@
 //! One call, step by step: open a `salesloft.call` span → ask the breaker → reserve rate budget (waiting if
 //! needed) → get a bearer (refreshing if near expiry) → send → settle the budget from the rate headers → tell
 //! the breaker → on 401 refresh once and repeat once → classify → either return, or draw on the retry budget,
-//! sleep the backoff (at least `Retry-After`) and go again. A 422 is logged at `warn` with the redacted
+//! sleep the backoff (at least `Retry-After`) and go again. This file only composes the layers: the attempt
+//! loop and its policies live in [`super::retry`], each layer in its own module. A 422 is logged at `warn` with the redacted
 //! request payload before it is returned as [`Error::Validation`].
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use http::StatusCode;
 use secrecy::SecretString;
@@ -43,9 +44,9 @@ use super::breaker::{AttemptOutcome, BreakerConfig, CircuitBreaker, CircuitState
 use super::http::{HttpConfig, HttpTransport, RawResponse};
 use super::rate_budget::{BudgetSnapshot, RateBudget, RateBudgetConfig, Settlement};
 use super::request::{ApiRequest, ApiResponse, RateLimitInfo};
-use super::retry::{AttemptResult, RetryAction, RetryBudget, RetryConfig, RetryReason, classify};
+use super::retry::{Attempt, AttemptOnce, AttemptResult, RetryConfig, RetryLoop, classify};
 use super::telemetry;
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::error::{Error, FieldErrors, ValidationError};
 use crate::redact::{RedactionConfig, Redactor};
 
@@ -165,19 +166,13 @@ impl PipelineBuilder {
             super::url_policy::require_secure_url(&oauth.token_url, "OAuth token URL")?;
         }
         let config = self.config;
-        let rng = match config.retry.seed {
-            Some(seed) => fastrand::Rng::with_seed(seed),
-            None => fastrand::Rng::new(),
-        };
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 auth: Authenticator::new(credentials, http.clone(), clock.clone()),
                 http,
                 breaker: CircuitBreaker::new(config.breaker, clock.clone()),
                 budget: RateBudget::new(config.rate_budget, clock.clone()),
-                retry_budget: RetryBudget::new(config.retry.budget),
-                retry: config.retry,
-                rng: Mutex::new(rng),
+                retry: RetryLoop::new(config.retry, clock.clone()),
                 redactor: Redactor::new(config.redaction),
                 clock,
             }),
@@ -198,9 +193,7 @@ struct Inner {
     auth: Authenticator,
     breaker: CircuitBreaker,
     budget: RateBudget,
-    retry_budget: RetryBudget,
-    retry: RetryConfig,
-    rng: Mutex<fastrand::Rng>,
+    retry: RetryLoop,
     redactor: Redactor,
     clock: SharedClock,
 }
@@ -245,7 +238,7 @@ impl Pipeline {
         PipelineState {
             circuit: self.inner.breaker.state(),
             budget: self.inner.budget.snapshot(),
-            retry_tokens: self.inner.retry_budget.available(),
+            retry_tokens: self.inner.retry.tokens(),
         }
     }
 
@@ -271,7 +264,7 @@ impl Pipeline {
         );
         let inner = self.inner.clone();
         async move {
-            let started = Instant::now();
+            let started = inner.clock.now();
             let mut trace = CallTrace::default();
             let result = inner.run(&request, &mut trace).await;
             let status = telemetry::status_label(&result.as_ref().map(|r| r.status));
@@ -282,7 +275,12 @@ impl Pipeline {
             if let Some(remaining) = trace.remaining {
                 span.record("remaining", remaining);
             }
-            telemetry::record_call(request.operation, &request.method, status, started.elapsed().as_secs_f64());
+            telemetry::record_call(
+                request.operation,
+                &request.method,
+                status,
+                inner.clock.now().saturating_sub(started).as_secs_f64(),
+            );
             result
         }
         .instrument(span)
@@ -290,157 +288,111 @@ impl Pipeline {
     }
 }
 
+/// One logical call, as the retry layer sees it: each [`AttemptOnce::attempt`] goes through the inner layers.
+struct Call<'a> {
+    inner: &'a Inner,
+    request: &'a ApiRequest,
+    trace: &'a mut CallTrace,
+    refreshed_after_401: bool,
+}
+
+impl AttemptOnce for Call<'_> {
+    async fn attempt(&mut self) -> Attempt {
+        self.inner.attempt(self.request, self.trace, &mut self.refreshed_after_401).await
+    }
+}
+
 impl Inner {
     fn retry_after(&self, headers: &http::HeaderMap) -> Option<Duration> {
-        super::retry_after_at(headers, self.clock.unix_time())
+        super::retry::retry_after(headers, self.clock.as_ref())
     }
 
+    /// The retry layer around [`Inner::attempt`] (the loop and its policy live in [`super::retry::attempts`]).
     async fn run(&self, request: &ApiRequest, trace: &mut CallTrace) -> Result<ApiResponse, Error> {
+        let mut call = Call { inner: self, request, trace, refreshed_after_401: false };
+        self.retry.run(request.operation, || self.budget.resets_in(), &mut call).await
+    }
+
+    /// One attempt through breaker → rate budget → auth → HTTP, classified for the retry layer.
+    async fn attempt(&self, request: &ApiRequest, trace: &mut CallTrace, refreshed_after_401: &mut bool) -> Attempt {
         let operation = request.operation;
         let idempotent = request.is_idempotent();
-        let max_attempts = self.retry.max_attempts.max(1);
-        let mut counted = 0u32;
-        let mut refreshed_after_401 = false;
-        let mut last_retry_cost = None;
-        let mut last_error: Option<Error> = None;
-        loop {
-            let permit = match self.breaker.admit() {
-                Ok(permit) => permit,
-                Err(retry_in) => {
-                    // Only a call that sent nothing reports CircuitOpen (it was certainly not sent).
-                    return Err(
-                        last_error.unwrap_or_else(|| Error::CircuitOpen { operation: operation.to_string(), retry_in })
-                    );
-                }
-            };
-            let (reservation, waited) = self.budget.acquire(operation, request.expected_cost()).await;
-            if !waited.is_zero() {
-                telemetry::record_budget_wait(operation, waited.as_secs_f64());
+        let permit = match self.breaker.admit() {
+            Ok(permit) => permit,
+            Err(retry_in) => return Attempt::CircuitOpen { retry_in },
+        };
+        let (reservation, waited) = self.budget.acquire(operation, request.expected_cost()).await;
+        if !waited.is_zero() {
+            telemetry::record_budget_wait(operation, waited.as_secs_f64());
+        }
+        let bearer = match self.auth.bearer().await {
+            Ok(bearer) => bearer,
+            Err(error) => {
+                self.budget.settle(reservation, Settlement::NotSent);
+                return Attempt::Final(Err(error));
             }
-            let bearer = match self.auth.bearer().await {
-                Ok(bearer) => bearer,
-                Err(error) => {
-                    self.budget.settle(reservation, Settlement::NotSent);
-                    return Err(error);
-                }
-            };
-            trace.attempts += 1;
-            counted += 1;
-            let (action, error) = match self.http.send(request, &bearer.token).await {
-                Ok(raw) => {
-                    let status = raw.status;
-                    let rate = RateLimitInfo::from_headers(&raw.headers);
-                    let retry_after = self.retry_after(&raw.headers);
-                    self.budget.settle(reservation, Settlement::Answered { status, rate, retry_after });
-                    telemetry::record_rate(operation, rate.endpoint_cost, rate.remaining_minute);
-                    tracing::debug!(
-                        status = status.as_u16(),
-                        endpoint_cost = rate.endpoint_cost,
-                        remaining_minute = rate.remaining_minute,
-                        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
-                        "salesloft rate-limit headers"
-                    );
-                    trace.cost += rate.endpoint_cost.unwrap_or(0);
-                    trace.remaining = rate.remaining_minute.or(trace.remaining);
-                    permit.record(AttemptOutcome::from_status(status));
+        };
+        trace.attempts += 1;
+        match self.http.send(request, &bearer.token).await {
+            Ok(raw) => {
+                let status = raw.status;
+                let rate = RateLimitInfo::from_headers(&raw.headers);
+                let retry_after = self.retry_after(&raw.headers);
+                self.budget.settle(reservation, Settlement::Answered { status, rate, retry_after });
+                telemetry::record_rate(operation, rate.endpoint_cost, rate.remaining_minute);
+                tracing::debug!(
+                    status = status.as_u16(),
+                    endpoint_cost = rate.endpoint_cost,
+                    remaining_minute = rate.remaining_minute,
+                    retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
+                    "salesloft rate-limit headers"
+                );
+                trace.cost += rate.endpoint_cost.unwrap_or(0);
+                trace.remaining = rate.remaining_minute.or(trace.remaining);
+                permit.record(AttemptOutcome::from_status(status));
 
-                    if status == StatusCode::UNAUTHORIZED && self.auth.can_refresh() && !refreshed_after_401 {
-                        // Refresh once and repeat once; the repeat is not a retry (FACTS.md §1.5).
-                        refreshed_after_401 = true;
-                        counted -= 1;
-                        tracing::info!("SalesLoft answered 401; refreshing the token once");
-                        self.auth.refresh_after_unauthorized(bearer.generation).await?;
-                        continue;
-                    }
-                    let action = classify(idempotent, AttemptResult::Response { status, headers: &raw.headers }, |h| {
-                        self.retry_after(h)
-                    });
-                    if status.is_success() {
-                        self.retry_budget.on_success(last_retry_cost);
-                    }
-                    let error = match into_result_redacted(operation, raw, trace.attempts, &self.redactor) {
-                        Ok(response) => return Ok(response),
+                if status == StatusCode::UNAUTHORIZED && self.auth.can_refresh() && !*refreshed_after_401 {
+                    // Refresh once and repeat once; the repeat is not a retry (FACTS.md §1.5).
+                    *refreshed_after_401 = true;
+                    tracing::info!("SalesLoft answered 401; refreshing the token once");
+                    return match self.auth.refresh_after_unauthorized(bearer.generation).await {
+                        Ok(_) => Attempt::Repeat,
+                        Err(error) => Attempt::Final(Err(error)),
+                    };
+                }
+                let action = classify(idempotent, AttemptResult::Response { status, headers: &raw.headers }, |h| {
+                    self.retry_after(h)
+                });
+                let error =
+                    match into_result_redacted(operation, raw, trace.attempts, &self.redactor, self.clock.as_ref()) {
+                        Ok(response) => return Attempt::Final(Ok(response)),
                         Err(error) => error,
                     };
-                    if let Error::Validation { error: validation, .. } = &error {
-                        self.log_validation(request, validation);
+                if let Error::Validation { error: validation, .. } = &error {
+                    self.log_validation(request, validation);
+                }
+                Attempt::Failed { action, error }
+            }
+            Err(error @ Error::BodyTooLarge { status, .. }) => {
+                // Answered, but unusable: a repeat would get the same oversized answer, so it is final.
+                self.budget.settle(reservation, Settlement::Unknown);
+                permit.record(AttemptOutcome::from_status(status));
+                Attempt::Final(Err(error))
+            }
+            Err(error) => {
+                let (settlement, result) = match &error {
+                    Error::Dispatch { connect: true, .. } => {
+                        (Settlement::NotSent, AttemptResult::Transport { connect: true })
                     }
-                    (action, error)
-                }
-                Err(error @ Error::BodyTooLarge { status, .. }) => {
-                    // Answered, but unusable: a repeat would get the same oversized answer, so it is final.
-                    self.budget.settle(reservation, Settlement::Unknown);
-                    permit.record(AttemptOutcome::from_status(status));
-                    return Err(error);
-                }
-                Err(error) => {
-                    let (settlement, result) = match &error {
-                        Error::Dispatch { connect: true, .. } => {
-                            (Settlement::NotSent, AttemptResult::Transport { connect: true })
-                        }
-                        Error::Dispatch { connect: false, .. } => {
-                            (Settlement::Unknown, AttemptResult::Transport { connect: false })
-                        }
-                        _ => (Settlement::Unknown, AttemptResult::Timeout),
-                    };
-                    self.budget.settle(reservation, settlement);
-                    permit.record(AttemptOutcome::Failure);
-                    (classify(idempotent, result, |h| self.retry_after(h)), error)
-                }
-            };
-
-            let RetryAction::Retry { reason, min_delay } = action else {
-                return Err(error);
-            };
-            if counted >= max_attempts {
-                tracing::debug!(attempts = trace.attempts, "not retrying: out of attempts");
-                return Err(error);
+                    Error::Dispatch { connect: false, .. } => {
+                        (Settlement::Unknown, AttemptResult::Transport { connect: false })
+                    }
+                    _ => (Settlement::Unknown, AttemptResult::Timeout),
+                };
+                self.budget.settle(reservation, settlement);
+                permit.record(AttemptOutcome::Failure);
+                Attempt::Failed { action: classify(idempotent, result, |h| self.retry_after(h)), error }
             }
-            if let Some(asked) = min_delay.filter(|asked| *asked > self.retry.max_retry_after) {
-                // Sleeping for hours on a server's word would stall every caller behind this one; fail with
-                // what the server asked so an operator can decide (FACTS.md §2.4: Retry-After is not even
-                // documented, so an extreme value is more likely a fault than a plan).
-                tracing::warn!(
-                    attempts = trace.attempts,
-                    retry_after_s = asked.as_secs(),
-                    max_s = self.retry.max_retry_after.as_secs(),
-                    "not retrying: Retry-After is longer than the configured maximum"
-                );
-                return Err(Error::RetryAfterTooLong {
-                    operation: operation.to_string(),
-                    retry_after: asked,
-                    max: self.retry.max_retry_after,
-                    last: Box::new(error),
-                });
-            }
-            let Some(cost) = self.retry_budget.try_acquire(reason == RetryReason::Timeout) else {
-                tracing::warn!(attempts = trace.attempts, "not retrying: retry budget exhausted");
-                return Err(Error::RetryBudgetExhausted {
-                    operation: operation.to_string(),
-                    attempts: trace.attempts,
-                    last: Box::new(error),
-                });
-            };
-            last_retry_cost = Some(cost);
-            // A 429 without Retry-After waits for the budget window to reset (FACTS.md §2.4).
-            let floor = match (reason, min_delay) {
-                (RetryReason::Throttled, None) => Some(self.budget.resets_in()),
-                (_, floor) => floor,
-            };
-            let delay = {
-                let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-                self.retry.backoff.delay_with_floor(counted - 1, floor, &mut rng)
-            };
-            telemetry::record_retry(operation, reason.label());
-            tracing::info!(
-                attempt = trace.attempts,
-                reason = reason.label(),
-                delay_ms = delay.as_millis() as u64,
-                error = %error,
-                "retrying SalesLoft call"
-            );
-            last_error = Some(error);
-            self.clock.sleep(delay).await;
         }
     }
 
@@ -468,8 +420,9 @@ impl Inner {
 
 /// Turns one raw answer into a success or SalesLoft's typed error (FACTS.md §3: singular `error` on
 /// 401/403/404, an `errors` field map on 422), with every message redacted by the default [`Redactor`].
-pub fn into_result(operation: &str, raw: RawResponse, attempts: u32) -> Result<ApiResponse, Error> {
-    into_result_redacted(operation, raw, attempts, &Redactor::default())
+/// A 429's `Retry-After` date is read against `clock`.
+pub fn into_result(operation: &str, raw: RawResponse, attempts: u32, clock: &dyn Clock) -> Result<ApiResponse, Error> {
+    into_result_redacted(operation, raw, attempts, &Redactor::default(), clock)
 }
 
 /// [`into_result`] with `redactor` applied to everything taken from the body: SalesLoft's `error` string, the
@@ -480,6 +433,7 @@ pub fn into_result_redacted(
     raw: RawResponse,
     attempts: u32,
     redactor: &Redactor,
+    clock: &dyn Clock,
 ) -> Result<ApiResponse, Error> {
     let rate = RateLimitInfo::from_headers(&raw.headers);
     if raw.status.is_success() {
@@ -493,7 +447,7 @@ pub fn into_result_redacted(
             Error::Unauthorized { operation, message: message.unwrap_or_else(|| "unauthorized".into()) }
         }
         StatusCode::TOO_MANY_REQUESTS => {
-            Error::RateLimited { operation, retry_after: super::retry_after(&raw.headers) }
+            Error::RateLimited { operation, retry_after: super::retry::retry_after(&raw.headers, clock) }
         }
         status => {
             Error::Api { operation, status, message: message.unwrap_or_else(|| excerpt(&raw.body, redactor)), errors }
@@ -563,6 +517,7 @@ fn excerpt(body: &[u8], redactor: &Redactor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
     use crate::redact::REDACTED;
     use bytes::Bytes;
     use http::HeaderMap;
@@ -585,7 +540,7 @@ mod tests {
             (503, "<html>down</html>", "api"),
         ];
         for (status, body, kind) in cases {
-            let error = into_result("people.create", raw(status, body), 1).expect_err("non-2xx");
+            let error = into_result("people.create", raw(status, body), 1, &ManualClock::new()).expect_err("non-2xx");
             let got = match &error {
                 Error::Validation { error, .. } => {
                     assert!(error.is_taken("email_address"));
@@ -598,7 +553,7 @@ mod tests {
             };
             assert_eq!(got, kind, "status {status}: expected {kind}, got {error:?}");
         }
-        assert!(into_result("x", raw(200, "{}"), 1).is_ok());
+        assert!(into_result("x", raw(200, "{}"), 1, &ManualClock::new()).is_ok());
     }
 
     #[test]
@@ -617,7 +572,7 @@ mod tests {
             (422, r#"{"error":"Requested scoped field(s) for jane@example.com: Bearer tok-123"}"#.into()),
         ];
         for (status, body) in cases {
-            let error = into_result("people.create", raw(status, &body), 1).expect_err("non-2xx");
+            let error = into_result("people.create", raw(status, &body), 1, &ManualClock::new()).expect_err("non-2xx");
             let shown = format!("{error} {error:?}");
             for secret in ["tok-123", key, "jane@example.com"] {
                 assert!(!shown.contains(secret), "{status}: {secret:?} survived in {shown}");
@@ -632,7 +587,8 @@ mod tests {
     #[test]
     fn secret_fields_keep_only_stock_phrases() {
         let body = r#"{"errors":{"password":["is too short (minimum is 8 characters)","Hunter2x is weak","can't be blank"],"callback_url":["https://h.example/cb?k=abc is not a valid URL"]}}"#;
-        let error = into_result("webhook_subscriptions.create", raw(422, body), 1).expect_err("422");
+        let error =
+            into_result("webhook_subscriptions.create", raw(422, body), 1, &ManualClock::new()).expect_err("422");
         let errors = &error.validation().expect("a 422").errors;
         assert_eq!(
             errors["password"],
@@ -642,10 +598,31 @@ mod tests {
     }
 
     #[test]
-    fn garbage_bodies_do_not_panic() {
-        for body in ["", "null", "[]", r#"{"errors":5}"#, r#"{"errors":{"a":{"b":1}}}"#, "\u{0}\u{ffff}"] {
-            let _ = into_result("x", raw(500, body), 1);
-            let _ = into_result("x", raw(422, body), 1);
+    fn garbage_bodies_become_typed_errors_with_what_could_be_read() {
+        let nested = r#"{"errors":{"a":{"b":1}}}"#;
+        for body in ["", "null", "[]", r#"{"errors":5}"#, nested, "\u{0}\u{ffff}"] {
+            let expected_errors: FieldErrors = if body == nested {
+                [("a".to_string(), vec![r#"{"b":1}"#.to_string()])].into_iter().collect()
+            } else {
+                FieldErrors::new()
+            };
+            match into_result("x", raw(500, body), 1, &ManualClock::new()) {
+                Err(Error::Api { status, message, errors, .. }) => {
+                    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "body {body:?}");
+                    // No `error` string to show: the message is the body's excerpt.
+                    assert_eq!(message, String::from_utf8_lossy(body.as_bytes()), "body {body:?}");
+                    assert_eq!(errors, expected_errors, "body {body:?}");
+                }
+                other => panic!("500 with body {body:?}: expected Error::Api, got {other:?}"),
+            }
+            match into_result("x", raw(422, body), 1, &ManualClock::new()) {
+                Err(Error::Validation { operation, error }) => {
+                    assert_eq!(operation, "x");
+                    assert_eq!(error.message, None, "body {body:?}");
+                    assert_eq!(error.errors, expected_errors, "body {body:?}");
+                }
+                other => panic!("422 with body {body:?}: expected Error::Validation, got {other:?}"),
+            }
         }
     }
 

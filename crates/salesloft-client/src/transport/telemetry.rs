@@ -63,7 +63,7 @@ pub fn status_label(result: &Result<http::StatusCode, &Error>) -> String {
                 Error::Timeout { .. } => "timeout".into(),
                 Error::Dispatch { .. } => "transport".into(),
                 Error::CircuitOpen { .. } => "circuit_open".into(),
-                Error::Auth { .. } | Error::TokenStore(_) => "auth_error".into(),
+                Error::Auth { .. } | Error::TokenStore { .. } => "auth_error".into(),
                 Error::Decode { .. } => "decode_error".into(),
                 _ => "error".into(),
             },

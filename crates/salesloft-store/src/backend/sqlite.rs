@@ -18,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use time::OffsetDateTime;
 
 use super::{Backend, SCHEMA_VERSION, SQLITE_APPLICATION_ID, WriteTx, micros};
+use crate::clock::Clock;
 use crate::error::{Result, StoreError};
 use crate::inbox::{Inserted, PreparedDelivery};
 use crate::{StoreOptions, StoreUrl};
@@ -59,25 +60,25 @@ const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/sqlite/
 /// Opening and migrating are idempotent (the migration runs in one `BEGIN IMMEDIATE` transaction), so the
 /// whole open is retried with growing pauses until `busy_timeout` has passed.
 pub(crate) async fn open(url: &StoreUrl, path: &Path, options: &StoreOptions) -> Result<sqlx::SqlitePool> {
-    retry_while_busy(options.busy_timeout, || open_once(url, path, options)).await
+    retry_while_busy(options.clock.as_ref(), options.busy_timeout, || open_once(url, path, options)).await
 }
 
 /// Runs `attempt` until it returns anything but [`StoreError::Busy`], pausing 5 ms, 10 ms, … (at most 200 ms)
-/// between tries; the last `Busy` is returned once the next pause would end past `budget`.
-async fn retry_while_busy<T, F, Fut>(budget: std::time::Duration, mut attempt: F) -> Result<T>
+/// between tries on `clock`; the last `Busy` is returned once the next pause would end past `budget`.
+async fn retry_while_busy<T, F, Fut>(clock: &dyn Clock, budget: std::time::Duration, mut attempt: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let deadline = tokio::time::Instant::now() + budget;
+    let deadline = clock.now() + budget;
     let mut pause = std::time::Duration::from_millis(5);
     loop {
         match attempt().await {
             Err(StoreError::Busy { detail }) => {
-                if tokio::time::Instant::now() + pause > deadline {
+                if clock.now() + pause > deadline {
                     return Err(StoreError::Busy { detail });
                 }
-                tokio::time::sleep(pause).await;
+                clock.sleep(pause).await;
                 pause = (pause * 2).min(std::time::Duration::from_millis(200));
             }
             other => return other,
@@ -267,6 +268,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::clock::SystemClock;
 
     fn busy() -> StoreError {
         StoreError::Busy { detail: "database is locked".into() }
@@ -275,7 +277,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_open_that_loses_a_race_is_retried_until_it_succeeds() {
         let mut tries = 0;
-        let result = retry_while_busy(Duration::from_secs(10), || {
+        let result = retry_while_busy(&SystemClock::new(), Duration::from_secs(10), || {
             tries += 1;
             let outcome = if tries < 4 { Err(busy()) } else { Ok(tries) };
             async move { outcome }
@@ -287,7 +289,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_store_busy_past_the_timeout_is_reported_busy() {
         let start = tokio::time::Instant::now();
-        let result: Result<()> = retry_while_busy(Duration::from_secs(1), || async { Err(busy()) }).await;
+        let result: Result<()> =
+            retry_while_busy(&SystemClock::new(), Duration::from_secs(1), || async { Err(busy()) }).await;
         assert!(matches!(result, Err(StoreError::Busy { .. })), "got {result:?}");
         let waited = start.elapsed();
         assert!(waited <= Duration::from_secs(1) && waited >= Duration::from_millis(800), "waited {waited:?}");
@@ -296,7 +299,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn other_errors_are_not_retried() {
         let mut tries = 0;
-        let result: Result<()> = retry_while_busy(Duration::from_secs(10), || {
+        let result: Result<()> = retry_while_busy(&SystemClock::new(), Duration::from_secs(10), || {
             tries += 1;
             async { Err(StoreError::Corrupt { detail: "bad page".into() }) }
         })

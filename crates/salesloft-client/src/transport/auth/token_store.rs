@@ -8,7 +8,7 @@
 //! would otherwise lose the only valid refresh token (Nango issue #6136 — anchors.md §1.1).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::clock::{Clock, SharedClock, SystemClock};
 
 /// An OAuth token set. `Debug` prints `[REDACTED]` for both tokens.
 #[derive(Debug, Clone)]
@@ -150,6 +151,7 @@ impl TokenStore for MemoryTokenStore {
 pub struct FileTokenStore {
     path: PathBuf,
     lock_timeout: Duration,
+    clock: SharedClock,
 }
 
 /// How long [`FileTokenStore`] waits for another process's grant lock by default.
@@ -175,7 +177,14 @@ struct TokenFile {
 impl FileTokenStore {
     /// A store at `path` (the file need not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), lock_timeout: DEFAULT_LOCK_TIMEOUT }
+        Self { path: path.into(), lock_timeout: DEFAULT_LOCK_TIMEOUT, clock: Arc::new(SystemClock::default()) }
+    }
+
+    /// The same store, polling a held grant lock on `clock` (default [`SystemClock`]); tests pass a
+    /// [`crate::clock::ManualClock`] to run the lock timeout without waiting.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same store, waiting at most `timeout` for another process's grant lock.
@@ -196,7 +205,7 @@ impl FileTokenStore {
         self.path.with_file_name(name)
     }
 
-    fn lock_blocking(path: &Path, timeout: Duration) -> Result<std::fs::File, Error> {
+    fn open_lock_file(path: &Path) -> Result<std::fs::File, Error> {
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
@@ -204,25 +213,37 @@ impl FileTokenStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options
+        options
             .open(path)
-            .map_err(|e| Error::TokenStore(format!("opening the lock file {}: {e}", path.display())))?;
+            .map_err(|e| Error::token_store_caused_by(format!("opening the lock file {}: {e}", path.display()), e))
+    }
+
+    /// Takes the exclusive lock on `file`, polling every [`LOCK_POLL`] of `clock` for up to `timeout`.
+    async fn lock_polling(
+        file: std::fs::File,
+        path: &Path,
+        timeout: Duration,
+        clock: &dyn Clock,
+    ) -> Result<std::fs::File, Error> {
         // The holder's refresh is bounded by the HTTP timeouts; one that dies releases the lock with its file
-        // descriptors. Polling (rather than a blocking lock) lets a waiter give up on a stuck holder.
-        let started = std::time::Instant::now();
+        // descriptors. Polling (rather than a blocking lock) lets a waiter give up on a stuck holder. A
+        // non-blocking `flock` does not block, so it runs on the async task.
+        let started = clock.now();
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(file),
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => std::thread::sleep(LOCK_POLL),
+                Err(std::fs::TryLockError::WouldBlock) if clock.now().saturating_sub(started) < timeout => {
+                    clock.sleep(LOCK_POLL).await;
+                }
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::TokenStore(format!(
+                    return Err(Error::token_store(format!(
                         "another process has held {} for over {} s",
                         path.display(),
                         timeout.as_secs()
                     )));
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(Error::TokenStore(format!("locking {}: {e}", path.display())));
+                    return Err(Error::token_store_caused_by(format!("locking {}: {e}", path.display()), e));
                 }
             }
         }
@@ -233,12 +254,12 @@ impl FileTokenStore {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(Error::TokenStore(format!("reading {}: {e}", path.display())));
+                return Err(Error::token_store_caused_by(format!("reading {}: {e}", path.display()), e));
             }
         };
         // serde_json quotes the offending value (`invalid type: string "…"`), which here may be a token.
         let file: TokenFile = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::TokenStore(format!(
+            Error::token_store(format!(
                 "{} is not a token file: {}",
                 path.display(),
                 crate::redact::hide_quoted_values(&e.to_string())
@@ -262,14 +283,15 @@ impl FileTokenStore {
             issued_at: tokens.issued_at,
             scope: tokens.scope.clone(),
         };
-        let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::TokenStore(format!("encoding tokens: {e}")))?;
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::token_store(format!("encoding tokens: {e}")))?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("tokens");
         let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
-        let io = |what: &str, e: std::io::Error| Error::TokenStore(format!("{what} {}: {e}", temp.display()));
+        let io =
+            |what: &str, e: std::io::Error| Error::token_store_caused_by(format!("{what} {}: {e}", temp.display()), e);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -282,7 +304,7 @@ impl FileTokenStore {
             out.write_all(&json).map_err(|e| io("writing", e))?;
             out.sync_all().map_err(|e| io("syncing", e))?;
             std::fs::rename(&temp, path)
-                .map_err(|e| Error::TokenStore(format!("renaming into {}: {e}", path.display())))?;
+                .map_err(|e| Error::token_store_caused_by(format!("renaming into {}: {e}", path.display()), e))?;
             // Make the rename itself durable.
             if let Ok(dir) = std::fs::File::open(&dir) {
                 let _ = dir.sync_all();
@@ -302,7 +324,7 @@ impl TokenStore for FileTokenStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || Self::load_blocking(&path))
                 .await
-                .map_err(|e| Error::TokenStore(format!("token file task failed: {e}")))?
+                .map_err(|e| Error::token_store_caused_by(format!("token file task failed: {e}"), e))?
         })
     }
 
@@ -312,17 +334,18 @@ impl TokenStore for FileTokenStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || Self::save_blocking(&path, &tokens))
                 .await
-                .map_err(|e| Error::TokenStore(format!("token file task failed: {e}")))?
+                .map_err(|e| Error::token_store_caused_by(format!("token file task failed: {e}"), e))?
         })
     }
 
     fn lock_grant(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
         let path = self.lock_path();
-        let timeout = self.lock_timeout;
         Box::pin(async move {
-            let file = tokio::task::spawn_blocking(move || Self::lock_blocking(&path, timeout))
+            let opening = path.clone();
+            let file = tokio::task::spawn_blocking(move || Self::open_lock_file(&opening))
                 .await
-                .map_err(|e| Error::TokenStore(format!("token lock task failed: {e}")))??;
+                .map_err(|e| Error::token_store_caused_by(format!("token lock task failed: {e}"), e))??;
+            let file = Self::lock_polling(file, &path, self.lock_timeout, self.clock.as_ref()).await?;
             Ok(Some(GrantLock::new(file)))
         })
     }
@@ -400,8 +423,37 @@ mod tests {
         let path = dir.path().join("tokens.json");
         std::fs::write(&path, "{\"access_token\": 5, \"secret-ish\": \"xyz\"").expect("write");
         let error = FileTokenStore::new(&path).load().await.expect_err("corrupt file");
-        assert!(matches!(error, Error::TokenStore(_)), "expected TokenStore, got {error:?}");
+        assert!(matches!(error, Error::TokenStore { .. }), "expected TokenStore, got {error:?}");
         assert!(!error.to_string().contains("xyz"), "error echoed file content: {error}");
+        // serde's message may quote the file's content (a token), so it is not kept as the source.
+        assert!(std::error::Error::source(&error).is_none(), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_io_failure_keeps_the_io_error_as_its_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A directory where the token file should be: reading it fails with an I/O error.
+        let path = dir.path().join("tokens.json");
+        std::fs::create_dir(&path).expect("mkdir");
+        let error = FileTokenStore::new(&path).load().await.expect_err("a directory is not a token file");
+        let source = std::error::Error::source(&error).expect("the I/O error is kept");
+        assert!(source.downcast_ref::<std::io::Error>().is_some(), "source is {source:?}");
+    }
+
+    #[tokio::test]
+    async fn a_waiter_polls_a_held_lock_until_its_timeout_on_the_clock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        let held = FileTokenStore::new(&path).lock_grant().await.expect("lock").expect("a file lock");
+        let clock = crate::clock::ManualClock::new();
+        let waiter = FileTokenStore::new(&path).with_lock_timeout(Duration::from_secs(2)).with_clock(clock.shared());
+        let error = waiter.lock_grant().await.expect_err("the lock stays held");
+        assert!(error.to_string().contains("for over 2 s"), "{error}");
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.len(), 100, "2 s of 20 ms polls, waited on the clock");
+        assert!(sleeps.iter().all(|s| *s == LOCK_POLL), "{sleeps:?}");
+        drop(held);
+        assert!(waiter.lock_grant().await.expect("free now").is_some());
     }
 
     #[tokio::test]
@@ -416,7 +468,7 @@ mod tests {
         assert!(matches!(probe.try_lock(), Err(std::fs::TryLockError::WouldBlock)), "the lock is held");
         let impatient = FileTokenStore::new(&path).with_lock_timeout(Duration::ZERO);
         let error = impatient.lock_grant().await.expect_err("a held lock is not waited for beyond the timeout");
-        assert!(matches!(error, Error::TokenStore(_)), "{error:?}");
+        assert!(matches!(error, Error::TokenStore { .. }), "{error:?}");
         drop(held);
         probe.try_lock().expect("released on drop");
         drop(probe);

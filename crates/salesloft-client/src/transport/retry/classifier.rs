@@ -171,8 +171,74 @@ mod tests {
             ("reset POST", false, AttemptResult::Transport { connect: false }, NoRetry),
         ];
         for (name, idempotent, result, expected) in table {
-            let got = classify(idempotent, result, crate::transport::retry_after);
+            let got = classify(idempotent, result, |h| super::super::retry_after_at(h, std::time::Duration::ZERO));
             assert_eq!(got, expected, "{name}: expected {expected:?}, got {got:?}");
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn any_result() -> impl Strategy<Value = (Option<u16>, bool, bool)> {
+            // (status or None for a transport failure, timeout-vs-transport, connect)
+            (proptest::option::of(100u16..600), any::<bool>(), any::<bool>())
+        }
+
+        proptest! {
+            /// A non-idempotent request is only ever retried when it certainly was not processed: a 429
+            /// (rejected before work) or a failed connect.
+            #[test]
+            fn a_non_idempotent_request_is_retried_only_when_not_processed((status, timeout, connect) in any_result()) {
+                let headers = HeaderMap::new();
+                let result = match status {
+                    Some(code) => AttemptResult::Response { status: StatusCode::from_u16(code).expect("valid"), headers: &headers },
+                    None if timeout => AttemptResult::Timeout,
+                    None => AttemptResult::Transport { connect },
+                };
+                match classify(false, result, |_| None) {
+                    RetryAction::NoRetry => {}
+                    RetryAction::Retry { reason, .. } => {
+                        prop_assert!(matches!(reason, RetryReason::Throttled | RetryReason::Connect), "{reason:?} for {result:?}");
+                    }
+                }
+            }
+
+            /// Success, redirects and every 4xx but 408/429 are final, whatever the request and headers.
+            #[test]
+            fn answers_other_than_408_429_and_5xx_are_final(code in 100u16..500, idempotent in any::<bool>(), hint in proptest::option::of(0u64..10_000)) {
+                prop_assume!(code != 408 && code != 429);
+                let headers = HeaderMap::new();
+                let status = StatusCode::from_u16(code).expect("valid");
+                let action = classify(idempotent, AttemptResult::Response { status, headers: &headers }, |_| hint.map(Duration::from_secs));
+                prop_assert_eq!(action, RetryAction::NoRetry);
+            }
+
+            /// The server's hint is passed through as the floor for every retried answer, never invented.
+            #[test]
+            fn a_retried_answer_carries_exactly_the_server_hint(code in 400u16..600, idempotent in any::<bool>(), hint in proptest::option::of(0u64..10_000)) {
+                let headers = HeaderMap::new();
+                let status = StatusCode::from_u16(code).expect("valid");
+                let action = classify(idempotent, AttemptResult::Response { status, headers: &headers }, |_| hint.map(Duration::from_secs));
+                if let RetryAction::Retry { min_delay, .. } = action {
+                    prop_assert_eq!(min_delay, hint.map(Duration::from_secs));
+                }
+            }
+
+            /// Idempotence only ever adds retries: what a POST retries, a GET retries too, for the same reason.
+            #[test]
+            fn idempotence_is_monotonic((status, timeout, connect) in any_result()) {
+                let headers = HeaderMap::new();
+                let result = match status {
+                    Some(code) => AttemptResult::Response { status: StatusCode::from_u16(code).expect("valid"), headers: &headers },
+                    None if timeout => AttemptResult::Timeout,
+                    None => AttemptResult::Transport { connect },
+                };
+                let unsafe_verdict = classify(false, result, |_| None);
+                if unsafe_verdict != RetryAction::NoRetry {
+                    prop_assert_eq!(classify(true, result, |_| None), unsafe_verdict);
+                }
+            }
         }
     }
 }

@@ -1,17 +1,22 @@
 //! The retry layer's three separate decisions (smithy-rs `retries/`, tower `retry/` — rust_stack.md §3):
 //! [`classifier`] (retry or not, and the server's floor), [`backoff`] (how long to wait) and [`budget`]
-//! (whether retrying is still affordable). [`RetryConfig`] gathers their settings; the loop that applies
-//! them lives in [`crate::transport::pipeline`].
+//! (whether retrying is still affordable), plus [`after`] (the server's `Retry-After` hint, read on the
+//! injected clock). [`RetryConfig`] gathers their settings; [`attempts`] is the loop that applies them
+//! between attempts, and its module docs say why retry sits outside the breaker, the budget and auth.
 //!
 //! At most 3 attempts by default (the checklist's "max 3 attempts"; AWS `DefaultMaxAttempts = 3`,
 //! resilience4j `DEFAULT_MAX_ATTEMPTS = 3`, Google SRE "≤ 3 attempts" — anchors.md §2). A 401 refreshed once
 //! by the auth layer is repeated once *in addition* (it is a credential problem, not a failure of the
 //! service), and does not draw on the retry budget.
 
+pub mod after;
+pub mod attempts;
 pub mod backoff;
 pub mod budget;
 pub mod classifier;
 
+pub use after::{retry_after, retry_after_at};
+pub use attempts::{Attempt, AttemptOnce, RetryLoop};
 pub use backoff::{Backoff, Jitter};
 pub use budget::{RetryBudget, RetryBudgetConfig};
 pub use classifier::{AttemptResult, RetryAction, RetryReason, classify};
