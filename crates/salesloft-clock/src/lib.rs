@@ -2,7 +2,7 @@
 //!
 //! Every policy that depends on time — token expiry, backoff and `Retry-After`, the circuit breaker's open
 //! interval, the cost budget's minute window, the store's lock expiry and its lock and open retry polls, the
-//! simulator's record timestamps, outage windows, latency faults and webhook retries — reads it through
+//! sync journal's lock and lease waits and its lease renewals, the simulator's record timestamps, outage windows, latency faults and webhook retries — reads it through
 //! [`Clock`], so tests drive a [`ManualClock`] (or run [`SystemClock`] under `tokio::time::pause()`) instead of
 //! sleeping (STYLE.md "Time and I/O are injected").
 //!

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use salesloft_client::Error;
+use salesloft_clock::{Clock, ClockInstant, Sleep};
 use salesloft_store::StoreError;
-use tokio::time::Instant;
 
 /// When a [`guard`] renews and when it gives up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,18 +44,30 @@ impl LeaseTiming {
 }
 
 /// Runs `call` while `renew` keeps its lease alive; see the module docs. `operation` names the call in errors.
-pub async fn guard<T, C, R>(operation: &str, call: C, mut renew: R, timing: LeaseTiming) -> Result<T, Error>
+/// Renewal intervals and the deadline are measured on `clock`.
+pub async fn guard<T, C, R>(
+    operation: &str,
+    call: C,
+    mut renew: R,
+    timing: LeaseTiming,
+    clock: &dyn Clock,
+) -> Result<T, Error>
 where
     C: Future<Output = Result<T, Error>>,
     R: FnMut() -> BoxFuture<'static, Result<(), StoreError>>,
 {
     tokio::pin!(call);
-    let start = Instant::now();
-    let mut deadline = start + timing.deadline;
-    let mut next_renewal = start + timing.renew_every;
-    let mut renewal: Option<(Instant, BoxFuture<'static, Result<(), StoreError>>)> = None;
+    let mut deadline = clock.sleep(timing.deadline);
+    // Between renewals: the wait for the next one. During a renewal: when it started, and the renewal.
+    let mut next_renewal: Option<Sleep> = Some(clock.sleep(timing.renew_every));
+    let mut renewal: Option<(ClockInstant, BoxFuture<'static, Result<(), StoreError>>)> = None;
     loop {
-        let idle = renewal.is_none();
+        let renewal_due = async {
+            match next_renewal.as_mut() {
+                Some(wait) => wait.await,
+                None => std::future::pending().await,
+            }
+        };
         let renewal_done = async {
             match renewal.as_mut() {
                 Some((_, pending)) => pending.await,
@@ -66,9 +78,9 @@ where
             biased;
             result = &mut call => return result,
             outcome = renewal_done => {
-                let started = renewal.take().map(|(started, _)| started).unwrap_or_else(Instant::now);
+                let started = renewal.take().map(|(started, _)| started).unwrap_or_else(|| clock.now());
                 match outcome {
-                    Ok(()) => deadline = started + timing.deadline,
+                    Ok(()) => deadline = clock.sleep((started + timing.deadline).saturating_sub(clock.now())),
                     Err(StoreError::LeaseLost { what, name }) => {
                         return Err(Error::Journal {
                             message: format!(
@@ -80,12 +92,13 @@ where
                         tracing::warn!(%error, operation, "could not renew the row's lease; will try again");
                     }
                 }
-                next_renewal = Instant::now() + timing.renew_every;
+                next_renewal = Some(clock.sleep(timing.renew_every));
             }
-            () = tokio::time::sleep_until(next_renewal), if idle => {
-                renewal = Some((Instant::now(), renew()));
+            () = renewal_due => {
+                next_renewal = None;
+                renewal = Some((clock.now(), renew()));
             }
-            () = tokio::time::sleep_until(deadline) => {
+            () = &mut deadline => {
                 tracing::warn!(operation, "the call outlasted its deadline below the row's lease; stopping it");
                 return Err(Error::Timeout { operation: format!("{operation} (deadline below the row's lease)") });
             }
@@ -99,24 +112,28 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use futures::FutureExt as _;
+    use salesloft_clock::SystemClock;
 
     use super::*;
 
     const TTL: Duration = Duration::from_secs(90);
 
-    /// A lease in paused tokio time: `renew` moves its expiry to now + TTL, unless it was lost at `lost_at`.
+    /// A lease on a [`SystemClock`] in paused tokio time: `renew` moves its expiry to now + TTL, unless it was
+    /// lost after `lost_after` renewals.
     #[derive(Clone)]
     struct FakeLease {
-        expires: Arc<Mutex<Instant>>,
+        clock: SystemClock,
+        expires: Arc<Mutex<ClockInstant>>,
         renewals: Arc<AtomicUsize>,
         lost_after: Option<usize>,
         failing: bool,
     }
 
     impl FakeLease {
-        fn new(lost_after: Option<usize>, failing: bool) -> Self {
+        fn new(clock: &SystemClock, lost_after: Option<usize>, failing: bool) -> Self {
             Self {
-                expires: Arc::new(Mutex::new(Instant::now() + TTL)),
+                clock: clock.clone(),
+                expires: Arc::new(Mutex::new(clock.now() + TTL)),
                 renewals: Arc::new(AtomicUsize::new(0)),
                 lost_after,
                 failing,
@@ -129,7 +146,7 @@ mod tests {
                 let lease = lease.clone();
                 async move {
                     // A store round trip takes a moment.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    lease.clock.sleep(Duration::from_millis(20)).await;
                     let n = lease.renewals.fetch_add(1, Ordering::SeqCst) + 1;
                     if lease.lost_after.is_some_and(|after| n > after) {
                         return Err(StoreError::LeaseLost { what: "idempotency key", name: "k".into() });
@@ -137,7 +154,7 @@ mod tests {
                     if lease.failing {
                         return Err(StoreError::ConnectionLost { detail: "store down".into() });
                     }
-                    *lease.expires.lock().expect("lock") = Instant::now() + TTL;
+                    *lease.expires.lock().expect("lock") = lease.clock.now() + TTL;
                     Ok(())
                 }
                 .boxed()
@@ -145,58 +162,63 @@ mod tests {
         }
 
         fn live(&self) -> bool {
-            Instant::now() < *self.expires.lock().expect("lock")
+            self.clock.now() < *self.expires.lock().expect("lock")
         }
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_longer_than_the_lease_keeps_it_alive() {
-        let lease = FakeLease::new(None, false);
+        let clock = SystemClock::new();
+        let lease = FakeLease::new(&clock, None, false);
         let probe = lease.clone();
         // Five minutes of budget waits and Retry-After: more than three leases long.
         let call = async move {
             for _ in 0..30 {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                assert!(probe.live(), "the lease lapsed under the call at {:?}", Instant::now());
+                probe.clock.sleep(Duration::from_secs(10)).await;
+                assert!(probe.live(), "the lease lapsed under the call at {:?}", probe.clock.now());
             }
             Ok::<_, Error>("sent")
         };
-        let result = guard("people.create", call, lease.renewer(), LeaseTiming::for_ttl(TTL)).await;
+        let result = guard("people.create", call, lease.renewer(), LeaseTiming::for_ttl(TTL), &clock).await;
         assert_eq!(result.expect("the call completes"), "sent");
         assert!(lease.renewals.load(Ordering::SeqCst) >= 9, "renewed every 30 s");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_lost_lease_stops_the_call_before_anything_more_is_sent() {
-        let lease = FakeLease::new(Some(1), false);
+        let clock = SystemClock::new();
+        let lease = FakeLease::new(&clock, Some(1), false);
         let sent_again = Arc::new(AtomicBool::new(false));
         let flag = sent_again.clone();
-        let started = Instant::now();
+        let started = clock.now();
+        let waits = clock.clone();
         // The first attempt waits out a 120 s Retry-After, then a retry would go out.
         let call = async move {
-            tokio::time::sleep(Duration::from_secs(120)).await;
+            waits.sleep(Duration::from_secs(120)).await;
             flag.store(true, Ordering::SeqCst);
             Ok::<_, Error>(())
         };
-        let result = guard("people.create", call, lease.renewer(), LeaseTiming::for_ttl(TTL)).await;
+        let result = guard("people.create", call, lease.renewer(), LeaseTiming::for_ttl(TTL), &clock).await;
         match result {
             Err(Error::Journal { message, .. }) => assert!(message.contains("taken over"), "{message}"),
             other => panic!("expected the lost lease to stop the call, got {other:?}"),
         }
         assert!(!sent_again.load(Ordering::SeqCst), "no retry was sent after the lease was lost");
-        let stopped = Instant::now() - started;
+        let stopped = clock.now() - started;
         assert!(stopped <= Duration::from_secs(61), "stopped at the renewal that found it lost, got {stopped:?}");
     }
 
     #[tokio::test(start_paused = true)]
     async fn failing_renewals_end_the_call_before_the_lease_lapses() {
-        let lease = FakeLease::new(None, true);
+        let clock = SystemClock::new();
+        let lease = FakeLease::new(&clock, None, true);
         let probe = lease.clone();
+        let waits = clock.clone();
         let call = async move {
-            tokio::time::sleep(Duration::from_secs(600)).await;
+            waits.sleep(Duration::from_secs(600)).await;
             Ok::<_, Error>(())
         };
-        let result = guard("people.update", call, lease.renewer(), LeaseTiming::for_ttl(TTL)).await;
+        let result = guard("people.update", call, lease.renewer(), LeaseTiming::for_ttl(TTL), &clock).await;
         assert!(matches!(result, Err(Error::Timeout { .. })), "got {result:?}");
         assert!(probe.live(), "the call ended while the lease it started under still held");
     }

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use salesloft_clock::{SharedClock, SystemClock};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -66,15 +67,24 @@ pub struct LedgerJournal {
     holder: String,
     config: JournalConfig,
     redactor: Redactor,
+    clock: SharedClock,
 }
 
 impl LedgerJournal {
     /// A journal for `run` in `store`. The holder name (in locks and leases) is unique to this process and
     /// journal, and names this host and process id so a rerun can tell when the holder is gone
-    /// ([`crate::holder`]).
+    /// ([`crate::holder`]). Its waits run on the [`SystemClock`]; see [`LedgerJournal::with_clock`].
     pub fn new(store: Store, run: RunId, config: JournalConfig) -> Self {
         let holder = holder::this_process(&config.actor);
-        Self { store, run, holder, config, redactor: Redactor::default() }
+        Self { store, run, holder, config, redactor: Redactor::default(), clock: SystemClock::shared() }
+    }
+
+    /// The same journal with its waits on `clock`: the lock and lease waits (`lock_wait`) and the renewals
+    /// and deadline that keep a row's lease alive while a call runs ([`crate::lease_keeper`]). Lease expiry
+    /// itself is the store's business and reads the store's clock.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The run this journal records.
@@ -172,6 +182,7 @@ impl LedgerJournal {
             key,
             actor: self.config.actor.clone(),
             redactor: self.redactor.clone(),
+            clock: self.clock.clone(),
             last_body: Value::Null,
             final_audit: None,
         };
@@ -185,7 +196,7 @@ impl LedgerJournal {
     async fn acquire_lock(&self, index: usize, name: &str) -> Result<Option<LockGuard>, StoreError> {
         let locks = self.store.locks();
         let ttl = self.config.lock_ttl;
-        let deadline = tokio::time::Instant::now() + self.config.lock_wait;
+        let deadline = self.clock.now() + self.config.lock_wait;
         let mut pause = Duration::from_millis(5);
         let mut announced = false;
         loop {
@@ -214,11 +225,11 @@ impl LedgerJournal {
                     );
                 }
             }
-            let now = tokio::time::Instant::now();
+            let now = self.clock.now();
             if now >= deadline {
                 return Ok(None);
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
+            self.clock.sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(Duration::from_millis(250));
         }
     }
@@ -236,7 +247,7 @@ impl LedgerJournal {
     ) -> Result<Begin, StoreError> {
         let ledger = self.store.ledger();
         let ttl = self.config.lock_ttl;
-        let deadline = tokio::time::Instant::now() + self.config.lock_wait;
+        let deadline = self.clock.now() + self.config.lock_wait;
         let mut options = BeginOptions::default();
         let mut pause = Duration::from_millis(20);
         let mut announced = false;
@@ -268,11 +279,11 @@ impl LedgerJournal {
                             "the row is leased by another process; waiting for its lease to end"
                         );
                     }
-                    let now = tokio::time::Instant::now();
+                    let now = self.clock.now();
                     if now >= deadline {
                         return Ok(begin);
                     }
-                    tokio::time::sleep(pause.min(deadline - now)).await;
+                    self.clock.sleep(pause.min(deadline - now)).await;
                     pause = (pause * 2).min(Duration::from_millis(500));
                     self.store.locks().renew(lock, ttl).await?;
                 }
@@ -302,6 +313,8 @@ struct LedgerRow {
     key: String,
     actor: String,
     redactor: Redactor,
+    /// The clock the lease keeper measures renewals and the call's deadline on.
+    clock: SharedClock,
     /// The body of the mutation in flight, redacted when it goes into the audit log.
     last_body: Value,
     /// The audit record of the mutation that succeeded, written with `complete`.
@@ -406,6 +419,7 @@ impl RowJournal for LedgerRow {
         let lock = self.lock.clone();
         let store = self.store.clone();
         let ttl = self.lock_ttl;
+        let clock = self.clock.clone();
         let renew = move || {
             let (store, lease, mut lock) = (store.clone(), lease.clone(), lock.clone());
             async move {
@@ -417,7 +431,8 @@ impl RowJournal for LedgerRow {
             }
             .boxed()
         };
-        lease_keeper::guard("people mutation", call, renew, LeaseTiming::for_ttl(ttl)).boxed()
+        async move { lease_keeper::guard("people mutation", call, renew, LeaseTiming::for_ttl(ttl), clock.as_ref()).await }
+            .boxed()
     }
 
     fn answered<'a>(&'a mut self, mutation: Mutation, status: Option<u16>) -> BoxFuture<'a, Result<(), Error>> {
