@@ -224,13 +224,15 @@ async fn postgres_a_connection_lost_mid_transaction_leaves_no_partial_write() {
         })
     };
     let admin = common::pg_admin(&common::pg_url(), None).await;
+    // Poll (bounded by tries, not by time) until the step shows up waiting on the row lock; each try is a
+    // round trip to the server, which paces the loop.
     let mut killed = 0;
-    for _ in 0..500 {
+    for _ in 0..20_000 {
         killed = terminate_backends(&admin, schema, true).await;
         if killed > 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await; // polling for a condition, not timing
+        tokio::task::yield_now().await;
     }
     assert_eq!(killed, 1, "the blocked ledger step never showed up as waiting on the row lock");
     let outcome = step.await.unwrap_or_else(|e| panic!("join: {e}"));
