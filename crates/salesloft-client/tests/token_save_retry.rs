@@ -7,21 +7,22 @@
 //! Time is injected: the pipeline runs on a [`GatedClock`] whose sleeps wait for the test to release them, so
 //! each save retry happens exactly when the test says. One test per binary: the metrics recorder is global.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use http::Method;
 use metrics_exporter_prometheus::PrometheusBuilder;
-use salesloft_client::Error;
 use salesloft_client::clock::{Clock, ClockInstant, ManualClock};
-use salesloft_client::transport::auth::{OAuthConfig, TOKEN_SAVE_FAILURES_TOTAL};
-use salesloft_client::transport::{ApiRequest, FileTokenStore, Pipeline, TokenSet, TokenStore};
-use salesloft_sim::{RunningSim, SimConfig, Simulator};
-use secrecy::{ExposeSecret, SecretString};
+use salesloft_client::transport::auth::TOKEN_SAVE_FAILURES_TOTAL;
+use salesloft_client::transport::{ApiRequest, FileTokenStore, Pipeline, TokenStore};
+use salesloft_sim::{SimConfig, Simulator};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use support::oauth::{self, FlakyStore};
 
 /// A manual clock whose sleeps block until the test releases them.
 #[derive(Debug, Clone)]
@@ -57,61 +58,6 @@ impl Clock for GatedClock {
     }
 }
 
-/// A file store whose saves fail while `failing` is set; counts every save attempt.
-#[derive(Debug)]
-struct FlakyStore {
-    file: FileTokenStore,
-    failing: AtomicBool,
-    attempts: AtomicUsize,
-}
-
-impl TokenStore for FlakyStore {
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
-        self.file.load()
-    }
-
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
-        self.attempts.fetch_add(1, Ordering::SeqCst);
-        if self.failing.load(Ordering::SeqCst) {
-            return Box::pin(async { Err(Error::token_store("disk full")) });
-        }
-        self.file.save(tokens)
-    }
-}
-
-/// A `MakeWriter` that appends to a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-async fn control(sim: &RunningSim, method: Method, path: &str, body: Value) -> Value {
-    let url = format!("{}/__sim/{path}", sim.root_url());
-    let response = reqwest::Client::new().request(method, &url).json(&body).send().await.expect("control call");
-    assert!(response.status().is_success(), "control {path} answered {}", response.status());
-    response.json().await.unwrap_or(Value::Null)
-}
-
-async fn try_refresh(sim: &RunningSim, refresh_token: &str) -> u16 {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token),
-        ("client_id", "sim-client"),
-        ("client_secret", "sim-secret"),
-    ];
-    let url = format!("{}/oauth/token", sim.root_url());
-    reqwest::Client::new().post(&url).form(&form).send().await.expect("token call").status().as_u16()
-}
-
 /// Yields until `done` holds (bounded: the background task needs only a few polls).
 async fn settle(mut done: impl FnMut() -> bool) {
     for _ in 0..10_000 {
@@ -130,38 +76,20 @@ fn me() -> ApiRequest {
 #[tokio::test]
 async fn a_rotated_token_set_is_used_while_its_save_fails_and_the_file_ends_with_the_newest_set() {
     let metrics = PrometheusBuilder::new().install_recorder().expect("recorder");
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("salesloft_client=trace")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let (logs, _logging) = support::logs::capture();
 
     let config = SimConfig { seed_people: 5, access_token_lifetime: Duration::from_secs(60), ..SimConfig::default() };
     let sim = Simulator::start(config).await.expect("sim");
     let clock = GatedClock { manual: ManualClock::new(), gate: Arc::new(tokio::sync::Semaphore::new(0)) };
-    let minted = control(&sim, Method::POST, "tokens", json!({"client_id": "sim-client", "expires_in": 60})).await;
+    let minted = oauth::mint(&sim, Some(60)).await;
     let now = clock.unix_time().as_secs();
-    let first = TokenSet {
-        access_token: SecretString::from(minted["access_token"].as_str().expect("access").to_string()),
-        refresh_token: Some(SecretString::from(minted["refresh_token"].as_str().expect("refresh").to_string())),
-        expires_at: Some(now + 60),
-        issued_at: Some(now),
-        scope: None,
-    };
+    let first = oauth::token_set(&minted, Some(now + 60), Some(now));
     let dir = tempfile::tempdir().expect("tempdir");
     let file = FileTokenStore::new(dir.path().join("tokens.json"));
     file.save(&first).await.expect("seed the file");
-    let store = Arc::new(FlakyStore { file, failing: AtomicBool::new(true), attempts: AtomicUsize::new(0) });
-    let config = OAuthConfig::new(
-        OAuthConfig::token_url_for(sim.base_url()),
-        "sim-client",
-        SecretString::from("sim-secret".to_string()),
-    );
+    let store = Arc::new(FlakyStore::failing(file));
     let pipeline = Pipeline::builder(sim.base_url())
-        .oauth(config, store.clone())
+        .oauth(oauth::config(&sim), store.clone())
         .clock(Arc::new(clock.clone()))
         .build()
         .expect("pipeline");
@@ -174,7 +102,7 @@ async fn a_rotated_token_set_is_used_while_its_save_fails_and_the_file_ends_with
     expire(61);
     pipeline.execute(me()).await.expect("the rotated set is used although its save failed");
     pipeline.execute(me()).await.expect("and used again without another refresh");
-    let stats = control(&sim, Method::GET, "stats", Value::Null).await;
+    let stats = support::stats(&sim).await;
     assert_eq!(stats["refreshes"], json!(1), "one refresh so far, stats {stats}");
     assert_eq!(stats["by_status"]["401"], Value::Null, "no call was refused, stats {stats}");
     assert!(store.load().await.expect("load").expect("tokens").same_access_token(&first), "the file is stale");
@@ -183,7 +111,7 @@ async fn a_rotated_token_set_is_used_while_its_save_fails_and_the_file_ends_with
     // is revoked), and the call succeeds.
     expire(61);
     pipeline.execute(me()).await.expect("the second refresh uses the held refresh token");
-    let stats = control(&sim, Method::GET, "stats", Value::Null).await;
+    let stats = support::stats(&sim).await;
     assert_eq!(stats["refreshes"], json!(2), "two refreshes, stats {stats}");
     assert_eq!(store.attempts.load(Ordering::SeqCst), 2, "one failed save per refresh");
 
@@ -211,7 +139,11 @@ async fn a_rotated_token_set_is_used_while_its_save_fails_and_the_file_ends_with
         saved
     };
     let refresh = saved.refresh_token.as_ref().expect("refresh token").expose_secret().to_string();
-    assert_eq!(try_refresh(&sim, &refresh).await, 200, "the file holds the grant's newest refresh token");
+    assert_eq!(
+        oauth::refresh(&sim, &refresh).await.status().as_u16(),
+        200,
+        "the file holds the grant's newest refresh token"
+    );
     assert_ne!(
         refresh,
         first.refresh_token.as_ref().expect("refresh").expose_secret(),
@@ -221,7 +153,7 @@ async fn a_rotated_token_set_is_used_while_its_save_fails_and_the_file_ends_with
     let rendered = metrics.render();
     let line = format!("{TOKEN_SAVE_FAILURES_TOTAL} 4");
     assert!(rendered.contains(&line), "expected {line:?} in the metrics:\n{rendered}");
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let text = logs.text();
     assert!(text.contains("could not save the rotated SalesLoft tokens"), "the failure is logged:\n{text}");
     assert!(!text.contains(&refresh) && !text.contains(first.access_token.expose_secret()), "no token in the logs");
 }

@@ -9,36 +9,21 @@ use std::time::Duration;
 
 use http::Method;
 use salesloft_client::clock::{Clock, ManualClock};
-use salesloft_client::transport::auth::OAuthConfig;
 use salesloft_client::transport::{ApiRequest, MemoryTokenStore, Pipeline, RetryConfig, TokenSet};
 use salesloft_sim::{SimConfig, Simulator};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::logs::capture;
-
-async fn control(root: &str, method: Method, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .request(method, format!("{root}/__sim/{path}"))
-        .json(&body)
-        .send()
-        .await
-        .expect("control call");
-    assert!(response.status().is_success(), "control {path}: {}", response.status());
-    response.json().await.unwrap_or(Value::Null)
-}
+use support::oauth;
 
 #[tokio::test]
 async fn a_422_is_logged_with_the_payload_secrets_removed_and_pii_masked() {
     let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");
-    let pipeline = Pipeline::builder(sim.base_url())
-        .api_key(SecretString::from(sim.api_key().to_string()))
-        .clock(ManualClock::new().shared())
-        .build()
-        .expect("pipeline");
+    let pipeline = support::api_key_pipeline(&sim);
     let fault = json!({"method": "POST", "path": "/v2/people", "sequence": [
         {"status": 422, "body": {"errors": {"email_address": ["is already taken"]}}}
     ]});
-    control(sim.root_url(), Method::POST, "faults", fault).await;
+    support::add_fault(&sim, fault).await;
     let (logs, _guard) = capture();
 
     let request = ApiRequest::new("people.create", Method::POST, "people").json(json!({
@@ -138,8 +123,7 @@ async fn a_low_budget_is_logged_once_per_window() {
 #[tokio::test]
 async fn no_token_or_secret_reaches_the_logs() {
     let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");
-    let minted =
-        control(sim.root_url(), Method::POST, "tokens", json!({"client_id": "sim-client", "expires_in": 60})).await;
+    let minted = oauth::mint(&sim, Some(60)).await;
     let access = minted["access_token"].as_str().expect("access").to_string();
     let refresh = minted["refresh_token"].as_str().expect("refresh").to_string();
     let clock = ManualClock::new();
@@ -151,13 +135,8 @@ async fn no_token_or_secret_reaches_the_logs() {
         issued_at: Some(now),
         scope: None,
     })));
-    let config = OAuthConfig::new(
-        OAuthConfig::token_url_for(sim.base_url()),
-        "sim-client",
-        SecretString::from("sim-secret".to_string()),
-    );
     let pipeline = Pipeline::builder(sim.base_url())
-        .oauth(config, store.clone())
+        .oauth(oauth::config(&sim), store.clone())
         .clock(clock.shared())
         .retry(RetryConfig { seed: Some(1), ..RetryConfig::default() })
         .build()
@@ -169,15 +148,13 @@ async fn no_token_or_secret_reaches_the_logs() {
     pipeline.execute(ApiRequest::new("me.get", Method::GET, "me")).await.expect("refreshed on 401");
     clock.advance(Duration::from_secs(7200));
     pipeline.execute(ApiRequest::new("me.get", Method::GET, "me")).await.expect("refreshed proactively");
-    control(
-        sim.root_url(),
-        Method::POST,
-        "faults",
+    support::add_fault(
+        &sim,
         json!({"method": "*", "path": "/v2/people", "sequence": [{"status": 503}, {"status": 422}]}),
     )
     .await;
     pipeline.execute(ApiRequest::new("people.list", Method::GET, "people")).await.expect_err("422 after a retried 503");
-    let stats = control(sim.root_url(), Method::GET, "stats", Value::Null).await;
+    let stats = support::stats(&sim).await;
     assert_eq!(stats["refreshes"], json!(2), "expected a 401 refresh and a proactive one, stats {stats}");
 
     let current = store.current().expect("tokens");

@@ -1,13 +1,13 @@
 //! The metrics the pipeline exports, rendered by a Prometheus recorder installed with the crate's
 //! [`LATENCY_BUCKETS`]. One test per binary: the recorder is process-global.
 
+mod support;
+
 use http::Method;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-use salesloft_client::clock::ManualClock;
+use salesloft_client::transport::ApiRequest;
 use salesloft_client::transport::telemetry::{LATENCY_BUCKETS, REQUEST_DURATION_SECONDS, describe_metrics};
-use salesloft_client::transport::{ApiRequest, Pipeline};
 use salesloft_sim::{SimConfig, Simulator};
-use secrecy::SecretString;
 use serde_json::json;
 
 #[tokio::test]
@@ -20,17 +20,8 @@ async fn requests_latency_retries_cost_budget_and_breaker_are_exported() {
     describe_metrics();
 
     let sim = Simulator::start(SimConfig { seed_people: 10, ..SimConfig::default() }).await.expect("sim");
-    let pipeline = Pipeline::builder(sim.base_url())
-        .api_key(SecretString::from(sim.api_key().to_string()))
-        .clock(ManualClock::new().shared())
-        .build()
-        .expect("pipeline");
-    reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.root_url()))
-        .json(&json!({"method": "GET", "path": "/v2/people", "sequence": [{"status": 503}]}))
-        .send()
-        .await
-        .expect("fault");
+    let pipeline = support::api_key_pipeline(&sim);
+    support::add_fault(&sim, json!({"method": "GET", "path": "/v2/people", "sequence": [{"status": 503}]})).await;
     pipeline.execute(ApiRequest::new("people.list", Method::GET, "people")).await.expect("retried");
     pipeline.execute(ApiRequest::new("people.get", Method::GET, "people/999999999")).await.expect_err("404");
 

@@ -6,6 +6,8 @@
 //!   schema.
 //! - `webhooks` (feature `webhooks`): a local webhook receiver that records deliveries and can fail the first
 //!   few, for the simulator's webhook tests.
+//! - `sim` (feature `sim`): the simulator's control API over HTTP — request log, faults, stats — for tests
+//!   in any crate.
 //! - [`pg`]: the PostgreSQL fixture. Its tests need a real server named by `SLPROD_TEST_PG_URL`
 //!   (`eval "$(scripts/pg-test-server.sh start)"` from the repository root); without it they fail, loudly, and
 //!   never skip.
@@ -25,6 +27,8 @@
 //! ```
 
 pub mod pg;
+#[cfg(feature = "sim")]
+pub mod sim;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 

@@ -2,11 +2,16 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod oauth;
 pub mod one_off;
 pub mod planted;
 
+use http::Method;
 use salesloft_client::Client;
+use salesloft_client::clock::ManualClock;
+use salesloft_client::transport::Pipeline;
 use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use secrecy::SecretString;
 use serde_json::Value;
 
 /// Starts a simulator with `seed_people` people and a budget large enough not to interfere.
@@ -38,26 +43,17 @@ pub async fn start_manual(seed_people: u64) -> (RunningSim, Client, salesloft_cl
 
 /// `GET /__sim/stats`.
 pub async fn stats(sim: &RunningSim) -> Value {
-    get(sim, "/__sim/stats").await
+    salesloft_testkit::sim::stats(sim.root_url()).await
 }
 
 /// `GET /__sim/requests?limit=N` (most recent first).
 pub async fn requests(sim: &RunningSim, limit: usize) -> Vec<Value> {
-    match get(sim, &format!("/__sim/requests?limit={limit}")).await {
-        Value::Array(items) => items,
-        other => panic!("expected an array from /__sim/requests, got {other}"),
-    }
+    salesloft_testkit::sim::requests(sim.root_url(), limit).await
 }
 
 /// `POST /__sim/faults`.
 pub async fn add_fault(sim: &RunningSim, rule: Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.root_url()))
-        .json(&rule)
-        .send()
-        .await
-        .expect("control API reachable");
-    assert!(response.status().is_success(), "adding fault {rule}: expected 2xx, got {}", response.status());
+    salesloft_testkit::sim::add_fault(sim.root_url(), rule).await
 }
 
 /// `POST /__sim/reset`.
@@ -70,15 +66,22 @@ pub async fn reset(sim: &RunningSim) {
     assert!(response.status().is_success(), "reset: expected 2xx, got {}", response.status());
 }
 
-async fn get(sim: &RunningSim, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}{path}", sim.root_url()))
-        .send()
-        .await
-        .expect("control API reachable")
-        .json()
-        .await
-        .expect("control API answers JSON")
+/// Calls the control API (`/__sim/<path>`) with `body` as JSON; panics unless it answers 2xx. The answer as
+/// JSON (`null` when it has none).
+pub async fn control(sim: &RunningSim, method: Method, path: &str, body: Value) -> Value {
+    let url = format!("{}/__sim/{path}", sim.root_url());
+    let response = reqwest::Client::new().request(method, &url).json(&body).send().await.expect("control call");
+    assert!(response.status().is_success(), "control {path} answered {}", response.status());
+    response.json().await.unwrap_or(Value::Null)
+}
+
+/// A pipeline for the simulator with its API key, on a manual clock of its own.
+pub fn api_key_pipeline(sim: &RunningSim) -> Pipeline {
+    Pipeline::builder(sim.base_url())
+        .api_key(SecretString::from(sim.api_key().to_string()))
+        .clock(ManualClock::new().shared())
+        .build()
+        .expect("pipeline")
 }
 
 /// A number from a stats object.
