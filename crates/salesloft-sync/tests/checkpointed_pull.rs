@@ -42,16 +42,10 @@ async fn an_interrupted_pull_resumes_from_its_checkpoint() {
     let (sim, client, store, dir) = setup(1_000).await;
     let out = dir.path().join("people.jsonl");
     // The newest-record probe and three pages are served, then the API refuses (403 is never retried).
-    let status = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.root_url()))
-        .json(&json!({"method": "GET", "path": "/v2/people", "sequence": [
-            {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"status": 403}
-        ]}))
-        .send()
-        .await
-        .expect("control API")
-        .status();
-    assert!(status.is_success(), "fault rule accepted: {status}");
+    let rule = json!({"method": "GET", "path": "/v2/people", "sequence": [
+        {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"latency_ms": 0}, {"status": 403}
+    ]});
+    salesloft_testkit::sim::add_fault(sim.root_url(), rule).await;
     let mut seen = Vec::new();
     let error =
         pull_to_file::<Person>(&client, store.clone(), "people", &out, &PullOptions::default(), |n| seen.push(n))

@@ -55,19 +55,9 @@ fn journal(store: &Store, run: &str) -> LedgerJournal {
     )
 }
 
-async fn sim_stats(sim: &RunningSim) -> Value {
-    reqwest::get(format!("{}/__sim/stats", sim.root_url())).await.expect("stats").json().await.expect("stats json")
-}
-
-/// The simulator's request log (`/__sim/requests`), oldest first.
+/// The simulator's request log.
 async fn request_log(sim: &RunningSim) -> Vec<Value> {
-    let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
-        .await
-        .expect("request log")
-        .json()
-        .await
-        .expect("log json");
-    log.as_array().cloned().expect("the request log is an array")
+    salesloft_testkit::sim::request_log(sim.root_url()).await
 }
 
 /// Successful person mutations SalesLoft received (POST /v2/people and PUT /v2/people/{id} answered 200).
@@ -146,11 +136,11 @@ async fn a_rerun_of_the_same_run_replays_and_sends_nothing(backend: Backend) {
     let rows = people(0..10, "Once");
     let first = upsert_people_journaled(&f.client, rows.clone(), &config, &journal(&f.store, "same")).await;
     assert_eq!(kinds(&first), (10, 0, 0, 0));
-    let before = sim_stats(&f.sim).await["requests"].as_u64().expect("requests");
+    let before = salesloft_testkit::sim::stats(f.sim.root_url()).await["requests"].as_u64().expect("requests");
 
     let again = upsert_people_journaled(&f.client, rows, &config, &journal(&f.store, "same")).await;
     assert_eq!(kinds(&again), (10, 0, 0, 0), "the recorded results are replayed");
-    let after = sim_stats(&f.sim).await["requests"].as_u64().expect("requests");
+    let after = salesloft_testkit::sim::stats(f.sim.root_url()).await["requests"].as_u64().expect("requests");
     assert_eq!(after - before, 1, "only the batched lookup was sent on the rerun");
     assert_eq!(audit_records(&f.store).await.len(), 10, "no new audit records");
     f.sim.shutdown().await;
@@ -197,13 +187,7 @@ async fn a_taken_create_and_its_update_are_both_recorded(backend: Backend) {
     let stale = serde_json::json!({"method": "GET", "path": "/v2/people", "sequence": [{"status": 200, "body": {
         "data": [], "metadata": {"filtering": {}, "paging": {"per_page": 100, "current_page": 1, "next_page": null, "prev_page": null}, "sorting": {}}
     }}]});
-    let added = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", f.sim.root_url()))
-        .json(&stale)
-        .send()
-        .await
-        .expect("fault");
-    assert!(added.status().is_success());
+    add_fault(&f.sim, stale).await;
 
     let outcomes = upsert_people_journaled(
         &f.client,
@@ -323,13 +307,7 @@ async fn a_pause_during_a_run_stops_the_rows_under_way_and_resume_finishes_them(
 }
 
 async fn add_fault(sim: &RunningSim, rule: Value) {
-    let added = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.root_url()))
-        .json(&rule)
-        .send()
-        .await
-        .expect("fault");
-    assert!(added.status().is_success(), "the fault is accepted");
+    salesloft_testkit::sim::add_fault(sim.root_url(), rule).await
 }
 
 async fn a_row_that_failed_for_a_passing_reason_is_tried_again_on_rerun(backend: Backend) {
