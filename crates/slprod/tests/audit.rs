@@ -1,7 +1,9 @@
 //! `slprod audit verify|export` against a real SQLite store.
 
-use assert_cmd::Command;
+mod support;
+
 use salesloft_store::{AuditEntry, StoreUrl};
+use support::{run_blocking as run, slprod};
 
 /// Creates a store with `n` audit records and returns its URL.
 fn store_with_records(dir: &tempfile::TempDir, n: usize) -> String {
@@ -10,7 +12,7 @@ fn store_with_records(dir: &tempfile::TempDir, n: usize) -> String {
 
 /// Creates a store with `n` audit records hashed with `key` (HMAC) or plain sha256, and returns its URL.
 fn store_with_keyed_records(dir: &tempfile::TempDir, n: usize, key: Option<&str>) -> String {
-    let url = format!("sqlite://{}", dir.path().join("slprod.sqlite").display());
+    let url = support::sqlite_url(dir.path());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let runtime = runtime.unwrap_or_else(|e| panic!("runtime: {e}"));
     runtime.block_on(async {
@@ -53,21 +55,6 @@ fn patch_file(url: &str, from: &str, to: &str) {
     }
     assert!(hits > 0, "{from:?} not found in the database file");
     std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("write: {e}"));
-}
-
-fn slprod() -> Command {
-    let mut cmd = Command::cargo_bin("slprod").unwrap_or_else(|e| panic!("slprod binary: {e}"));
-    cmd.env_remove("SLPROD_STORE").env_remove("SLPROD_AUDIT_KEY");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running slprod: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

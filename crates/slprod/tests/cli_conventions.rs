@@ -2,55 +2,11 @@
 //! configuration file (`--config` / `SLPROD_CONFIG`, flags and environment over it, unknown keys refused with
 //! their line), shell completions, and no colour when the stream is not a terminal.
 
-use assert_cmd::Command;
-use salesloft_sim::{RunningSim, SimConfig, Simulator};
+mod support;
+
+use salesloft_sim::RunningSim;
 use serde_json::Value;
-
-async fn sim(people: u64) -> RunningSim {
-    Simulator::start(SimConfig { seed_people: people, budget_per_minute: 1_000_000, ..SimConfig::default() })
-        .await
-        .expect("the simulator starts")
-}
-
-/// `slprod` with none of the connection variables set, so only the test's own choices apply.
-fn slprod() -> Command {
-    let mut command = Command::cargo_bin("slprod").expect("the slprod binary");
-    for name in [
-        "SALESLOFT_BASE_URL",
-        "SALESLOFT_API_KEY",
-        "SALESLOFT_OAUTH_TOKEN_FILE",
-        "SALESLOFT_OAUTH_CLIENT_ID",
-        "SALESLOFT_OAUTH_CLIENT_SECRET",
-        "SALESLOFT_CLIENT_ID",
-        "SALESLOFT_CLIENT_SECRET",
-        "SLPROD_STORE",
-        "SLPROD_CONFIG",
-        "SLPROD_OUTPUT",
-        "SLPROD_AUDIT_KEY",
-    ] {
-        command.env_remove(name);
-    }
-    command.env("RUST_LOG", "warn");
-    command
-}
-
-/// Runs the command off the async runtime (a simulator may be serving meanwhile).
-async fn run(mut command: Command) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = command.output().expect("slprod runs");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .expect("join")
-}
-
-fn store_arg(dir: &std::path::Path) -> String {
-    format!("sqlite://{}", dir.join("slprod.sqlite").display())
-}
+use support::{run, sim, slprod, sqlite_url as store_arg};
 
 #[tokio::test]
 async fn errors_go_through_output_json_with_their_exit_code() {
@@ -186,20 +142,10 @@ async fn completions_are_printed_for_each_shell() {
 
 /// A token file holding a freshly minted (still valid) token set of the simulator's OAuth app.
 async fn token_file(sim: &RunningSim, dir: &std::path::Path) -> std::path::PathBuf {
-    let minted: Value = reqwest::Client::new()
-        .post(format!("{}/__sim/tokens", sim.root_url()))
-        .json(&serde_json::json!({"client_id": "sim-client"}))
-        .send()
-        .await
-        .expect("control API")
-        .json()
-        .await
-        .expect("token JSON");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let minted = support::mint_tokens(sim, None).await;
+    let now = support::unix_now();
     let path = dir.join("tokens.json");
-    let tokens = serde_json::json!({"access_token": minted["access_token"], "refresh_token": minted["refresh_token"],
-        "expires_at": now + 3600, "issued_at": now});
-    std::fs::write(&path, tokens.to_string()).expect("write tokens");
+    support::write_token_file(&path, &minted, now + 3600, now);
     path
 }
 

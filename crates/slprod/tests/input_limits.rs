@@ -6,26 +6,19 @@
 //! None of these runs reaches SalesLoft: every row fails before anything is sent, so the base URL points at a
 //! closed loopback port.
 
-use std::path::Path;
+mod support;
 
-use assert_cmd::Command;
+use std::path::Path;
 
 /// Runs `slprod <args>` with a throwaway store; returns (exit code, stdout, stderr).
 fn slprod(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::cargo_bin("slprod")
-        .expect("the slprod binary")
+    let mut command = support::slprod();
+    command
         .args(args)
         .env("SALESLOFT_BASE_URL", "http://127.0.0.1:9/v2")
         .env("SALESLOFT_API_KEY", "ak-test")
-        .env("SLPROD_STORE", format!("sqlite://{}", dir.join("slprod.sqlite").display()))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("slprod runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .env("SLPROD_STORE", support::sqlite_url(dir));
+    support::run_blocking(&mut command)
 }
 
 #[test]

@@ -1,47 +1,26 @@
 //! `slprod pull` and `slprod push` end to end: the binary against an in-process simulator.
 
+mod support;
+
 use std::collections::HashSet;
 use std::path::Path;
 
-use assert_cmd::Command;
-use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use salesloft_sim::RunningSim;
 use serde_json::{Value, json};
+use support::sim;
 
-async fn sim(people: u64) -> RunningSim {
-    Simulator::start(SimConfig { seed_people: people, budget_per_minute: 1_000_000, ..SimConfig::default() })
-        .await
-        .expect("the simulator starts")
-}
-
-/// Runs `slprod <args>` off the async runtime (the simulator keeps serving meanwhile).
+/// Runs `slprod <args>` against `sim` off the async runtime (the simulator keeps serving meanwhile).
 async fn slprod(sim: &RunningSim, args: Vec<String>) -> (i32, String, String) {
-    let base = sim.base_url().to_string();
-    let key = sim.api_key().to_string();
-    tokio::task::spawn_blocking(move || {
-        let output = Command::cargo_bin("slprod")
-            .expect("the slprod binary")
-            .args(&args)
-            .env("SALESLOFT_BASE_URL", base)
-            .env("SALESLOFT_API_KEY", key)
-            .env("SLPROD_STORE", store_url())
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("slprod runs");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .expect("join")
+    let mut command = support::slprod_for(sim, &store_url());
+    command.args(args);
+    support::run(command).await
 }
 
 /// The store of this test binary's pushes: a temp SQLite file, never the working directory.
 fn store_url() -> String {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"));
-    format!("sqlite://{}", dir.path().join("slprod.sqlite").display())
+    support::sqlite_url(dir.path())
 }
 
 fn args(items: &[&str]) -> Vec<String> {
@@ -72,14 +51,7 @@ fn assert_exactly(ids: &[i64], expected: usize) {
 }
 
 async fn add_fault(sim: &RunningSim, rule: Value) {
-    let status = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.root_url()))
-        .json(&rule)
-        .send()
-        .await
-        .expect("control API")
-        .status();
-    assert!(status.is_success(), "adding a fault: expected 2xx, got {status}");
+    salesloft_testkit::sim::add_fault(sim.root_url(), rule).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,17 +139,10 @@ async fn pull_refuses_to_run_without_a_key_or_over_a_foreign_file() {
     assert_eq!(code, 2, "expected exit 2 for an existing file without checkpoint, got {code}: {stderr}");
     assert!(stderr.contains("--overwrite"), "the message says how to proceed: {stderr}");
 
-    let output = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("slprod")
-            .expect("bin")
-            .args(["pull", "people", "--out", &out_arg, "--base-url", "http://127.0.0.1:9/v2"])
-            .env_remove("SALESLOFT_API_KEY")
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("join");
-    assert_eq!(output.status.code(), Some(2), "expected exit 2 without a credential");
+    let mut command = support::slprod();
+    command.args(["pull", "people", "--out", &out_arg, "--base-url", "http://127.0.0.1:9/v2"]);
+    let (code, _, _) = support::run(command).await;
+    assert_eq!(code, 2, "expected exit 2 without a credential");
     sim.shutdown().await;
 }
 
@@ -270,42 +235,22 @@ async fn push_jsonl_skips_invalid_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_with_an_expired_oauth_token_refreshes_and_saves_the_rotated_token() {
     let sim = sim(250).await;
-    let minted: Value = reqwest::Client::new()
-        .post(format!("{}/__sim/tokens", sim.root_url()))
-        .json(&json!({"client_id": "sim-client"}))
-        .send()
-        .await
-        .expect("control API")
-        .json()
-        .await
-        .expect("token JSON");
+    let minted = support::mint_tokens(&sim, None).await;
     let refresh = minted["refresh_token"].as_str().expect("refresh token").to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let now = support::unix_now();
     let dir = tempfile::tempdir().expect("tempdir");
     let tokens = dir.path().join("tokens.json");
-    std::fs::write(
-        &tokens,
-        json!({"access_token": minted["access_token"], "refresh_token": refresh, "expires_at": now - 10, "issued_at": now - 7210})
-            .to_string(),
-    )
-    .expect("write tokens");
+    support::write_token_file(&tokens, &minted, now - 10, now - 7210);
     let out = dir.path().join("people.jsonl").to_string_lossy().to_string();
-    let base = sim.base_url().to_string();
     let tokens_arg = tokens.to_string_lossy().to_string();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("slprod")
-            .expect("bin")
-            .args(["pull", "people", "--out", &out, "--base-url", &base, "--oauth-token-file", &tokens_arg])
-            .env_remove("SALESLOFT_API_KEY")
-            .env("SALESLOFT_CLIENT_ID", "sim-client")
-            .env("SALESLOFT_CLIENT_SECRET", "sim-secret")
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("join");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(0), "expected exit 0 with OAuth, got {:?}: {stderr}", output.status.code());
+    let mut command = support::slprod();
+    command
+        .args(["pull", "people", "--out", &out, "--base-url", sim.base_url(), "--oauth-token-file", &tokens_arg])
+        .env("SALESLOFT_CLIENT_ID", "sim-client")
+        .env("SALESLOFT_CLIENT_SECRET", "sim-secret")
+        .env_remove("RUST_LOG");
+    let (code, _, stderr) = support::run(command).await;
+    assert_eq!(code, 0, "expected exit 0 with OAuth, got {code}: {stderr}");
     assert!(!stderr.contains(&refresh), "the refresh token never reaches the output");
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&tokens).expect("tokens")).expect("json");
     assert_ne!(saved["refresh_token"].as_str(), Some(refresh.as_str()), "the rotated refresh token was saved");

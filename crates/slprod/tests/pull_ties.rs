@@ -3,11 +3,12 @@
 //! updates and deletes of random people while the pull runs; 2–9 untouched people were missing, at
 //! positions 100 and 200 of a group).
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use assert_cmd::Command;
 use salesloft_sim::{RunningSim, SimConfig, Simulator};
 use serde_json::{Value, json};
 
@@ -59,24 +60,11 @@ async fn pull_while_changing(tie_group: u64, seed: u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let changer = change_people(&sim, seed, 600, stop.clone());
     let pull = {
-        let (base, key, out, store) = (
-            sim.base_url().to_string(),
-            sim.api_key().to_string(),
-            out.clone(),
-            format!("sqlite://{}", dir.path().join("slprod.sqlite").display()),
-        );
+        let mut command = support::slprod_for(&sim, &support::sqlite_url(dir.path()));
+        command.args(["pull", "people", "--out"]).arg(&out);
         let stop = stop.clone();
         tokio::task::spawn_blocking(move || {
-            let output = Command::cargo_bin("slprod")
-                .expect("the slprod binary")
-                .args(["pull", "people", "--out"])
-                .arg(&out)
-                .env("SALESLOFT_BASE_URL", base)
-                .env("SALESLOFT_API_KEY", key)
-                .env("SLPROD_STORE", store)
-                .env("RUST_LOG", "warn")
-                .output()
-                .expect("slprod runs");
+            let output = command.output().expect("slprod runs");
             stop.store(true, Ordering::SeqCst);
             output
         })

@@ -5,12 +5,15 @@
 //! PostgreSQL tests need `SLPROD_TEST_PG_URL` (`eval "$(scripts/pg-test-server.sh start)"`); without it they
 //! fail, they never skip.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod support;
 
-use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use salesloft_sim::RunningSim;
 use salesloft_testkit::{Backend, on_both_backends};
 use serde_json::Value;
+use support::{run as output, slprod_for as slprod};
 
 /// A fresh store URL for `backend` (a temp SQLite file or a fresh PostgreSQL schema) and its temp dir.
 fn store_url(backend: Backend) -> (String, tempfile::TempDir) {
@@ -20,44 +23,11 @@ fn store_url(backend: Backend) -> (String, tempfile::TempDir) {
 }
 
 async fn sim() -> RunningSim {
-    Simulator::start(SimConfig { seed_people: 0, budget_per_minute: 1_000_000, ..SimConfig::default() })
-        .await
-        .expect("the simulator starts")
-}
-
-fn slprod(sim: &RunningSim, store: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_slprod"));
-    command
-        .env("SALESLOFT_BASE_URL", sim.base_url())
-        .env("SALESLOFT_API_KEY", sim.api_key())
-        .env("SLPROD_STORE", store)
-        .env("RUST_LOG", "warn")
-        .env_remove("SLPROD_FAULT_PAUSE_AT");
-    command
-}
-
-/// Runs a command to completion off the async runtime; returns (exit code, stdout, stderr).
-async fn output(mut command: Command) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let out = command.output().expect("slprod runs");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-    .await
-    .expect("join")
+    support::sim(0).await
 }
 
 async fn request_log(sim: &RunningSim) -> Vec<Value> {
-    let log: Value = reqwest::get(format!("{}/__sim/requests?limit=10000", sim.root_url()))
-        .await
-        .expect("request log")
-        .json()
-        .await
-        .expect("log json");
-    log.as_array().cloned().unwrap_or_default()
+    salesloft_testkit::sim::request_log(sim.root_url()).await
 }
 
 /// Person mutations SalesLoft received (any answer).
@@ -320,13 +290,7 @@ async fn a_pause_set_while_a_push_runs_stops_it_and_a_rerun_after_resume_finishe
     std::fs::write(&file, rows).expect("write rows");
     // The first create is slow to answer, so the pause lands while it is in flight.
     let slow = serde_json::json!({"method": "POST", "path": "/v2/people", "sequence": [{"latency_ms": 1500}]});
-    let added = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.root_url()))
-        .json(&slow)
-        .send()
-        .await
-        .expect("fault");
-    assert!(added.status().is_success());
+    salesloft_testkit::sim::add_fault(sim.root_url(), slow).await;
 
     let mut push = slprod(&sim, &store_url);
     push.args(["push", "people", "--concurrency", "1", "--run-id", "halt", "--from"]).arg(&file);

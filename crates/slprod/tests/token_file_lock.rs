@@ -55,10 +55,10 @@ async fn four_pulls_sharing_a_token_file_all_finish_without_presenting_a_revoked
     });
     std::fs::write(&token_file, tokens.to_string()).expect("token file");
 
-    let binary = assert_cmd::cargo::cargo_bin("slprod");
+    let binary = env!("CARGO_BIN_EXE_slprod");
     let children: Vec<_> = (0..PROCESSES)
         .map(|n| {
-            Command::new(&binary)
+            Command::new(binary)
                 .args(["pull", "people", "--out"])
                 .arg(dir.path().join(format!("people-{n}.jsonl")))
                 .arg("--store")
