@@ -55,22 +55,10 @@ fn journal(store: &Store, run: &str) -> LedgerJournal {
     )
 }
 
-/// The simulator's request log.
-async fn request_log(sim: &RunningSim) -> Vec<Value> {
-    salesloft_testkit::sim::request_log(sim.root_url()).await
-}
-
 /// Successful person mutations SalesLoft received (POST /v2/people and PUT /v2/people/{id} answered 200).
 async fn landed_mutations(sim: &RunningSim) -> u64 {
-    request_log(sim)
-        .await
-        .iter()
-        .filter(|r| {
-            let method = r["method"].as_str().unwrap_or("");
-            let path = r["path"].as_str().unwrap_or("");
-            (method == "POST" || method == "PUT") && path.starts_with("/v2/people") && r["status"] == 200
-        })
-        .count() as u64
+    let mutations = salesloft_testkit::sim::requests_to(sim.root_url(), &["POST", "PUT"], "/v2/people").await;
+    mutations.iter().filter(|r| r["status"] == 200).count() as u64
 }
 
 fn kinds(outcomes: &[UpsertOutcome]) -> (usize, usize, usize, usize) {
@@ -387,11 +375,7 @@ async fn the_ledger_keeps_only_what_recovery_needs(backend: Backend) {
 
 /// POST /v2/people requests SalesLoft received (any answer).
 async fn creates_received(sim: &RunningSim) -> usize {
-    request_log(sim)
-        .await
-        .iter()
-        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.starts_with("/v2/people")))
-        .count()
+    salesloft_testkit::sim::requests_to(sim.root_url(), &["POST"], "/v2/people").await.len()
 }
 
 async fn a_lease_lost_while_a_call_waits_stops_the_row_before_the_retry(backend: Backend) {

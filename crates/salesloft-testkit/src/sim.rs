@@ -17,6 +17,19 @@ pub async fn request_log(root_url: &str) -> Vec<Value> {
     requests(root_url, 10_000).await
 }
 
+/// The requests in the log whose method is one of `methods` and whose path starts with `path_prefix`
+/// (whatever they were answered), e.g. the person mutations: `&["POST", "PUT"]` under `/v2/people`.
+pub async fn requests_to(root_url: &str, methods: &[&str], path_prefix: &str) -> Vec<Value> {
+    request_log(root_url)
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["method"].as_str().is_some_and(|m| methods.contains(&m))
+                && r["path"].as_str().is_some_and(|p| p.starts_with(path_prefix))
+        })
+        .collect()
+}
+
 /// `GET /__sim/stats`.
 pub async fn stats(root_url: &str) -> Value {
     get(root_url, "/__sim/stats").await

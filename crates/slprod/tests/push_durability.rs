@@ -26,20 +26,9 @@ async fn sim() -> RunningSim {
     support::sim(0).await
 }
 
-async fn request_log(sim: &RunningSim) -> Vec<Value> {
-    salesloft_testkit::sim::request_log(sim.root_url()).await
-}
-
 /// Person mutations SalesLoft received (any answer).
 async fn mutations_sent(sim: &RunningSim) -> usize {
-    request_log(sim)
-        .await
-        .iter()
-        .filter(|r| {
-            matches!(r["method"].as_str(), Some("POST" | "PUT"))
-                && r["path"].as_str().is_some_and(|p| p.starts_with("/v2/people"))
-        })
-        .count()
+    salesloft_testkit::sim::requests_to(sim.root_url(), &["POST", "PUT"], "/v2/people").await.len()
 }
 
 async fn people_with_email(sim: &RunningSim, email: &str) -> usize {
