@@ -256,6 +256,7 @@ impl<T: Resource + Keyed> KeysetPager<T> {
                 per_page: paging.and_then(|p| p.per_page),
                 total_count: paging.and_then(|p| p.total_count),
                 next_page_null: paging.is_some_and(|p| p.next_page.is_none()),
+                next_page_announced: paging.is_some_and(|p| p.next_page.is_some()),
                 server_time,
             };
             let keys: Vec<RecordKey> = response

@@ -61,6 +61,9 @@ pub struct PageFacts {
     pub total_count: Option<u64>,
     /// `metadata.paging` was present and its `next_page` was null.
     pub next_page_null: bool,
+    /// `metadata.paging.next_page` named a page: more records follow even when this page came back short
+    /// (a server that serves fewer than `per_page` without saying so).
+    pub next_page_announced: bool,
     /// The answer's `Date` header: SalesLoft's clock (asked for on the probe only).
     pub server_time: Option<OffsetDateTime>,
 }
@@ -199,9 +202,9 @@ impl KeysetPlan {
             Phase::Plain => {
                 let emit = self.take(records);
                 let full = records.len() >= per_page as usize;
-                self.phase = if full && whole_page_at_one_instant(records) {
+                self.phase = if (full || facts.next_page_announced) && whole_page_at_one_instant(records) {
                     Phase::Tie { pass: TiePass::new(last_instant(records)), then: Box::new(Phase::Plain) }
-                } else if !full || facts.next_page_null {
+                } else if records.is_empty() || facts.next_page_null || (!full && !facts.next_page_announced) {
                     Phase::Done
                 } else {
                     Phase::Plain
@@ -287,7 +290,7 @@ impl KeysetPlan {
                 // No counts: offsets cannot be checked, so the rest is read with the plain cursor.
                 let emit = self.take(records);
                 let full = records.len() >= per_page as usize;
-                self.phase = if full && whole_page_at_one_instant(records) {
+                self.phase = if (full || facts.next_page_announced) && whole_page_at_one_instant(records) {
                     Phase::Tie { pass: TiePass::new(last_instant(records)), then: Box::new(Phase::Plain) }
                 } else {
                     Phase::Plain
@@ -296,8 +299,8 @@ impl KeysetPlan {
             };
             let cursor_before = (!self.cursor.strict).then(|| self.cursor.at.clone()).flatten();
             let emit = self.take(records);
-            let full = records.len() >= per_page as usize;
-            let last = !full || facts.next_page_null || count <= u64::from(per_page);
+            // The count decides, not the page's length: a short page with more counted is not the end.
+            let last = records.is_empty() || count <= records.len() as u64;
             if last {
                 self.window_ran_out(range, window_end);
             } else if whole_page_at_one_instant(records) && cursor_before.as_ref() == Some(&last_instant(records)) {
@@ -343,7 +346,8 @@ impl KeysetPlan {
             window.returned_at_cursor = ids_at_cursor(records, self.cursor.at.as_ref());
         }
         let read = u64::from(query.page) * u64::from(per_page);
-        if records.len() < per_page as usize || facts.next_page_null || read >= window.count {
+        // The length check above ties the page to the count, so the count alone says when the window is out.
+        if read >= window.count {
             self.window_ran_out(range, window_end);
         } else if query.page >= MAX_CHEAP_PAGE {
             // 1.5 × the span this window needed for 100 pages, so the next one should fill too.
@@ -605,5 +609,24 @@ mod tests {
         assert_eq!(query.upper, Some(end_of_time.as_str().to_string()), "the span saturates at the bound");
         plan.observe(&query, counted(1), &page(&[(1, 5)])).expect("a short page ends the window");
         assert_eq!(plan.phase, Phase::Plain);
+    }
+
+    #[test]
+    fn a_short_page_is_the_end_only_when_nothing_more_is_announced_or_counted() {
+        // (facts, rows, the phase afterwards)
+        let announced = PageFacts { next_page_announced: true, ..PageFacts::default() };
+        let silent = PageFacts::default();
+        let null = PageFacts { next_page_null: true, ..PageFacts::default() };
+        for (facts, expected) in [(announced, Phase::Plain), (silent, Phase::Done), (null, Phase::Done)] {
+            let mut plan = KeysetPlan::new(Cursor::default(), 4, false, None);
+            let query = plan.next_request().expect("request").expect("some");
+            plan.observe(&query, facts, &page(&[(1, 1), (2, 2)])).expect("observe");
+            assert_eq!(plan.phase, expected, "{facts:?}");
+        }
+        // A window page 1 that is short but counts more does not end the window.
+        let mut plan = open_window(9);
+        assert!(matches!(plan.phase, Phase::Range(Range { window: Some(_), .. })), "count 9 > 2 read: window open");
+        plan = open_window(2);
+        assert!(matches!(plan.phase, Phase::Range(Range { window: None, .. }) | Phase::Plain), "count 2 read: out");
     }
 }

@@ -83,6 +83,7 @@ impl FakeSalesloft {
                 per_page: Some(query.per_page),
                 total_count: query.counts.then_some(0),
                 next_page_null: true,
+                next_page_announced: false,
                 server_time: Some(instant(self.now).datetime()),
             };
             return (facts, Vec::new());
@@ -116,6 +117,7 @@ impl FakeSalesloft {
             per_page: Some(per_page as u32),
             total_count: query.counts.then_some(rows.len() as u64),
             next_page_null: start + per_page >= rows.len(),
+            next_page_announced: start + per_page < rows.len(),
             server_time: Some(instant(self.now).datetime()),
         };
         (facts, page)
