@@ -8,6 +8,7 @@ use crate::envelope::{self, Filtering};
 use crate::errors::{ApiError, Validation};
 use crate::query::Sorting;
 use crate::records::webhook_subscriptions::Subscription;
+use crate::routes::template;
 use crate::routes::{Ctx, Outcome, render_page};
 use crate::store::TeamData;
 
@@ -36,11 +37,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
 
 /// `GET /v2/webhook_subscriptions/{id}`.
 pub fn get(data: &TeamData, _ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(256);
-    if !render_subscription(data, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(256, |out| render_subscription(data, id, out))
 }
 
 /// `POST /v2/webhook_subscriptions`.
