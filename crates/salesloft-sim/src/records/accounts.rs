@@ -6,7 +6,7 @@ use crate::errors::Validation;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/accounts` (FACTS.md §4.1; default `updated_at`).
 pub const SORTS: &[&str] = &[
@@ -86,14 +86,7 @@ pub struct Account {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Account {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Account);
 
 fn string_slot<'a>(account: &'a mut Account, name: &str) -> Option<&'a mut Option<String>> {
     Some(match name {

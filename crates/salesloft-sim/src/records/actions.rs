@@ -6,7 +6,7 @@
 use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/actions` (OpenAPI: `created_at, updated_at`, default `updated_at`).
 pub const SORTS: &[&str] = &["created_at", "updated_at"];
@@ -45,14 +45,7 @@ pub struct Action {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Action {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Action);
 
 impl Action {
     /// Whether it can still be served and completed.

@@ -4,7 +4,7 @@ use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/cadences` (FACTS.md §4.1; default `updated_at`).
 pub const SORTS: &[&str] = &["created_at", "updated_at", "name"];
@@ -34,14 +34,7 @@ pub struct Cadence {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Cadence {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Cadence);
 
 impl Cadence {
     /// Sort key.

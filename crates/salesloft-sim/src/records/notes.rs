@@ -3,7 +3,7 @@
 use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/notes` (FACTS.md §4.1 "calls/notes/steps: created_at, updated_at"; default
 /// `updated_at`).
@@ -72,14 +72,7 @@ pub struct Note {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Note {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Note);
 
 impl Note {
     /// Renders the Note object with every documented key (`schemas.md` Note).

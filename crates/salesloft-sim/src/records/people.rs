@@ -10,7 +10,7 @@ use crate::errors::Validation;
 use crate::json::{ObjectWriter, push_reference};
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/people` (FACTS.md §4.1; default `updated_at`).
 pub const SORTS: &[&str] = &[
@@ -47,14 +47,7 @@ pub struct PersonRow {
     pub data: Option<Box<Person>>,
 }
 
-impl Timestamped for PersonRow {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(PersonRow);
 
 /// The writable attributes of a person (FACTS.md §5.3 body fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
