@@ -9,11 +9,7 @@ use crate::routes::{Ctx, Outcome};
 use crate::store::TeamData;
 
 fn render_account(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(account) = data.accounts.get(id) else {
-        return false;
-    };
-    account.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.accounts, id, out, |account, out| account.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/accounts`.

@@ -12,11 +12,7 @@ use crate::routes::{Ctx, Event, Outcome};
 use crate::store::TeamData;
 
 fn render_membership(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(membership) = data.memberships.get(id) else {
-        return false;
-    };
-    membership.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.memberships, id, out, |membership, out| membership.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/cadence_memberships`.

@@ -8,11 +8,9 @@ use crate::routes::template::{self, Listing};
 use crate::store::TeamData;
 
 fn render_cadence(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(cadence) = data.cadences.get(id) else {
-        return false;
-    };
-    cadence.render(id, data.cadence_people(id), &ctx.render, out);
-    true
+    template::render_row(&data.cadences, id, out, |cadence, out| {
+        cadence.render(id, data.cadence_people(id), &ctx.render, out)
+    })
 }
 
 /// `GET /v2/cadences`.

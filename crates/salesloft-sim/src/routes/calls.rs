@@ -14,11 +14,7 @@ use crate::routes::{Ctx, Outcome};
 use crate::store::TeamData;
 
 fn render_call(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(call) = data.calls.get(id) else {
-        return false;
-    };
-    call.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.calls, id, out, |call, out| call.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/activities/calls`: filters `ids, created_at[…], updated_at[…], user_guid` (unknown guids match

@@ -24,11 +24,7 @@ pub const SCOPE_MISSING_MESSAGE: &str =
     "Requested scoped field(s) could not be returned, required scope access not included.";
 
 fn render_email(data: &TeamData, ctx: &Ctx<'_>, id: i64, scoped: Scoped, out: &mut String) -> bool {
-    let Some(email) = data.emails.get(id) else {
-        return false;
-    };
-    email.render(id, scoped, &ctx.render, out);
-    true
+    template::render_row(&data.emails, id, out, |email, out| email.render(id, scoped, &ctx.render, out))
 }
 
 /// `scoped_fields`: which sensitive fields to render.

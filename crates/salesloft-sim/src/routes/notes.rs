@@ -11,11 +11,7 @@ use crate::routes::{Ctx, Outcome};
 use crate::store::TeamData;
 
 fn render_note(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(note) = data.notes.get(id) else {
-        return false;
-    };
-    note.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.notes, id, out, |note, out| note.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/notes`: filters `ids`, `associated_with_type` + `associated_with_id`, `updated_at[…]`,

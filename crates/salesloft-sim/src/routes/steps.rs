@@ -10,11 +10,7 @@ use crate::routes::{Ctx, enum_list};
 use crate::store::TeamData;
 
 fn render_step(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(step) = data.steps.get(id) else {
-        return false;
-    };
-    step.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.steps, id, out, |step, out| step.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/steps`: filters `ids, cadence_id, type` (values checked), `has_due_actions` (an open, due

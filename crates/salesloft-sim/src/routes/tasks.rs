@@ -18,11 +18,7 @@ use crate::routes::{Ctx, Event, Outcome, enum_list};
 use crate::store::TeamData;
 
 fn render_task(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(task) = data.tasks.get(id) else {
-        return false;
-    };
-    task.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.tasks, id, out, |task, out| task.render(id, &ctx.render, out))
 }
 
 /// Today on the team's calendar (the offset rendered timestamps carry).

@@ -136,3 +136,18 @@ pub fn deleted_event(
     let mut record = String::with_capacity(capacity);
     render(&mut record).then_some(Event { event_type, body: record })
 }
+
+/// Renders row `id` of `table` with `render` into `out`; `false` when there is no such row.
+#[inline]
+pub fn render_row<R: Timestamped>(
+    table: &Table<R>,
+    id: i64,
+    out: &mut String,
+    render: impl FnOnce(&R, &mut String),
+) -> bool {
+    let Some(row) = table.get(id) else {
+        return false;
+    };
+    render(row, out);
+    true
+}

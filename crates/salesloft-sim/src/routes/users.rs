@@ -12,11 +12,7 @@ use crate::routes::{Ctx, Outcome, render_page};
 use crate::store::TeamData;
 
 fn render_user(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(user) = data.users.get(id) else {
-        return false;
-    };
-    user.render(id, data.team.id, &ctx.render, out);
-    true
+    template::render_row(&data.users, id, out, |user, out| user.render(id, data.team.id, &ctx.render, out))
 }
 
 /// `GET /v2/me`: the user the credential acts as.

@@ -13,11 +13,7 @@ use crate::routes::{Ctx, Outcome, render_page};
 use crate::store::TeamData;
 
 fn render_subscription(data: &TeamData, id: i64, out: &mut String) -> bool {
-    let Some(subscription) = data.subscriptions.get(id) else {
-        return false;
-    };
-    subscription.render(id, data.team.id, out);
-    true
+    template::render_row(&data.subscriptions, id, out, |subscription, out| subscription.render(id, data.team.id, out))
 }
 
 /// `GET /v2/webhook_subscriptions?enabled=`.
