@@ -201,10 +201,8 @@ impl Account {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("archived_at", render.ts_opt(self.archived_at).as_deref())
             .str("name", self.name.as_deref())
             .str("domain", self.domain.as_deref())

@@ -58,10 +58,8 @@ impl Action {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("type", Some(self.action_type))
             .bool("due", Some(self.due))
             .str("due_on", Some(&render.ts(self.due_on)))

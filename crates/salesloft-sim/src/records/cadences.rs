@@ -50,10 +50,8 @@ impl Cadence {
     pub fn render(&self, id: i64, people: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("archived_at", render.ts_opt(self.archived_at).as_deref())
             .bool("team_cadence", Some(self.team_cadence))
             .bool("shared", Some(self.shared))

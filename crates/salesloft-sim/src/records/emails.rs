@@ -127,10 +127,8 @@ impl Email {
         let base = render.base;
         let counts = self.counts;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("recipient_email_address", Some(&self.recipient_email_address))
             .str("status", Some(self.status))
             .bool("bounced", Some(self.bounced))

@@ -79,10 +79,8 @@ impl Note {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("content", Some(&self.content))
             .str("associated_type", Some(self.associated_type.name()))
             .reference("associated_with", base, self.associated_type.resource(), Some(self.associated_with_id))

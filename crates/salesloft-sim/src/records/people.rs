@@ -284,10 +284,8 @@ impl Person {
         }
         cadence_refs.push(']');
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(row.created_at)))
-            .str("updated_at", Some(&render.ts(row.updated_at)))
+        render
+            .head(&mut object, id, row)
             .str("last_contacted_at", None)
             .str("last_replied_at", None)
             .str("first_name", self.first_name.as_deref())

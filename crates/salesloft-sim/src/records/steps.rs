@@ -52,10 +52,8 @@ impl Step {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .bool("disabled", Some(self.disabled))
             .str("type", Some(self.step_type))
             .str("name", Some(&self.name))

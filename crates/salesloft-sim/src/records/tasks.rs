@@ -81,10 +81,8 @@ impl Task {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("subject", Some(&self.subject))
             .str("task_type", Some(self.task_type))
             .str("current_state", Some(self.current_state))
