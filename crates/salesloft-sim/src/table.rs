@@ -16,6 +16,23 @@ pub trait Timestamped {
     fn updated_at(&self) -> Micros;
 }
 
+/// Implements [`Timestamped`] for records that keep their stamps in `created_at` and `updated_at` fields.
+macro_rules! timestamped {
+    ($($record:ty),+ $(,)?) => {
+        $(
+            impl $crate::table::Timestamped for $record {
+                fn created_at(&self) -> $crate::clock::Micros {
+                    self.created_at
+                }
+                fn updated_at(&self) -> $crate::clock::Micros {
+                    self.updated_at
+                }
+            }
+        )+
+    };
+}
+pub(crate) use timestamped;
+
 /// Rows by id plus the `updated_at` index.
 #[derive(Debug, Clone)]
 pub struct Table<R> {

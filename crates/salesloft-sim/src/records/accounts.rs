@@ -6,7 +6,7 @@ use crate::errors::Validation;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/accounts` (FACTS.md §4.1; default `updated_at`).
 pub const SORTS: &[&str] = &[
@@ -86,14 +86,7 @@ pub struct Account {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Account {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Account);
 
 fn string_slot<'a>(account: &'a mut Account, name: &str) -> Option<&'a mut Option<String>> {
     Some(match name {
@@ -208,10 +201,8 @@ impl Account {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("archived_at", render.ts_opt(self.archived_at).as_deref())
             .str("name", self.name.as_deref())
             .str("domain", self.domain.as_deref())

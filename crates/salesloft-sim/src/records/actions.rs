@@ -6,7 +6,7 @@
 use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/actions` (OpenAPI: `created_at, updated_at`, default `updated_at`).
 pub const SORTS: &[&str] = &["created_at", "updated_at"];
@@ -45,14 +45,7 @@ pub struct Action {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Action {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Action);
 
 impl Action {
     /// Whether it can still be served and completed.
@@ -65,10 +58,8 @@ impl Action {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("type", Some(self.action_type))
             .bool("due", Some(self.due))
             .str("due_on", Some(&render.ts(self.due_on)))

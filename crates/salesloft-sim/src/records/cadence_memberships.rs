@@ -4,7 +4,7 @@ use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values (FACTS.md §4.1; default `updated_at`).
 pub const SORTS: &[&str] = &["added_at", "updated_at"];
@@ -32,14 +32,7 @@ pub struct Membership {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Membership {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Membership);
 
 impl Membership {
     /// Sort key.

@@ -4,7 +4,7 @@ use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/cadences` (FACTS.md §4.1; default `updated_at`).
 pub const SORTS: &[&str] = &["created_at", "updated_at", "name"];
@@ -34,14 +34,7 @@ pub struct Cadence {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Cadence {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Cadence);
 
 impl Cadence {
     /// Sort key.
@@ -57,10 +50,8 @@ impl Cadence {
     pub fn render(&self, id: i64, people: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("archived_at", render.ts_opt(self.archived_at).as_deref())
             .bool("team_cadence", Some(self.team_cadence))
             .bool("shared", Some(self.shared))

@@ -3,7 +3,7 @@
 use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/activities/calls` (FACTS.md §4.1: `created_at, updated_at`, default
 /// `updated_at`).
@@ -42,14 +42,7 @@ pub struct Call {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Call {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Call);
 
 impl Call {
     /// Renders the Call object with every documented key (`schemas.md` Call). Recordings are not simulated

@@ -8,7 +8,7 @@ use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/activities/emails` (FACTS.md §4.1: `updated_at, send_time`, default
 /// `updated_at`).
@@ -104,14 +104,7 @@ pub struct Email {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Email {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Email);
 
 impl Email {
     /// Whether it is a one-off email (sent outside a cadence).
@@ -134,10 +127,8 @@ impl Email {
         let base = render.base;
         let counts = self.counts;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("recipient_email_address", Some(&self.recipient_email_address))
             .str("status", Some(self.status))
             .bool("bounced", Some(self.bounced))

@@ -16,6 +16,8 @@ pub mod users;
 pub mod webhook_subscriptions;
 
 use crate::clock::{Micros, format_timestamp};
+use crate::json::ObjectWriter;
+use crate::table::Timestamped;
 
 /// What rendering needs besides the record: the `_href` base and the team's UTC offset.
 #[derive(Debug, Clone, Copy)]
@@ -35,5 +37,19 @@ impl Render<'_> {
     /// An optional timestamp.
     pub fn ts_opt(&self, micros: Option<Micros>) -> Option<String> {
         micros.map(|value| self.ts(value))
+    }
+
+    /// Writes the keys most records open with, `id`, `created_at` and `updated_at` (from `stamps`), and
+    /// hands the writer back for the record's own keys.
+    pub fn head<'o, 'w>(
+        &self,
+        object: &'o mut ObjectWriter<'w>,
+        id: i64,
+        stamps: &impl Timestamped,
+    ) -> &'o mut ObjectWriter<'w> {
+        object
+            .int("id", Some(id))
+            .str("created_at", Some(&self.ts(stamps.created_at())))
+            .str("updated_at", Some(&self.ts(stamps.updated_at())))
     }
 }

@@ -3,7 +3,7 @@
 use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/notes` (FACTS.md §4.1 "calls/notes/steps: created_at, updated_at"; default
 /// `updated_at`).
@@ -72,24 +72,15 @@ pub struct Note {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Note {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Note);
 
 impl Note {
     /// Renders the Note object with every documented key (`schemas.md` Note).
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("content", Some(&self.content))
             .str("associated_type", Some(self.associated_type.name()))
             .reference("associated_with", base, self.associated_type.resource(), Some(self.associated_with_id))

@@ -10,7 +10,7 @@ use crate::errors::Validation;
 use crate::json::{ObjectWriter, push_reference};
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/people` (FACTS.md §4.1; default `updated_at`).
 pub const SORTS: &[&str] = &[
@@ -47,14 +47,7 @@ pub struct PersonRow {
     pub data: Option<Box<Person>>,
 }
 
-impl Timestamped for PersonRow {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(PersonRow);
 
 /// The writable attributes of a person (FACTS.md §5.3 body fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -291,10 +284,8 @@ impl Person {
         }
         cadence_refs.push(']');
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(row.created_at)))
-            .str("updated_at", Some(&render.ts(row.updated_at)))
+        render
+            .head(&mut object, id, row)
             .str("last_contacted_at", None)
             .str("last_replied_at", None)
             .str("first_name", self.first_name.as_deref())

@@ -3,7 +3,7 @@
 use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/steps` (FACTS.md §4.1 "calls/notes/steps: created_at, updated_at"; default
 /// `updated_at`).
@@ -35,14 +35,7 @@ pub struct Step {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Step {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Step);
 
 impl Step {
     /// `display_name` as the OpenAPI example shows it: `"Day 1: Step 2 - Phone"`.
@@ -59,10 +52,8 @@ impl Step {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .bool("disabled", Some(self.disabled))
             .str("type", Some(self.step_type))
             .str("name", Some(&self.name))

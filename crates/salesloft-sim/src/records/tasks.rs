@@ -6,7 +6,7 @@ use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/tasks` (FACTS.md §4.1: `due_date, due_at`, default `due_date`, direction
 /// default `ASC`).
@@ -55,14 +55,7 @@ pub struct Task {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Task {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Task);
 
 /// Parses an ISO-8601 calendar date (`2024-01-31`).
 pub fn parse_date(text: &str) -> Option<Date> {
@@ -88,10 +81,8 @@ impl Task {
     pub fn render(&self, id: i64, render: &Render<'_>, out: &mut String) {
         let base = render.base;
         let mut object = ObjectWriter::new(out);
-        object
-            .int("id", Some(id))
-            .str("created_at", Some(&render.ts(self.created_at)))
-            .str("updated_at", Some(&render.ts(self.updated_at)))
+        render
+            .head(&mut object, id, self)
             .str("subject", Some(&self.subject))
             .str("task_type", Some(self.task_type))
             .str("current_state", Some(self.current_state))

@@ -4,7 +4,7 @@ use crate::clock::Micros;
 use crate::json::ObjectWriter;
 use crate::list::SortValue;
 use crate::records::Render;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// `sort_by` values of `/v2/users` (FACTS.md §4.1; default `id`).
 pub const SORTS: &[&str] = &["id", "email", "name", "group", "role"];
@@ -36,14 +36,7 @@ pub struct User {
     pub updated_at: Micros,
 }
 
-impl Timestamped for User {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(User);
 
 impl User {
     /// Full name.

@@ -5,7 +5,7 @@ use crate::body::Params;
 use crate::clock::Micros;
 use crate::errors::Validation;
 use crate::json::ObjectWriter;
-use crate::table::Timestamped;
+use crate::table::timestamped;
 
 /// Event types from the official table as transcribed in FACTS.md §6.3, plus `conversation_updated`
 /// (amp-labs subscribes to it; unconfirmed, accepted so such clients work).
@@ -69,14 +69,7 @@ pub struct Subscription {
     pub updated_at: Micros,
 }
 
-impl Timestamped for Subscription {
-    fn created_at(&self) -> Micros {
-        self.created_at
-    }
-    fn updated_at(&self) -> Micros {
-        self.updated_at
-    }
-}
+timestamped!(Subscription);
 
 impl Subscription {
     /// Applies a create or update body. FACTS.md §6.1: POST requires `callback_url`, `callback_token`,

@@ -1,39 +1,29 @@
 //! `/v2/accounts` (FACTS.md §5.2: `name` and `domain` required, domain unique on the team).
 
 use crate::body::Params;
-use crate::envelope::{self, Filtering};
 use crate::errors::{ApiError, Validation};
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::records::accounts::{Account, SORTS};
-use crate::routes::{Ctx, Event, Outcome, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, Outcome};
 use crate::store::TeamData;
 
 fn render_account(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(account) = data.accounts.get(id) else {
-        return false;
-    };
-    account.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.accounts, id, out, |account, out| account.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/accounts`.
 pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let query = ctx.query;
-    let paging = query.paging()?;
-    let sorting = query.sorting(SORTS, "updated_at")?;
-    let ids = query.int_list("ids")?;
-    let updated = query.time_range("updated_at")?;
-    let created = query.time_range("created_at")?;
+    let mut listing = Listing::parse(query, SORTS, "updated_at", false)?;
+    let ids = listing.ids.take();
     let domain = query.get("domain").map(|text| text.trim().to_lowercase());
     let names = query.list("name");
     let crm_ids = query.list("crm_id");
     let archived = query.bool("archived")?;
     let owner_ids = query.int_list("owner_id")?;
 
-    let mut filtering = Filtering::default();
-    filtering.list("ids", query.list("ids").as_ref());
-    filtering.time("updated_at", updated.as_ref());
-    filtering.time("created_at", created.as_ref());
+    let mut filtering = listing.filtering(query);
     filtering.scalar("domain", query.get("domain"));
     filtering.list("name", names.as_ref());
     filtering.list("crm_id", crm_ids.as_ref());
@@ -48,41 +38,22 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
             None => found,
         });
     }
-    let order = match sorting.key {
-        "updated_at" => Order::Updated,
-        "created_at" => Order::Id,
-        key => Order::Key(Box::new(move |_, account: &Account| account.sort_value(key))),
-    };
-    let spec = ListSpec {
-        ids: candidates,
-        updated: updated.as_ref(),
-        order,
-        ascending: sorting.ascending,
-        filter: Box::new(|_, account: &Account| {
-            updated.as_ref().is_none_or(|range| range.contains(account.updated_at))
-                && created.as_ref().is_none_or(|range| range.contains(account.created_at))
+    let order = listing.order(|key| Order::Key(Box::new(move |_, account: &Account| account.sort_value(key))));
+    let filter: FilterFn<'_, Account> = Box::new(|_, account| {
+        listing.in_ranges(account)
                 // FACTS.md §5.2 (accounts list doc): "Name matches are exact and case sensitive".
                 && names.as_ref().is_none_or(|wanted| account.name.as_ref().is_some_and(|n| wanted.contains(n)))
                 && crm_ids.as_ref().is_none_or(|wanted| account.crm_id.as_ref().is_some_and(|c| wanted.contains(c)))
                 && archived.is_none_or(|flag| account.archived_at.is_some() == flag)
                 && owner_ids.as_ref().is_none_or(|wanted| account.owner_id.is_some_and(|o| wanted.contains(&o)))
-        }),
-        paging,
-        paginate: true,
-        range_only: false,
-    };
-    let page = list::run(&data.accounts, spec);
-    let records = render_page(&page.ids, |id, out| render_account(data, ctx, id, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+    });
+    let spec = listing.spec(candidates, order, filter, false);
+    Ok(listing.respond(&data.accounts, spec, &filtering, |id, out| render_account(data, ctx, id, out)))
 }
 
 /// `GET /v2/accounts/{id}`.
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(2048);
-    if !render_account(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(2048, |out| render_account(data, ctx, id, out))
 }
 
 fn check_team_rules(data: &TeamData, ctx: &Ctx<'_>, id: Option<i64>, account: &Account, errors: &mut Validation) {
@@ -128,17 +99,14 @@ pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> R
 }
 
 fn written(data: &TeamData, ctx: &Ctx<'_>, id: i64, event_type: &'static str) -> Result<Outcome, ApiError> {
-    let mut record = String::with_capacity(2048);
-    render_account(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(envelope::single(&record), event_type, record))
+    template::written(2048, event_type, |out| render_account(data, ctx, id, out))
 }
 
 /// `DELETE /v2/accounts/{id}`: 204, idempotent.
 pub fn delete(data: &mut TeamData, ctx: &Ctx<'_>, id: i64) -> Result<Outcome, ApiError> {
-    let mut record = String::with_capacity(2048);
-    if !render_account(data, ctx, id, &mut record) {
+    let Some(event) = template::deleted_event(2048, "account_deleted", |out| render_account(data, ctx, id, out)) else {
         return Ok(Outcome::deleted(Vec::new()));
-    }
+    };
     data.remove_account(id);
-    Ok(Outcome::deleted(vec![Event { event_type: "account_deleted", body: record }]))
+    Ok(Outcome::deleted(vec![event]))
 }

@@ -7,11 +7,12 @@
 //! (phone actions) and `POST /v2/activities` (integration actions); there is no webhook event type for
 //! actions (FACTS.md §6.3).
 
-use crate::envelope::{self, Filtering};
+use crate::envelope::Filtering;
 use crate::errors::ApiError;
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::records::actions::{ACTION_TYPES, Action, SORTS};
-use crate::routes::{Ctx, enum_list, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, enum_list};
 use crate::store::TeamData;
 
 fn render_action(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
@@ -39,6 +40,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let sorting = query.sorting(SORTS, "updated_at")?;
     let ids = query.int_list("ids")?;
     let updated = query.time_range("updated_at")?;
+    let listing = Listing { paging, sorting, ids: None, updated, created: None };
     let due_on = query.time_range("due_on")?;
     let step_ids = query.int_list("step_id")?;
     let types = enum_list(query, "type", ACTION_TYPES)?;
@@ -52,7 +54,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
 
     let mut filtering = Filtering::default();
     filtering.list("ids", query.list("ids").as_ref());
-    filtering.time("updated_at", updated.as_ref());
+    filtering.time("updated_at", listing.updated.as_ref());
     filtering.time("due_on", due_on.as_ref());
     filtering.list("step_id", query.list("step_id").as_ref());
     filtering.list("type", types.as_ref());
@@ -61,45 +63,28 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     filtering.list("cadence_id", query.list("cadence_id").as_ref());
     filtering.list("multitouch_group_id", query.list("multitouch_group_id").as_ref());
 
-    let order = match sorting.key {
-        "created_at" => Order::Id,
-        _ => Order::Updated,
-    };
-    let spec = ListSpec {
-        ids,
-        updated: updated.as_ref(),
-        order,
-        ascending: sorting.ascending,
-        filter: Box::new(|_, action: &Action| {
-            // "Only actions that are currently in_progess will be returned by this endpoint."
-            action.is_open()
-                && action.status == "in_progress"
-                && (admin || action.user_id == ctx.user_id)
-                && updated.as_ref().is_none_or(|range| range.contains(action.updated_at))
-                && due_on.as_ref().is_none_or(|range| range.contains(action.due_on))
-                && step_ids.as_ref().is_none_or(|wanted| action.step_id.is_some_and(|s| wanted.contains(&s)))
-                && types.as_ref().is_none_or(|wanted| wanted.iter().any(|t| t == action.action_type))
-                && user_ids.as_ref().is_none_or(|wanted| wanted.contains(&action.user_id))
-                && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&action.person_id))
-                && cadence_ids.as_ref().is_none_or(|wanted| action.cadence_id.is_some_and(|c| wanted.contains(&c)))
-                && groups.as_ref().is_none_or(|wanted| action.multitouch_group_id.is_some_and(|g| wanted.contains(&g)))
-        }),
-        paging,
-        paginate: true,
-        // Completed actions are filtered out, so an index count would be wrong.
-        range_only: false,
-    };
-    let page = list::run(&data.actions, spec);
-    let records = render_page(&page.ids, |id, out| render_action(data, ctx, id, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+    let order = listing.order(|_| Order::Updated);
+    let filter: FilterFn<'_, Action> = Box::new(|_, action| {
+        // "Only actions that are currently in_progess will be returned by this endpoint."
+        action.is_open()
+            && action.status == "in_progress"
+            && (admin || action.user_id == ctx.user_id)
+            && listing.in_ranges(action)
+            && due_on.as_ref().is_none_or(|range| range.contains(action.due_on))
+            && step_ids.as_ref().is_none_or(|wanted| action.step_id.is_some_and(|s| wanted.contains(&s)))
+            && types.as_ref().is_none_or(|wanted| wanted.iter().any(|t| t == action.action_type))
+            && user_ids.as_ref().is_none_or(|wanted| wanted.contains(&action.user_id))
+            && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&action.person_id))
+            && cadence_ids.as_ref().is_none_or(|wanted| action.cadence_id.is_some_and(|c| wanted.contains(&c)))
+            && groups.as_ref().is_none_or(|wanted| action.multitouch_group_id.is_some_and(|g| wanted.contains(&g)))
+    });
+    // Completed actions are filtered out, so an index count would be wrong.
+    let spec = listing.spec(ids, order, filter, false);
+    Ok(listing.respond(&data.actions, spec, &filtering, |id, out| render_action(data, ctx, id, out)))
 }
 
 /// `GET /v2/actions/{id}`: 404 once the action is completed (or when it is another user's and the caller is
 /// not an admin).
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(512);
-    if !render_action(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(512, |out| render_action(data, ctx, id, out))
 }

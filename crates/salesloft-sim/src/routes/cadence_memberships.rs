@@ -3,19 +3,16 @@
 use serde_json::Value;
 
 use crate::body::Params;
-use crate::envelope::{self, Filtering};
+use crate::envelope::Filtering;
 use crate::errors::{ApiError, Validation};
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::records::cadence_memberships::{Membership, SORTS};
-use crate::routes::{Ctx, Event, Outcome, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, Event, Outcome};
 use crate::store::TeamData;
 
 fn render_membership(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(membership) = data.memberships.get(id) else {
-        return false;
-    };
-    membership.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.memberships, id, out, |membership, out| membership.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/cadence_memberships`.
@@ -25,13 +22,14 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let sorting = query.sorting(SORTS, "updated_at")?;
     let ids = query.int_list("ids")?;
     let updated = query.time_range("updated_at")?;
+    let listing = Listing { paging, sorting, ids: None, updated, created: None };
     let person_ids = query.int_list("person_id")?;
     let cadence_ids = query.int_list("cadence_id")?;
     let current = query.bool("currently_on_cadence")?;
 
     let mut filtering = Filtering::default();
     filtering.list("ids", query.list("ids").as_ref());
-    filtering.time("updated_at", updated.as_ref());
+    filtering.time("updated_at", listing.updated.as_ref());
     filtering.list("person_id", query.list("person_id").as_ref());
     filtering.list("cadence_id", query.list("cadence_id").as_ref());
     filtering.scalar("currently_on_cadence", query.get("currently_on_cadence"));
@@ -48,37 +46,20 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
             None => pairs,
         });
     }
-    let order = match sorting.key {
-        "updated_at" => Order::Updated,
-        key => Order::Key(Box::new(move |_, membership: &Membership| membership.sort_value(key))),
-    };
-    let spec = ListSpec {
-        ids: candidates,
-        updated: updated.as_ref(),
-        order,
-        ascending: sorting.ascending,
-        filter: Box::new(|_, membership: &Membership| {
-            updated.as_ref().is_none_or(|range| range.contains(membership.updated_at))
-                && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&membership.person_id))
-                && cadence_ids.as_ref().is_none_or(|wanted| wanted.contains(&membership.cadence_id))
-                && current.is_none_or(|flag| membership.currently_on_cadence == flag)
-        }),
-        paging,
-        paginate: true,
-        range_only: false,
-    };
-    let page = list::run(&data.memberships, spec);
-    let records = render_page(&page.ids, |id, out| render_membership(data, ctx, id, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+    let order = listing.order(|key| Order::Key(Box::new(move |_, membership: &Membership| membership.sort_value(key))));
+    let filter: FilterFn<'_, Membership> = Box::new(|_, membership| {
+        listing.in_ranges(membership)
+            && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&membership.person_id))
+            && cadence_ids.as_ref().is_none_or(|wanted| wanted.contains(&membership.cadence_id))
+            && current.is_none_or(|flag| membership.currently_on_cadence == flag)
+    });
+    let spec = listing.spec(candidates, order, filter, false);
+    Ok(listing.respond(&data.memberships, spec, &filtering, |id, out| render_membership(data, ctx, id, out)))
 }
 
 /// `GET /v2/cadence_memberships/{id}`.
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(1024);
-    if !render_membership(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(1024, |out| render_membership(data, ctx, id, out))
 }
 
 /// `POST /v2/cadence_memberships`: `person_id`, `cadence_id` (required), `user_id`, `step_id` from the query
@@ -147,9 +128,7 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, body: &Params) -> Result<Outco
             updated_at: ctx.now,
         },
     );
-    let mut record = String::with_capacity(1024);
-    render_membership(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(envelope::single(&record), event_type, record))
+    template::written(1024, event_type, |out| render_membership(data, ctx, id, out))
 }
 
 /// `DELETE /v2/cadence_memberships/{id}`: the person is removed from the cadence; the record stays with

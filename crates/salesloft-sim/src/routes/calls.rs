@@ -4,20 +4,17 @@
 //! the API, so `call_updated` is never sent.
 
 use crate::body::Params;
-use crate::envelope::{self, Filtering};
+use crate::envelope::Filtering;
 use crate::errors::{ApiError, Validation};
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::records::calls::{Call, SORTS};
 use crate::records::notes::{Associated, Note};
-use crate::routes::{Ctx, Outcome, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, Outcome};
 use crate::store::TeamData;
 
 fn render_call(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(call) = data.calls.get(id) else {
-        return false;
-    };
-    call.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.calls, id, out, |call, out| call.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/activities/calls`: filters `ids, created_at[…], updated_at[…], user_guid` (unknown guids match
@@ -25,11 +22,8 @@ fn render_call(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> boo
 /// `sort_by created_at|updated_at`.
 pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let query = ctx.query;
-    let paging = query.paging()?;
-    let sorting = query.sorting(SORTS, "updated_at")?;
-    let ids = query.int_list("ids")?;
-    let updated = query.time_range("updated_at")?;
-    let created = query.time_range("created_at")?;
+    let mut listing = Listing::parse(query, SORTS, "updated_at", false)?;
+    let ids = listing.ids.take();
     let guids = query.list("user_guid");
     let user_ids: Option<Vec<i64>> =
         guids.as_ref().map(|guids| guids.iter().filter_map(|guid| data.user_id_by_guid(guid)).collect());
@@ -39,55 +33,37 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
 
     let mut filtering = Filtering::default();
     filtering.list("ids", query.list("ids").as_ref());
-    filtering.time("created_at", created.as_ref());
-    filtering.time("updated_at", updated.as_ref());
+    filtering.time("created_at", listing.created.as_ref());
+    filtering.time("updated_at", listing.updated.as_ref());
     filtering.list("user_guid", guids.as_ref());
     filtering.list("person_id", query.list("person_id").as_ref());
     filtering.list("sentiment", sentiments.as_ref());
     filtering.list("disposition", dispositions.as_ref());
 
     let range_only = ids.is_none()
-        && created.is_none()
+        && listing.created.is_none()
         && user_ids.is_none()
         && person_ids.is_none()
         && sentiments.is_none()
         && dispositions.is_none();
-    let order = match sorting.key {
-        "created_at" => Order::Id,
-        _ => Order::Updated,
-    };
+    let order = listing.order(|_| Order::Updated);
     let text_in = |wanted: &Option<Vec<String>>, value: &Option<String>| {
         wanted.as_ref().is_none_or(|wanted| value.as_ref().is_some_and(|v| wanted.contains(v)))
     };
-    let spec = ListSpec {
-        ids,
-        updated: updated.as_ref(),
-        order,
-        ascending: sorting.ascending,
-        filter: Box::new(|_, call: &Call| {
-            updated.as_ref().is_none_or(|range| range.contains(call.updated_at))
-                && created.as_ref().is_none_or(|range| range.contains(call.created_at))
-                && user_ids.as_ref().is_none_or(|wanted| wanted.contains(&call.user_id))
-                && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&call.person_id))
-                && text_in(&sentiments, &call.sentiment)
-                && text_in(&dispositions, &call.disposition)
-        }),
-        paging,
-        paginate: true,
-        range_only,
-    };
-    let page = list::run(&data.calls, spec);
-    let records = render_page(&page.ids, |id, out| render_call(data, ctx, id, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+    let filter: FilterFn<'_, Call> = Box::new(|_, call| {
+        listing.in_ranges(call)
+            && user_ids.as_ref().is_none_or(|wanted| wanted.contains(&call.user_id))
+            && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&call.person_id))
+            && text_in(&sentiments, &call.sentiment)
+            && text_in(&dispositions, &call.disposition)
+    });
+    let spec = listing.spec(ids, order, filter, range_only);
+    Ok(listing.respond(&data.calls, spec, &filtering, |id, out| render_call(data, ctx, id, out)))
 }
 
 /// `GET /v2/activities/calls/{id}`.
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(1024);
-    if !render_call(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(1024, |out| render_call(data, ctx, id, out))
 }
 
 /// `user_guid` of a write: "Defaults to the authenticated user. Only team admins can pass another user's
@@ -226,7 +202,5 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
         updated_at: ctx.now,
     };
     data.calls.put(id, call);
-    let mut record = String::with_capacity(1024);
-    render_call(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(envelope::single(&record), "call_created", record))
+    template::written(1024, "call_created", |out| render_call(data, ctx, id, out))
 }

@@ -10,12 +10,13 @@
 //! text and status Airbyte's test mocks). An unknown scoped field is a 422 on `scoped_fields`. Emails never
 //! change in the simulator, so no `email_updated` webhook is ever sent.
 
-use crate::envelope::{self, Filtering};
+use crate::envelope::Filtering;
 use crate::errors::ApiError;
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::query::Query;
 use crate::records::emails::{Email, SCOPED_FIELDS, SORTS, STATUSES, Scoped};
-use crate::routes::{Ctx, enum_list, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, enum_list};
 use crate::store::TeamData;
 
 /// The 422 text for a scoped field the credential may not read (FACTS.md §1.4).
@@ -23,11 +24,7 @@ pub const SCOPE_MISSING_MESSAGE: &str =
     "Requested scoped field(s) could not be returned, required scope access not included.";
 
 fn render_email(data: &TeamData, ctx: &Ctx<'_>, id: i64, scoped: Scoped, out: &mut String) -> bool {
-    let Some(email) = data.emails.get(id) else {
-        return false;
-    };
-    email.render(id, scoped, &ctx.render, out);
-    true
+    template::render_row(&data.emails, id, out, |email, out| email.render(id, scoped, &ctx.render, out))
 }
 
 /// `scoped_fields`: which sensitive fields to render.
@@ -53,6 +50,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let (scoped, fields) = scoped_fields(ctx, query)?;
     let ids = query.int_list("ids")?;
     let updated = query.time_range("updated_at")?;
+    let listing = Listing { paging, sorting, ids: None, updated, created: None };
     let sent = query.time_range("sent_at")?;
     let bounced = query.bool("bounced")?;
     let one_off = query.bool("one_off")?;
@@ -69,7 +67,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
 
     let mut filtering = Filtering::default();
     filtering.list("ids", query.list("ids").as_ref());
-    filtering.time("updated_at", updated.as_ref());
+    filtering.time("updated_at", listing.updated.as_ref());
     filtering.time("sent_at", sent.as_ref());
     filtering.scalar("bounced", query.get("bounced"));
     filtering.scalar("one_off", query.get("one_off"));
@@ -100,47 +98,28 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         && person_ids.is_none()
         && addresses.is_none()
         && personalization.is_none();
-    let order = match sorting.key {
-        "send_time" => Order::Key(Box::new(|_, email: &Email| email.sort_value("send_time"))),
-        _ => Order::Updated,
-    };
-    let spec = ListSpec {
-        ids,
-        updated: updated.as_ref(),
-        order,
-        ascending: sorting.ascending,
-        filter: Box::new(|_, email: &Email| {
-            updated.as_ref().is_none_or(|range| range.contains(email.updated_at))
-                && sent.as_ref().is_none_or(|range| email.sent_at.is_some_and(|at| range.contains(at)))
-                && bounced.is_none_or(|flag| email.bounced == flag)
-                && one_off.is_none_or(|flag| email.one_off() == flag)
-                && in_ids(&crm_activity_ids, email.crm_activity_id)
-                && in_ids(&action_ids, email.action_id)
-                && in_ids(&user_ids, Some(email.user_id))
-                && statuses.as_ref().is_none_or(|wanted| wanted.iter().any(|s| s == email.status))
-                && in_ids(&cadence_ids, email.cadence_id)
-                && in_ids(&step_ids, email.step_id)
-                && in_ids(&person_ids, email.person_id)
-                && addresses
-                    .as_ref()
-                    .is_none_or(|wanted| wanted.contains(&email.recipient_email_address.to_lowercase()))
-                && personalization.as_ref().is_none_or(|wanted| wanted.contains(&email.personalization))
-        }),
-        paging,
-        paginate: true,
-        range_only,
-    };
-    let page = list::run(&data.emails, spec);
-    let records = render_page(&page.ids, |id, out| render_email(data, ctx, id, scoped, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+    let order = listing.order(|_| Order::Key(Box::new(|_, email: &Email| email.sort_value("send_time"))));
+    let filter: FilterFn<'_, Email> = Box::new(|_, email| {
+        listing.in_ranges(email)
+            && sent.as_ref().is_none_or(|range| email.sent_at.is_some_and(|at| range.contains(at)))
+            && bounced.is_none_or(|flag| email.bounced == flag)
+            && one_off.is_none_or(|flag| email.one_off() == flag)
+            && in_ids(&crm_activity_ids, email.crm_activity_id)
+            && in_ids(&action_ids, email.action_id)
+            && in_ids(&user_ids, Some(email.user_id))
+            && statuses.as_ref().is_none_or(|wanted| wanted.iter().any(|s| s == email.status))
+            && in_ids(&cadence_ids, email.cadence_id)
+            && in_ids(&step_ids, email.step_id)
+            && in_ids(&person_ids, email.person_id)
+            && addresses.as_ref().is_none_or(|wanted| wanted.contains(&email.recipient_email_address.to_lowercase()))
+            && personalization.as_ref().is_none_or(|wanted| wanted.contains(&email.personalization))
+    });
+    let spec = listing.spec(ids, order, filter, range_only);
+    Ok(listing.respond(&data.emails, spec, &filtering, |id, out| render_email(data, ctx, id, scoped, out)))
 }
 
 /// `GET /v2/activities/emails/{id}` (takes `scoped_fields` too).
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
     let (scoped, _) = scoped_fields(ctx, ctx.query)?;
-    let mut out = String::with_capacity(1024);
-    if !render_email(data, ctx, id, scoped, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(1024, |out| render_email(data, ctx, id, scoped, out))
 }

@@ -16,6 +16,7 @@ mod people;
 mod person_upserts;
 mod steps;
 mod tasks;
+mod template;
 mod users;
 mod webhook_subscriptions;
 

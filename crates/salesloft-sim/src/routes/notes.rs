@@ -3,30 +3,23 @@
 //! DELETE 204). Webhook events `note_created`, `note_updated`, `note_deleted` (FACTS.md §6.3).
 
 use crate::body::Params;
-use crate::envelope::{self, Filtering};
 use crate::errors::{ApiError, Validation};
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::records::notes::{Associated, Note, SORTS};
-use crate::routes::{Ctx, Event, Outcome, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, Outcome};
 use crate::store::TeamData;
 
 fn render_note(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(note) = data.notes.get(id) else {
-        return false;
-    };
-    note.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.notes, id, out, |note, out| note.render(id, &ctx.render, out))
 }
 
 /// `GET /v2/notes`: filters `ids`, `associated_with_type` + `associated_with_id`, `updated_at[…]`,
 /// `created_at[…]`; `sort_by` `created_at|updated_at`.
 pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let query = ctx.query;
-    let paging = query.paging()?;
-    let sorting = query.sorting(SORTS, "updated_at")?;
-    let ids = query.int_list("ids")?;
-    let updated = query.time_range("updated_at")?;
-    let created = query.time_range("created_at")?;
+    let mut listing = Listing::parse(query, SORTS, "updated_at", false)?;
+    let ids = listing.ids.take();
     let associated_type = match query.get("associated_with_type") {
         None => None,
         Some(text) => Some(
@@ -40,44 +33,23 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         return Err(ApiError::field("associated_with_type", "must be present when associated_with_id is used"));
     }
 
-    let mut filtering = Filtering::default();
-    filtering.list("ids", query.list("ids").as_ref());
-    filtering.time("updated_at", updated.as_ref());
-    filtering.time("created_at", created.as_ref());
+    let mut filtering = listing.filtering(query);
     filtering.scalar("associated_with_type", query.get("associated_with_type"));
     filtering.scalar("associated_with_id", query.get("associated_with_id"));
 
-    let order = match sorting.key {
-        "created_at" => Order::Id,
-        _ => Order::Updated,
-    };
-    let spec = ListSpec {
-        ids,
-        updated: updated.as_ref(),
-        order,
-        ascending: sorting.ascending,
-        filter: Box::new(|_, note: &Note| {
-            updated.as_ref().is_none_or(|range| range.contains(note.updated_at))
-                && created.as_ref().is_none_or(|range| range.contains(note.created_at))
-                && associated_type.is_none_or(|kind| note.associated_type == kind)
-                && associated_id.is_none_or(|id| note.associated_with_id == id)
-        }),
-        paging,
-        paginate: true,
-        range_only: false,
-    };
-    let page = list::run(&data.notes, spec);
-    let records = render_page(&page.ids, |id, out| render_note(data, ctx, id, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+    let order = listing.order(|_| Order::Updated);
+    let filter: FilterFn<'_, Note> = Box::new(|_, note| {
+        listing.in_ranges(note)
+            && associated_type.is_none_or(|kind| note.associated_type == kind)
+            && associated_id.is_none_or(|id| note.associated_with_id == id)
+    });
+    let spec = listing.spec(ids, order, filter, false);
+    Ok(listing.respond(&data.notes, spec, &filtering, |id, out| render_note(data, ctx, id, out)))
 }
 
 /// `GET /v2/notes/{id}`.
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(512);
-    if !render_note(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(512, |out| render_note(data, ctx, id, out))
 }
 
 /// `content`: required on POST and PUT, never blank.
@@ -214,18 +186,15 @@ pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> R
 }
 
 fn written(data: &TeamData, ctx: &Ctx<'_>, id: i64, event_type: &'static str) -> Result<Outcome, ApiError> {
-    let mut record = String::with_capacity(512);
-    render_note(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(envelope::single(&record), event_type, record))
+    template::written(512, event_type, |out| render_note(data, ctx, id, out))
 }
 
 /// `DELETE /v2/notes/{id}`: 204, also when already gone ("This operation can be called multiple times
 /// successfully").
 pub fn delete(data: &mut TeamData, ctx: &Ctx<'_>, id: i64) -> Result<Outcome, ApiError> {
-    let mut record = String::with_capacity(512);
-    if !render_note(data, ctx, id, &mut record) {
+    let Some(event) = template::deleted_event(512, "note_deleted", |out| render_note(data, ctx, id, out)) else {
         return Ok(Outcome::deleted(Vec::new()));
-    }
+    };
     data.notes.remove(id);
-    Ok(Outcome::deleted(vec![Event { event_type: "note_deleted", body: record }]))
+    Ok(Outcome::deleted(vec![event]))
 }

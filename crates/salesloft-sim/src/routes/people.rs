@@ -1,11 +1,12 @@
 //! `/v2/people` (FACTS.md §5.3).
 
 use crate::body::Params;
-use crate::envelope::{self, Filtering};
+use crate::envelope::Filtering;
 use crate::errors::{ApiError, Validation};
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::records::people::{Person, SORTS};
-use crate::routes::{Ctx, Event, Outcome, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, Outcome};
 use crate::store::TeamData;
 
 /// Renders person `id` as the API does; `false` when there is none.
@@ -25,12 +26,8 @@ pub fn render_person(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) 
 /// `GET /v2/people`.
 pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let query = ctx.query;
-    let paging = query.paging()?;
-    let sorting = query.sorting(SORTS, "updated_at")?;
-    let ids = query.int_list("ids")?;
+    let mut listing = Listing::parse(query, SORTS, "updated_at", false)?;
     let emails = query.list("email_addresses");
-    let updated = query.time_range("updated_at")?;
-    let created = query.time_range("created_at")?;
     let account_ids = query.int_list("account_id")?;
     let owner_ids = query.int_list("owner_id")?;
     let do_not_contact = query.bool("do_not_contact")?;
@@ -39,15 +36,15 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let mut filtering = Filtering::default();
     filtering.list("ids", query.list("ids").as_ref());
     filtering.list("email_addresses", emails.as_ref());
-    filtering.time("updated_at", updated.as_ref());
-    filtering.time("created_at", created.as_ref());
+    filtering.time("updated_at", listing.updated.as_ref());
+    filtering.time("created_at", listing.created.as_ref());
     filtering.list("account_id", query.list("account_id").as_ref());
     filtering.list("owner_id", query.list("owner_id").as_ref());
     filtering.scalar("do_not_contact", query.get("do_not_contact"));
     filtering.list("cadence_id", query.list("cadence_id").as_ref());
 
     // An email filter is resolved through the index to an id set (and intersected with `ids`).
-    let mut candidates = ids;
+    let mut candidates = listing.ids.take();
     if let Some(emails) = &emails {
         let by_email: Vec<i64> = emails.iter().filter_map(|email| data.person_id_by_email(email)).collect();
         candidates = Some(match candidates {
@@ -64,44 +61,28 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         });
     }
     let needs_data = account_ids.is_some() || owner_ids.is_some() || do_not_contact.is_some();
-    let range_only = candidates.is_none() && created.is_none() && cadences.is_none() && !needs_data;
-    let order = match sorting.key {
-        "updated_at" => Order::Updated,
-        "created_at" => Order::Id,
-        key => Order::Key(Box::new(move |id, row| data.person(id, row).sort_value(key, row))),
-    };
-    let spec = ListSpec {
-        ids: candidates,
-        updated: updated.as_ref(),
-        order,
-        ascending: sorting.ascending,
-        filter: Box::new(|id, row| {
-            if !updated.as_ref().is_none_or(|range| range.contains(row.updated_at))
-                || !created.as_ref().is_none_or(|range| range.contains(row.created_at))
-            {
+    let range_only = candidates.is_none() && listing.created.is_none() && cadences.is_none() && !needs_data;
+    let order = listing.order(|key| Order::Key(Box::new(move |id, row| data.person(id, row).sort_value(key, row))));
+    let filter: FilterFn<'_, _> = Box::new(|id, row| {
+        if !listing.in_ranges(row) {
+            return false;
+        }
+        if let Some((cadence_ids, true)) = &cadences {
+            let current = data.current_cadences(id);
+            if !current.is_empty() && !current.iter().any(|cadence| cadence_ids.contains(cadence)) {
                 return false;
             }
-            if let Some((cadence_ids, true)) = &cadences {
-                let current = data.current_cadences(id);
-                if !current.is_empty() && !current.iter().any(|cadence| cadence_ids.contains(cadence)) {
-                    return false;
-                }
-            }
-            if !needs_data {
-                return true;
-            }
-            let person = data.person(id, row);
-            account_ids.as_ref().is_none_or(|wanted| person.account_id.is_some_and(|a| wanted.contains(&a)))
-                && owner_ids.as_ref().is_none_or(|wanted| person.owner_id.is_some_and(|o| wanted.contains(&o)))
-                && do_not_contact.is_none_or(|flag| person.do_not_contact == flag)
-        }),
-        paging,
-        paginate: true,
-        range_only,
-    };
-    let page = list::run(&data.people, spec);
-    let records = render_page(&page.ids, |id, out| render_person(data, ctx, id, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+        }
+        if !needs_data {
+            return true;
+        }
+        let person = data.person(id, row);
+        account_ids.as_ref().is_none_or(|wanted| person.account_id.is_some_and(|a| wanted.contains(&a)))
+            && owner_ids.as_ref().is_none_or(|wanted| person.owner_id.is_some_and(|o| wanted.contains(&o)))
+            && do_not_contact.is_none_or(|flag| person.do_not_contact == flag)
+    });
+    let spec = listing.spec(candidates, order, filter, range_only);
+    Ok(listing.respond(&data.people, spec, &filtering, |id, out| render_person(data, ctx, id, out)))
 }
 
 /// The `cadence_id` filter: "Filters people by the cadence that they are currently on. Multiple
@@ -128,11 +109,7 @@ fn cadence_filter(query: &crate::query::Query) -> Result<Option<(Vec<i64>, bool)
 
 /// `GET /v2/people/{id}`.
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(2048);
-    if !render_person(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(2048, |out| render_person(data, ctx, id, out))
 }
 
 /// Team-level checks of a person write: unique email, existing account and owner.
@@ -199,17 +176,14 @@ pub fn update_person(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Param
 }
 
 fn written(data: &TeamData, ctx: &Ctx<'_>, id: i64, event_type: &'static str) -> Result<Outcome, ApiError> {
-    let mut record = String::with_capacity(2048);
-    render_person(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(envelope::single(&record), event_type, record))
+    template::written(2048, event_type, |out| render_person(data, ctx, id, out))
 }
 
 /// `DELETE /v2/people/{id}`: 204, also when already gone (FACTS.md §3: deletes are idempotent).
 pub fn delete(data: &mut TeamData, ctx: &Ctx<'_>, id: i64) -> Result<Outcome, ApiError> {
-    let mut record = String::with_capacity(2048);
-    if !render_person(data, ctx, id, &mut record) {
+    let Some(event) = template::deleted_event(2048, "person_deleted", |out| render_person(data, ctx, id, out)) else {
         return Ok(Outcome::deleted(Vec::new()));
-    }
+    };
     data.remove_person(id, ctx.now);
-    Ok(Outcome::deleted(vec![Event { event_type: "person_deleted", body: record }]))
+    Ok(Outcome::deleted(vec![event]))
 }

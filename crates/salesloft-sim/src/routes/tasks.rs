@@ -9,19 +9,16 @@ use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use crate::body::Params;
 use crate::clock::{Micros, parse_timestamp};
-use crate::envelope::{self, Filtering};
+use crate::envelope;
 use crate::errors::{ApiError, Validation};
-use crate::list::{self, ListSpec, Order};
+use crate::list::{FilterFn, Order};
 use crate::records::tasks::{SORTS, STATES, TASK_TYPES, TIME_INTERVALS, Task, parse_date};
-use crate::routes::{Ctx, Event, Outcome, enum_list, render_page};
+use crate::routes::template::{self, Listing};
+use crate::routes::{Ctx, Event, Outcome, enum_list};
 use crate::store::TeamData;
 
 fn render_task(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(task) = data.tasks.get(id) else {
-        return false;
-    };
-    task.render(id, &ctx.render, out);
-    true
+    template::render_row(&data.tasks, id, out, |task, out| task.render(id, &ctx.render, out))
 }
 
 /// Today on the team's calendar (the offset rendered timestamps carry).
@@ -51,11 +48,7 @@ fn interval(name: &str, today: Date) -> (Date, Date) {
 /// default `due_date ASC` (FACTS.md §4.1).
 pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     let query = ctx.query;
-    let paging = query.paging()?;
-    let sorting = query.sorting_with(SORTS, "due_date", true)?;
-    let ids = query.int_list("ids")?;
-    let updated = query.time_range("updated_at")?;
-    let created = query.time_range("created_at")?;
+    let mut listing = Listing::parse(query, SORTS, "due_date", true)?;
     let user_ids = query.int_list("user_id")?;
     let person_ids = query.int_list("person_id")?;
     let account_ids = query.int_list("account_id")?;
@@ -74,10 +67,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         }
     };
 
-    let mut filtering = Filtering::default();
-    filtering.list("ids", query.list("ids").as_ref());
-    filtering.time("updated_at", updated.as_ref());
-    filtering.time("created_at", created.as_ref());
+    let mut filtering = listing.filtering(query);
     filtering.list("user_id", query.list("user_id").as_ref());
     filtering.list("person_id", query.list("person_id").as_ref());
     filtering.list("account_id", query.list("account_id").as_ref());
@@ -88,7 +78,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
     filtering.scalar("time_interval_filter", query.get("time_interval_filter"));
 
     // An idempotency key names at most one task: resolve it through the index.
-    let mut candidates = ids;
+    let mut candidates = listing.ids.take();
     if let Some(key) = key {
         let found: Vec<i64> = data.task_id_by_key(key).into_iter().collect();
         candidates = Some(match candidates {
@@ -97,49 +87,36 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
         });
     }
     let needs_person = account_ids.is_some() || locales.is_some();
-    let spec = ListSpec {
-        ids: candidates,
-        updated: updated.as_ref(),
-        order: Order::Key(Box::new(move |_, task: &Task| task.sort_value(sorting.key))),
-        ascending: sorting.ascending,
-        filter: Box::new(|_, task: &Task| {
-            let basic = updated.as_ref().is_none_or(|range| range.contains(task.updated_at))
-                && created.as_ref().is_none_or(|range| range.contains(task.created_at))
-                && user_ids.as_ref().is_none_or(|wanted| wanted.contains(&task.user_id))
-                && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&task.person_id))
-                && states.as_ref().is_none_or(|wanted| wanted.iter().any(|s| s == task.current_state))
-                && types.as_ref().is_none_or(|wanted| wanted.iter().any(|t| t == task.task_type))
-                && window.is_none_or(|(overdue, (first, last))| {
-                    (first..=last).contains(&task.due_date) && (!overdue || task.current_state == "scheduled")
-                });
-            if !basic || !needs_person {
-                return basic;
-            }
-            let Some(row) = data.people.get(task.person_id) else {
-                return false;
-            };
-            let person = data.person(task.person_id, row);
-            account_ids.as_ref().is_none_or(|wanted| person.account_id.is_some_and(|a| wanted.contains(&a)))
-                && locales
-                    .as_ref()
-                    .is_none_or(|wanted| person.locale.as_ref().is_some_and(|l| wanted.iter().any(|w| w == l)))
-        }),
-        paging,
-        paginate: true,
-        range_only: false,
-    };
-    let page = list::run(&data.tasks, spec);
-    let records = render_page(&page.ids, |id, out| render_task(data, ctx, id, out));
-    Ok(envelope::list(&filtering, Some((&paging, &page)), &sorting, &records))
+    let sort_key = listing.sorting.key;
+    let order = Order::Key(Box::new(move |_, task: &Task| task.sort_value(sort_key)));
+    let filter: FilterFn<'_, Task> = Box::new(|_, task| {
+        let basic = listing.in_ranges(task)
+            && user_ids.as_ref().is_none_or(|wanted| wanted.contains(&task.user_id))
+            && person_ids.as_ref().is_none_or(|wanted| wanted.contains(&task.person_id))
+            && states.as_ref().is_none_or(|wanted| wanted.iter().any(|s| s == task.current_state))
+            && types.as_ref().is_none_or(|wanted| wanted.iter().any(|t| t == task.task_type))
+            && window.is_none_or(|(overdue, (first, last))| {
+                (first..=last).contains(&task.due_date) && (!overdue || task.current_state == "scheduled")
+            });
+        if !basic || !needs_person {
+            return basic;
+        }
+        let Some(row) = data.people.get(task.person_id) else {
+            return false;
+        };
+        let person = data.person(task.person_id, row);
+        account_ids.as_ref().is_none_or(|wanted| person.account_id.is_some_and(|a| wanted.contains(&a)))
+            && locales
+                .as_ref()
+                .is_none_or(|wanted| person.locale.as_ref().is_some_and(|l| wanted.iter().any(|w| w == l)))
+    });
+    let spec = listing.spec(candidates, order, filter, false);
+    Ok(listing.respond(&data.tasks, spec, &filtering, |id, out| render_task(data, ctx, id, out)))
 }
 
 /// `GET /v2/tasks/{id}`.
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(1024);
-    if !render_task(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(1024, |out| render_task(data, ctx, id, out))
 }
 
 /// A string that must be present and not blank (on a create), or may be absent but not blank (on an update).
@@ -289,9 +266,7 @@ pub fn create(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
     };
     let id = data.tasks.allocate_id();
     data.put_task(id, task);
-    let mut record = String::with_capacity(1024);
-    render_task(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(envelope::single(&record), "task_created", record))
+    template::written(1024, "task_created", |out| render_task(data, ctx, id, out))
 }
 
 /// `PUT /v2/tasks/{id}`: `subject, description, due_date, remind_at, current_state (completed only),

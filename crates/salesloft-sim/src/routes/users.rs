@@ -7,15 +7,12 @@ use crate::envelope::{self, Filtering};
 use crate::errors::{ApiError, Validation};
 use crate::list::{self, ListSpec, Order};
 use crate::records::users::{SORTS, User};
+use crate::routes::template;
 use crate::routes::{Ctx, Outcome, render_page};
 use crate::store::TeamData;
 
 fn render_user(data: &TeamData, ctx: &Ctx<'_>, id: i64, out: &mut String) -> bool {
-    let Some(user) = data.users.get(id) else {
-        return false;
-    };
-    user.render(id, data.team.id, &ctx.render, out);
-    true
+    template::render_row(&data.users, id, out, |user, out| user.render(id, data.team.id, &ctx.render, out))
 }
 
 /// `GET /v2/me`: the user the credential acts as.
@@ -25,11 +22,7 @@ pub fn me(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
 
 /// `GET /v2/users/{id}`.
 pub fn get(data: &TeamData, ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(2048);
-    if !render_user(data, ctx, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(2048, |out| render_user(data, ctx, id, out))
 }
 
 /// `GET /v2/users`.
@@ -118,7 +111,5 @@ pub fn update(data: &mut TeamData, ctx: &Ctx<'_>, id: i64, params: &Params) -> R
     errors.finish()?;
     user.updated_at = ctx.now;
     data.users.put(id, user);
-    let mut record = String::with_capacity(2048);
-    render_user(data, ctx, id, &mut record);
-    Ok(Outcome::with_event(envelope::single(&record), "user_updated", record))
+    template::written(2048, "user_updated", |out| render_user(data, ctx, id, out))
 }

@@ -8,15 +8,12 @@ use crate::envelope::{self, Filtering};
 use crate::errors::{ApiError, Validation};
 use crate::query::Sorting;
 use crate::records::webhook_subscriptions::Subscription;
+use crate::routes::template;
 use crate::routes::{Ctx, Outcome, render_page};
 use crate::store::TeamData;
 
 fn render_subscription(data: &TeamData, id: i64, out: &mut String) -> bool {
-    let Some(subscription) = data.subscriptions.get(id) else {
-        return false;
-    };
-    subscription.render(id, data.team.id, out);
-    true
+    template::render_row(&data.subscriptions, id, out, |subscription, out| subscription.render(id, data.team.id, out))
 }
 
 /// `GET /v2/webhook_subscriptions?enabled=`.
@@ -36,11 +33,7 @@ pub fn list(data: &TeamData, ctx: &Ctx<'_>) -> Result<String, ApiError> {
 
 /// `GET /v2/webhook_subscriptions/{id}`.
 pub fn get(data: &TeamData, _ctx: &Ctx<'_>, id: i64) -> Result<String, ApiError> {
-    let mut out = String::with_capacity(256);
-    if !render_subscription(data, id, &mut out) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(envelope::single(&out))
+    template::get_one(256, |out| render_subscription(data, id, out))
 }
 
 /// `POST /v2/webhook_subscriptions`.
