@@ -25,7 +25,7 @@ pub use breaker::{BreakerConfig, CircuitState};
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineConfig, PipelineState};
 pub use rate_budget::{BudgetSnapshot, RateBudgetConfig};
-pub use request::{ApiRequest, ApiResponse, IdempotencyKey, RateLimitInfo, page_cost};
+pub use request::{ApiRequest, ApiResponse, IdempotencyKey, RateLimitInfo, RawBody, page_cost};
 pub use retry::{
     Backoff, DEFAULT_MAX_RETRY_AFTER, Jitter, RetryBudgetConfig, RetryConfig, retry_after, retry_after_at,
 };

@@ -44,7 +44,7 @@ use super::breaker::{AttemptOutcome, BreakerConfig, CircuitBreaker, CircuitState
 use super::http::{HttpConfig, HttpTransport, RawResponse};
 use super::rate_budget::{BudgetSnapshot, RateBudget, RateBudgetConfig, Settlement};
 use super::request::{ApiRequest, ApiResponse, RateLimitInfo};
-use super::retry::{Attempt, AttemptOnce, AttemptResult, RetryConfig, RetryLoop, classify};
+use super::retry::{Attempt, AttemptOnce, AttemptResult, RetryAction, RetryConfig, RetryLoop, classify};
 use super::telemetry;
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::error::{Error, FieldErrors, ValidationError};
@@ -363,6 +363,16 @@ impl Inner {
                 let action = classify(idempotent, AttemptResult::Response { status, headers: &raw.headers }, |h| {
                     self.retry_after(h)
                 });
+                if request.any_status && !status.is_success() && action == RetryAction::NoRetry {
+                    // A proxy's call: SalesLoft's final answer goes back as it came (status, headers, body).
+                    return Attempt::Final(Ok(ApiResponse {
+                        status,
+                        rate,
+                        headers: raw.headers,
+                        body: raw.body,
+                        attempts: trace.attempts,
+                    }));
+                }
                 let error =
                     match into_result_redacted(operation, raw, trace.attempts, &self.redactor, self.clock.as_ref()) {
                         Ok(response) => return Attempt::Final(Ok(response)),
