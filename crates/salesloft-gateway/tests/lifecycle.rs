@@ -1,0 +1,71 @@
+//! Starting and stopping: the credentials the gateway refuses to start without, `--insecure-dev`, and
+//! `/ready` across serving and draining.
+
+mod support;
+
+use reqwest::Method;
+use salesloft_client::clock::ManualClock;
+use salesloft_gateway::{Gateway, GatewayConfig, GatewayError, Secrets};
+use salesloft_testkit::Backend;
+use support::{ADMIN, Harness, INTERNAL_OLD};
+
+fn pipeline() -> salesloft_client::transport::Pipeline {
+    salesloft_client::transport::Pipeline::with_api_key("http://127.0.0.1:9/v2", "ak".to_string().into())
+        .expect("pipeline")
+}
+
+#[tokio::test]
+async fn it_refuses_to_start_without_an_internal_token_or_a_webhook_secret_unless_insecure_dev() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = salesloft_store::open(&Backend::Sqlite.store_url(dir.path())).await.expect("store");
+    let clock = ManualClock::new();
+    let cases = [
+        (GatewayConfig { internal_tokens: Secrets::default(), ..support::config(&clock) }, "internal token"),
+        (GatewayConfig { webhook_secrets: Secrets::default(), ..support::config(&clock) }, "webhook secret"),
+    ];
+    for (config, missing) in cases {
+        match Gateway::new(pipeline(), store.clone(), config) {
+            Err(error @ GatewayError::Insecure { .. }) => {
+                let text = error.to_string();
+                assert!(text.contains(missing) && text.contains("--insecure-dev"), "{text}");
+            }
+            other => panic!("expected a refusal naming the {missing}, got {other:?}"),
+        }
+    }
+    let same = GatewayConfig { admin_token: Secrets::parse_list(INTERNAL_OLD), ..support::config(&clock) };
+    assert!(matches!(Gateway::new(pipeline(), store.clone(), same), Err(GatewayError::Config(_))));
+    let dev = GatewayConfig { insecure_dev: true, ..GatewayConfig::default() };
+    Gateway::new(pipeline(), store, dev).expect("--insecure-dev starts without credentials");
+}
+
+#[tokio::test]
+async fn insecure_dev_opens_only_what_has_no_credential() {
+    let h = Harness::start_with(Backend::Sqlite, |clock| GatewayConfig {
+        insecure_dev: true,
+        internal_tokens: Secrets::default(),
+        webhook_secrets: Secrets::default(),
+        ..support::config(clock)
+    })
+    .await;
+    assert_eq!(h.send(h.request(Method::GET, "/v2/me", None)).await.0, 200, "no internal token: open proxy");
+    assert_eq!(h.deliver("person_updated", br#"{"id":1,"updated_at":"t"}"#, None).await.0, 200);
+    assert_eq!(h.send(h.request(Method::GET, "/admin/status", None)).await.0, 401, "the admin token still holds");
+    assert_eq!(h.send(h.request(Method::GET, "/admin/status", Some(ADMIN))).await.0, 200);
+}
+
+#[tokio::test]
+async fn ready_only_while_serving_and_a_stop_drains_and_returns() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = salesloft_store::open(&Backend::Sqlite.store_url(dir.path())).await.expect("store");
+    let gateway = Gateway::new(pipeline(), store, support::config(&ManualClock::new())).expect("gateway");
+    assert!(!gateway.is_ready(), "not ready before serving");
+
+    let h = Harness::start(Backend::Sqlite).await;
+    let (status, body) = h.send(h.request(Method::GET, "/ready", None)).await;
+    assert_eq!((status, body["ready"].as_bool()), (200, Some(true)));
+    let gateway = h.gateway.clone();
+    let url = h.url.clone();
+    h.stop().await.expect("a stop is a clean exit");
+    assert!(!gateway.is_ready(), "not ready once draining");
+    assert!(reqwest::get(format!("{url}/ready")).await.is_err(), "no new connection after the stop");
+}
