@@ -13,6 +13,7 @@ mod error;
 mod input;
 mod limits;
 mod output;
+mod signals;
 
 use clap::Parser;
 
