@@ -101,7 +101,7 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
         StatusCode::OK,
         json!({
             "version": env!("CARGO_PKG_VERSION"),
-            "paused": paused.map(|info| json!({"by": info.by, "reason": info.reason, "since": info.since.to_string()})),
+            "paused": paused.as_ref().map(respond::pause_info),
             "breaker": circuit_name(state.circuit),
             "budget": {
                 "limit": state.budget.limit,

@@ -117,7 +117,7 @@ pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> Response {
         },
         "store": {"ok": store_ok},
         "breaker": circuit_name(circuit),
-        "paused": paused.map(|info| json!({"by": info.by, "reason": info.reason, "since": info.since.to_string()})),
+        "paused": paused.as_ref().map(respond::pause_info),
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     respond::json(status, body)

@@ -81,7 +81,7 @@ pub(crate) async fn handle(
                     StatusCode::SERVICE_UNAVAILABLE,
                     json!({
                         "error": "paused: mutations are not sent to SalesLoft",
-                        "paused": {"by": info.by, "reason": info.reason, "since": info.since.to_string()},
+                        "paused": respond::pause_info(&info),
                     }),
                 );
             }

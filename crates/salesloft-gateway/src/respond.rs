@@ -26,3 +26,8 @@ pub(crate) fn unauthorized() -> Response {
 pub(crate) async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not found")
 }
+
+/// The pause switch as JSON: `{"by", "reason", "since"}`, `since` in RFC 3339.
+pub(crate) fn pause_info(info: &salesloft_store::PauseInfo) -> Value {
+    serde_json::to_value(info).unwrap_or_else(|_| json!({"by": info.by, "reason": info.reason}))
+}

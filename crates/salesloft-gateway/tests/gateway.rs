@@ -100,6 +100,7 @@ async fn a_paused_mutation_is_refused_and_not_sent_while_reads_pass(backend: Bac
     let (status, body) = h.send(h.request(Method::POST, "/v2/people", Some(INTERNAL_OLD)).json(&person)).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["paused"]["reason"], "incident 42", "the JSON says why: {body}");
+    assert!(body["paused"]["since"].as_str().is_some_and(|t| t.contains('T') && t.ends_with('Z')), "RFC 3339: {body}");
     let (status, _) = h.send(h.request(Method::DELETE, "/v2/people/1", Some(INTERNAL_OLD))).await;
     assert_eq!(status, 503);
     assert_eq!(h.sim_requests(&["POST", "PUT", "DELETE"], "/v2/").await, 0, "no paused mutation was sent");
