@@ -20,6 +20,7 @@ on_both_backends!(super;
     webhooks_are_verified_under_any_current_secret_and_stored_once,
     webhook_body_over_the_limit_gets_413_and_malformed_json_is_a_dead_letter,
     health_turns_503_within_the_cache_when_salesloft_is_down_and_ready_stays_200,
+    a_store_that_does_not_answer_fails_health_and_mutations_closed,
 );
 
 async fn proxy_answers_with_salesloft_s_status_body_and_rate_headers(backend: Backend) {
@@ -205,4 +206,30 @@ async fn health_turns_503_within_the_cache_when_salesloft_is_down_and_ready_stay
     assert!(body["reasons"][0].as_str().is_some_and(|r| r.contains("SalesLoft")), "{body}");
     let (status, body) = h.send(h.request(Method::GET, "/ready", None)).await;
     assert_eq!(status, 200, "SalesLoft down does not take the gateway out of the load balancer: {body}");
+
+    h.clock.advance(HEALTH_CACHE);
+    let (status, body) = h.send(h.request(Method::GET, "/health", None)).await;
+    assert_eq!((status, body["breaker"].as_str()), (503, Some("open")), "consecutive failures open it: {body}");
+    assert!(
+        body["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r.as_str().is_some_and(|r| r.contains("breaker"))))
+    );
+    let sent = h.sim_requests(&["GET"], "/v2/me").await;
+    let (status, body) = h.send(h.request(Method::GET, "/v2/me", Some(INTERNAL_OLD))).await;
+    assert_eq!(status, 503, "the open breaker fails fast: {body}");
+    assert_eq!(h.sim_requests(&["GET"], "/v2/me").await, sent, "nothing sent while the breaker is open");
+    assert_eq!(h.send(h.request(Method::GET, "/ready", None)).await.0, 200);
+}
+
+async fn a_store_that_does_not_answer_fails_health_and_mutations_closed(backend: Backend) {
+    let h = Harness::start(backend).await;
+    h.store.close().await;
+    let (status, body) = h.send(h.request(Method::GET, "/health", None)).await;
+    assert_eq!((status, body["store"]["ok"].as_bool()), (503, Some(false)), "{body}");
+    let person = json!({"email_address": "nostore@example.com", "first_name": "N"});
+    let (status, body) = h.send(h.request(Method::POST, "/v2/people", Some(INTERNAL_OLD)).json(&person)).await;
+    assert_eq!(status, 503, "an unreadable pause switch refuses mutations: {body}");
+    assert_eq!(h.sim_requests(&["POST"], "/v2/people").await, 0, "and nothing is sent");
+    assert_eq!(h.send(h.request(Method::GET, "/v2/me", Some(INTERNAL_OLD))).await.0, 200, "reads still pass");
+    let (status, _) = h.deliver("person_updated", br#"{"id":1,"updated_at":"t"}"#, Some(SECRET_OLD)).await;
+    assert_eq!(status, 503, "a delivery that cannot be stored is not acknowledged");
 }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use salesloft_client::clock::ManualClock;
 use salesloft_gateway::{Gateway, GatewayConfig, GatewayError, Secrets};
 use salesloft_testkit::Backend;
-use support::{ADMIN, Harness, INTERNAL_OLD};
+use support::{ADMIN, Harness, INTERNAL_OLD, SECRET_NEW, SECRET_OLD};
 
 fn pipeline() -> salesloft_client::transport::Pipeline {
     salesloft_client::transport::Pipeline::with_api_key("http://127.0.0.1:9/v2", "ak".to_string().into())
@@ -68,4 +68,16 @@ async fn ready_only_while_serving_and_a_stop_drains_and_returns() {
     h.stop().await.expect("a stop is a clean exit");
     assert!(!gateway.is_ready(), "not ready once draining");
     assert!(reqwest::get(format!("{url}/ready")).await.is_err(), "no new connection after the stop");
+}
+
+#[tokio::test]
+async fn once_the_rotation_ends_only_the_new_webhook_secret_is_accepted() {
+    let h = Harness::start_with(Backend::Sqlite, |clock| GatewayConfig {
+        webhook_secrets: Secrets::parse_list(SECRET_NEW),
+        ..support::config(clock)
+    })
+    .await;
+    let body = br#"{"id":9,"updated_at":"2026-01-01T00:00:00Z"}"#;
+    assert_eq!(h.deliver("person_updated", body, Some(SECRET_OLD)).await.0, 401, "the retired secret");
+    assert_eq!(h.deliver("person_updated", body, Some(SECRET_NEW)).await.0, 200);
 }
