@@ -81,3 +81,68 @@ async fn once_the_rotation_ends_only_the_new_webhook_secret_is_accepted() {
     assert_eq!(h.deliver("person_updated", body, Some(SECRET_OLD)).await.0, 401, "the retired secret");
     assert_eq!(h.deliver("person_updated", body, Some(SECRET_NEW)).await.0, 200);
 }
+
+/// A stop while a proxied call is in flight: intake stops at once, the call still gets SalesLoft's answer,
+/// and `serve` returns only after it. The upstream is a one-off server that holds the call until released,
+/// so the order is forced by signals, not by timing.
+#[tokio::test]
+async fn a_stop_lets_the_call_in_flight_finish_before_serve_returns() {
+    use std::sync::Arc;
+    use tokio::sync::{Notify, oneshot};
+
+    let arrived = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let upstream = {
+        let (arrived, release) = (arrived.clone(), release.clone());
+        axum::Router::new().route(
+            "/v2/slow",
+            axum::routing::get(move || {
+                let (arrived, release) = (arrived.clone(), release.clone());
+                async move {
+                    arrived.notify_one();
+                    release.notified().await;
+                    axum::Json(serde_json::json!({"data": "done"}))
+                }
+            }),
+        )
+    };
+    let upstream_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let upstream_url = format!("http://{}/v2", upstream_listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(upstream_listener, upstream).await });
+
+    let dir = tempfile::tempdir().expect("dir");
+    let store = salesloft_store::open(&Backend::Sqlite.store_url(dir.path())).await.expect("store");
+    let clock = ManualClock::new();
+    let pipeline = salesloft_client::transport::Pipeline::builder(upstream_url)
+        .api_key("ak".to_string().into())
+        .clock(clock.shared())
+        .build()
+        .expect("pipeline");
+    let gateway = Gateway::new(pipeline, store, support::config(&clock)).expect("gateway");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(gateway.clone().serve(listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let call = tokio::spawn(reqwest::Client::new().get(format!("{url}/v2/slow")).bearer_auth(INTERNAL_OLD).send());
+    arrived.notified().await;
+    stop.send(()).expect("the gateway is serving");
+    // Intake stops while the call is still held upstream: a new connection is refused or closed unanswered.
+    let mut refused = false;
+    for _ in 0..1000 {
+        if !gateway.is_ready() {
+            refused = reqwest::Client::new().get(format!("{url}/ready")).send().await.is_err();
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(!gateway.is_ready() && refused, "draining: not ready, no new connection");
+    assert!(!serving.is_finished(), "serve waits for the call in flight");
+    release.notify_one();
+    let response = call.await.expect("join").expect("the call in flight is answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<serde_json::Value>().await.expect("json")["data"], "done");
+    serving.await.expect("join").expect("a clean stop");
+}
