@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod rate_budget;
 pub mod request;
 pub mod retry;
+pub mod shared_budget;
 pub mod telemetry;
 pub mod url_policy;
 
@@ -29,3 +30,4 @@ pub use request::{ApiRequest, ApiResponse, IdempotencyKey, RateLimitInfo, RawBod
 pub use retry::{
     Backoff, DEFAULT_MAX_RETRY_AFTER, Jitter, RetryBudgetConfig, RetryConfig, retry_after, retry_after_at,
 };
+pub use shared_budget::SharedBudget;
