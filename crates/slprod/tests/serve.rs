@@ -50,6 +50,9 @@ async fn serve_prints_one_line_proxies_with_env_tokens_and_stops_cleanly_on_sigt
     let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("the one line: {line:?}")).to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
+    let store = salesloft_store::open(&support::sqlite_url(dir.path())).await.expect("store");
+    let minute = std::time::Duration::from_secs(60);
+    let (window_before, _) = store.budget().current(sim.base_url(), minute).await.expect("budget");
     let http = reqwest::Client::new();
     let ready = http.get(format!("{url}/ready")).send().await.expect("ready");
     assert_eq!(ready.status(), 200);
@@ -69,6 +72,9 @@ async fn serve_prints_one_line_proxies_with_env_tokens_and_stops_cleanly_on_sigt
         .await
         .expect("webhook");
     assert_eq!(delivered.status(), 200);
+    // The proxied calls were paced through the store's shared budget (unless the minute just rolled over).
+    let (window_after, spent) = store.budget().current(sim.base_url(), minute).await.expect("budget");
+    assert!(window_after != window_before || spent >= 2, "two calls spent from the shared budget, got {spent}");
     let pause = http.post(format!("{url}/admin/pause")).bearer_auth("adm").json(&json!({"reason": "drill"}));
     assert_eq!(pause.send().await.expect("admin").status(), 200);
 
@@ -96,7 +102,6 @@ async fn serve_prints_one_line_proxies_with_env_tokens_and_stops_cleanly_on_sigt
     }
 
     // The pause went to the store: the switch outlives the process.
-    let store = salesloft_store::open(&support::sqlite_url(dir.path())).await.expect("store");
     assert_eq!(store.pause().paused().await.expect("switch").map(|p| p.reason), Some("drill".to_string()));
     assert_eq!(store.inbox().counts().await.expect("counts").pending, 1);
 }

@@ -5,14 +5,19 @@
 //! (`[gateway]`, `[webhooks]`, `[salesloft]`, `[store]`; ../shared/CONFIG.md), the default. Internal tokens and
 //! webhook secrets take comma-separated lists, so a rotation runs with the old and the new value at once. The
 //! gateway refuses to start without an internal token or a webhook secret unless `--insecure-dev` is given.
+//! The team's rate budget (`[budget]`) is paced through the store, shared by every replica on it.
 //! Once it accepts connections it prints one line on standard output, `listening on http://ADDR`; on a
 //! signal it stops accepting, finishes the requests in flight and exits 0.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use salesloft_client::Client;
+use salesloft_client::transport::RateBudgetConfig;
 use salesloft_gateway::{DEFAULT_HEALTH_CACHE, DEFAULT_WEBHOOK_MAX_BODY_BYTES, Gateway, GatewayConfig, Secrets};
+use salesloft_sync::StoreBudget;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -116,6 +121,33 @@ impl ServeArgs {
     }
 }
 
+impl ServeArgs {
+    /// The client: the connection flags' pipeline with the team budget of `[budget]` (`cost_per_minute`,
+    /// default 600; `reserve_pct`, default 0) paced locally and through the store, so every replica on one
+    /// store spends from one budget (salesloft_sync::StoreBudget). The store row is named after the API root.
+    pub fn client(&self, config: &Config, store: &salesloft_store::Store) -> Result<Client, CliError> {
+        let limit = config.budget.cost_per_minute.unwrap_or(600);
+        let reserve_pct = config.budget.reserve_pct.unwrap_or(0).min(99);
+        if limit == 0 {
+            return Err(CliError::Input("budget.cost_per_minute must be positive".into()));
+        }
+        let reserve = limit * u32::from(reserve_pct) / 100;
+        let window = RateBudgetConfig::default().window;
+        let shared = StoreBudget::new(store.clone(), self.connect.base_url(config), limit, reserve, window);
+        self.connect
+            .pipeline_builder(config)?
+            .rate_budget(RateBudgetConfig {
+                limit,
+                reserve_fraction: f64::from(reserve_pct) / 100.0,
+                ..RateBudgetConfig::default()
+            })
+            .shared_budget(Arc::new(shared))
+            .build()
+            .map(Client::new)
+            .map_err(|e| CliError::Connect(e.to_string()))
+    }
+}
+
 /// Runs the gateway until SIGINT or SIGTERM: stopped cleanly (0), could not start (2).
 pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError> {
     let config = &context.config;
@@ -123,8 +155,8 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
     // Check the credentials before anything is opened or bound: a refusal is immediate and says why.
     gateway_config.validate()?;
     let addr = args.listen(config)?;
-    let client = args.connect.client(config)?;
     let store = args.store.open(config).await?;
+    let client = args.client(config, &store)?;
     gateway_config.metrics = Some(salesloft_gateway::metrics::install());
     let gateway = Gateway::new(client.pipeline().clone(), store.clone(), gateway_config)?;
     let listener = tokio::net::TcpListener::bind(addr)
