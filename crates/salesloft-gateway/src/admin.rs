@@ -1,6 +1,7 @@
 //! The admin endpoints, for the admin token only (the internal tokens are refused here, and the admin token
 //! on the proxy): `POST /admin/pause` with `{"reason": …}` (and optionally `"by"`), `POST /admin/resume`,
-//! `GET /admin/status`. The pause switch lives in the store (DESIGN.md "Pause switch"), so it holds for
+//! `GET /admin/status` (pause switch, breaker, the team's shared budget used and left this window, this
+//! replica's own budget estimate, inbox counts, version). The pause switch lives in the store (DESIGN.md "Pause switch"), so it holds for
 //! every replica sharing the store and for `slprod push`; the proxy reads it on every mutation.
 
 use std::sync::Arc;
@@ -96,6 +97,22 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
         }
     };
     let inbox = shared.store.inbox().counts().await.ok();
+    let team_budget = match &shared.config.team_budget {
+        Some(team) => match shared.store.budget().current(&team.team, team.window).await {
+            Ok((window_start, spent)) => json!({
+                "limit": team.limit,
+                "spent": spent,
+                "left": (i64::from(team.limit) - spent).max(0),
+                "window_start_unix": window_start.unix_timestamp(),
+                "resets_in_secs": (window_start + team.window - shared.store.now()).whole_seconds().max(0),
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the shared budget");
+                json!(null)
+            }
+        },
+        None => json!(null),
+    };
     let state = shared.pipeline.state();
     respond::json(
         StatusCode::OK,
@@ -103,6 +120,7 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
             "version": env!("CARGO_PKG_VERSION"),
             "paused": paused.as_ref().map(respond::pause_info),
             "breaker": circuit_name(state.circuit),
+            "team_budget": team_budget,
             "budget": {
                 "limit": state.budget.limit,
                 "remaining": state.budget.remaining,

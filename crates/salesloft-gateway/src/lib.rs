@@ -98,6 +98,20 @@ pub struct GatewayConfig {
     pub metrics: Option<PrometheusHandle>,
     /// The webhook inbox's group-commit writer.
     pub inbox_writer: WriterConfig,
+    /// The store row of the team's shared rate budget, shown by `/admin/status` (set when the pipeline
+    /// spends through the store, as `slprod serve` does).
+    pub team_budget: Option<TeamBudget>,
+}
+
+/// Where the team's shared rate budget lives in the store, for `/admin/status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamBudget {
+    /// The row's name (`slprod serve` uses the API root).
+    pub team: String,
+    /// Cost per window this gateway may spend (the team's budget less the reserve).
+    pub limit: u32,
+    /// The window (SalesLoft's minute, FACTS.md §2.1).
+    pub window: Duration,
 }
 
 impl Default for GatewayConfig {
@@ -113,6 +127,7 @@ impl Default for GatewayConfig {
             clock: SystemClock::shared(),
             metrics: None,
             inbox_writer: WriterConfig::default(),
+            team_budget: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::Method;
 use salesloft_client::clock::{Clock, ManualClock};
 use salesloft_client::transport::{Pipeline, RateBudgetConfig};
-use salesloft_gateway::Gateway;
+use salesloft_gateway::{Gateway, GatewayConfig, TeamBudget};
 use salesloft_sim::{RunningSim, SimConfig, Simulator};
 use salesloft_store::{Store, StoreOptions, StoreUrl};
 use salesloft_sync::StoreBudget;
@@ -56,7 +56,11 @@ async fn replicas(backend: Backend) -> Replicas {
             .shared_budget(Arc::new(shared))
             .build()
             .expect("pipeline");
-        let gateway = Gateway::new(pipeline, store, support::config(&clock)).expect("gateway");
+        let config = GatewayConfig {
+            team_budget: Some(TeamBudget { team: sim.base_url().to_string(), limit: LIMIT, window: WINDOW }),
+            ..support::config(&clock)
+        };
+        let gateway = Gateway::new(pipeline, store, config).expect("gateway");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         urls.push(format!("http://{}", listener.local_addr().expect("addr")));
         tokio::spawn(gateway.serve(listener, std::future::pending()));
@@ -91,6 +95,20 @@ async fn replicas_spend_one_shared_budget(backend: Backend) {
         assert_eq!(r.call(replica, Method::GET, "/v2/me", INTERNAL_OLD).await, 200);
     }
     assert!(r.clock.sleeps().is_empty(), "within the budget nothing waits: {:?}", r.clock.sleeps());
+    for replica in [0, 1] {
+        let status: serde_json::Value = r
+            .http
+            .get(format!("{}/admin/status", r.urls[replica]))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+        let team = &status["team_budget"];
+        assert_eq!((team["spent"].as_i64(), team["left"].as_i64()), (Some(4), Some(0)), "replica {replica}: {status}");
+    }
     // Each replica has spent 2 of its own 4, but the team's 4 are gone: the next call waits for the window.
     assert_eq!(r.call(1, Method::GET, "/v2/me", INTERNAL_OLD).await, 200);
     let waits = r.clock.sleeps();

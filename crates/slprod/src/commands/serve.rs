@@ -16,7 +16,9 @@ use std::time::Duration;
 use clap::Args;
 use salesloft_client::Client;
 use salesloft_client::transport::RateBudgetConfig;
-use salesloft_gateway::{DEFAULT_HEALTH_CACHE, DEFAULT_WEBHOOK_MAX_BODY_BYTES, Gateway, GatewayConfig, Secrets};
+use salesloft_gateway::{
+    DEFAULT_HEALTH_CACHE, DEFAULT_WEBHOOK_MAX_BODY_BYTES, Gateway, GatewayConfig, Secrets, TeamBudget,
+};
 use salesloft_sync::StoreBudget;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -122,18 +124,26 @@ impl ServeArgs {
 }
 
 impl ServeArgs {
+    /// The store row of the team's budget: named after the API root, `[budget]` less the reserve per minute.
+    pub fn team_budget(&self, config: &Config) -> TeamBudget {
+        let (limit, _, reserve) = budget_figures(config);
+        TeamBudget {
+            team: self.connect.base_url(config),
+            limit: limit - reserve,
+            window: RateBudgetConfig::default().window,
+        }
+    }
+
     /// The client: the connection flags' pipeline with the team budget of `[budget]` (`cost_per_minute`,
     /// default 600; `reserve_pct`, default 0) paced locally and through the store, so every replica on one
     /// store spends from one budget (salesloft_sync::StoreBudget). The store row is named after the API root.
     pub fn client(&self, config: &Config, store: &salesloft_store::Store) -> Result<Client, CliError> {
-        let limit = config.budget.cost_per_minute.unwrap_or(600);
-        let reserve_pct = config.budget.reserve_pct.unwrap_or(0).min(99);
-        if limit == 0 {
+        if config.budget.cost_per_minute == Some(0) {
             return Err(CliError::Input("budget.cost_per_minute must be positive".into()));
         }
-        let reserve = limit * u32::from(reserve_pct) / 100;
-        let window = RateBudgetConfig::default().window;
-        let shared = StoreBudget::new(store.clone(), self.connect.base_url(config), limit, reserve, window);
+        let (limit, reserve_pct, reserve) = budget_figures(config);
+        let team = self.team_budget(config);
+        let shared = StoreBudget::new(store.clone(), team.team, limit, reserve, team.window);
         self.connect
             .pipeline_builder(config)?
             .rate_budget(RateBudgetConfig {
@@ -148,6 +158,16 @@ impl ServeArgs {
     }
 }
 
+/// `[budget]`: the team's cost per minute (default 600), the reserve percentage (default 0, at most 99) and the
+/// reserve in cost, rounded up as the client's local budget rounds it.
+fn budget_figures(config: &Config) -> (u32, u8, u32) {
+    let limit = config.budget.cost_per_minute.unwrap_or(600).max(1);
+    let reserve_pct = config.budget.reserve_pct.unwrap_or(0).min(99);
+    // In u64: a huge configured limit must not overflow; the reserve is below the limit, so it fits a u32.
+    let reserve = (u64::from(limit) * u64::from(reserve_pct)).div_ceil(100);
+    (limit, reserve_pct, u32::try_from(reserve).unwrap_or(limit - 1))
+}
+
 /// Runs the gateway until SIGINT or SIGTERM: stopped cleanly (0), could not start (2).
 pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError> {
     let config = &context.config;
@@ -158,6 +178,7 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
     let store = args.store.open(config).await?;
     let client = args.client(config, &store)?;
     gateway_config.metrics = Some(salesloft_gateway::metrics::install());
+    gateway_config.team_budget = Some(args.team_budget(config));
     let gateway = Gateway::new(client.pipeline().clone(), store.clone(), gateway_config)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -218,5 +239,20 @@ mod tests {
         assert!(from_flags.insecure_dev);
         assert_eq!(flagged.listen(&config).expect("listen").port(), 1234);
         assert!(!format!("{flagged:?}").contains("a, b ,c"), "Debug shows no token");
+    }
+
+    #[test]
+    fn the_team_budget_keeps_its_reserve_without_overflowing() {
+        let mut config = Config::default();
+        assert_eq!(budget_figures(&config), (600, 0, 0));
+        config.budget.cost_per_minute = Some(600);
+        config.budget.reserve_pct = Some(10);
+        assert_eq!(budget_figures(&config), (600, 10, 60));
+        assert_eq!(args(&[]).team_budget(&config).limit, 540);
+        config.budget.cost_per_minute = Some(u32::MAX);
+        config.budget.reserve_pct = Some(200);
+        let (limit, pct, reserve) = budget_figures(&config);
+        assert_eq!((limit, pct), (u32::MAX, 99));
+        assert!(reserve < limit);
     }
 }
