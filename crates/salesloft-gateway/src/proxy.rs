@@ -113,7 +113,8 @@ pub(crate) async fn handle(
             Ok(answer) => Some(answer.status.as_u16()),
             Err(error) => error.status().map(|s| s.as_u16()),
         };
-        audit(&shared, &caller, &method, path, &audit_query, &body, status, &headers).await;
+        let sent = Sent { caller: &caller, method: &method, path, query: &audit_query, body: &body, headers: &headers };
+        audit(&shared, &sent, status).await;
     }
     match result {
         Ok(answer) => pass_on(answer),
@@ -153,19 +154,23 @@ fn from_error(error: &Error) -> Response {
     response
 }
 
+/// A proxied mutation as it was sent, for its audit record.
+#[derive(Clone, Copy)]
+struct Sent<'a> {
+    /// `internal-token-N` (which token of the rotation) or `insecure-dev`.
+    caller: &'a str,
+    method: &'a Method,
+    /// Under the API root, e.g. `people/42`.
+    path: &'a str,
+    query: &'a [(String, String)],
+    body: &'a Bytes,
+    headers: &'a HeaderMap,
+}
+
 /// Appends the audit record of one mutation that was sent (or may have been). A failure is logged and
 /// counted; SalesLoft's answer still goes back, since the mutation happened.
-#[allow(clippy::too_many_arguments)]
-async fn audit(
-    shared: &Shared,
-    caller: &str,
-    method: &Method,
-    path: &str,
-    query: &[(String, String)],
-    body: &Bytes,
-    status: Option<u16>,
-    headers: &HeaderMap,
-) {
+async fn audit(shared: &Shared, sent: &Sent<'_>, status: Option<u16>) {
+    let Sent { caller, method, path, query, body, headers } = *sent;
     let redactor = Redactor::default();
     let body_value = if body.is_empty() {
         Value::Null
