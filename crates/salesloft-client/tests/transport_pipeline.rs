@@ -502,3 +502,42 @@ async fn an_unexpected_429_without_retry_after_waits_for_the_window() {
     assert_eq!(waits.len(), 1, "one wait, got {waits:?}");
     assert!(waits[0] > Duration::from_secs(50), "waited for the window reset, got {waits:?}");
 }
+
+// ---- raw (proxy) calls ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_raw_call_gets_salesloft_s_final_answer_whatever_its_status_and_sends_its_body_byte_for_byte() {
+    let h = Harness::default().await;
+    let pipeline = Pipeline::builder(h.sim.base_url())
+        .api_key(h.sim.api_key().to_string().into())
+        .clock(h.linked())
+        .build()
+        .expect("pipeline");
+    let missing = pipeline
+        .execute(ApiRequest::new("proxy", Method::GET, "people/999999999").answer_any_status())
+        .await
+        .expect("a 404 is an answer for a raw call");
+    assert_eq!(missing.status, 404);
+    assert!(String::from_utf8_lossy(&missing.body).contains("error"), "SalesLoft's body is kept");
+    assert!(missing.headers.contains_key("x-ratelimit-remaining-minute"));
+
+    let body = br#"{"email_address":"raw@example.com","first_name":"Raw"}"#;
+    let created = pipeline
+        .execute(
+            ApiRequest::new("proxy", Method::POST, "people")
+                .raw_body("application/json", bytes::Bytes::from_static(body))
+                .answer_any_status(),
+        )
+        .await
+        .expect("created");
+    assert!(created.status.is_success(), "{}", created.status);
+    let again = pipeline
+        .execute(
+            ApiRequest::new("proxy", Method::POST, "people")
+                .raw_body("application/json", bytes::Bytes::from_static(body))
+                .answer_any_status(),
+        )
+        .await
+        .expect("a 422 is an answer for a raw call");
+    assert_eq!(again.status, 422, "the email is taken");
+}

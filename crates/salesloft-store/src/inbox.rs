@@ -184,6 +184,15 @@ impl Inbox {
         dispatch!(self.store, inbox_insert_batch(&prepared, now))
     }
 
+    /// Keeps a delivery that cannot be processed (a verified body that is not JSON) as a dead letter, with
+    /// `error` saying why: stored in the `dead` state, counted in [`InboxCounts::dead`], reaped after the inbox
+    /// retention, never claimed. The same delivery again is [`Inserted::Duplicate`].
+    pub async fn dead_letter(&self, delivery: Delivery, error: &str) -> Result<Inserted> {
+        let now = self.store.now();
+        let prepared = delivery.prepare();
+        dispatch!(self.store, inbox::dead_letter(&prepared, error, now))
+    }
+
     /// Claims the oldest delivery that is pending, due for a retry, or whose previous claim lapsed
     /// (`visibility` after it was claimed). Counts an attempt.
     pub async fn claim_next(&self, worker: &str, visibility: Duration) -> Result<Option<InboxItem>> {

@@ -39,6 +39,7 @@ salesloft_testkit::on_both_backends!(
     inbox_claims_retries_and_finishes,
     inbox_lapsed_claim_is_retaken,
     inbox_reap_keeps_pending_deliveries,
+    inbox_dead_letter_is_kept_once_and_never_claimed,
     store_reap_deletes_expired_keys_and_deliveries_and_counts_them,
     inbox_writer_acks_every_delivery_once,
     inbox_large_batch_answers_in_input_order,
@@ -542,6 +543,23 @@ mod behaviours {
         ok(inbox.mark_failed(&retried, "gave up", None).await, "dead");
         let counts = ok(inbox.counts().await, "counts");
         assert_eq!((counts.pending, counts.processing, counts.processed, counts.dead), (0, 0, 1, 1));
+    }
+
+    pub async fn inbox_dead_letter_is_kept_once_and_never_claimed(t: &TestStore) {
+        let inbox = t.store.inbox();
+        let first =
+            ok(inbox.dead_letter(Delivery::new("person_updated", b"{not json".to_vec()), "bad JSON").await, "dl");
+        assert!(matches!(first, Inserted::New(_)), "got {first:?}");
+        let again =
+            ok(inbox.dead_letter(Delivery::new("person_updated", b"{not json".to_vec()), "bad JSON").await, "dl");
+        assert_eq!(again, Inserted::Duplicate);
+        let counts = ok(inbox.counts().await, "counts");
+        assert_eq!((counts.pending, counts.dead), (0, 1));
+        assert_eq!(
+            ok(inbox.claim_next("w", Duration::from_secs(60)).await, "claim"),
+            None,
+            "a dead letter is not work"
+        );
     }
 
     pub async fn inbox_lapsed_claim_is_retaken(t: &TestStore) {

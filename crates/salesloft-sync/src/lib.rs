@@ -8,6 +8,8 @@
 //! are looked up by email before anything is sent again (DESIGN.md "Data integrity").
 //!
 //! `slprod push` uses it today; the gateway's upsert endpoint will use it with caller-supplied keys.
+//!
+//! [`StoreBudget`] keeps the team's rate budget in the store, so gateway replicas pace one shared budget.
 
 #![warn(missing_docs)]
 
@@ -17,7 +19,9 @@ pub mod keys;
 pub mod lease_keeper;
 pub mod ledger_journal;
 pub mod pull;
+pub mod shared_budget;
 
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
 pub use ledger_journal::{JournalConfig, LedgerJournal};
 pub use pull::{PullError, PullOptions, PullSummary, pull_to_file, pull_to_writer};
+pub use shared_budget::StoreBudget;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use salesloft_client::Client;
-use salesloft_client::transport::{FileTokenStore, OAuthConfig, Pipeline};
+use salesloft_client::transport::{FileTokenStore, OAuthConfig, Pipeline, PipelineBuilder};
 use salesloft_store::{AuditKey, Store, StoreError, StoreOptions, StoreUrl};
 use secrecy::SecretString;
 
@@ -157,11 +157,12 @@ impl ConnectArgs {
         }
     }
 
-    /// A client for these options over `config`, or an error saying what is missing.
-    pub fn client(&self, config: &Config) -> Result<Client, CliError> {
+    /// A pipeline builder for these options over `config` (base URL and credential set), or an error saying
+    /// what is missing; for commands that add layers (`serve` adds the store's shared budget).
+    pub fn pipeline_builder(&self, config: &Config) -> Result<PipelineBuilder, CliError> {
         let base_url = self.base_url(config);
         let builder = Pipeline::builder(base_url.clone());
-        let builder = match self.credential(config)? {
+        Ok(match self.credential(config)? {
             Credential::OAuth { tokens, client_id, client_secret } => {
                 let token_url = self
                     .oauth_token_url
@@ -172,8 +173,12 @@ impl ConnectArgs {
                 builder.oauth(oauth, Arc::new(FileTokenStore::new(tokens)))
             }
             Credential::ApiKey(key) => builder.api_key(key),
-        };
-        builder.build().map(Client::new).map_err(|e| CliError::Connect(e.to_string()))
+        })
+    }
+
+    /// A client for these options over `config`, or an error saying what is missing.
+    pub fn client(&self, config: &Config) -> Result<Client, CliError> {
+        self.pipeline_builder(config)?.build().map(Client::new).map_err(|e| CliError::Connect(e.to_string()))
     }
 }
 

@@ -77,6 +77,19 @@ pub enum CliError {
     /// The simulator (of `sim` or `demo`) failed.
     #[error("{0}")]
     Simulator(String),
+    /// The gateway refused to start (missing credentials without `--insecure-dev`, inconsistent settings) or
+    /// stopped serving.
+    #[error(transparent)]
+    Gateway(#[from] salesloft_gateway::GatewayError),
+    /// The gateway could not listen on its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime could not start.
     #[error("could not start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -112,6 +125,8 @@ impl CliError {
             CliError::Pull(_) => "pull",
             CliError::TokensNotSaved(_) => "tokens_not_saved",
             CliError::Simulator(_) => "simulator",
+            CliError::Gateway(_) => "gateway",
+            CliError::Listen { .. } => "listen",
             CliError::Runtime(_) => "runtime",
         }
     }

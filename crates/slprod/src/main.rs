@@ -4,8 +4,8 @@
 //! error through one [`output::Ui`], which maps it to the exit code ([`error::exit_code`]).
 
 mod commands;
-// Keys without a flag today (retry, breaker, webhooks, gateway, alerts, …) are parsed and validated now and read
-// by the commands to come (serve, check, smoke).
+// Keys without a flag today (retry, breaker, budget, alerts, …) are parsed and validated now and read by the
+// commands to come (check, smoke, the rest of serve).
 #[allow(dead_code)]
 mod config;
 mod connect;
@@ -13,6 +13,7 @@ mod error;
 mod input;
 mod limits;
 mod output;
+mod signals;
 
 use clap::Parser;
 

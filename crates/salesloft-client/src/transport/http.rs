@@ -101,7 +101,9 @@ impl HttpTransport {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        if let Some(body) = &request.body {
+        if let Some(raw) = &request.raw_body {
+            builder = builder.header(http::header::CONTENT_TYPE, raw.content_type.as_str()).body(raw.bytes.clone());
+        } else if let Some(body) = &request.body {
             builder = builder.json(body);
         }
         let response = builder.send().await.map_err(|e| dispatch_error(request.operation, &e))?;

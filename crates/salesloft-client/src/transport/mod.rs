@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod rate_budget;
 pub mod request;
 pub mod retry;
+pub mod shared_budget;
 pub mod telemetry;
 pub mod url_policy;
 
@@ -25,7 +26,8 @@ pub use breaker::{BreakerConfig, CircuitState};
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineConfig, PipelineState};
 pub use rate_budget::{BudgetSnapshot, RateBudgetConfig};
-pub use request::{ApiRequest, ApiResponse, IdempotencyKey, RateLimitInfo, page_cost};
+pub use request::{ApiRequest, ApiResponse, IdempotencyKey, RateLimitInfo, RawBody, page_cost};
 pub use retry::{
     Backoff, DEFAULT_MAX_RETRY_AFTER, Jitter, RetryBudgetConfig, RetryConfig, retry_after, retry_after_at,
 };
+pub use shared_budget::SharedBudget;

@@ -44,7 +44,8 @@ use super::breaker::{AttemptOutcome, BreakerConfig, CircuitBreaker, CircuitState
 use super::http::{HttpConfig, HttpTransport, RawResponse};
 use super::rate_budget::{BudgetSnapshot, RateBudget, RateBudgetConfig, Settlement};
 use super::request::{ApiRequest, ApiResponse, RateLimitInfo};
-use super::retry::{Attempt, AttemptOnce, AttemptResult, RetryConfig, RetryLoop, classify};
+use super::retry::{Attempt, AttemptOnce, AttemptResult, RetryAction, RetryConfig, RetryLoop, classify};
+use super::shared_budget::SharedBudget;
 use super::telemetry;
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::error::{Error, FieldErrors, ValidationError};
@@ -70,6 +71,7 @@ pub struct PipelineConfig {
 #[derive(Debug)]
 #[must_use = "call .build()"]
 pub struct PipelineBuilder {
+    shared_budget: Option<Arc<dyn SharedBudget>>,
     base_url: String,
     credentials: Option<Credentials>,
     clock: Option<SharedClock>,
@@ -153,6 +155,13 @@ impl PipelineBuilder {
         self
     }
 
+    /// Spends every attempt's cost from `budget` too, shared with other processes (gateway replicas); see
+    /// [`super::shared_budget`].
+    pub fn shared_budget(mut self, budget: Arc<dyn SharedBudget>) -> Self {
+        self.shared_budget = Some(budget);
+        self
+    }
+
     /// Builds the pipeline; fails with [`Error::Construction`] on a bad base URL or OAuth token URL (plain
     /// `http://` is refused except for loopback hosts — [`super::url_policy`]) or missing credentials.
     pub fn build(self) -> Result<Pipeline, Error> {
@@ -174,6 +183,7 @@ impl PipelineBuilder {
                 budget: RateBudget::new(config.rate_budget, clock.clone()),
                 retry: RetryLoop::new(config.retry, clock.clone()),
                 redactor: Redactor::new(config.redaction),
+                shared_budget: self.shared_budget,
                 clock,
             }),
         })
@@ -195,6 +205,7 @@ struct Inner {
     budget: RateBudget,
     retry: RetryLoop,
     redactor: Redactor,
+    shared_budget: Option<Arc<dyn SharedBudget>>,
     clock: SharedClock,
 }
 
@@ -220,7 +231,13 @@ struct CallTrace {
 impl Pipeline {
     /// A builder for `base_url`, the API root including the version (`https://api.salesloft.com/v2`).
     pub fn builder(base_url: impl Into<String>) -> PipelineBuilder {
-        PipelineBuilder { base_url: base_url.into(), credentials: None, clock: None, config: PipelineConfig::default() }
+        PipelineBuilder {
+            base_url: base_url.into(),
+            credentials: None,
+            clock: None,
+            config: PipelineConfig::default(),
+            shared_budget: None,
+        }
     }
 
     /// A pipeline for `base_url` using `api_key` as the bearer credential, every layer at its default.
@@ -321,7 +338,8 @@ impl Inner {
             Ok(permit) => permit,
             Err(retry_in) => return Attempt::CircuitOpen { retry_in },
         };
-        let (reservation, waited) = self.budget.acquire(operation, request.expected_cost()).await;
+        let (reservation, mut waited) = self.budget.acquire(operation, request.expected_cost()).await;
+        waited += self.spend_shared(reservation.cost()).await;
         if !waited.is_zero() {
             telemetry::record_budget_wait(operation, waited.as_secs_f64());
         }
@@ -339,6 +357,7 @@ impl Inner {
                 let rate = RateLimitInfo::from_headers(&raw.headers);
                 let retry_after = self.retry_after(&raw.headers);
                 self.budget.settle(reservation, Settlement::Answered { status, rate, retry_after });
+                self.observe_shared(rate.remaining_minute).await;
                 telemetry::record_rate(operation, rate.endpoint_cost, rate.remaining_minute);
                 tracing::debug!(
                     status = status.as_u16(),
@@ -363,6 +382,16 @@ impl Inner {
                 let action = classify(idempotent, AttemptResult::Response { status, headers: &raw.headers }, |h| {
                     self.retry_after(h)
                 });
+                if request.any_status && !status.is_success() && action == RetryAction::NoRetry {
+                    // A proxy's call: SalesLoft's final answer goes back as it came (status, headers, body).
+                    return Attempt::Final(Ok(ApiResponse {
+                        status,
+                        rate,
+                        headers: raw.headers,
+                        body: raw.body,
+                        attempts: trace.attempts,
+                    }));
+                }
                 let error =
                     match into_result_redacted(operation, raw, trace.attempts, &self.redactor, self.clock.as_ref()) {
                         Ok(response) => return Attempt::Final(Ok(response)),
@@ -393,6 +422,39 @@ impl Inner {
                 permit.record(AttemptOutcome::Failure);
                 Attempt::Failed { action: classify(idempotent, result, |h| self.retry_after(h)), error }
             }
+        }
+    }
+
+    /// Waits until the shared budget (if any) grants `cost`; returns the time waited. An unreachable shared
+    /// budget is logged and skipped (the local budget still applies — [`super::shared_budget`]).
+    async fn spend_shared(&self, cost: u32) -> Duration {
+        let Some(shared) = &self.shared_budget else {
+            return Duration::ZERO;
+        };
+        let mut waited = Duration::ZERO;
+        loop {
+            match shared.try_spend(cost).await {
+                Ok(None) => return waited,
+                Ok(Some(wait)) => {
+                    let wait = wait.max(Duration::from_millis(1));
+                    tracing::debug!(wait_ms = wait.as_millis() as u64, "waiting for the team's shared rate budget");
+                    self.clock.sleep(wait).await;
+                    waited += wait;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the shared rate budget is unreachable; pacing on this process's budget alone");
+                    return waited;
+                }
+            }
+        }
+    }
+
+    /// Passes SalesLoft's remaining-budget header on to the shared budget (if any).
+    async fn observe_shared(&self, remaining: Option<u32>) {
+        if let (Some(shared), Some(remaining)) = (&self.shared_budget, remaining)
+            && let Err(error) = shared.observe_remaining(remaining).await
+        {
+            tracing::warn!(%error, "could not record SalesLoft's remaining budget in the shared budget");
         }
     }
 

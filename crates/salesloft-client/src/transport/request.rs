@@ -66,12 +66,48 @@ pub struct ApiRequest {
     pub body: Option<serde_json::Value>,
     /// Present when a repeat of this request is known to be safe (see [`IdempotencyKey`]).
     pub idempotency_key: Option<IdempotencyKey>,
+    /// A body sent byte for byte instead of [`ApiRequest::body`] (a proxy forwarding its caller's body).
+    pub raw_body: Option<RawBody>,
+    /// When true, an answer the retry policy will not repeat is returned as an [`ApiResponse`] whatever its
+    /// status (4xx included), so a proxy can hand SalesLoft's status, headers and body back as they came. An
+    /// answer that is retried and stays failing still ends in the typed [`crate::Error`].
+    pub any_status: bool,
+}
+
+/// A request body kept as bytes, with its content type.
+#[derive(Debug, Clone)]
+pub struct RawBody {
+    /// The `Content-Type` to send (`application/json` when the caller gave none).
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Bytes,
 }
 
 impl ApiRequest {
     /// A request with no query, body or key.
     pub fn new(operation: &'static str, method: Method, path: impl Into<String>) -> Self {
-        Self { operation, method, path: path.into(), query: Vec::new(), body: None, idempotency_key: None }
+        Self {
+            operation,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            idempotency_key: None,
+            raw_body: None,
+            any_status: false,
+        }
+    }
+
+    /// Sends `bytes` as the body, byte for byte, with `content_type` (instead of a JSON value).
+    pub fn raw_body(mut self, content_type: impl Into<String>, bytes: Bytes) -> Self {
+        self.raw_body = Some(RawBody { content_type: content_type.into(), bytes });
+        self
+    }
+
+    /// Returns every final answer as an [`ApiResponse`], whatever its status (see [`ApiRequest::any_status`]).
+    pub fn answer_any_status(mut self) -> Self {
+        self.any_status = true;
+        self
     }
 
     /// Adds a query pair.
@@ -129,7 +165,8 @@ impl RateLimitInfo {
     }
 }
 
-/// A successful (2xx) answer, body kept raw for decoding, audit and errors.
+/// A successful (2xx) answer — or any final answer when the request set [`ApiRequest::any_status`] — body kept
+/// raw for decoding, audit and errors.
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
     /// HTTP status.

@@ -31,6 +31,7 @@ pub(crate) trait Backend:
     + for<'a> Binds<'a, &'a String>
     + for<'a> Binds<'a, Option<&'a str>>
     + for<'a> Binds<'a, &'a Option<String>>
+    + for<'a> Binds<'a, &'a [u8]>
     + Reads<i64>
     + Reads<bool>
     + Reads<String>

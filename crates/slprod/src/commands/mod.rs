@@ -8,6 +8,7 @@ pub mod demo;
 pub mod pause;
 pub mod pull;
 pub mod push;
+pub mod serve;
 pub mod sim;
 pub mod store;
 
@@ -50,6 +51,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the SalesLoft API v2 + OAuth simulator.
     Sim(sim::SimArgs),
+    /// Run the gateway: the team's single egress to SalesLoft (proxy, webhooks, health, metrics, pause).
+    Serve(serve::ServeArgs),
     /// Verify, anchor (`head`) or export the hash-chained audit log.
     Audit(audit::AuditArgs),
     /// Pause every mutation sent through this store (rollback switch).
@@ -82,6 +85,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
     match command {
         Command::Demo(args) => demo::run(args, context).await,
         Command::Sim(args) => sim::run(args, context).await,
+        Command::Serve(args) => serve::run(args, context).await,
         Command::Audit(args) => audit::run(args, context).await,
         Command::Pause(args) => pause::pause(args, context).await,
         Command::Resume(args) => pause::resume(args, context).await,

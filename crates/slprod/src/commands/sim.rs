@@ -183,32 +183,10 @@ pub async fn run(args: SimArgs, context: &Context) -> Result<Outcome, CliError> 
             );
         }
     }
-    wait_for_signal().await;
+    crate::signals::shutdown().await;
     tracing::info!("stopping the simulator");
     sim.shutdown().await;
     Ok(Outcome::new(Status::Done, json!({"stopped": true}), ""))
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 #[cfg(test)]

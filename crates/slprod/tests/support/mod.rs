@@ -24,6 +24,10 @@ const INHERITED: &[&str] = &[
     "SLPROD_OUTPUT",
     "SLPROD_AUDIT_KEY",
     "SLPROD_FAULT_PAUSE_AT",
+    "SLPROD_LISTEN",
+    "SLPROD_WEBHOOK_SECRET",
+    "SLPROD_INTERNAL_TOKEN",
+    "SLPROD_ADMIN_TOKEN",
 ];
 
 /// `slprod` with none of the connection, configuration, output, audit-key or fault variables of the

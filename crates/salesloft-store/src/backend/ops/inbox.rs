@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::backend::{Arg as _, Backend, dur_micros, from_micros, micros, row_lock};
 use crate::error::Result;
-use crate::inbox::{InboxCounts, InboxItem};
+use crate::inbox::{InboxCounts, InboxItem, Inserted, PreparedDelivery};
 
 /// Claims the oldest available delivery for `visibility` (skipping rows other workers hold, on PostgreSQL).
 pub(crate) async fn claim<B: Backend>(
@@ -73,6 +73,38 @@ pub(crate) async fn finish<B: Backend>(
     .map(|done| B::rows_affected(&done))?;
     tx.commit().await?;
     Ok(done == 1)
+}
+
+/// Stores a delivery straight into the `dead` state with `error` (a dead letter: kept for inspection, never
+/// handed to a worker); a second one with the same dedup key is a duplicate.
+pub(crate) async fn dead_letter<B: Backend>(
+    pool: &Pool<B>,
+    delivery: &PreparedDelivery,
+    error: &str,
+    now: OffsetDateTime,
+) -> Result<Inserted> {
+    let now_us = micros(now);
+    let mut tx = B::begin_write(pool).await?;
+    let row = sqlx::query(
+        "INSERT INTO webhook_inbox (dedup_key, event_type, resource_id, body, received_at, state, attempts, \
+         available_at, last_error, finished_at) VALUES ($1, $2, $3, $4, $5, 'dead', 0, $6, $7, $8) \
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+    )
+    .arg(&delivery.dedup_key)
+    .arg(&delivery.event_type)
+    .arg(delivery.resource_id.as_deref())
+    .arg(delivery.body.as_slice())
+    .arg(now_us)
+    .arg(now_us)
+    .arg(error)
+    .arg(now_us)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    match row {
+        Some(row) => Ok(Inserted::New(B::read(&row, "id")?)),
+        None => Ok(Inserted::Duplicate),
+    }
 }
 
 /// Deletes finished deliveries received before `cutoff`.
