@@ -13,6 +13,7 @@
 //! in flight form the next batch.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -156,6 +157,28 @@ pub struct InboxCounts {
     pub dead: i64,
 }
 
+/// One stored delivery as `slprod inbox export` writes it: what arrived and where it stands, without the body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InboxEntry {
+    /// Row id (increasing in arrival order).
+    pub id: i64,
+    /// The `x-salesloft-event` header.
+    pub event: String,
+    /// The key a replay is recognised by.
+    pub dedup_key: String,
+    /// The resource the delivery is about, when its body names one.
+    pub resource_id: Option<String>,
+    /// When it was stored.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// `pending`, `processing`, `processed` or `dead`.
+    pub state: String,
+    /// Processing attempts so far.
+    pub attempts: i64,
+    /// Why the last attempt failed, or why it is a dead letter.
+    pub last_error: Option<String>,
+}
+
 /// Handle on the inbox.
 #[derive(Debug, Clone)]
 pub struct Inbox {
@@ -226,6 +249,32 @@ impl Inbox {
     /// How many deliveries are in each state.
     pub async fn counts(&self) -> Result<InboxCounts> {
         dispatch!(self.store, inbox::counts())
+    }
+
+    /// Up to `limit` deliveries with an id above `after`, in arrival order (bodies left out).
+    pub async fn list(&self, after: i64, limit: u32) -> Result<Vec<InboxEntry>> {
+        dispatch!(self.store, inbox::list(after, i64::from(limit)))
+    }
+
+    /// Writes every stored delivery as one JSON object per line ([`InboxEntry`]), in arrival order, a page at
+    /// a time so the inbox never has to fit in memory; returns how many.
+    pub async fn export(&self, out: &mut (dyn Write + Send)) -> Result<u64> {
+        const PAGE: u32 = 1_000;
+        let (mut after, mut written) = (0_i64, 0_u64);
+        loop {
+            let page = self.list(after, PAGE).await?;
+            for entry in &page {
+                serde_json::to_writer(&mut *out, entry).map_err(|e| StoreError::Io(e.into()))?;
+                out.write_all(b"\n")?;
+                written += 1;
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE as usize => after = last.id,
+                _ => break,
+            }
+        }
+        out.flush()?;
+        Ok(written)
     }
 }
 

@@ -40,6 +40,7 @@ salesloft_testkit::on_both_backends!(
     inbox_lapsed_claim_is_retaken,
     inbox_reap_keeps_pending_deliveries,
     inbox_dead_letter_is_kept_once_and_never_claimed,
+    inbox_export_writes_every_delivery_once_in_arrival_order,
     store_reap_deletes_expired_keys_and_deliveries_and_counts_them,
     inbox_writer_acks_every_delivery_once,
     inbox_large_batch_answers_in_input_order,
@@ -559,6 +560,36 @@ mod behaviours {
             ok(inbox.claim_next("w", Duration::from_secs(60)).await, "claim"),
             None,
             "a dead letter is not work"
+        );
+    }
+
+    pub async fn inbox_export_writes_every_delivery_once_in_arrival_order(t: &TestStore) {
+        let inbox = t.store.inbox();
+        // More than one export page (1 000), one delivery claimed and one dead letter among them.
+        let deliveries: Vec<Delivery> = (0..1_003)
+            .map(|i| Delivery::new("person_updated", format!(r#"{{"id":{i},"updated_at":"2026-01-01T00:00:00Z"}}"#)))
+            .collect();
+        ok(inbox.insert_batch(deliveries).await, "insert");
+        ok(inbox.dead_letter(Delivery::new("person_created", b"{not json".to_vec()), "not JSON").await, "dl");
+        let claimed = ok(inbox.claim_next("w", Duration::from_secs(60)).await, "claim").expect("a delivery");
+        ok(inbox.mark_processed(&claimed).await, "processed");
+
+        let mut out = Vec::new();
+        let written = ok(inbox.export(&mut out).await, "export");
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+            .collect();
+        assert_eq!((written, lines.len()), (1_004, 1_004), "every delivery once");
+        let ids: Vec<i64> = lines.iter().map(|l| l["id"].as_i64().expect("id")).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "arrival order");
+        let states = |state: &str| lines.iter().filter(|l| l["state"] == state).count();
+        assert_eq!((states("pending"), states("processed"), states("dead")), (1_002, 1, 1));
+        let dead = lines.iter().find(|l| l["state"] == "dead").expect("the dead letter");
+        assert_eq!((dead["event"].as_str(), dead["last_error"].as_str()), (Some("person_created"), Some("not JSON")));
+        assert!(
+            lines.iter().all(|l| l["dedup_key"].is_string() && l["received_at"].is_string() && l.get("body").is_none())
         );
     }
 

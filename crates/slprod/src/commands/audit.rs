@@ -7,14 +7,14 @@
 //! the chain, which catches a rewrite of the whole chain. With `SLPROD_AUDIT_KEY` / `--audit-key-file` the
 //! hashes are HMACs nobody without the key can recompute.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use salesloft_store::{Store, StoreError};
+use salesloft_store::Store;
 use serde_json::json;
 
 use super::Context;
+use crate::atomic_file::write_atomically;
 use crate::connect::StoreArgs;
 use crate::error::{CliError, Outcome, Status};
 use crate::output::OutputFormat;
@@ -114,33 +114,13 @@ async fn verify(store: &Store, json: bool, expect_head: Option<&str>) -> Result<
 
 async fn export(store: &Store, out: Option<PathBuf>) -> Result<Outcome, CliError> {
     let written = match &out {
-        Some(path) => export_atomically(store, path).await,
+        Some(path) => {
+            write_atomically(path, ".slprod-audit-export-", async |out| store.audit().export(out).await).await
+        }
         None => store.audit().export(&mut std::io::BufWriter::new(std::io::stdout())).await,
     };
     let records = written.map_err(CliError::store("export failed"))?;
     let target = out.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
     let text = format!("exported {records} audit records to {target}\n");
     Ok(Outcome::new(Status::Done, json!({"records": records, "out": target}), text).on_stderr())
-}
-
-/// Writes the export to a private temp file next to `path` (mode 0600: the log holds who changed which person),
-/// fsyncs it, renames it over `path` and fsyncs the directory: readers see the old file or the whole new one,
-/// never a partial export, even across a crash.
-async fn export_atomically(store: &Store, path: &Path) -> Result<u64, StoreError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temp = tempfile::Builder::new().prefix(".slprod-audit-export-").suffix(".tmp").tempfile_in(&dir)?;
-    let mut writer = std::io::BufWriter::new(temp);
-    let written = store.audit().export(&mut writer).await?;
-    writer.flush()?;
-    let temp = writer.into_inner().map_err(|e| StoreError::Io(e.into_error()))?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| StoreError::Io(e.error))?;
-    // The rename is durable once the directory entry is.
-    if let Ok(handle) = std::fs::File::open(&dir) {
-        let _ = handle.sync_all();
-    }
-    Ok(written)
 }

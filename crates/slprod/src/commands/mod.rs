@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod completions;
 pub mod demo;
+pub mod inbox;
 pub mod pause;
 pub mod pull;
 pub mod push;
@@ -67,6 +68,8 @@ pub enum Command {
     Push(push::PushArgs),
     /// Store maintenance: `reap` deletes expired ledger keys and inbox rows.
     Store(store::StoreCommandArgs),
+    /// The webhook inbox: `export` writes every stored delivery as JSON lines.
+    Inbox(inbox::InboxArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -93,6 +96,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         Command::Pull(args) => pull::run(args, context).await,
         Command::Push(args) => push::run(args, context).await,
         Command::Store(args) => store::run(args, context).await,
+        Command::Inbox(args) => inbox::run(args, context).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::backend::{Arg as _, Backend, dur_micros, from_micros, micros, row_lock};
 use crate::error::Result;
-use crate::inbox::{InboxCounts, InboxItem, Inserted, PreparedDelivery};
+use crate::inbox::{InboxCounts, InboxEntry, InboxItem, Inserted, PreparedDelivery};
 
 /// Claims the oldest available delivery for `visibility` (skipping rows other workers hold, on PostgreSQL).
 pub(crate) async fn claim<B: Backend>(
@@ -134,4 +134,30 @@ pub(crate) async fn counts<B: Backend>(pool: &Pool<B>) -> Result<InboxCounts> {
         }
     }
     Ok(counts)
+}
+
+/// Up to `limit` deliveries with an id above `after`, in id order (without their bodies).
+pub(crate) async fn list<B: Backend>(pool: &Pool<B>, after: i64, limit: i64) -> Result<Vec<InboxEntry>> {
+    let rows = sqlx::query(
+        "SELECT id, dedup_key, event_type, resource_id, received_at, state, attempts, last_error \
+         FROM webhook_inbox WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .arg(after)
+    .arg(limit)
+    .fetch_all(B::pool(pool))
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(InboxEntry {
+                id: B::read(row, "id")?,
+                event: B::read(row, "event_type")?,
+                dedup_key: B::read(row, "dedup_key")?,
+                resource_id: B::read(row, "resource_id")?,
+                received_at: from_micros(B::read(row, "received_at")?),
+                state: B::read(row, "state")?,
+                attempts: B::read(row, "attempts")?,
+                last_error: B::read(row, "last_error")?,
+            })
+        })
+        .collect()
 }
