@@ -29,8 +29,8 @@ async fn requests_latency_retries_cost_budget_and_breaker_are_exported() {
     for expected in [
         r#"salesloft_requests_total{endpoint="people.list",method="GET",status="200"} 1"#,
         r#"salesloft_requests_total{endpoint="people.get",method="GET",status="404"} 1"#,
-        r#"salesloft_request_duration_seconds_bucket{endpoint="people.list",method="GET",le="0.3"}"#,
-        r#"salesloft_request_duration_seconds_bucket{endpoint="people.list",method="GET",le="0.5"}"#,
+        r#"salesloft_request_duration_seconds_bucket{endpoint="people.list",method="GET",class="read",le="0.3"}"#,
+        r#"salesloft_request_duration_seconds_bucket{endpoint="people.list",method="GET",class="read",le="0.5"}"#,
         r#"salesloft_retries_total{endpoint="people.list",reason="server_error"} 1"#,
         r#"salesloft_cost_total{endpoint="people.list"} 1"#,
         r#"salesloft_ratelimit_endpoint_cost{endpoint="people.list"} 1"#,

@@ -64,7 +64,10 @@ pub fn install() -> PrometheusHandle {
 /// Describes the gateway's metrics (help text); harmless to call more than once.
 pub fn describe() {
     metrics::describe_counter!(GATEWAY_REQUESTS_TOTAL, "Requests the gateway answered, by route and status");
-    metrics::describe_histogram!(GATEWAY_REQUEST_DURATION_SECONDS, "Time the gateway took to answer, by route");
+    metrics::describe_histogram!(
+        GATEWAY_REQUEST_DURATION_SECONDS,
+        "Time the gateway took to answer, by route and class (read/write)"
+    );
     metrics::describe_counter!(WEBHOOK_VERIFICATION_FAILURES_TOTAL, "Webhooks refused for a bad or missing signature");
     metrics::describe_counter!(WEBHOOK_DELIVERIES_TOTAL, "Webhook deliveries stored, by outcome");
     metrics::describe_counter!(PAUSED_REFUSALS_TOTAL, "Mutations refused while paused");
@@ -79,11 +82,13 @@ pub(crate) async fn count_requests(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let class = salesloft_client::transport::telemetry::latency_class(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!(GATEWAY_REQUESTS_TOTAL, "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!(GATEWAY_REQUEST_DURATION_SECONDS, "route" => route).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(GATEWAY_REQUEST_DURATION_SECONDS, "route" => route, "class" => class)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 

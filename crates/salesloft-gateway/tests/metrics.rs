@@ -40,9 +40,9 @@ async fn metrics_show_client_calls_and_gateway_requests_by_route_and_status() {
         r#"gateway_inbox_deliveries{state="pending"} 1"#,
         r#"gateway_inbox_deliveries{state="dead"} 1"#,
         "gateway_paused 1",
-        r#"gateway_request_duration_seconds_bucket{route="/v2/{*path}",le="0.3"}"#,
+        r#"gateway_request_duration_seconds_bucket{route="/v2/{*path}",class="read",le="0.3"}"#,
         r#"salesloft_requests_total{endpoint="gateway.proxy",method="GET",status="200"} 1"#,
-        r#"salesloft_request_duration_seconds_bucket{endpoint="gateway.proxy",method="GET",le="0.3"}"#,
+        r#"salesloft_request_duration_seconds_bucket{endpoint="gateway.proxy",method="GET",class="read",le="0.3"}"#,
         "# HELP gateway_requests_total",
     ] {
         assert!(text.contains(expected), "expected {expected:?} in:\n{text}");

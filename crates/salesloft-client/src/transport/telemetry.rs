@@ -39,7 +39,11 @@ pub const LATENCY_BUCKETS: &[f64] = &[0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 
 /// Registers units and help texts of every metric this crate emits (call once after installing a recorder).
 pub fn describe_metrics() {
     describe_counter!(REQUESTS_TOTAL, "SalesLoft API calls by endpoint, method and final status");
-    describe_histogram!(REQUEST_DURATION_SECONDS, Unit::Seconds, "SalesLoft call latency including retries");
+    describe_histogram!(
+        REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "SalesLoft call latency including retries, by endpoint, method and class (read/write)"
+    );
     describe_counter!(RETRIES_TOTAL, "Retried SalesLoft attempts by reason");
     describe_counter!(COST_TOTAL, "Rate-limit cost charged by SalesLoft (x-ratelimit-endpoint-cost)");
     describe_gauge!(RATELIMIT_REMAINING, "Team rate budget left this minute (x-ratelimit-remaining-minute)");
@@ -71,11 +75,19 @@ pub fn status_label(result: &Result<http::StatusCode, &Error>) -> String {
     }
 }
 
+/// The latency class of a method: `read` (GET, HEAD, OPTIONS) or `write`. The checklist's baselines differ
+/// per class (300 ms reads, 500 ms writes — DESIGN.md MON-5), so the latency histogram carries it as a label and
+/// a p99 per class is one query.
+pub fn latency_class(method: &http::Method) -> &'static str {
+    if matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) { "read" } else { "write" }
+}
+
 /// Records the end of one logical call.
 pub(crate) fn record_call(endpoint: &'static str, method: &http::Method, status: String, seconds: f64) {
+    let class = latency_class(method);
     let method = method.as_str().to_string();
     counter!(REQUESTS_TOTAL, "endpoint" => endpoint, "method" => method.clone(), "status" => status).increment(1);
-    histogram!(REQUEST_DURATION_SECONDS, "endpoint" => endpoint, "method" => method).record(seconds);
+    histogram!(REQUEST_DURATION_SECONDS, "endpoint" => endpoint, "method" => method, "class" => class).record(seconds);
 }
 
 /// Records one retry.
@@ -112,6 +124,21 @@ pub(crate) fn record_budget_wait(endpoint: &'static str, seconds: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_and_writes_are_told_apart_by_method() {
+        for (method, class) in [
+            (http::Method::GET, "read"),
+            (http::Method::HEAD, "read"),
+            (http::Method::OPTIONS, "read"),
+            (http::Method::POST, "write"),
+            (http::Method::PUT, "write"),
+            (http::Method::PATCH, "write"),
+            (http::Method::DELETE, "write"),
+        ] {
+            assert_eq!(latency_class(&method), class, "{method}");
+        }
+    }
 
     #[test]
     fn buckets_bracket_the_baselines_and_are_sorted() {
