@@ -101,7 +101,8 @@ pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> Response {
             (false, None)
         }
     };
-    let circuit = shared.pipeline.state().circuit;
+    let state = shared.pipeline.state();
+    let circuit = state.circuit;
     if circuit == CircuitState::Open {
         reasons.push("circuit breaker open: calls to SalesLoft fail fast".to_string());
     }
@@ -117,6 +118,13 @@ pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> Response {
         },
         "store": {"ok": store_ok},
         "breaker": circuit_name(circuit),
+        // The access token's expiry (OAuth only; an expired one is refreshed by the next call).
+        "token": state.token_expiry.map(|(expires_at, expires_in_secs)| json!({
+            "expires_at": time::OffsetDateTime::from_unix_timestamp(i64::try_from(expires_at).unwrap_or(i64::MAX))
+                .ok()
+                .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok()),
+            "expires_in_secs": expires_in_secs,
+        })),
         "paused": paused.as_ref().map(respond::pause_info),
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -190,6 +190,7 @@ async fn health_turns_503_within_the_cache_when_salesloft_is_down_and_ready_stay
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["salesloft"]["connected"].as_bool(), body["store"]["ok"].as_bool()), (Some(true), Some(true)));
     assert_eq!(body["breaker"], "closed");
+    assert!(body.get("token").is_some_and(serde_json::Value::is_null), "an API key has no expiry: {body}");
     for _ in 0..5 {
         assert_eq!(h.send(h.request(Method::GET, "/health", None)).await.0, 200);
     }

@@ -218,6 +218,9 @@ pub struct PipelineState {
     pub budget: BudgetSnapshot,
     /// Tokens left in the retry budget.
     pub retry_tokens: u32,
+    /// When the held OAuth access token expires: `(unix seconds, seconds from now)`, negative once past (the
+    /// next call refreshes it). `None` with an API key, or before the first token is loaded.
+    pub token_expiry: Option<(u64, i64)>,
 }
 
 /// What one call did, for its span.
@@ -256,6 +259,7 @@ impl Pipeline {
             circuit: self.inner.breaker.state(),
             budget: self.inner.budget.snapshot(),
             retry_tokens: self.inner.retry.tokens(),
+            token_expiry: self.inner.auth.token_expiry(),
         }
     }
 

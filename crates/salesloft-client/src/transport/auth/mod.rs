@@ -144,6 +144,19 @@ impl Authenticator {
         }
     }
 
+    /// When the held OAuth access token expires: `(unix seconds, seconds from now)`, negative once past.
+    /// `None` for an API key (it never expires — FACTS.md §1.2), before the first token is loaded, and for a
+    /// token SalesLoft gave no lifetime.
+    pub(crate) fn token_expiry(&self) -> Option<(u64, i64)> {
+        let Authenticator::OAuth(state) = self else {
+            return None;
+        };
+        let expires_at = state.lock().tokens.as_ref().and_then(|tokens| tokens.expires_at)?;
+        let now = state.clock.unix_time().as_secs();
+        let left = i64::try_from(expires_at).unwrap_or(i64::MAX).saturating_sub(i64::try_from(now).unwrap_or(i64::MAX));
+        Some((expires_at, left))
+    }
+
     /// True when a 401 can be cured by refreshing.
     pub(crate) fn can_refresh(&self) -> bool {
         matches!(self, Authenticator::OAuth(_))
