@@ -213,6 +213,7 @@ impl KeysetPlan {
             }
             Phase::Range(range) => self.observe_range(range, query, per_page, facts, records),
             Phase::Tie { mut pass, then } => {
+                let cursor_before = self.cursor.clone();
                 let emit = self.take(records);
                 match pass.observe(per_page, facts.total_count, facts.next_page_null, records) {
                     TieProgress::Complete => {
@@ -223,18 +224,23 @@ impl KeysetPlan {
                         };
                     }
                     TieProgress::Next(page) => {
-                        if pass.requests > pass.request_limit(per_page) {
+                        let (at, requests) = (pass.at.clone(), pass.total);
+                        let exhausted = pass.exhausted(per_page);
+                        pass.page = page;
+                        // The phase is kept even on the error, so a caller that asks again is refused again
+                        // instead of seeing a finished walk.
+                        self.phase = Phase::Tie { pass, then };
+                        if exhausted {
+                            // Nothing of this page reaches the caller, so nothing of it counts as emitted.
+                            self.cursor = cursor_before;
                             return Err(Error::Pagination {
                                 reason: format!(
-                                    "the records sharing updated_at {} did not settle after {} requests (they \
-                                     kept changing, or come back in a new order on every request without \
-                                     paging counts); stopped rather than risk missing one",
-                                    pass.at, pass.requests
+                                    "the records sharing updated_at {at} did not settle after {requests} requests \
+                                     (they kept changing, or come back in a new order on every request without \
+                                     paging counts); stopped rather than risk missing one"
                                 ),
                             });
                         }
-                        pass.page = page;
-                        self.phase = Phase::Tie { pass, then };
                     }
                 }
                 Ok(emit)
@@ -628,5 +634,30 @@ mod tests {
         assert!(matches!(plan.phase, Phase::Range(Range { window: Some(_), .. })), "count 9 > 2 read: window open");
         plan = open_window(2);
         assert!(matches!(plan.phase, Phase::Range(Range { window: None, .. }) | Phase::Plain), "count 2 read: out");
+    }
+
+    #[test]
+    fn a_tie_group_that_never_settles_is_an_error_that_stays_an_error_and_emits_nothing() {
+        let mut plan = KeysetPlan::new(Cursor::default(), 2, false, None);
+        let query = plan.next_request().expect("request").expect("some");
+        plan.observe(&query, PageFacts::default(), &page(&[(1, 7), (2, 7)])).expect("observe");
+        let emitted_before = plan.cursor().clone();
+        // The count changes on every answer: the ids never settle under one count.
+        let mut error = None;
+        let mut refused_id = 0;
+        for step in 0..10_000_u64 {
+            let query = plan.next_request().expect("request").expect("some");
+            let id = i64::try_from(step).expect("small") + 100;
+            if let Err(e) = plan.observe(&query, counted(3 + step % 2), &page(&[(id, 7)])) {
+                (error, refused_id) = (Some(e), id);
+                break;
+            }
+        }
+        assert!(matches!(error, Some(Error::Pagination { .. })), "gave up: {error:?}");
+        assert!(!plan.cursor().emitted.contains(&refused_id), "the refused page's record counts as not emitted");
+        let query = plan.next_request().expect("request").expect("still walking, not done");
+        let again = plan.observe(&query, counted(3), &page(&[(9_999, 7)]));
+        assert!(matches!(again, Err(Error::Pagination { .. })), "asking again is refused again: {again:?}");
+        assert!(emitted_before.emitted.is_subset(&plan.cursor().emitted));
     }
 }

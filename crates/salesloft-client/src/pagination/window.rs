@@ -111,6 +111,9 @@ pub(crate) struct TiePass {
     /// Requests since the count last changed (or since the group was entered, without counts): a server
     /// whose answers never settle gets an error instead of an endless walk.
     pub requests: u32,
+    /// Requests since the group was entered, count changes included: a count that changes forever must end
+    /// the walk too.
+    pub total: u32,
 }
 
 /// What a tie page means for its group.
@@ -125,7 +128,7 @@ pub(crate) enum TieProgress {
 impl TiePass {
     /// Starts reading the group at `at` from page 1.
     pub fn new(at: Timestamp) -> Self {
-        Self { at, page: 1, count: None, returned: HashSet::new(), previous_pass: None, requests: 0 }
+        Self { at, page: 1, count: None, returned: HashSet::new(), previous_pass: None, requests: 0, total: 0 }
     }
 
     /// Takes page `self.page` of the group (records already checked to be at the instant).
@@ -137,6 +140,7 @@ impl TiePass {
         records: &[RecordKey],
     ) -> TieProgress {
         self.requests = self.requests.saturating_add(1);
+        self.total = self.total.saturating_add(1);
         let ids = records.iter().map(|r| r.id);
         match total_count {
             Some(count) => {
@@ -175,6 +179,13 @@ impl TiePass {
                 TieProgress::Next(1)
             }
         }
+    }
+
+    /// True when the group has taken more requests than [`request_limit`](Self::request_limit) under one count,
+    /// or sixteen times that in all.
+    pub fn exhausted(&self, per_page: u32) -> bool {
+        let limit = self.request_limit(per_page);
+        self.requests > limit || self.total > limit.saturating_mul(16)
     }
 
     /// Requests the group may take before the walk gives up: enough for SalesLoft to return the group in a
