@@ -6,32 +6,110 @@
 //! window without talking to each other (`salesloft_store::budget`). SalesLoft's
 //! `x-ratelimit-remaining-minute` (FACTS.md §2.3) corrects the row upwards, since other integrations of the
 //! team spend from the same budget. A reserve (`budget.reserve_pct`) is kept unspent for them.
+//!
+//! **Chunks.** One store transaction per request would make the store the gateway's bottleneck (a write and
+//! often an fsync per proxied call). With [`StoreBudget::with_chunk`] a replica takes cost from the row a
+//! chunk at a time and spends it locally until the chunk is used or the window ends. A chunk is spent in the
+//! row the moment it is taken, so the replicas together can never overspend; what a replica leaves unused
+//! at the end of a window is only lost to the others for that window, which is why chunks stay small (the
+//! default of `slprod serve` is 10 of the 600). Near the end of a window, when a whole chunk no longer fits,
+//! the request's own cost is asked for, so the last of the budget is still usable.
+//!
+//! The server's remaining figure is written to the row only when it is below what the row last said was left:
+//! otherwise the row already knows at least as much spend, and the write would change nothing.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use salesloft_client::BoxError;
 use salesloft_client::transport::SharedBudget;
 use salesloft_store::{Spend, Store};
+use time::OffsetDateTime;
 
 /// The team's budget in the store; see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StoreBudget {
     store: Store,
     team: String,
     limit: u32,
     reserve: u32,
     window: Duration,
+    chunk: u32,
+    local: Mutex<Local>,
+}
+
+/// What this replica holds of the current window.
+#[derive(Debug, Default)]
+struct Local {
+    /// End of the window the held cost belongs to; nothing is held after it.
+    window_end: Option<OffsetDateTime>,
+    /// Cost taken from the row and not yet spent.
+    held: i64,
+    /// What the row said was left after our last grant in this window (to skip useless corrections).
+    row_remaining: Option<i64>,
 }
 
 impl StoreBudget {
-    /// `limit` cost per `window` for `team` (the row's name), of which `reserve` is never spent by us.
+    /// `limit` cost per `window` for `team` (the row's name), of which `reserve` is never spent by us. Takes
+    /// cost from the row one request at a time; see [`StoreBudget::with_chunk`].
     pub fn new(store: Store, team: impl Into<String>, limit: u32, reserve: u32, window: Duration) -> Self {
-        Self { store, team: team.into(), limit, reserve: reserve.min(limit.saturating_sub(1)), window }
+        Self {
+            store,
+            team: team.into(),
+            limit,
+            reserve: reserve.min(limit.saturating_sub(1)),
+            window,
+            chunk: 1,
+            local: Mutex::new(Local::default()),
+        }
+    }
+
+    /// Takes cost from the row `chunk` at a time (at least 1, at most the usable budget) and spends it
+    /// locally; see the module docs.
+    pub fn with_chunk(mut self, chunk: u32) -> Self {
+        self.chunk = chunk.clamp(1, self.limit - self.reserve);
+        self
     }
 
     fn usable(&self) -> i64 {
         i64::from(self.limit - self.reserve)
+    }
+
+    fn window_end(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let window_us = i64::try_from(self.window.as_micros()).unwrap_or(i64::MAX).max(1);
+        let now_us = i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
+        let end_us = (now_us - now_us.rem_euclid(window_us)).saturating_add(window_us);
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(end_us) * 1_000).unwrap_or(now)
+    }
+
+    /// Spends `cost` from what this replica holds, if it holds enough of the current window.
+    fn spend_held(&self, cost: i64, now: OffsetDateTime) -> bool {
+        let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        if local.window_end.is_none_or(|end| now >= end) {
+            *local = Local::default();
+        }
+        if local.held >= cost {
+            local.held -= cost;
+            return true;
+        }
+        false
+    }
+
+    fn hold(&self, taken: i64, cost: i64, remaining: i64, now: OffsetDateTime) {
+        let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        let end = self.window_end(now);
+        if local.window_end != Some(end) {
+            *local = Local { window_end: Some(end), ..Local::default() };
+        }
+        local.held += taken - cost;
+        local.row_remaining = Some(remaining);
+    }
+
+    fn wait(&self, until: OffsetDateTime) -> Duration {
+        // To the nanosecond: a wait rounded down would wake just before the window rolls.
+        let nanos = (until - self.store.now()).whole_nanoseconds().max(0);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 }
 
@@ -41,13 +119,25 @@ impl SharedBudget for StoreBudget {
             // A request dearer than the whole usable budget is charged the whole budget (it waits for a fresh
             // window instead of never going out).
             let cost = i64::from(cost).min(self.usable());
-            match self.store.budget().try_spend(&self.team, cost, self.usable(), self.window).await? {
-                Spend::Granted { .. } => Ok(None),
-                Spend::WaitUntil(until) => {
-                    // To the nanosecond: a wait rounded down would wake just before the window rolls.
-                    let nanos = (until - self.store.now()).whole_nanoseconds().max(0);
-                    Ok(Some(Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))))
+            let now = self.store.now();
+            if self.spend_held(cost, now) {
+                return Ok(None);
+            }
+            let budget = self.store.budget();
+            let chunk = i64::from(self.chunk).max(cost);
+            let mut outcome = budget.try_spend(&self.team, chunk, self.usable(), self.window).await?;
+            let mut taken = chunk;
+            if chunk > cost && matches!(outcome, Spend::WaitUntil(_)) {
+                // A whole chunk no longer fits this window; the request's own cost may.
+                outcome = budget.try_spend(&self.team, cost, self.usable(), self.window).await?;
+                taken = cost;
+            }
+            match outcome {
+                Spend::Granted { remaining } => {
+                    self.hold(taken, cost, remaining, now);
+                    Ok(None)
                 }
+                Spend::WaitUntil(until) => Ok(Some(self.wait(until))),
             }
         })
     }
@@ -56,8 +146,102 @@ impl SharedBudget for StoreBudget {
         Box::pin(async move {
             // What SalesLoft has left minus our reserve is what we may still spend.
             let remaining = i64::from(remaining.saturating_sub(self.reserve)).min(self.usable());
+            let now = self.store.now();
+            {
+                let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+                let current = local.window_end.is_some_and(|end| now < end);
+                match local.row_remaining {
+                    // The row already counts at least this much spend: writing would change nothing.
+                    Some(known) if current && remaining >= known => return Ok(()),
+                    _ if current => local.row_remaining = Some(remaining),
+                    _ => {}
+                }
+            }
             self.store.budget().observe_remaining(&self.team, remaining, self.usable(), self.window).await?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use salesloft_store::{ManualClock, StoreOptions, StoreUrl};
+
+    use super::*;
+
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    async fn store(dir: &std::path::Path, clock: &ManualClock) -> Store {
+        let url = StoreUrl::parse(&format!("sqlite://{}", dir.join("s.sqlite").display())).expect("url");
+        let options = StoreOptions { clock: Arc::new(clock.clone()), ..StoreOptions::default() };
+        salesloft_store::open_with(&url, options).await.expect("store")
+    }
+
+    async fn spent(store: &Store) -> i64 {
+        store.budget().current("team", WINDOW).await.expect("row").1
+    }
+
+    #[tokio::test]
+    async fn chunks_cut_store_writes_and_two_replicas_never_overspend() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-30 12:00:30 UTC));
+        let store = store(dir.path(), &clock).await;
+        let a = StoreBudget::new(store.clone(), "team", 100, 0, WINDOW).with_chunk(10);
+        let b = StoreBudget::new(store.clone(), "team", 100, 0, WINDOW).with_chunk(10);
+        for _ in 0..5 {
+            assert_eq!(a.try_spend(1).await.expect("a"), None);
+        }
+        assert_eq!(spent(&store).await, 10, "one chunk taken for five requests");
+        let mut granted = 5;
+        // Both replicas spend until refused: together they never get more than the budget.
+        loop {
+            let (ra, rb) = (a.try_spend(1).await.expect("a"), b.try_spend(1).await.expect("b"));
+            granted += u32::from(ra.is_none()) + u32::from(rb.is_none());
+            if ra.is_some() && rb.is_some() {
+                break;
+            }
+        }
+        assert_eq!(granted, 100, "every unit of the budget is usable, and no more");
+        assert_eq!(spent(&store).await, 100);
+    }
+
+    #[tokio::test]
+    async fn the_last_units_of_a_window_are_usable_though_a_chunk_no_longer_fits() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-30 12:00:30 UTC));
+        let store = store(dir.path(), &clock).await;
+        store.budget().try_spend("team", 95, 100, WINDOW).await.expect("others");
+        let a = StoreBudget::new(store.clone(), "team", 100, 0, WINDOW).with_chunk(10);
+        for _ in 0..5 {
+            assert_eq!(a.try_spend(1).await.expect("a"), None);
+        }
+        assert!(a.try_spend(1).await.expect("a").is_some(), "the window is spent");
+    }
+
+    #[tokio::test]
+    async fn held_cost_expires_with_its_window() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-30 12:00:30 UTC));
+        let store = store(dir.path(), &clock).await;
+        let a = StoreBudget::new(store.clone(), "team", 100, 0, WINDOW).with_chunk(10);
+        assert_eq!(a.try_spend(1).await.expect("a"), None);
+        clock.advance(WINDOW);
+        assert_eq!(a.try_spend(1).await.expect("a"), None);
+        assert_eq!(spent(&store).await, 10, "the new window's row was charged a fresh chunk");
+    }
+
+    #[tokio::test]
+    async fn the_servers_remaining_figure_is_written_only_when_it_says_more_was_spent() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-30 12:00:30 UTC));
+        let store = store(dir.path(), &clock).await;
+        let a = StoreBudget::new(store.clone(), "team", 100, 0, WINDOW).with_chunk(10);
+        assert_eq!(a.try_spend(1).await.expect("a"), None);
+        a.observe_remaining(99).await.expect("observe");
+        assert_eq!(spent(&store).await, 10, "the row already counts the chunk");
+        a.observe_remaining(50).await.expect("observe");
+        assert_eq!(spent(&store).await, 50, "others spent: the row is corrected");
     }
 }

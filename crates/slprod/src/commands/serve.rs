@@ -143,7 +143,9 @@ impl ServeArgs {
         }
         let (limit, reserve_pct, reserve) = budget_figures(config);
         let team = self.team_budget(config);
-        let shared = StoreBudget::new(store.clone(), team.team, limit, reserve, team.window);
+        // Taken from the store 10 cost at a time (salesloft_sync::shared_budget, "Chunks"): a store write per
+        // 10 requests instead of per request, and at most 10 per replica left unused when a window ends.
+        let shared = StoreBudget::new(store.clone(), team.team, limit, reserve, team.window).with_chunk(BUDGET_CHUNK);
         self.connect
             .pipeline_builder(config)?
             .rate_budget(RateBudgetConfig {
@@ -157,6 +159,9 @@ impl ServeArgs {
             .map_err(|e| CliError::Connect(e.to_string()))
     }
 }
+
+/// Cost each replica takes from the store's shared budget row at a time.
+const BUDGET_CHUNK: u32 = 10;
 
 /// `[budget]`: the team's cost per minute (default 600), the reserve percentage (default 0, at most 99) and the
 /// reserve in cost, rounded up as the client's local budget rounds it.
