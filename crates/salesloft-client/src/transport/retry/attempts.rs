@@ -122,6 +122,7 @@ impl RetryLoop {
             let RetryAction::Retry { reason, min_delay } = action else {
                 return Err(error);
             };
+            let min_delay = min_delay.filter(|_| self.config.honour_retry_after);
             if counted >= max_attempts {
                 tracing::debug!(attempts = sent, "not retrying: out of attempts");
                 return Err(error);
@@ -268,5 +269,24 @@ mod tests {
         let result = retries.run("t", || Duration::ZERO, &mut scripted(vec![], server_error)).await;
         assert!(matches!(result, Err(Error::RetryBudgetExhausted { attempts: 2, .. })), "{result:?}");
         assert_eq!(clock.sleeps().len(), 1, "the budget paid for one retry (5 of 7 tokens)");
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_the_floor_of_the_delay_unless_it_is_not_honoured() {
+        let unavailable = || Attempt::Failed {
+            action: RetryAction::Retry { reason: RetryReason::ServerError, min_delay: Some(Duration::from_secs(30)) },
+            error: match server_error() {
+                Attempt::Failed { error, .. } => error,
+                _ => unreachable!("server_error is a failure"),
+            },
+        };
+        for (honour, expect_floor) in [(true, true), (false, false)] {
+            let clock = ManualClock::new();
+            let config = RetryConfig { max_attempts: 2, honour_retry_after: honour, ..RetryConfig::default() };
+            let _ = retry_loop(&clock, config).run("t", || Duration::ZERO, &mut scripted(vec![], unavailable)).await;
+            let sleeps = clock.sleeps();
+            assert_eq!(sleeps.len(), 1);
+            assert_eq!(sleeps[0] >= Duration::from_secs(30), expect_floor, "honour {honour}: {sleeps:?}");
+        }
     }
 }

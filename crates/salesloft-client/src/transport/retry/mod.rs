@@ -40,6 +40,10 @@ pub struct RetryConfig {
     /// retry; a longer one fails the call with [`crate::Error::RetryAfterTooLong`], which names the wait the
     /// server asked for. Default [`DEFAULT_MAX_RETRY_AFTER`].
     pub max_retry_after: std::time::Duration,
+    /// Whether a server's `Retry-After` (on a 429 or 5xx) is the floor of the next delay (`retry.honour_retry_after`,
+    /// default true). When false the computed backoff alone applies; a 429 then still waits for the budget
+    /// window (FACTS.md §2.4), since retrying inside a spent window only collects more 429s.
+    pub honour_retry_after: bool,
 }
 
 impl Default for RetryConfig {
@@ -50,6 +54,7 @@ impl Default for RetryConfig {
             budget: RetryBudgetConfig::default(),
             seed: None,
             max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            honour_retry_after: true,
         }
     }
 }
