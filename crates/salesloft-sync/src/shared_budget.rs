@@ -13,12 +13,15 @@
 //! row the moment it is taken, so the replicas together can never overspend; what a replica leaves unused
 //! at the end of a window is only lost to the others for that window, which is why chunks stay small (the
 //! default of `slprod serve` is 10 of the 600). Near the end of a window, when a whole chunk no longer fits,
-//! the request's own cost is asked for, so the last of the budget is still usable.
+//! the request's own cost is asked for, so the last of the budget is still usable. When half a chunk is left,
+//! the next chunk is taken in the background, so a request waits for the store only when the replica holds
+//! nothing (its first request of a window, or a burst faster than the store answers).
 //!
 //! The server's remaining figure is written to the row only when it is below what the row last said was left:
 //! otherwise the row already knows at least as much spend, and the write would change nothing.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -28,8 +31,13 @@ use salesloft_store::{Spend, Store};
 use time::OffsetDateTime;
 
 /// The team's budget in the store; see the module docs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StoreBudget {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     store: Store,
     team: String,
     limit: u32,
@@ -37,6 +45,8 @@ pub struct StoreBudget {
     window: Duration,
     chunk: u32,
     local: Mutex<Local>,
+    /// A background refill is under way (one at a time).
+    refilling: AtomicBool,
 }
 
 /// What this replica holds of the current window.
@@ -54,7 +64,7 @@ impl StoreBudget {
     /// `limit` cost per `window` for `team` (the row's name), of which `reserve` is never spent by us. Takes
     /// cost from the row one request at a time; see [`StoreBudget::with_chunk`].
     pub fn new(store: Store, team: impl Into<String>, limit: u32, reserve: u32, window: Duration) -> Self {
-        Self {
+        let inner = Inner {
             store,
             team: team.into(),
             limit,
@@ -62,16 +72,54 @@ impl StoreBudget {
             window,
             chunk: 1,
             local: Mutex::new(Local::default()),
-        }
+            refilling: AtomicBool::new(false),
+        };
+        Self { inner: Arc::new(inner) }
     }
 
     /// Takes cost from the row `chunk` at a time (at least 1, at most the usable budget) and spends it
     /// locally; see the module docs.
-    pub fn with_chunk(mut self, chunk: u32) -> Self {
-        self.chunk = chunk.clamp(1, self.limit - self.reserve);
-        self
+    pub fn with_chunk(self, chunk: u32) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            store: shared.store.clone(),
+            team: shared.team.clone(),
+            limit: shared.limit,
+            reserve: shared.reserve,
+            window: shared.window,
+            chunk: shared.chunk,
+            local: Mutex::new(Local::default()),
+            refilling: AtomicBool::new(false),
+        });
+        inner.chunk = chunk.clamp(1, inner.limit - inner.reserve);
+        Self { inner: Arc::new(inner) }
     }
 
+    /// Takes the next chunk in the background when half of one is left, so requests do not wait for it.
+    fn refill_ahead(&self, now: OffsetDateTime) {
+        let inner = &self.inner;
+        let low = {
+            let local = inner.local.lock().unwrap_or_else(|e| e.into_inner());
+            inner.chunk > 1 && local.held * 2 < i64::from(inner.chunk)
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if !low || inner.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = self.inner.clone();
+        runtime.spawn(async move {
+            let chunk = i64::from(inner.chunk);
+            match inner.store.budget().try_spend(&inner.team, chunk, inner.usable(), inner.window).await {
+                Ok(Spend::Granted { remaining }) => inner.hold(chunk, 0, remaining, now),
+                // Spent, or the store is unreachable: the next request asks itself and waits or logs.
+                Ok(Spend::WaitUntil(_)) => {}
+                Err(error) => tracing::debug!(%error, "budget chunk not taken ahead"),
+            }
+            inner.refilling.store(false, Ordering::Release);
+        });
+    }
+}
+
+impl Inner {
     fn usable(&self) -> i64 {
         i64::from(self.limit - self.reserve)
     }
@@ -96,11 +144,17 @@ impl StoreBudget {
         false
     }
 
+    /// Keeps `taken - cost` of a grant asked for at `now` (read *before* asking: if the window rolled while
+    /// the store answered, the grant is charged to the old window and expires unused, which wastes a little
+    /// and never overspends; reading the time after would risk the opposite).
     fn hold(&self, taken: i64, cost: i64, remaining: i64, now: OffsetDateTime) {
         let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
         let end = self.window_end(now);
-        if local.window_end != Some(end) {
-            *local = Local { window_end: Some(end), ..Local::default() };
+        match local.window_end {
+            // Already holding a later window's cost: this grant belongs to a window that is over.
+            Some(current) if current > end => return,
+            Some(current) if current == end => {}
+            _ => *local = Local { window_end: Some(end), ..Local::default() },
         }
         local.held += taken - cost;
         local.row_remaining = Some(remaining);
@@ -116,39 +170,42 @@ impl StoreBudget {
 impl SharedBudget for StoreBudget {
     fn try_spend(&self, cost: u32) -> BoxFuture<'_, Result<Option<Duration>, BoxError>> {
         Box::pin(async move {
+            let this = &self.inner;
             // A request dearer than the whole usable budget is charged the whole budget (it waits for a fresh
             // window instead of never going out).
-            let cost = i64::from(cost).min(self.usable());
-            let now = self.store.now();
-            if self.spend_held(cost, now) {
+            let cost = i64::from(cost).min(this.usable());
+            let now = this.store.now();
+            if this.spend_held(cost, now) {
+                self.refill_ahead(now);
                 return Ok(None);
             }
-            let budget = self.store.budget();
-            let chunk = i64::from(self.chunk).max(cost);
-            let mut outcome = budget.try_spend(&self.team, chunk, self.usable(), self.window).await?;
+            let budget = this.store.budget();
+            let chunk = i64::from(this.chunk).max(cost);
+            let mut outcome = budget.try_spend(&this.team, chunk, this.usable(), this.window).await?;
             let mut taken = chunk;
             if chunk > cost && matches!(outcome, Spend::WaitUntil(_)) {
                 // A whole chunk no longer fits this window; the request's own cost may.
-                outcome = budget.try_spend(&self.team, cost, self.usable(), self.window).await?;
+                outcome = budget.try_spend(&this.team, cost, this.usable(), this.window).await?;
                 taken = cost;
             }
             match outcome {
                 Spend::Granted { remaining } => {
-                    self.hold(taken, cost, remaining, now);
+                    this.hold(taken, cost, remaining, now);
                     Ok(None)
                 }
-                Spend::WaitUntil(until) => Ok(Some(self.wait(until))),
+                Spend::WaitUntil(until) => Ok(Some(this.wait(until))),
             }
         })
     }
 
     fn observe_remaining(&self, remaining: u32) -> BoxFuture<'_, Result<(), BoxError>> {
         Box::pin(async move {
+            let this = &self.inner;
             // What SalesLoft has left minus our reserve is what we may still spend.
-            let remaining = i64::from(remaining.saturating_sub(self.reserve)).min(self.usable());
-            let now = self.store.now();
+            let remaining = i64::from(remaining.saturating_sub(this.reserve)).min(this.usable());
+            let now = this.store.now();
             {
-                let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+                let mut local = this.local.lock().unwrap_or_else(|e| e.into_inner());
                 let current = local.window_end.is_some_and(|end| now < end);
                 match local.row_remaining {
                     // The row already counts at least this much spend: writing would change nothing.
@@ -157,7 +214,7 @@ impl SharedBudget for StoreBudget {
                     _ => {}
                 }
             }
-            self.store.budget().observe_remaining(&self.team, remaining, self.usable(), self.window).await?;
+            this.store.budget().observe_remaining(&this.team, remaining, this.usable(), this.window).await?;
             Ok(())
         })
     }
@@ -243,5 +300,27 @@ mod tests {
         assert_eq!(spent(&store).await, 10, "the row already counts the chunk");
         a.observe_remaining(50).await.expect("observe");
         assert_eq!(spent(&store).await, 50, "others spent: the row is corrected");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_next_chunk_is_taken_ahead_so_requests_do_not_wait_for_the_store() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-30 12:00:30 UTC));
+        let store = store(dir.path(), &clock).await;
+        let a = StoreBudget::new(store.clone(), "team", 100, 0, WINDOW).with_chunk(10);
+        for _ in 0..5 {
+            assert_eq!(a.try_spend(1).await.expect("a"), None);
+        }
+        assert_eq!(spent(&store).await, 10, "half a chunk left: nothing taken ahead yet");
+        assert_eq!(a.try_spend(1).await.expect("a"), None);
+        // Less than half a chunk left: the next one is taken in the background.
+        let mut waited = 0;
+        while spent(&store).await < 20 {
+            waited += 1;
+            assert!(waited < 10_000, "the chunk was never taken ahead");
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(spent(&store).await, 20);
+        assert_eq!(a.inner.local.lock().expect("local").held, 14, "4 left of the first chunk and a whole second one");
     }
 }
