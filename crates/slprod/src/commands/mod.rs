@@ -3,6 +3,7 @@
 //! the exit code ([`crate::error::exit_code`]).
 
 pub mod audit;
+pub mod budget;
 pub mod completions;
 pub mod demo;
 pub mod inbox;
@@ -70,6 +71,8 @@ pub enum Command {
     Store(store::StoreCommandArgs),
     /// The webhook inbox: `export` writes every stored delivery as JSON lines.
     Inbox(inbox::InboxArgs),
+    /// Does the declared volume fit the team's SalesLoft budget at its busiest minute? (exit 1 when not)
+    Budget(budget::BudgetArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -97,6 +100,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         Command::Push(args) => push::run(args, context).await,
         Command::Store(args) => store::run(args, context).await,
         Command::Inbox(args) => inbox::run(args, context).await,
+        Command::Budget(args) => budget::run(args, context),
         Command::Completions(args) => completions::run(args),
     }
 }
