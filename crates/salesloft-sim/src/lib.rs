@@ -13,8 +13,9 @@
 //! see [`SimConfig::task_idempotency_returns_existing`]), `/v2/steps` and `/v2/actions` (GET),
 //! `/v2/activities/emails` (GET; `scoped_fields` subject/body, see [`SimConfig::email_contents_scope`]),
 //! `/v2/activities/calls` (GET, POST), `/v2/activities` (POST: completes an integration action or a task) and
-//! `/v2/webhook_subscriptions` (CRUD). Every request, these included, is charged against the team budget by
-//! its `page` parameter.
+//! `/v2/webhook_subscriptions` (CRUD), and `/v2/bulk_jobs` with `/job_data` and `/results` (`person/upsert`
+//! jobs applied at [`SimConfig::bulk_records_per_second`] of the simulator clock, see `bulk`). Every request is
+//! charged against the team budget by its `page` parameter, bulk-job requests by their configured costs.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), salesloft_sim::SimError> {
