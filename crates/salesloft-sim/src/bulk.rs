@@ -8,8 +8,8 @@
 //! - [`pace`] (pure) turns elapsed clock time into a number of due records, carrying the fraction over;
 //! - [`catch_up`] applies what is due now. Every `/v2` request and every `POST /__sim/clock` calls it first,
 //!   so a test that advances the clock reads the state as of the new time without sleeping;
-//! - [`run_worker`] calls it in the background while a job executes (waiting on the simulator's clock), so
-//!   a client that only waits for the `bulk_job_completed` webhook gets it.
+//! - [`run_worker`] calls it in the background every few milliseconds while a job executes, so a client that
+//!   only waits for the `bulk_job_completed` webhook gets it.
 //!
 //! A job marked stuck (`POST /__sim/bulk_jobs/{id}/stuck`) applies nothing and stays `executing` until
 //! released; [`process_now`] (`POST /__sim/bulk_jobs/{id}/process`) applies records at once, whatever the
@@ -48,7 +48,7 @@ pub fn pace(carry: u64, elapsed: Micros, per_second: u32) -> (u64, u64) {
 
 /// How many records a step may apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Budget {
+pub enum Quota {
     /// What the rate allows since the last step.
     Paced,
     /// Up to this many, now (the `process` control).
@@ -64,7 +64,7 @@ pub fn step(
     render: Render<'_>,
     now: Micros,
     only: Option<i64>,
-    budget: Budget,
+    quota: Quota,
 ) -> Vec<Event> {
     let jobs: Vec<i64> = data
         .bulk_jobs
@@ -74,7 +74,7 @@ pub fn step(
         .collect();
     let mut events = Vec::new();
     for job_id in jobs {
-        step_job(data, config, render, now, job_id, budget, &mut events);
+        step_job(data, config, render, now, job_id, quota, &mut events);
     }
     events
 }
@@ -85,7 +85,7 @@ fn step_job(
     render: Render<'_>,
     now: Micros,
     job_id: i64,
-    budget: Budget,
+    quota: Quota,
     events: &mut Vec<Event>,
 ) {
     let Some(mut job) = data.bulk_jobs.get(job_id).cloned() else {
@@ -94,13 +94,13 @@ fn step_job(
     if job.pacing.stuck {
         return;
     }
-    let due = match budget {
-        Budget::Paced => {
+    let due = match quota {
+        Quota::Paced => {
             let (due, carry) = pace(job.pacing.carry, now - job.pacing.since, config.bulk_records_per_second);
             job.pacing = Pacing { since: now.max(job.pacing.since), carry, stuck: false };
             due
         }
-        Budget::Now(records) => records,
+        Quota::Now(records) => records,
     };
     let count = due.min(job.total.saturating_sub(job.processed));
     let query = Query::default();
@@ -161,7 +161,7 @@ pub fn catch_up(shared: &Arc<Shared>) {
     let now = shared.clock.now_micros();
     let events = {
         let mut data = shared.data.write().unwrap_or_else(PoisonError::into_inner);
-        step(&mut data, &shared.config, render(shared), now, None, Budget::Paced)
+        step(&mut data, &shared.config, render(shared), now, None, Quota::Paced)
     };
     webhooks::dispatch(shared, events);
 }
@@ -175,7 +175,7 @@ pub fn process_now(shared: &Arc<Shared>, job_id: i64, records: u64) -> bool {
         if data.bulk_jobs.get(job_id).is_none() {
             return false;
         }
-        step(&mut data, &shared.config, render(shared), now, Some(job_id), Budget::Now(records))
+        step(&mut data, &shared.config, render(shared), now, Some(job_id), Quota::Now(records))
     };
     webhooks::dispatch(shared, events);
     true
@@ -211,16 +211,20 @@ pub fn wake(shared: &Shared) {
     shared.bulk_wake.notify_one();
 }
 
-/// The background worker: while a job executes, waits on the simulator's clock and catches up; otherwise
-/// waits to be woken. Runs until the task is aborted.
+/// The background worker: while a job executes, catches up every tick (one record's time at the configured
+/// rate, at least [`WORKER_TICK`], at most a second); otherwise waits to be woken. Runs until the task is aborted.
 pub async fn run_worker(shared: Arc<Shared>) {
     loop {
         let running = has_running_job(&shared.data.read().unwrap_or_else(PoisonError::into_inner));
         if running {
             let per_record = Duration::from_micros(1_000_000 / u64::from(shared.config.bulk_records_per_second.max(1)));
             let wait = per_record.max(WORKER_TICK);
+            // The tick is only when to look again; what is due is read from the simulator clock. It waits on
+            // tokio's timer, not on that clock: a `ManualClock` moves forward by every sleep asked of it, so
+            // sleeping on it would run a job to the end at once and fill the sleeps a test asserts. On a
+            // `ManualClock`, jobs progress as the test advances the clock.
             tokio::select! {
-                () = shared.clock.sleep(wait) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = shared.bulk_wake.notified() => {}
             }
         } else {

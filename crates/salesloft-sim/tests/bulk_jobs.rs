@@ -8,7 +8,8 @@ mod common;
 
 use common::{Answer, Harness, documented_keys};
 use reqwest::Method;
-use salesloft_sim::SimConfig;
+use salesloft_sim::clock::ManualClock;
+use salesloft_sim::{SimConfig, Simulator};
 use salesloft_testkit::webhooks::WebhookReceiver;
 use serde_json::{Value, json};
 
@@ -231,6 +232,20 @@ async fn an_upload_over_the_limit_is_422_and_stores_nothing() {
         assert!(answer["errors"]["data"].is_array(), "{bad} → {answer}");
     }
     assert_eq!(job(&h, job_id).await["total"], 5000, "refused uploads store nothing");
+
+    // Form bodies, as the OpenAPI declares them: `data[]` items holding JSON objects.
+    let form = h
+        .raw(
+            Method::POST,
+            &format!("/v2/bulk_jobs/{job_id}/job_data"),
+            "application/x-www-form-urlencoded",
+            "data[]=%7B%22email_address%22%3A%22form%40example.com%22%7D",
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(form, json!({"data":{"records":1}}));
+    assert_eq!(job(&h, job_id).await["total"], 5001);
 }
 
 #[tokio::test]
@@ -427,4 +442,22 @@ async fn reset_forgets_bulk_jobs() {
     h.control(Method::POST, "/reset", None).await.expect(204);
     h.get(&format!("/v2/bulk_jobs/{job_id}")).await.expect(404);
     assert_eq!(h.get("/v2/bulk_jobs").await.expect(200).json()["data"], json!([]));
+}
+
+#[tokio::test]
+async fn on_a_manual_clock_a_job_moves_only_as_the_test_advances_the_clock() {
+    let clock = ManualClock::new();
+    let config =
+        SimConfig { listen: "127.0.0.1:0".parse().expect("addr"), bulk_records_per_second: 1, ..SimConfig::default() };
+    let sim = Simulator::start_with_clock(config, clock.shared()).await.expect("simulator starts");
+    let h = Harness { sim, http: reqwest::Client::builder().no_proxy().build().expect("client") };
+    let job_id = create_job(&h).await;
+    let records: Vec<Value> = (0..3).map(|i| json!({"email_address": format!("manual.{i}@example.com")})).collect();
+    upload(&h, job_id, &records).await.expect(200);
+    h.put(&format!("/v2/bulk_jobs/{job_id}"), json!({"ready_to_execute":true})).await.expect(200);
+    tokio::task::yield_now().await;
+    assert_eq!(job(&h, job_id).await["processed"], 0, "the clock has not moved");
+    clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(job(&h, job_id).await["processed"], 2);
+    assert_eq!(clock.sleeps(), Vec::<std::time::Duration>::new(), "the worker never sleeps on the simulator clock");
 }
