@@ -61,6 +61,16 @@ impl Params {
         Self { map }
     }
 
+    /// Parameters from a JSON object (one record of a bulk job's `job_data`).
+    pub fn from_object(map: Map<String, Value>) -> Self {
+        Self { map }
+    }
+
+    /// A parameter as given, whatever its type.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.map.get(name)
+    }
+
     /// Whether the parameter is present (even as null).
     pub fn has(&self, name: &str) -> bool {
         self.map.contains_key(name)

@@ -146,8 +146,22 @@ pub struct SimConfig {
     /// Timeout of one webhook attempt. FACTS.md §11: unconfirmed; 10 s by default.
     #[serde(with = "duration_str")]
     pub webhook_timeout: Duration,
-    /// Largest accepted request body; larger bodies get 413.
+    /// Largest accepted request body; larger bodies get 413. 8 MiB by default, so a `job_data` upload of
+    /// 5 000 full person records (FACTS.md §12) fits; SalesLoft's own limit is unknown.
     pub max_body_bytes: usize,
+    /// Records a bulk job applies per second of the simulator clock while `executing`, each job on its own
+    /// (FACTS.md §12: the processing rate and whether jobs share it are unconfirmed). At least 1.
+    pub bulk_records_per_second: u32,
+    /// Most records one `POST /v2/bulk_jobs/{id}/job_data` takes (FACTS.md §12: 5 000); more is a 422.
+    pub bulk_max_records_per_upload: usize,
+    /// Cost of a request to `/v2/bulk_jobs` and `/v2/bulk_jobs/{id}` (create, list, fetch, update).
+    /// FACTS.md §12: unconfirmed, presumably the default 1 per request.
+    pub bulk_job_cost: u32,
+    /// Cost of a request to `/v2/bulk_jobs/{id}/job_data` (upload or list), per request whatever the number
+    /// of records. FACTS.md §12: unconfirmed, presumably 1.
+    pub bulk_job_data_cost: u32,
+    /// Cost of a request to `/v2/bulk_jobs/{id}/results`. FACTS.md §12: unconfirmed, presumably 1.
+    pub bulk_results_cost: u32,
     /// How many requests `/__sim/requests` keeps (a ring buffer: the oldest entry makes room; at most
     /// [`MAX_REQUEST_LOG_CAPACITY`]). Paths and queries longer than [`crate::stats::MAX_LOGGED_TEXT`] bytes
     /// are cut.
@@ -242,7 +256,12 @@ impl Default for SimConfig {
             webhook_retries: 3,
             webhook_retry_interval: Duration::from_secs(15),
             webhook_timeout: Duration::from_secs(10),
-            max_body_bytes: 1 << 20,
+            max_body_bytes: 8 << 20,
+            bulk_records_per_second: 1000,
+            bulk_max_records_per_upload: 5000,
+            bulk_job_cost: 1,
+            bulk_job_data_cost: 1,
+            bulk_results_cost: 1,
             request_log_capacity: 10_000,
             read_timeout: Duration::from_secs(30),
             revoked_refresh_retention: Duration::from_secs(3600),
@@ -319,6 +338,9 @@ impl SimConfig {
         }
         if self.read_timeout.is_zero() {
             return Err(ConfigError::Invalid("read_timeout must be longer than zero".into()));
+        }
+        if self.bulk_records_per_second == 0 {
+            return Err(ConfigError::Invalid("bulk_records_per_second must be at least 1".into()));
         }
         if self.control_token.as_deref().is_some_and(|token| token.trim().is_empty()) {
             return Err(ConfigError::Invalid("control_token must not be empty".into()));

@@ -1,5 +1,5 @@
 //! The control API under `/__sim/` (docs/simulator.md): faults, outage, clock, tokens, stats, request log,
-//! webhook deliveries, reset. JSON in and out; never charged, never counted in stats.
+//! webhook deliveries, reset, and the bulk-job controls (hold a job in `executing`, process records now). JSON in and out; never charged, never counted in stats.
 //!
 //! Access ([`guard`]): without [`crate::SimConfig::control_token`] only loopback callers are answered (403
 //! otherwise), since the API can mint tokens and rewrite the simulator's state; with a token every caller
@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::bulk;
 use crate::clock::format_timestamp;
 use crate::errors::{error_response, json_response, no_content};
 use crate::faults::FaultRule;
@@ -37,6 +38,8 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/requests", get(requests))
         .route("/webhooks/deliveries", get(deliveries))
         .route("/reset", post(reset))
+        .route("/bulk_jobs/{id}/stuck", post(hold_bulk_job).delete(release_bulk_job))
+        .route("/bulk_jobs/{id}/process", post(process_bulk_job))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Not Found") })
 }
 
@@ -146,6 +149,8 @@ async fn advance_clock(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Respo
         return error_response(StatusCode::BAD_REQUEST, "advance_seconds must be zero or positive");
     }
     shared.clock.advance_micros((body.advance_seconds * 1e6) as i64);
+    // Bulk jobs run on this clock: apply what became due, so the next read sees it.
+    bulk::catch_up(&shared);
     read_clock(State(shared)).await
 }
 
@@ -202,6 +207,39 @@ async fn requests(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) ->
 
 async fn deliveries(State(shared): State<Arc<Shared>>) -> Response {
     ok(serde_json::to_value(shared.webhooks.deliveries()).unwrap_or_default())
+}
+
+/// `{"data": <job>}` for a known bulk job, 404 otherwise.
+fn bulk_job_answer(shared: &Shared, id: i64, known: bool) -> Response {
+    match bulk::job_json(shared, id).filter(|_| known) {
+        Some(job) => json_response(StatusCode::OK, format!("{{\"data\":{job}}}")),
+        None => error_response(StatusCode::NOT_FOUND, "no such bulk job"),
+    }
+}
+
+async fn hold_bulk_job(State(shared): State<Arc<Shared>>, Path(id): Path<i64>) -> Response {
+    let known = bulk::set_stuck(&shared, id, true);
+    bulk_job_answer(&shared, id, known)
+}
+
+async fn release_bulk_job(State(shared): State<Arc<Shared>>, Path(id): Path<i64>) -> Response {
+    let known = bulk::set_stuck(&shared, id, false);
+    bulk_job_answer(&shared, id, known)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProcessBody {
+    records: Option<u64>,
+}
+
+async fn process_bulk_job(State(shared): State<Arc<Shared>>, Path(id): Path<i64>, bytes: Bytes) -> Response {
+    let body: ProcessBody = match parse(&bytes) {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    let known = bulk::process_now(&shared, id, body.records.unwrap_or(u64::MAX));
+    bulk_job_answer(&shared, id, known)
 }
 
 async fn reset(State(shared): State<Arc<Shared>>) -> Response {

@@ -40,6 +40,11 @@ impl Filtering {
         }
     }
 
+    /// Echoes a filter already rendered as JSON (`id` → `{"gt":"123"}`).
+    pub fn raw(&mut self, name: &str, raw: String) {
+        self.fields.push((name.to_owned(), raw));
+    }
+
     /// Echoes a scalar filter (booleans, single ids) as given.
     pub fn scalar(&mut self, name: &str, value: Option<&str>) {
         if let Some(value) = value {

@@ -30,6 +30,23 @@ impl ApiError {
         Self::Validation(vec![(field.into(), vec![message.into()])])
     }
 
+    /// The error as one line of text, for a bulk job's result row (whose `error` is a string, OpenAPI
+    /// `BulkJobResult`): a 422's fields as `"<field> <message>"` joined by `"; "`, otherwise the singular
+    /// error's text. The wording SalesLoft uses there is unconfirmed (FACTS.md §12).
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotFound => "Not Found".to_owned(),
+            Self::Unprocessable(message) | Self::BadRequest(message) => message.clone(),
+            Self::PayloadTooLarge => "Request Entity Too Large".to_owned(),
+            Self::RequestTimeout => "Request Timeout".to_owned(),
+            Self::Validation(fields) => fields
+                .iter()
+                .flat_map(|(field, messages)| messages.iter().map(move |message| format!("{field} {message}")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+
     /// The HTTP response.
     pub fn into_response(self) -> Response {
         match self {

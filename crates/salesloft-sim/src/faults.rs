@@ -36,7 +36,7 @@ pub struct FaultStep {
 pub struct FaultRule {
     /// `GET`, `POST`, … or `*`.
     pub method: String,
-    /// Path prefix, e.g. `/v2/people` (a `.json` suffix is ignored).
+    /// Path prefix, e.g. `/v2/people` (a `.json` suffix is ignored); a `*` segment matches any one segment.
     pub path: String,
     /// Steps, one per matching request.
     #[serde(default)]
@@ -195,8 +195,7 @@ impl Faults {
         let matching = state.rules.iter_mut().find(|rule| {
             (rule.forever || !rule.steps.is_empty())
                 && (rule.method == "*" || rule.method.eq_ignore_ascii_case(method))
-                && (path == rule.path
-                    || (path.starts_with(&rule.path) && path.as_bytes().get(rule.path.len()) == Some(&b'/')))
+                && path_matches(&rule.path, path)
         });
         let Some(rule) = matching else {
             return FaultAction::default();
@@ -222,6 +221,14 @@ impl Faults {
         state.rules.retain(|rule| rule.id != id || rule.forever || !rule.steps.is_empty());
         action
     }
+}
+
+/// Whether a request path falls under a rule's path: segment by segment, the rule's segments are a prefix
+/// of the request's, and a `*` segment matches any one segment (`/v2/bulk_jobs/*/job_data` hits the uploads
+/// of every job, whose ids a test cannot know in advance).
+fn path_matches(rule: &str, path: &str) -> bool {
+    let mut request = path.split('/');
+    rule.split('/').all(|wanted| request.next().is_some_and(|segment| wanted == "*" || wanted == segment))
 }
 
 fn normalise(path: &str) -> &str {
@@ -259,6 +266,24 @@ mod tests {
         assert_eq!(faults.next("get", "/v2/people.json").respond, Some(FaultResponse::Drop));
         assert_eq!(faults.next("GET", "/v2/people").respond, Some(FaultResponse::DropAfter));
         assert_eq!(faults.next("GET", "/v2/people"), FaultAction::default());
+    }
+
+    #[test]
+    fn a_star_segment_matches_any_one_segment() {
+        let table = [
+            ("/v2/bulk_jobs/*/job_data", "/v2/bulk_jobs/7/job_data", true),
+            ("/v2/bulk_jobs/*/job_data", "/v2/bulk_jobs/7/job_data/extra", true),
+            ("/v2/bulk_jobs/*/job_data", "/v2/bulk_jobs/7/results", false),
+            ("/v2/bulk_jobs/*/job_data", "/v2/bulk_jobs/7", false),
+            ("/v2/bulk_jobs/*", "/v2/bulk_jobs", false),
+            ("/v2/bulk_jobs", "/v2/bulk_jobs/7/results", true),
+            ("/v2/people", "/v2/peoplex", false),
+            ("/v2/people", "/v2/people", true),
+            ("", "/v2/people", true),
+        ];
+        for (rule, path, expected) in table {
+            assert_eq!(path_matches(rule, path), expected, "rule {rule:?} on {path:?}");
+        }
     }
 
     #[test]

@@ -13,8 +13,9 @@
 //! see [`SimConfig::task_idempotency_returns_existing`]), `/v2/steps` and `/v2/actions` (GET),
 //! `/v2/activities/emails` (GET; `scoped_fields` subject/body, see [`SimConfig::email_contents_scope`]),
 //! `/v2/activities/calls` (GET, POST), `/v2/activities` (POST: completes an integration action or a task) and
-//! `/v2/webhook_subscriptions` (CRUD). Every request, these included, is charged against the team budget by
-//! its `page` parameter.
+//! `/v2/webhook_subscriptions` (CRUD), and `/v2/bulk_jobs` with `/job_data` and `/results` (`person/upsert`
+//! jobs applied at [`SimConfig::bulk_records_per_second`] of the simulator clock, see `bulk`). Every request is
+//! charged against the team budget by its `page` parameter, bulk-job requests by their configured costs.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), salesloft_sim::SimError> {
@@ -29,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod body;
+mod bulk;
 pub mod clock;
 pub mod config;
 mod control;
@@ -116,8 +118,9 @@ impl Simulator {
         let task = tokio::spawn(server::serve(listener, app, Arc::clone(&shared), read_timeout, async move {
             let _ = stopped.await;
         }));
+        let bulk_worker = tokio::spawn(bulk::run_worker(Arc::clone(&shared)));
         tracing::info!(url = %shared.base_url, "salesloft simulator listening");
-        Ok(RunningSim { shared, local, root_url, stop: Some(stop), task: Some(task) })
+        Ok(RunningSim { shared, local, root_url, stop: Some(stop), task: Some(task), bulk_worker })
     }
 }
 
@@ -136,6 +139,7 @@ fn build_shared(config: SimConfig, root_url: &str, clock: clock::SharedClock) ->
         webhooks: Webhooks::new(config.webhook_timeout)?,
         api_keys,
         config,
+        bulk_wake: tokio::sync::Notify::new(),
     })
 }
 
@@ -147,6 +151,7 @@ pub struct RunningSim {
     root_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    bulk_worker: JoinHandle<()>,
 }
 
 impl RunningSim {
@@ -175,9 +180,11 @@ impl RunningSim {
         &self.shared.config
     }
 
-    /// Moves the simulator clock forward (same as `POST /__sim/clock`).
+    /// Moves the simulator clock forward (as `POST /__sim/clock` does; bulk jobs catch up in the background
+    /// and, at the latest, before the next request is served).
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance_micros(i64::try_from(by.as_micros()).unwrap_or(i64::MAX));
+        bulk::wake(&self.shared);
     }
 
     /// Webhook delivery attempts so far, oldest first (same as `GET /__sim/webhooks/deliveries`).
@@ -193,6 +200,7 @@ impl RunningSim {
 
     /// Stops accepting connections and waits (at most 5 s) for open ones to finish.
     pub async fn shutdown(mut self) {
+        self.bulk_worker.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -206,6 +214,7 @@ impl RunningSim {
 
 impl Drop for RunningSim {
     fn drop(&mut self) {
+        self.bulk_worker.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

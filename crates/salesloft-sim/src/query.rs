@@ -38,6 +38,15 @@ impl Query {
         self.pairs.iter().rev().find(|(key, op, _)| key == name && op.is_none()).map(|(_, _, value)| value.as_str())
     }
 
+    /// The last value of `name[op]`, e.g. `id[gt]=123` (the cursor of the bulk-job lists).
+    pub fn op(&self, name: &str, op: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(key, bracket, _)| key == name && bracket.as_deref() == Some(op))
+            .map(|(_, _, value)| value.as_str())
+    }
+
     /// Every value of an array filter, from `name[]=a&name[]=b`, `name=a,b` or `name=["a","b"]`; `None` when
     /// the parameter is absent. Empty items are dropped.
     pub fn list(&self, name: &str) -> Option<Vec<String>> {

@@ -2,7 +2,7 @@
 //!
 //! Order of the pipeline, outermost first: outage window (`/v2` only) → scripted faults (latency, status,
 //! dropped connection) → bearer auth (401) → cost budget (429, rate headers) → body parsing → the resource
-//! handler → webhook dispatch → stats and request log. Faults come before auth because they stand for
+//! handler (after bulk jobs caught up with the clock) → webhook dispatch → stats and request log. Faults come before auth because they stand for
 //! failures in front of SalesLoft's application (load balancer, network), which carry no rate headers.
 //!
 //! Connections are served by [`serve`]: HTTP/1.1 with a header read timeout and, for bodies, a body read
@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use crate::body::Params;
+use crate::bulk;
 use crate::clock::{Micros, format_timestamp};
 use crate::control;
 use crate::errors::{ApiError, error_response, json_response};
@@ -186,7 +187,7 @@ async fn serve_api(
         }
     };
 
-    let cost = shared.config.page_cost(page);
+    let cost = routes::cost(&shared.config, parts.uri.path(), page);
     trace.cost = cost;
     let remaining = match shared.rate.charge(now, cost, shared.budget()) {
         Decision::Allowed { remaining, .. } => remaining,
@@ -206,6 +207,9 @@ async fn serve_api(
         Ok(params) => match routes::segments(parts.uri.path()) {
             None => ApiError::NotFound.into_response(),
             Some(segments) => {
+                // Bulk jobs progress with the clock: apply what is due before serving, so every request sees
+                // the state as of now.
+                bulk::catch_up(shared);
                 let query = Query::parse(raw_query);
                 let ctx = Ctx {
                     config: &shared.config,
@@ -217,6 +221,9 @@ async fn serve_api(
                 let outcome =
                     routes::handle(&shared.data, &ctx, ApiRequest { method: &parts.method, segments, params });
                 webhooks::dispatch(shared, outcome.events);
+                if routes::may_start_bulk_job(&parts.method, parts.uri.path()) {
+                    bulk::wake(shared);
+                }
                 outcome.response
             }
         },

@@ -33,6 +33,8 @@ pub struct Shared {
     pub webhooks: Webhooks,
     /// The team's API keys (the first is [`crate::RunningSim::api_key`]).
     pub api_keys: Vec<String>,
+    /// Wakes the bulk-job worker ([`crate::bulk::run_worker`]) when a job may have started.
+    pub bulk_wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Shared {

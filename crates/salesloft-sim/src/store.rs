@@ -9,6 +9,7 @@ use crate::clock::Micros;
 use crate::config::SimConfig;
 use crate::records::accounts::Account;
 use crate::records::actions::Action;
+use crate::records::bulk_jobs::{BulkJob, JobRecord};
 use crate::records::cadence_memberships::Membership;
 use crate::records::cadences::Cadence;
 use crate::records::calls::Call;
@@ -64,6 +65,12 @@ pub struct TeamData {
     pub emails: Table<Email>,
     /// Calls.
     pub calls: Table<Call>,
+    /// Bulk jobs (FACTS.md §12).
+    pub bulk_jobs: Table<BulkJob>,
+    /// Each bulk job's uploaded records, in upload order (ids ascending).
+    pub bulk_records: HashMap<i64, Vec<JobRecord>>,
+    /// Next id of an uploaded bulk record (one sequence for the team, so ids grow with upload order).
+    next_bulk_record_id: i64,
     /// What seeded people are generated from.
     pub people_seed: PeopleSeed,
 }
@@ -99,6 +106,9 @@ impl TeamData {
             actions: Table::default(),
             emails: Table::default(),
             calls: Table::default(),
+            bulk_jobs: Table::default(),
+            bulk_records: HashMap::new(),
+            next_bulk_record_id: 1,
             people_seed,
         };
         for id in 1..=config.seed_users as i64 {
@@ -375,5 +385,12 @@ impl TeamData {
             self.task_keys.insert(key.clone(), id);
         }
         self.tasks.put(id, task);
+    }
+
+    /// Takes the next bulk record id.
+    pub fn allocate_bulk_record_id(&mut self) -> i64 {
+        let id = self.next_bulk_record_id;
+        self.next_bulk_record_id = self.next_bulk_record_id.saturating_add(1);
+        id
     }
 }

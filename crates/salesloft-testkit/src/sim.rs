@@ -57,3 +57,45 @@ pub async fn get(root_url: &str, path: &str) -> Value {
         .await
         .expect("control API answers JSON")
 }
+
+/// `POST /__sim/bulk_jobs/{id}/stuck`: holds bulk job `id` in `executing` until [`release_bulk_job`].
+pub async fn hold_bulk_job(root_url: &str, id: i64) {
+    control_call(root_url, reqwest::Method::POST, &format!("/__sim/bulk_jobs/{id}/stuck"), None).await;
+}
+
+/// `DELETE /__sim/bulk_jobs/{id}/stuck`: lets bulk job `id` run again.
+pub async fn release_bulk_job(root_url: &str, id: i64) {
+    control_call(root_url, reqwest::Method::DELETE, &format!("/__sim/bulk_jobs/{id}/stuck"), None).await;
+}
+
+/// `POST /__sim/bulk_jobs/{id}/process`: applies up to `records` records of executing bulk job `id` now
+/// (`None`: all that remain); returns the job as the API renders it.
+pub async fn process_bulk_job(root_url: &str, id: i64, records: Option<u64>) -> Value {
+    let body = serde_json::json!({ "records": records });
+    control_call(root_url, reqwest::Method::POST, &format!("/__sim/bulk_jobs/{id}/process"), Some(body)).await["data"]
+        .clone()
+}
+
+/// `POST /__sim/clock`: moves the simulator clock forward by `seconds` (bulk jobs catch up before it answers).
+pub async fn advance_clock(root_url: &str, seconds: f64) {
+    control_call(
+        root_url,
+        reqwest::Method::POST,
+        "/__sim/clock",
+        Some(serde_json::json!({ "advance_seconds": seconds })),
+    )
+    .await;
+}
+
+/// A control call that must succeed; its JSON answer (null when it has none).
+async fn control_call(root_url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut request = reqwest::Client::new().request(method, format!("{root_url}{path}"));
+    if let Some(body) = &body {
+        request = request.json(body);
+    }
+    let response = request.send().await.expect("control API reachable");
+    let status = response.status();
+    let text = response.text().await.expect("control API answers");
+    assert!(status.is_success(), "{path}: expected 2xx, got {status} with {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod bulk_jobs;
 pub mod cadence_memberships;
 pub mod cadences;
 pub mod calls;

@@ -7,13 +7,14 @@
 mod accounts;
 mod actions;
 mod activities;
+mod bulk_jobs;
 mod cadence_memberships;
 mod cadences;
 mod calls;
 mod emails;
 mod notes;
 mod people;
-mod person_upserts;
+pub(crate) mod person_upserts;
 mod steps;
 mod tasks;
 mod template;
@@ -130,6 +131,10 @@ const KNOWN_ROUTES: &[&str] = &[
     "activities/calls/{id}",
     "webhook_subscriptions",
     "webhook_subscriptions/{id}",
+    "bulk_jobs",
+    "bulk_jobs/{id}",
+    "bulk_jobs/{id}/job_data",
+    "bulk_jobs/{id}/results",
 ];
 
 /// Stats label of anything that is not a known route (so stats keys stay bounded whatever callers send).
@@ -159,6 +164,23 @@ pub fn route_label(method: &Method, path: &str) -> String {
         None if path == "/oauth/token" || path == "/oauth/authorize" => format!("{method} {path}"),
         None => OTHER_ROUTE.to_owned(),
     }
+}
+
+/// Cost of one `/v2` request (FACTS.md §2): the bulk-job routes cost what [`SimConfig`] sets for them
+/// (`bulk_job_cost`, `bulk_job_data_cost`, `bulk_results_cost`; FACTS.md §12: unconfirmed, presumably 1 per
+/// request), everything else its `page` parameter's cost (FACTS.md §2.2).
+pub fn cost(config: &SimConfig, path: &str, page: u64) -> u32 {
+    match segments(path).as_deref() {
+        Some(["bulk_jobs"] | ["bulk_jobs", _]) => config.bulk_job_cost,
+        Some(["bulk_jobs", _, "job_data"]) => config.bulk_job_data_cost,
+        Some(["bulk_jobs", _, "results"]) => config.bulk_results_cost,
+        _ => config.page_cost(page),
+    }
+}
+
+/// Whether a request may start a bulk job (so the background runner should look).
+pub fn may_start_bulk_job(method: &Method, path: &str) -> bool {
+    is_write(method) && matches!(segments(path).as_deref(), Some(["bulk_jobs", _]))
 }
 
 /// Whether the method writes (and so takes the write lock and reads a body).
@@ -217,6 +239,10 @@ fn read(data: &TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result<Stri
         ["activities", "calls", id] => calls::get(data, ctx, parse_id(id)?),
         ["webhook_subscriptions"] => webhook_subscriptions::list(data, ctx),
         ["webhook_subscriptions", id] => webhook_subscriptions::get(data, ctx, parse_id(id)?),
+        ["bulk_jobs"] => bulk_jobs::list(data, ctx),
+        ["bulk_jobs", id] => bulk_jobs::get(data, ctx, parse_id(id)?),
+        ["bulk_jobs", id, "job_data"] => bulk_jobs::rows(data, ctx, parse_id(id)?, false),
+        ["bulk_jobs", id, "results"] => bulk_jobs::rows(data, ctx, parse_id(id)?, true),
         _ => Err(ApiError::NotFound),
     }
 }
@@ -246,6 +272,9 @@ fn write(data: &mut TeamData, ctx: &Ctx<'_>, request: &ApiRequest<'_>) -> Result
             webhook_subscriptions::update(data, ctx, parse_id(id)?, params)
         }
         (Method::DELETE, ["webhook_subscriptions", id]) => webhook_subscriptions::delete(data, parse_id(id)?),
+        (Method::POST, ["bulk_jobs"]) => bulk_jobs::create(data, ctx, params),
+        (Method::PUT | Method::PATCH, ["bulk_jobs", id]) => bulk_jobs::update(data, ctx, parse_id(id)?, params),
+        (Method::POST, ["bulk_jobs", id, "job_data"]) => bulk_jobs::upload(data, ctx, parse_id(id)?, params),
         _ => Err(ApiError::NotFound),
     }
 }

@@ -15,11 +15,14 @@
 //!   parameter don't match" → 422 on `id`.
 //! - `upsert_key=id` with an id that does not exist: 404, as `PUT /v2/people/{id}` answers (unconfirmed).
 
+use axum::http::StatusCode;
+
 use crate::body::Params;
-use crate::errors::{ApiError, Validation};
+use crate::envelope;
+use crate::errors::{ApiError, Validation, json_response};
 use crate::json::ObjectWriter;
 use crate::routes::people;
-use crate::routes::{Ctx, Outcome};
+use crate::routes::{Ctx, Event, Outcome};
 use crate::store::TeamData;
 
 /// Accepted `upsert_key` values.
@@ -77,6 +80,24 @@ fn find(data: &TeamData, ctx: &Ctx<'_>, key: &str, params: &Params) -> Result<Op
 
 /// `POST /v2/person_upserts`.
 pub fn upsert(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Outcome, ApiError> {
+    let applied = apply(data, ctx, params)?;
+    Ok(Outcome {
+        response: json_response(StatusCode::OK, envelope::single(&applied.resource)),
+        events: vec![applied.event],
+    })
+}
+
+/// What one upsert did.
+pub struct Applied {
+    /// `{"person":{…},"upsert_type":"create"|"update"}`: the `data` of the answer.
+    pub resource: String,
+    /// `person_created` or `person_updated`, with the person as its body.
+    pub event: Event,
+}
+
+/// Applies one upsert: the whole of `POST /v2/person_upserts` but the answer's envelope. Bulk `person/upsert`
+/// jobs apply each record through it, so a record has exactly the effect of the single call (FACTS.md §12).
+pub fn apply(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Applied, ApiError> {
     let mut errors = Validation::default();
     let key = params.string("upsert_key", &mut errors);
     errors.finish()?;
@@ -102,11 +123,9 @@ pub fn upsert(data: &mut TeamData, ctx: &Ctx<'_>, params: &Params) -> Result<Out
     };
     let mut record = String::with_capacity(2048);
     people::render_person(data, ctx, id, &mut record);
-    let mut body = String::with_capacity(record.len() + 64);
-    let mut envelope = ObjectWriter::new(&mut body);
-    envelope.object("data", |data| {
-        data.raw("person", &record).str("upsert_type", Some(upsert_type));
-    });
-    envelope.finish();
-    Ok(Outcome::with_event(body, event_type, record))
+    let mut resource = String::with_capacity(record.len() + 64);
+    let mut object = ObjectWriter::new(&mut resource);
+    object.raw("person", &record).str("upsert_type", Some(upsert_type));
+    object.finish();
+    Ok(Applied { resource, event: Event { event_type, body: record } })
 }
