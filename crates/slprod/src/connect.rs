@@ -114,6 +114,28 @@ impl ConnectArgs {
         Ok(Credential::OAuth { tokens, client_id, client_secret })
     }
 
+    /// Where the credential comes from, for messages about it (a 401 names its source, never its value):
+    /// e.g. "the API key from --api-key or SALESLOFT_API_KEY", "salesloft.api_key_ref (env:SL_KEY)".
+    pub fn credential_source(&self, config: &Config) -> String {
+        if let Some(file) = &self.oauth_token_file {
+            return format!(
+                "the OAuth tokens in {} (--oauth-token-file or SALESLOFT_OAUTH_TOKEN_FILE)",
+                file.display()
+            );
+        }
+        if self.api_key.is_some() {
+            return "the API key from --api-key or SALESLOFT_API_KEY".to_string();
+        }
+        let section = &config.salesloft;
+        match (section.auth, &section.oauth_tokens_ref, &section.api_key_ref) {
+            (Some(AuthMode::ApiKey), _, Some(reference)) | (None, None, Some(reference)) => {
+                format!("the API key of salesloft.api_key_ref ({reference})")
+            }
+            (_, Some(reference), _) => format!("the OAuth tokens of salesloft.oauth_tokens_ref ({reference})"),
+            _ => "no configured credential".to_string(),
+        }
+    }
+
     /// Flags and environment first (a token file wins over an API key), then the file's `salesloft.auth`.
     fn credential(&self, config: &Config) -> Result<Credential, CliError> {
         if let Some(file) = &self.oauth_token_file {

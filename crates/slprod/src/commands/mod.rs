@@ -12,6 +12,7 @@ pub mod pull;
 pub mod push;
 pub mod serve;
 pub mod sim;
+pub mod smoke;
 pub mod store;
 
 use std::path::PathBuf;
@@ -73,6 +74,9 @@ pub enum Command {
     Inbox(inbox::InboxArgs),
     /// Does the declared volume fit the team's SalesLoft budget at its busiest minute? (exit 1 when not)
     Budget(budget::BudgetArgs),
+    /// Post-launch smoke tests: GET /me, a people count and the gateway's /health, each against the read
+    /// baseline.
+    Smoke(smoke::SmokeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -101,6 +105,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         Command::Store(args) => store::run(args, context).await,
         Command::Inbox(args) => inbox::run(args, context).await,
         Command::Budget(args) => budget::run(args, context),
+        Command::Smoke(args) => smoke::run(args, context).await,
         Command::Completions(args) => completions::run(args),
     }
 }
