@@ -262,6 +262,12 @@ pub struct AlertsConfig {
 pub struct RollbackConfig {
     /// The gateway's health URL.
     pub health_url: Option<String>,
+    /// The gateway `slprod rollback` pauses through (added key; default: pause in the store).
+    pub gateway_url: Option<String>,
+    /// The Kubernetes deployment the operator rolls back (added key; default `slprod`).
+    pub deployment: Option<String>,
+    /// Its namespace (added key).
+    pub namespace: Option<String>,
     /// Where the rollback notification URL lives.
     pub notify_url_ref: Option<SecretRef>,
 }

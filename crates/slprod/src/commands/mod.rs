@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod pause;
 pub mod pull;
 pub mod push;
+pub mod rollback;
 pub mod serve;
 pub mod sim;
 pub mod smoke;
@@ -74,6 +75,8 @@ pub enum Command {
     Inbox(inbox::InboxArgs),
     /// Does the declared volume fit the team's SalesLoft budget at its busiest minute? (exit 1 when not)
     Budget(budget::BudgetArgs),
+    /// The rollback procedure: pause syncs and mutations, wait for /health, notify; then says what is left.
+    Rollback(rollback::RollbackArgs),
     /// Post-launch smoke tests: GET /me, a people count and the gateway's /health, each against the read
     /// baseline.
     Smoke(smoke::SmokeArgs),
@@ -106,6 +109,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         Command::Inbox(args) => inbox::run(args, context).await,
         Command::Budget(args) => budget::run(args, context),
         Command::Smoke(args) => smoke::run(args, context).await,
+        Command::Rollback(args) => rollback::run(args, context).await,
         Command::Completions(args) => completions::run(args),
     }
 }

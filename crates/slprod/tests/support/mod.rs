@@ -28,6 +28,7 @@ const INHERITED: &[&str] = &[
     "SLPROD_WEBHOOK_SECRET",
     "SLPROD_INTERNAL_TOKEN",
     "SLPROD_ADMIN_TOKEN",
+    "SLPROD_ROLLBACK_NOTIFY_URL",
 ];
 
 /// `slprod` with none of the connection, configuration, output, audit-key or fault variables of the
