@@ -51,6 +51,12 @@ pub struct JournalConfig {
     /// because a replayed answer must carry the same body as the first one (Stripe stores the response,
     /// research/anchors.md §3). The entry is reaped with the key retention (24 h by default).
     pub record_person: bool,
+    /// Look each row up under its email lock rather than in the run's batched lookup
+    /// (`UpsertJournal::looks_up_under_lock`): one lookup per row instead of one per 100, but a row never
+    /// acts on a lookup made before another holder of the lock wrote the email, so two writers of one email
+    /// make one person even where SalesLoft allows duplicate emails (DESIGN.md DATA-2). Off for batch runs
+    /// (cost); the gateway turns it on.
+    pub lookup_under_lock: bool,
 }
 
 impl Default for JournalConfig {
@@ -61,6 +67,7 @@ impl Default for JournalConfig {
             lock_wait: Duration::from_secs(120),
             retry_failed: false,
             record_person: false,
+            lookup_under_lock: false,
         }
     }
 }
@@ -356,6 +363,10 @@ impl UpsertJournal for LedgerJournal {
         input: &'a PersonInput,
     ) -> BoxFuture<'a, Result<JournalOpen, Error>> {
         self.open_row(index, email, input).boxed()
+    }
+
+    fn looks_up_under_lock(&self) -> bool {
+        self.config.lookup_under_lock
     }
 }
 
