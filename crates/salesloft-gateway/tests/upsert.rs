@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use salesloft_gateway::api::{self, cadence_memberships, people};
+use salesloft_sim::SimConfig;
 use salesloft_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 use support::{ADMIN, Harness, INTERNAL_NEW, INTERNAL_OLD};
@@ -270,16 +271,24 @@ async fn a_transient_5xx_releases_the_key_and_a_retry_succeeds(backend: Backend)
 }
 
 async fn concurrent_upserts_of_one_email_with_different_keys_make_one_person(backend: Backend) {
-    let h = Harness::start(backend).await;
+    // A team that allows duplicate emails (FACTS.md §5.3): SalesLoft's 422 "taken" does not save the day, only
+    // the per-email lock with the lookup made under it does.
+    let sim = SimConfig { unique_person_email: false, ..support::sim_config() };
+    let h = Harness::start_with_sim(backend, sim, support::config).await;
     let a = json!({"email_address": "twin@example.com", "first_name": "A"});
     let b = json!({"email_address": "Twin@Example.com", "last_name": "B"});
-    let (first, second) = tokio::join!(post(&h, UPSERT, "key-twin-a", &a), post(&h, UPSERT, "key-twin-b", &b));
-    let mut statuses = [first.status, second.status];
-    statuses.sort_unstable();
-    assert_eq!(statuses, [200, 201], "one creates, the other updates: {} / {}", first.body, second.body);
-    let found = people_with(&h, "twin@example.com").await;
-    assert_eq!(found.len(), 1, "one person for one email: {found:?}");
-    assert_eq!((found[0]["first_name"].as_str(), found[0]["last_name"].as_str()), (Some("A"), Some("B")));
+    for round in 0..4 {
+        let (a_key, b_key) = (format!("key-twin-a-{round}"), format!("key-twin-b-{round}"));
+        let (first, second) = tokio::join!(post(&h, UPSERT, &a_key, &a), post(&h, UPSERT, &b_key, &b));
+        let mut statuses = [first.status, second.status];
+        statuses.sort_unstable();
+        let expected = if round == 0 { [200, 201] } else { [200, 200] };
+        assert_eq!(statuses, expected, "round {round}: {} / {}", first.body, second.body);
+        let found = people_with(&h, "twin@example.com").await;
+        assert_eq!(found.len(), 1, "round {round}: one person for one email: {found:?}");
+        assert_eq!((found[0]["first_name"].as_str(), found[0]["last_name"].as_str()), (Some("A"), Some("B")));
+    }
+    assert_eq!(h.sim_requests(&["POST"], "/v2/people").await, 1, "one create in all");
     h.stop().await.expect("stops cleanly");
 }
 

@@ -97,7 +97,7 @@ async fn run(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> (Response, &'
     };
     let body = match super::json_object(body) {
         Ok(map) => Value::Object(map),
-        Err(response) => return (response, "invalid"),
+        Err(message) => return (respond::error(StatusCode::BAD_REQUEST, message), "invalid"),
     };
     let request = match AddToCadence::parse(&body) {
         Ok(request) => request,
@@ -124,7 +124,7 @@ async fn run(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> (Response, &'
             (answer(status, body, true), "replayed")
         }
         Begin::New(lease) => call.send(lease).await,
-        Begin::Resume { phase, lease } if phase == Phase::RequestSent => call.reconcile_then_send(lease).await,
+        Begin::Resume { phase: Phase::RequestSent, lease } => call.reconcile_then_send(lease).await,
         Begin::Resume { lease, .. } => call.send(lease).await,
     }
 }

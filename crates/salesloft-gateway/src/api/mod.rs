@@ -209,12 +209,12 @@ fn with_retry_after(response: &mut Response, wait: Duration) {
     }
 }
 
-/// Reads the body as a JSON object, or the 400 that says why not.
-pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, Response> {
+/// Reads the body as a JSON object, or says why not (a 400).
+pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(respond::error(StatusCode::BAD_REQUEST, "the body must be a JSON object")),
-        Err(error) => Err(respond::error(StatusCode::BAD_REQUEST, format!("the body is not valid JSON: {error}"))),
+        Ok(_) => Err("the body must be a JSON object".to_string()),
+        Err(error) => Err(format!("the body is not valid JSON: {error}")),
     }
 }
 

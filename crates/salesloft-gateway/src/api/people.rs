@@ -6,8 +6,9 @@
 //!
 //! The work is the client's upsert by email (`salesloft_client::upsert::upsert_people_journaled`: look up,
 //! then create or update) run through the store-backed journal of `slprod push`
-//! (`salesloft_sync::LedgerJournal::for_request`): the per-email lock that holds across replicas (so two
-//! requests for one email with *different* keys still make one person — DESIGN.md DATA-2), the ledger's
+//! (`salesloft_sync::LedgerJournal::for_request`): the per-email lock that holds across replicas, with the
+//! lookup made under it (so two requests for one email with *different* keys make one person even where
+//! the team allows duplicate emails — DESIGN.md DATA-2; one lookup, cost 1, per request), the ledger's
 //! recovery points (an in-doubt create is looked up by email before anything is sent again), and one audit
 //! record per mutation written in the same transaction as its ledger step.
 //!
@@ -67,7 +68,7 @@ async fn run(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> (Response, &'
     };
     let map = match super::json_object(body) {
         Ok(map) => map,
-        Err(response) => return (response, "invalid"),
+        Err(message) => return (respond::error(StatusCode::BAD_REQUEST, message), "invalid"),
     };
     let input = match person_input(&map) {
         Ok(input) => input,
@@ -98,6 +99,7 @@ async fn run(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> (Response, &'
         lock_wait: EMAIL_LOCK_WAIT,
         retry_failed: false,
         record_person: true,
+        lookup_under_lock: true,
     };
     let journal = Observed {
         inner: LedgerJournal::for_request(shared.store.clone(), ledger_key, fingerprint, config),
@@ -252,6 +254,10 @@ impl UpsertJournal for Observed {
             Ok(open)
         }
         .boxed()
+    }
+
+    fn looks_up_under_lock(&self) -> bool {
+        self.inner.looks_up_under_lock()
     }
 }
 
