@@ -8,7 +8,8 @@
 //! | added (or already on the cadence: SalesLoft keeps one membership record, FACTS.md §5.4) | 201 | `{"data": <membership>}` |
 //!
 //! The ledger steps (brandur's recovery points, research/anchors.md §3): `begin` → `advance_to_send` (refused
-//! in the same transaction while paused) → the create → `complete` / `fail` with the mutation's audit
+//! in the same transaction while paused) → the create (its lease renewed while it runs,
+//! `salesloft_sync::lease_keeper`) → `complete` / `fail` with the mutation's audit
 //! record in the same transaction. A transient failure releases the lease, recording the audit record
 //! first when the request may have reached SalesLoft. A key left at *request sent* by a gateway that died is
 //! **in doubt**: the retry lists the person's memberships of the cadence (`currently_on_cadence=true`)
@@ -21,10 +22,13 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
+use futures::FutureExt;
 use http::{HeaderMap, StatusCode};
+use salesloft_client::clock::SystemClock;
 use salesloft_client::models::{CadenceId, CadenceMembership, PersonId, StepId, UserId};
 use salesloft_client::{Client, Error};
 use salesloft_store::{AuditEntry, Begin, Lease, Phase, StoreError};
+use salesloft_sync::lease_keeper::{self, LeaseTiming};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -210,7 +214,18 @@ impl Call<'_> {
         if let Some(step) = self.request.step_id {
             create = create.step_id(StepId(step));
         }
-        match create.send().await {
+        // The lease is renewed while the call runs (retries included) and the call is cut at 2/3 of the lease, so
+        // another request cannot take the key over under it (the journal of people upserts does the same).
+        let renew = {
+            let (store, lease) = (self.shared.store.clone(), lease.clone());
+            move || {
+                let (store, lease) = (store.clone(), lease.clone());
+                async move { store.ledger().renew(&lease).await }.boxed()
+            }
+        };
+        let timing = LeaseTiming::for_ttl(salesloft_store::DEFAULT_LOCK_TIMEOUT);
+        let clock = SystemClock::shared();
+        match lease_keeper::guard(ENDPOINT, create.send(), renew, timing, clock.as_ref()).await {
             Ok(membership) => {
                 let stored = stored_answer(&membership);
                 let audit = self.audit(Some(200));
