@@ -28,6 +28,7 @@ on_both_backends!(super;
     an_in_doubt_person_create_that_landed_is_reconciled_not_repeated,
     a_membership_is_added_once_replayed_and_conflicts_on_another_body,
     an_in_doubt_membership_is_reconciled_by_listing_before_sending,
+    a_membership_refused_by_salesloft_is_stored_and_replayed_and_a_5xx_is_not,
 );
 
 const UPSERT: &str = "/api/people/upsert";
@@ -395,5 +396,42 @@ async fn an_in_doubt_membership_is_reconciled_by_listing_before_sending(backend:
     );
     let audit = audit_operations(&h).await;
     assert!(audit.contains(&("cadence_memberships.reconcile".to_string(), Some(key))), "{audit:?}");
+    h.stop().await.expect("stops cleanly");
+}
+
+async fn a_membership_refused_by_salesloft_is_stored_and_replayed_and_a_5xx_is_not(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let (person, cadence) = person_and_cadence(&h, "mr@example.com").await;
+    let root = h.sim.root_url();
+    let errors = json!({"cadence_id": ["is not active"]});
+    let refused = json!({"status": 422, "body": {"errors": errors}});
+    salesloft_testkit::sim::add_fault(
+        root,
+        json!({"method": "POST", "path": "/v2/cadence_memberships", "sequence": [refused]}),
+    )
+    .await;
+    let body = json!({"person_id": person, "cadence_id": cadence});
+    let first = post(&h, MEMBERSHIPS, "key-mr", &body).await;
+    assert_eq!((first.status, &first.body["errors"]), (422, &errors), "{}", first.body);
+    let again = post(&h, MEMBERSHIPS, "key-mr", &body).await;
+    assert_eq!((again.status, again.replayed()), (422, true), "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(h.sim_requests(&["POST"], "/v2/cadence_memberships").await, 1, "the refusal was not sent again");
+
+    // A 5xx under another key: not stored, the lease released, and the same key then succeeds.
+    let outage: Vec<Value> = (0..4).map(|_| json!({"status": 503})).collect();
+    salesloft_testkit::sim::add_fault(
+        root,
+        json!({"method": "POST", "path": "/v2/cadence_memberships", "sequence": outage}),
+    )
+    .await;
+    let failed = post(&h, MEMBERSHIPS, "key-mr-2", &body).await;
+    assert!(failed.status == 502 || failed.status == 503, "{} {}", failed.status, failed.body);
+    reqwest::Client::new().delete(format!("{root}/__sim/faults")).send().await.expect("clear faults");
+    let retry = post(&h, MEMBERSHIPS, "key-mr-2", &body).await;
+    assert_eq!((retry.status, retry.replayed()), (201, false), "{}", retry.body);
+    let audit = audit_operations(&h).await;
+    let key = api::ledger_key(cadence_memberships::ENDPOINT, "key-mr-2");
+    assert!(audit.iter().any(|(op, k)| op == "cadence_memberships.create" && k.as_deref() == Some(key.as_str())));
     h.stop().await.expect("stops cleanly");
 }
