@@ -86,6 +86,15 @@ pub trait UpsertJournal: Send + Sync {
         email: &'a str,
         input: &'a PersonInput,
     ) -> BoxFuture<'a, Result<JournalOpen, Error>>;
+
+    /// True when [`UpsertJournal::open`] takes a lock that serializes every row of one email, across
+    /// processes. A lookup made before that lock is held can be stale by the time it is (another holder may
+    /// have created the person meanwhile, and a team that allows duplicate emails would then get a second
+    /// one — DESIGN.md DATA-2), so the upsert skips its batched lookup and looks each row up after opening
+    /// it: one lookup per row instead of one per 100. The default is false.
+    fn looks_up_under_lock(&self) -> bool {
+        false
+    }
 }
 
 /// The journal of one row.

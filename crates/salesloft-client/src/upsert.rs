@@ -204,7 +204,10 @@ pub async fn upsert_chunk_journaled(
     // One lookup per 100 distinct emails (cost 1 each).
     let mut existing: HashMap<String, Person> = HashMap::new();
     let mut lookup_failed = false;
-    for batch in groups.chunks(LOOKUP_BATCH) {
+    // A journal that locks each email looks every row up under its lock instead (see
+    // `UpsertJournal::looks_up_under_lock`).
+    let batches = if journal.looks_up_under_lock() { &[][..] } else { &groups[..] };
+    for batch in batches.chunks(LOOKUP_BATCH) {
         let emails: Vec<String> = batch.iter().map(|(_, spelled, _)| spelled.clone()).collect();
         match client.people().find_by_emails(emails).await {
             Ok(found) => {
@@ -289,8 +292,9 @@ async fn run_row(
         JournalOpen::Refuse(error) => return Err(error),
         JournalOpen::Proceed { row, in_doubt, key } => (row, in_doubt, key),
     };
-    let result = if in_doubt {
-        // An earlier attempt may have landed: what SalesLoft holds now decides, not the batch lookup.
+    let result = if in_doubt || journal.looks_up_under_lock() {
+        // An earlier attempt may have landed, or another holder of the email's lock may have written since the
+        // batch lookup: what SalesLoft holds now decides, not the batch lookup.
         match client.people().find_by_emails([email.to_string()]).await {
             Ok(found) => {
                 let current = pick_match(&found, email).cloned();

@@ -189,3 +189,91 @@ async fn the_batch_builder_takes_settings_and_a_journal() {
     assert_eq!(count(&forced, "updated"), 3, "{forced:?}");
     sim.shutdown().await;
 }
+
+/// A journal whose `open` stands for an email lock taken after the batch lookup: for the first row, another
+/// writer creates the person between that lookup and the lock.
+struct LockAfterAnotherWriter {
+    client: salesloft_client::Client,
+    wrote: std::sync::atomic::AtomicBool,
+}
+
+struct PlainRow;
+
+impl salesloft_client::journal::RowJournal for PlainRow {
+    fn sending<'a>(
+        &'a mut self,
+        _: salesloft_client::journal::Mutation,
+        _: &'a serde_json::Value,
+    ) -> futures::future::BoxFuture<'a, Result<(), salesloft_client::Error>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn answered<'a>(
+        &'a mut self,
+        _: salesloft_client::journal::Mutation,
+        _: Option<u16>,
+    ) -> futures::future::BoxFuture<'a, Result<(), salesloft_client::Error>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn finish<'a>(
+        self: Box<Self>,
+        _: &'a Result<Upserted, salesloft_client::Error>,
+        _: bool,
+    ) -> futures::future::BoxFuture<'a, Result<(), salesloft_client::Error>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl salesloft_client::journal::UpsertJournal for LockAfterAnotherWriter {
+    fn open<'a>(
+        &'a self,
+        _index: usize,
+        email: &'a str,
+        _input: &'a PersonInput,
+    ) -> futures::future::BoxFuture<'a, Result<salesloft_client::journal::JournalOpen, salesloft_client::Error>> {
+        Box::pin(async move {
+            if !self.wrote.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let other = PersonInput::with_email(email).first_name("Other writer");
+                self.client.people().create(&other).await.expect("the other writer's create");
+            }
+            Ok(salesloft_client::journal::JournalOpen::Proceed {
+                row: Box::new(PlainRow),
+                in_doubt: false,
+                key: IdempotencyKey::random(),
+            })
+        })
+    }
+
+    fn looks_up_under_lock(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_journal_that_locks_each_email_has_rows_looked_up_under_the_lock() {
+    // A team that allows duplicate emails (FACTS.md §5.3): only a lookup made under the lock avoids a second
+    // person when another writer created the first one after the batch lookup would have run.
+    let config = salesloft_sim::SimConfig {
+        seed_people: 5,
+        budget_per_minute: 1_000_000,
+        unique_person_email: false,
+        ..salesloft_sim::SimConfig::default()
+    };
+    let (sim, client) = support::start_with(config).await;
+    let journal = LockAfterAnotherWriter { client: client.clone(), wrote: false.into() };
+    let input = PersonInput::with_email("late@upsert.example").title("Ours");
+    let outcomes = salesloft_client::upsert::upsert_people_journaled(
+        &client,
+        vec![input],
+        &salesloft_client::UpsertConfig::default(),
+        &journal,
+    )
+    .await;
+    let result = outcomes.into_iter().next().expect("one outcome").result.expect("upserted");
+    assert_eq!(result.kind(), "updated", "the row found the other writer's person: {result:?}");
+    let found = client.people().find_by_emails(["late@upsert.example"]).await.expect("lookup");
+    assert_eq!(found.len(), 1, "one person, got {found:?}");
+    assert_eq!(found[0].title.as_deref(), Some("Ours"));
+    sim.shutdown().await;
+}

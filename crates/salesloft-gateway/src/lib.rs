@@ -11,6 +11,7 @@
 //! | endpoint | who | module |
 //! |---|---|---|
 //! | `/v2/...` (any method) | internal callers, `Authorization: Bearer <internal token>` | [`proxy`] |
+//! | `POST /api/people/upsert`, `POST /api/cadence_memberships` (`Idempotency-Key`) | internal callers | [`api`] |
 //! | `POST /webhooks/salesloft` | SalesLoft, `x-salesloft-signature` | [`webhooks`] |
 //! | `GET /health`, `GET /ready` | probes, load balancers | [`health`] |
 //! | `GET /metrics` | Prometheus | [`metrics`] |
@@ -40,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 mod error;
 pub mod health;
@@ -200,6 +202,8 @@ impl Gateway {
         let config = &self.shared.config;
         Router::new()
             .route("/v2/{*path}", any(proxy::handle).layer(DefaultBodyLimit::max(config.proxy_max_body_bytes)))
+            .route("/api/people/upsert", post(api::people::upsert))
+            .route("/api/cadence_memberships", post(api::cadence_memberships::create))
             .route(
                 "/webhooks/salesloft",
                 post(webhooks::handle).layer(DefaultBodyLimit::max(config.webhook_max_body_bytes)),

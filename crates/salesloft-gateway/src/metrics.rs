@@ -24,6 +24,10 @@ pub const GATEWAY_REQUEST_DURATION_SECONDS: &str = "gateway_request_duration_sec
 pub const WEBHOOK_VERIFICATION_FAILURES_TOTAL: &str = "gateway_webhook_verification_failures_total";
 /// Webhook deliveries stored (`outcome` = `new`, `duplicate`, `dead_letter`).
 pub const WEBHOOK_DELIVERIES_TOTAL: &str = "gateway_webhook_deliveries_total";
+/// Requests to the idempotent `/api/` endpoints by `endpoint` (`people.upsert`, `cadence_memberships.create`)
+/// and `outcome`: `created`, `updated`, `unchanged`, `reconciled`, `replayed`, `refused` (SalesLoft's 422/409),
+/// `conflict`, `in_progress`, `invalid`, `unauthorized`, `paused`, `transient`, `store_failed`, `error`.
+pub const UPSERTS_TOTAL: &str = "gateway_upserts_total";
 /// Mutations refused because the pause switch is on.
 pub const PAUSED_REFUSALS_TOTAL: &str = "gateway_paused_refusals_total";
 /// Audit records that could not be written (each one is also logged at error level).
@@ -70,6 +74,7 @@ pub fn describe() {
     );
     metrics::describe_counter!(WEBHOOK_VERIFICATION_FAILURES_TOTAL, "Webhooks refused for a bad or missing signature");
     metrics::describe_counter!(WEBHOOK_DELIVERIES_TOTAL, "Webhook deliveries stored, by outcome");
+    metrics::describe_counter!(UPSERTS_TOTAL, "Idempotent /api/ requests, by endpoint and outcome");
     metrics::describe_counter!(PAUSED_REFUSALS_TOTAL, "Mutations refused while paused");
     metrics::describe_counter!(AUDIT_FAILURES_TOTAL, "Audit records that could not be written");
     metrics::describe_gauge!(PAUSED, "1 while the pause switch is on");

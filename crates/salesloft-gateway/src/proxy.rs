@@ -136,7 +136,7 @@ fn pass_on(answer: ApiResponse) -> Response {
 }
 
 /// The pipeline gave up without an answer to pass on.
-fn from_error(error: &Error) -> Response {
+pub(crate) fn from_error(error: &Error) -> Response {
     let (status, retry_after) = match error {
         Error::CircuitOpen { retry_in, .. } => (StatusCode::SERVICE_UNAVAILABLE, Some(*retry_in)),
         Error::RateLimited { retry_after, .. } => (StatusCode::TOO_MANY_REQUESTS, *retry_after),

@@ -21,6 +21,17 @@ async fn metrics_show_client_calls_and_gateway_requests_by_route_and_status() {
     assert_eq!(h.deliver("person_updated", b"{}", Some("wrong")).await.0, 401);
     assert_eq!(h.deliver("person_updated", br#"{"id":1,"updated_at":"t"}"#, Some(support::SECRET_OLD)).await.0, 200);
     assert_eq!(h.deliver("person_updated", b"{oops", Some(support::SECRET_OLD)).await.0, 400);
+    let upsert = |key: Option<&str>| {
+        let builder = h.request(Method::POST, "/api/people/upsert", Some(INTERNAL_OLD));
+        let builder = builder.json(&serde_json::json!({"email_address": "metrics@example.com"}));
+        match key {
+            Some(key) => builder.header("idempotency-key", key),
+            None => builder,
+        }
+    };
+    assert_eq!(h.send(upsert(Some("m-1"))).await.0, 201);
+    assert_eq!(h.send(upsert(Some("m-1"))).await.0, 201, "replayed");
+    assert_eq!(h.send(upsert(None)).await.0, 400);
     h.store.pause().set_paused(true, "test", "drill").await.expect("pause");
     let response = h.request(Method::GET, "/metrics", None).send().await.expect("answers");
     assert_eq!(response.status(), 200);
@@ -40,6 +51,9 @@ async fn metrics_show_client_calls_and_gateway_requests_by_route_and_status() {
         r#"gateway_inbox_deliveries{state="pending"} 1"#,
         r#"gateway_inbox_deliveries{state="dead"} 1"#,
         "gateway_paused 1",
+        r#"gateway_upserts_total{endpoint="people.upsert",outcome="created"} 1"#,
+        r#"gateway_upserts_total{endpoint="people.upsert",outcome="replayed"} 1"#,
+        r#"gateway_upserts_total{endpoint="people.upsert",outcome="invalid"} 1"#,
         r#"gateway_request_duration_seconds_bucket{route="/v2/{*path}",class="read",le="0.3"}"#,
         r#"salesloft_requests_total{endpoint="gateway.proxy",method="GET",status="200"} 1"#,
         r#"salesloft_request_duration_seconds_bucket{endpoint="gateway.proxy",method="GET",class="read",le="0.3"}"#,

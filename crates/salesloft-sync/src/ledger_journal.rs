@@ -46,6 +46,17 @@ pub struct JournalConfig {
     /// Also retry rows that failed permanently (422 validation, 409 conflict) earlier in the run; by default
     /// their recorded failure is replayed.
     pub retry_failed: bool,
+    /// Keep the whole person in the ledger's recorded result (`{kind, person}`) instead of only its id and
+    /// `updated_at`. Off for batch runs (the ledger then holds no personal data); the gateway turns it on
+    /// because a replayed answer must carry the same body as the first one (Stripe stores the response,
+    /// research/anchors.md §3). The entry is reaped with the key retention (24 h by default).
+    pub record_person: bool,
+    /// Look each row up under its email lock rather than in the run's batched lookup
+    /// (`UpsertJournal::looks_up_under_lock`): one lookup per row instead of one per 100, but a row never
+    /// acts on a lookup made before another holder of the lock wrote the email, so two writers of one email
+    /// make one person even where SalesLoft allows duplicate emails (DESIGN.md DATA-2). Off for batch runs
+    /// (cost); the gateway turns it on.
+    pub lookup_under_lock: bool,
 }
 
 impl Default for JournalConfig {
@@ -55,8 +66,44 @@ impl Default for JournalConfig {
             lock_ttl: salesloft_store::DEFAULT_LOCK_TIMEOUT,
             lock_wait: Duration::from_secs(120),
             retry_failed: false,
+            record_person: false,
+            lookup_under_lock: false,
         }
     }
+}
+
+/// Why a [`LedgerJournal`] refused a row, kept as the `source` of the [`Error::Journal`] it returns, so a
+/// caller that answers for the row (the gateway) can `downcast_ref` it instead of parsing the message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The key was first used with another request fingerprint (Stripe/brandur answer 409).
+    #[error("the idempotency key was used with a different request")]
+    Conflict,
+    /// Another live holder leases the key (brandur: 409 "request in progress").
+    #[error("the idempotency key is in use by {holder} until {until}")]
+    InProgress {
+        /// Who holds the lease.
+        holder: String,
+        /// When the lease ends unless renewed.
+        until: time::OffsetDateTime,
+    },
+    /// The key failed definitively earlier: the recorded failure ([`failure_record`]), replayed.
+    #[error("the idempotency key failed earlier")]
+    Failed(Value),
+    /// Another holder kept the email's lock for the whole `lock_wait`.
+    #[error("another holder kept the email locked")]
+    EmailLocked,
+}
+
+/// What the ledger records for a definitive failure, and replays: `{"error", "status", "errors"}` — the
+/// error's text, SalesLoft's status and its `errors` field map when the answer was a 422 (FACTS.md §3).
+pub fn failure_record(error: &Error) -> Value {
+    let mut recorded = json!({"error": error.to_string(), "status": error.status().map(|s| s.as_u16())});
+    if let Some(validation) = error.validation() {
+        recorded["errors"] = json!(validation.errors);
+    }
+    recorded
 }
 
 /// Journals a batch run in the store. See the module docs.
@@ -64,6 +111,8 @@ impl Default for JournalConfig {
 pub struct LedgerJournal {
     store: Store,
     run: RunId,
+    /// A caller's own key and fingerprint for every row, instead of the run's `row_key`/`row_fingerprint`.
+    request: Option<(String, String)>,
     holder: String,
     config: JournalConfig,
     redactor: Redactor,
@@ -76,7 +125,17 @@ impl LedgerJournal {
     /// ([`crate::holder`]). Its waits run on the [`SystemClock`]; see [`LedgerJournal::with_clock`].
     pub fn new(store: Store, run: RunId, config: JournalConfig) -> Self {
         let holder = holder::this_process(&config.actor);
-        Self { store, run, holder, config, redactor: Redactor::default(), clock: SystemClock::shared() }
+        Self { store, run, holder, config, redactor: Redactor::default(), clock: SystemClock::shared(), request: None }
+    }
+
+    /// A journal for one request that carries its own idempotency key (the gateway's `Idempotency-Key`,
+    /// namespaced by the caller): the row runs under `key` with `fingerprint` instead of a run's row key and
+    /// fingerprint. Use it for a single-row upsert; every row of a batch would share the key.
+    pub fn for_request(store: Store, key: String, fingerprint: String, config: JournalConfig) -> Self {
+        let run = RunId::for_input(key.as_bytes());
+        let mut journal = Self::new(store, run, config);
+        journal.request = Some((key, fingerprint));
+        journal
     }
 
     /// The same journal with its waits on `clock`: the lock and lease waits (`lock_wait`) and the renewals
@@ -93,8 +152,10 @@ impl LedgerJournal {
     }
 
     async fn open_row(&self, index: usize, email: &str, input: &PersonInput) -> Result<JournalOpen, Error> {
-        let key = row_key(&self.run, index);
-        let fingerprint = row_fingerprint(email, input);
+        let (key, fingerprint) = match &self.request {
+            Some((key, fingerprint)) => (key.clone(), fingerprint.clone()),
+            None => (row_key(&self.run, index), row_fingerprint(email, input)),
+        };
         let lock_name = format!("people.email:{}", hex::encode(&Sha256::digest(email.as_bytes())[..16]));
         let locks = self.store.locks();
         let Some(mut lock) = self.acquire_lock(index, &lock_name).await.map_err(journal_error)? else {
@@ -104,7 +165,7 @@ impl LedgerJournal {
                     index + 1,
                     self.config.lock_wait
                 ),
-                source: None,
+                source: Some(Box::new(Refusal::EmailLocked)),
             }));
         };
         let begin = match self.begin_row(index, &key, &fingerprint, &mut lock).await {
@@ -136,7 +197,7 @@ impl LedgerJournal {
                          a new --run-id, or pass --retry-failed to send it again)",
                         index + 1
                     ),
-                    source: None,
+                    source: Some(Box::new(Refusal::Failed(error))),
                 }));
             }
             Begin::Conflict => {
@@ -147,7 +208,7 @@ impl LedgerJournal {
                         index + 1,
                         self.run
                     ),
-                    source: None,
+                    source: Some(Box::new(Refusal::Conflict)),
                 }));
             }
             Begin::InProgress { holder, until } => {
@@ -159,7 +220,7 @@ impl LedgerJournal {
                         index + 1,
                         self.config.lock_wait
                     ),
-                    source: None,
+                    source: Some(Box::new(Refusal::InProgress { holder, until })),
                 }));
             }
         };
@@ -185,6 +246,7 @@ impl LedgerJournal {
             clock: self.clock.clone(),
             last_body: Value::Null,
             final_audit: None,
+            record_person: self.config.record_person,
         };
         Ok(JournalOpen::Proceed { row: Box::new(row), in_doubt, key: idempotency_key })
     }
@@ -302,6 +364,10 @@ impl UpsertJournal for LedgerJournal {
     ) -> BoxFuture<'a, Result<JournalOpen, Error>> {
         self.open_row(index, email, input).boxed()
     }
+
+    fn looks_up_under_lock(&self) -> bool {
+        self.config.lookup_under_lock
+    }
 }
 
 /// The journal of one running row: holds its email lock and ledger lease until `finish`.
@@ -319,6 +385,8 @@ struct LedgerRow {
     last_body: Value,
     /// The audit record of the mutation that succeeded, written with `complete`.
     final_audit: Option<AuditEntry>,
+    /// Record the whole person ([`JournalConfig::record_person`]).
+    record_person: bool,
 }
 
 impl LedgerRow {
@@ -381,12 +449,15 @@ impl LedgerRow {
                 };
                 // Only what a rerun needs to replay the row (the person's id, and `updated_at` to rebuild a
                 // minimal record): the ledger keeps no personal data.
-                let recorded =
-                    json!({"kind": done.kind(), "id": done.person().id, "updated_at": done.person().updated_at});
+                let recorded = if self.record_person {
+                    json!({"kind": done.kind(), "person": done.person()})
+                } else {
+                    json!({"kind": done.kind(), "id": done.person().id, "updated_at": done.person().updated_at})
+                };
                 self.store.ledger().complete(lease, &recorded, audit.as_ref()).await.map_err(journal_error)
             }
             (Some(lease), Err(error)) if is_definitive(error) => {
-                let recorded = json!({"error": error.to_string(), "status": error.status().map(|s| s.as_u16())});
+                let recorded = failure_record(error);
                 self.store
                     .ledger()
                     .fail(lease, &recorded, self.final_audit.take().as_ref())

@@ -7,7 +7,8 @@
 //! crash, a rerun of the same batch resumes each row: finished rows replay their recorded result, in-doubt rows
 //! are looked up by email before anything is sent again (DESIGN.md "Data integrity").
 //!
-//! `slprod push` uses it today; the gateway's upsert endpoint will use it with caller-supplied keys.
+//! `slprod push` uses it, and so does the gateway's `POST /api/people/upsert` with caller-supplied keys
+//! ([`LedgerJournal::for_request`]).
 //!
 //! [`StoreBudget`] keeps the team's rate budget in the store, so gateway replicas pace one shared budget.
 
@@ -22,6 +23,6 @@ pub mod pull;
 pub mod shared_budget;
 
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
-pub use ledger_journal::{JournalConfig, LedgerJournal};
+pub use ledger_journal::{JournalConfig, LedgerJournal, Refusal, failure_record};
 pub use pull::{PullError, PullOptions, PullSummary, pull_to_file, pull_to_writer};
 pub use shared_budget::StoreBudget;

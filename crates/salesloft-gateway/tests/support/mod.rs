@@ -44,6 +44,11 @@ pub fn config(clock: &ManualClock) -> GatewayConfig {
     }
 }
 
+/// The simulator the harness starts by default: 5 people, a budget no test exhausts.
+pub fn sim_config() -> SimConfig {
+    SimConfig { seed_people: 5, budget_per_minute: 1_000_000, ..SimConfig::default() }
+}
+
 /// A running gateway, its simulator, store and clock.
 pub struct Harness {
     /// `http://127.0.0.1:PORT`.
@@ -66,9 +71,16 @@ impl Harness {
 
     /// A gateway whose configuration `make` builds from the clock.
     pub async fn start_with(backend: Backend, make: impl FnOnce(&ManualClock) -> GatewayConfig) -> Self {
-        let sim = Simulator::start(SimConfig { seed_people: 5, budget_per_minute: 1_000_000, ..SimConfig::default() })
-            .await
-            .expect("the simulator starts");
+        Self::start_with_sim(backend, sim_config(), make).await
+    }
+
+    /// A gateway whose configuration `make` builds from the clock, in front of a simulator with `sim`.
+    pub async fn start_with_sim(
+        backend: Backend,
+        sim: SimConfig,
+        make: impl FnOnce(&ManualClock) -> GatewayConfig,
+    ) -> Self {
+        let sim = Simulator::start(sim).await.expect("the simulator starts");
         let dir = tempfile::tempdir().expect("temp dir");
         let store = salesloft_store::open(&backend.store_url(dir.path())).await.expect("the store opens");
         let clock = ManualClock::new();

@@ -174,6 +174,7 @@ async fn push(client: &Client, args: PushArgs, context: &Context) -> Result<Outc
             lock_ttl: args.lock_ttl,
             lock_wait: args.lock_wait.unwrap_or_else(|| (args.lock_ttl * 4 / 3).max(Duration::from_secs(5))),
             retry_failed: args.retry_failed,
+            ..JournalConfig::default()
         },
     );
     let config = UpsertConfig { concurrency: args.concurrency.max(1), ..UpsertConfig::default() };
