@@ -131,6 +131,12 @@ pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> Response {
     respond::json(status, body)
 }
 
+/// `GET /live`: 200 while the process serves HTTP, whatever SalesLoft's state. For liveness probes: a probe
+/// on `/health` would restart every replica during a SalesLoft outage and drop the webhook intake with them.
+pub(crate) async fn live() -> Response {
+    respond::json(StatusCode::OK, json!({"live": true}))
+}
+
 /// `GET /ready`.
 pub(crate) async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     if shared.ready.load(Ordering::SeqCst) {

@@ -13,7 +13,7 @@
 //! | `/v2/...` (any method) | internal callers, `Authorization: Bearer <internal token>` | [`proxy`] |
 //! | `POST /api/people/upsert`, `POST /api/cadence_memberships` (`Idempotency-Key`) | internal callers | [`api`] |
 //! | `POST /webhooks/salesloft` | SalesLoft, `x-salesloft-signature` | [`webhooks`] |
-//! | `GET /health`, `GET /ready` | probes, load balancers | [`health`] |
+//! | `GET /health`, `GET /ready`, `GET /live` | monitoring, load balancers, liveness probes | [`health`] |
 //! | `GET /metrics` | Prometheus | [`metrics`] |
 //! | `POST /admin/pause`, `POST /admin/resume`, `GET /admin/status` | operators, `Bearer <admin token>` | [`admin`] |
 //!
@@ -210,6 +210,7 @@ impl Gateway {
             )
             .route("/health", get(health::health))
             .route("/ready", get(health::ready))
+            .route("/live", get(health::live))
             .route("/metrics", get(metrics::render))
             .route("/admin/pause", post(admin::pause))
             .route("/admin/resume", post(admin::resume))

@@ -207,6 +207,8 @@ async fn health_turns_503_within_the_cache_when_salesloft_is_down_and_ready_stay
     assert!(body["reasons"][0].as_str().is_some_and(|r| r.contains("SalesLoft")), "{body}");
     let (status, body) = h.send(h.request(Method::GET, "/ready", None)).await;
     assert_eq!(status, 200, "SalesLoft down does not take the gateway out of the load balancer: {body}");
+    let (status, body) = h.send(h.request(Method::GET, "/live", None)).await;
+    assert_eq!(status, 200, "SalesLoft down does not make a liveness probe restart the gateway: {body}");
 
     h.clock.advance(HEALTH_CACHE);
     let (status, body) = h.send(h.request(Method::GET, "/health", None)).await;
