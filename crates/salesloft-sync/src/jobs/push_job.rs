@@ -1,0 +1,183 @@
+//! One run of a push job: upsert people by email from the source file, through the idempotency ledger, the
+//! per-email locks and the audit log ([`crate::LedgerJournal`]) exactly as `slprod push` does.
+//!
+//! The run id is the file's content hash, as for `slprod push`, and rows are numbered by their line: a job
+//! resuming a run (interrupted, or left with transient failures) replays the rows already finished. The file
+//! of the last run that sent every row is not sent again at all — not even the lookups — because the job
+//! record keeps that run id.
+
+use std::io::Read;
+use std::path::Path;
+
+use salesloft_client::api::Upserted;
+use salesloft_client::models::PersonInput;
+use salesloft_client::upsert::{UpsertConfig, upsert_chunk_journaled};
+use salesloft_client::{Client, Error};
+use salesloft_store::Store;
+
+use super::{JobOutcome, RunResult, RunnerConfig, SafePoint, SourceRow};
+use crate::{JournalConfig, LedgerJournal, RunId, RunIdHasher};
+
+/// Counts of a push run.
+#[derive(Debug, Default)]
+struct Tally {
+    rows: u64,
+    sent: u64,
+    lookups: u64,
+    failed: u64,
+    paused: u64,
+    first_failures: Vec<String>,
+}
+
+impl Tally {
+    fn fail(&mut self, line: u64, reason: &str) {
+        self.failed += 1;
+        if self.first_failures.len() < 3 {
+            self.first_failures.push(format!("row {line}: {reason}"));
+        }
+    }
+}
+
+/// Pushes `source` once.
+pub(crate) async fn run(
+    client: &Client,
+    store: &Store,
+    job: &str,
+    source: &Path,
+    config: &RunnerConfig,
+    completed_run_id: Option<&str>,
+    safe_point: &SafePoint,
+) -> RunResult {
+    // A paused store sends nothing; the next tick looks again.
+    match store.pause().paused().await {
+        Ok(Some(pause)) => {
+            tracing::info!(job, by = %pause.by, reason = %pause.reason, "syncs are paused; the push job sends nothing");
+            return RunResult {
+                outcome: JobOutcome::Paused,
+                error: Some(format!("paused by {}: {}", pause.by, pause.reason)),
+                ..RunResult::failed("")
+            };
+        }
+        Ok(None) => {}
+        Err(error) => return RunResult::failed(format!("cannot read the pause switch: {error}")),
+    }
+    let Some(reader) = &config.row_reader else {
+        return RunResult::failed("this runner has no input reader for push jobs");
+    };
+    let run = match run_id_of(source) {
+        Ok(run) => run,
+        Err(error) => return RunResult::failed(error),
+    };
+    if completed_run_id == Some(run.as_str()) {
+        tracing::info!(job, %run, "the source file is unchanged since its last complete run; nothing to send");
+        return RunResult { outcome: JobOutcome::Unchanged, error: None, ..RunResult::failed("") };
+    }
+    let rows = match reader.rows(source) {
+        Ok(rows) => rows,
+        Err(error) => return RunResult::failed(error),
+    };
+    tracing::info!(job, %run, "push run");
+    let journal = LedgerJournal::new(
+        store.clone(),
+        run.clone(),
+        JournalConfig { actor: format!("slprod job {job}"), ..JournalConfig::default() },
+    );
+    let upsert = UpsertConfig { concurrency: config.push_concurrency.max(1), ..UpsertConfig::default() };
+    let chunk = config.push_chunk.max(1);
+    let mut tally = Tally::default();
+    let mut pending: Vec<(usize, PersonInput)> = Vec::with_capacity(chunk);
+    let mut stopped = None;
+    let mut read_error = None;
+    for row in rows {
+        match row {
+            Ok(SourceRow::Person { line, input }) => {
+                tally.rows += 1;
+                pending.push((usize::try_from(line).unwrap_or(usize::MAX), *input));
+            }
+            Ok(SourceRow::Bad { line, reason, .. }) => {
+                tally.rows += 1;
+                tally.fail(line, &reason);
+            }
+            Err(error) => {
+                read_error = Some(error);
+                break;
+            }
+        }
+        if pending.len() >= chunk {
+            send(client, &mut pending, &upsert, &journal, &mut tally).await;
+            // Safe point: every row of the chunk is finished (or in doubt) in the ledger.
+            if tally.paused > 0 {
+                break;
+            }
+            if let Some(reason) = safe_point.check() {
+                stopped = Some(reason);
+                break;
+            }
+        }
+    }
+    if stopped.is_none() && read_error.is_none() && tally.paused == 0 {
+        send(client, &mut pending, &upsert, &journal, &mut tally).await;
+    }
+    let cost = tally.lookups + tally.sent;
+    let base = RunResult { outcome: JobOutcome::Ok, rows: tally.rows, cost, error: None, completed_run_id: None };
+    if let Some((outcome, reason)) = stopped {
+        return RunResult { outcome, error: Some(reason), ..base };
+    }
+    if let Some(error) = read_error {
+        return RunResult { outcome: JobOutcome::Failed, error: Some(error), ..base };
+    }
+    if tally.paused > 0 {
+        return RunResult {
+            outcome: JobOutcome::Paused,
+            error: Some(format!("{} rows not sent: syncs were paused during the run", tally.paused)),
+            ..base
+        };
+    }
+    if tally.failed > 0 {
+        return RunResult {
+            outcome: JobOutcome::Problems,
+            error: Some(format!("{} rows failed: {}", tally.failed, tally.first_failures.join("; "))),
+            ..base
+        };
+    }
+    RunResult { completed_run_id: Some(run.as_str().to_string()), ..base }
+}
+
+/// Sends the pending rows as one chunk (one lookup) and counts the outcomes.
+async fn send(
+    client: &Client,
+    pending: &mut Vec<(usize, PersonInput)>,
+    upsert: &UpsertConfig,
+    journal: &LedgerJournal,
+    tally: &mut Tally,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let rows = std::mem::take(pending);
+    tally.lookups += 1;
+    for outcome in upsert_chunk_journaled(client, rows, upsert, journal).await {
+        match outcome.result {
+            Ok(Upserted::Created(_) | Upserted::Updated(_)) => tally.sent += 1,
+            Ok(Upserted::Unchanged(_)) => {}
+            Err(Error::Paused { .. }) => tally.paused += 1,
+            Err(error) => tally.fail(outcome.index as u64, &error.to_string()),
+        }
+    }
+}
+
+/// The run id of an input file: a hash of its content, as `slprod push` derives it.
+fn run_id_of(path: &Path) -> Result<RunId, String> {
+    let unreadable = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut hasher = RunIdHasher::default();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = file.read(&mut buffer).map_err(unreadable)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher.finish())
+}
