@@ -53,7 +53,9 @@ impl JobLease {
         };
         let guard = Arc::new(Mutex::new(guard));
         let (tx, state) = watch::channel(LeaseState::Held);
-        let renewer = tokio::spawn(renew(store.clone(), guard.clone(), ttl, clock, tx));
+        // The first wait starts now, not when the task is first polled, so renewals are timed from the take.
+        let first = clock.sleep(LeaseTiming::for_ttl(ttl).renew_every);
+        let renewer = tokio::spawn(renew(store.clone(), guard.clone(), ttl, clock, first, tx));
         Ok(Some(Self { store: store.clone(), guard, state, renewer }))
     }
 
@@ -84,12 +86,15 @@ async fn renew(
     guard: Arc<Mutex<LockGuard>>,
     ttl: Duration,
     clock: SharedClock,
+    first: salesloft_clock::Sleep,
     state: watch::Sender<LeaseState>,
 ) {
     let timing = LeaseTiming::for_ttl(ttl);
     let mut last_renewed = clock.now();
+    let mut wait = first;
     loop {
-        clock.sleep(timing.renew_every).await;
+        wait.await;
+        wait = clock.sleep(timing.renew_every);
         let result = {
             let mut guard = guard.lock().await;
             store.locks().renew(&mut guard, ttl).await

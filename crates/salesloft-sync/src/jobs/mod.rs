@@ -206,6 +206,13 @@ pub enum JobEvent {
         /// The new state.
         state: LeaseState,
     },
+    /// The job waits for its next tick (after a run or a skipped tick).
+    Idle {
+        /// The job.
+        job: String,
+        /// The runner's holder name.
+        holder: String,
+    },
     /// A run ended; its lease is about to be released.
     Finished {
         /// The job.
@@ -359,8 +366,12 @@ impl JobRunner {
                 break;
             }
             self.tick(job, &stop).await;
+            // The wait is timed from here; `Idle` is sent once it is, so an observer that moves the clock after
+            // seeing it moves it past this wait.
+            let wait = self.config.clock.sleep(job.interval);
+            self.emit(JobEvent::Idle { job: job.name.clone(), holder: self.config.holder.clone() });
             tokio::select! {
-                () = self.config.clock.sleep(job.interval) => {}
+                () = wait => {}
                 () = stop.wait() => break,
             }
         }

@@ -1,0 +1,489 @@
+//! The gateway's sync jobs as a library ([`JobRunner`]), on SQLite and PostgreSQL: a pull job writes its sink
+//! and then reads only what changed; a push job upserts its file and sends nothing for an unchanged file; two
+//! replicas never run one job at once; a lost lease and a shutdown stop a run after a checkpointed page; a
+//! paused store keeps push jobs quiet.
+//!
+//! Time never passes by itself here: the runners, and the simulator where a page must be held in flight, run
+//! on a [`SteppedClock`] whose sleeps end only when the test moves it.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use salesloft_client::Client;
+use salesloft_client::models::{PersonId, PersonInput};
+use salesloft_clock::{Clock, ClockInstant, SharedClock, Sleep};
+use salesloft_sim::{RunningSim, SimConfig, Simulator};
+use salesloft_store::{Store, StoreOptions, StoreUrl};
+use salesloft_sync::jobs::{
+    JobEvent, JobKind, JobOutcome, JobRecord, JobRunner, JobSpec, LeaseState, PullResource, RowReader, RunnerConfig,
+    SourceRow, SourceRows, record,
+};
+use salesloft_testkit::{Backend, on_both_backends};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot, watch};
+
+on_both_backends!(super;
+    a_pull_job_writes_the_sink_and_its_next_run_reads_only_changes,
+    a_push_job_upserts_its_file_and_an_unchanged_file_sends_nothing,
+    two_replicas_never_run_one_job_at_once,
+    a_lost_lease_stops_the_run_after_the_current_page,
+    a_paused_store_keeps_push_jobs_quiet,
+    shutdown_mid_run_leaves_a_checkpoint_and_the_next_run_continues,
+);
+
+const INTERVAL: Duration = Duration::from_secs(10);
+/// How long a held page waits on the simulator's clock (released by the test).
+const HELD: Duration = Duration::from_secs(600);
+
+/// A clock whose sleeps end only when [`SteppedClock::advance`] moves it past their deadline; it also counts
+/// the sleeps in progress, so a test can wait until something is parked on it.
+#[derive(Debug, Clone)]
+struct SteppedClock {
+    now: Arc<watch::Sender<Duration>>,
+    sleeping: Arc<watch::Sender<usize>>,
+    wall_origin: Duration,
+}
+
+impl SteppedClock {
+    fn new() -> Self {
+        let wall_origin = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Self { now: Arc::new(watch::channel(Duration::ZERO).0), sleeping: Arc::new(watch::channel(0).0), wall_origin }
+    }
+
+    fn advance(&self, by: Duration) {
+        self.now.send_modify(|now| *now += by);
+    }
+
+    /// Waits until at least `count` sleeps are in progress.
+    async fn parked(&self, count: usize) {
+        let mut sleeping = self.sleeping.subscribe();
+        within(sleeping.wait_for(|n| *n >= count)).await.expect("the clock's sender lives");
+    }
+
+    fn shared(&self) -> SharedClock {
+        Arc::new(self.clone())
+    }
+}
+
+/// Counts a sleep in progress until it ends or is dropped.
+struct Parked(Arc<watch::Sender<usize>>);
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+impl Clock for SteppedClock {
+    fn now(&self) -> ClockInstant {
+        *self.now.borrow()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        let deadline = *self.now.borrow() + duration;
+        let mut now = self.now.subscribe();
+        self.sleeping.send_modify(|n| *n += 1);
+        let parked = Parked(self.sleeping.clone());
+        Box::pin(async move {
+            let _parked = parked;
+            let _ = now.wait_for(|now| *now >= deadline).await;
+        })
+    }
+
+    fn unix_time(&self) -> Duration {
+        self.wall_origin + *self.now.borrow()
+    }
+}
+
+/// Bounds a wait so that a broken behaviour fails the test instead of hanging it (not a timing assertion).
+async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future).await.expect("the awaited event never came")
+}
+
+/// JSON lines of [`PersonInput`], one row per line (the CLI plugs in `slprod push`'s reader instead).
+struct JsonlReader;
+
+impl RowReader for JsonlReader {
+    fn rows(&self, path: &Path) -> Result<SourceRows, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let rows: Vec<Result<SourceRow, String>> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(index, line)| {
+                let line_no = index as u64 + 1;
+                Ok(match serde_json::from_str::<PersonInput>(line) {
+                    Ok(input) => SourceRow::Person { line: line_no, input: Box::new(input) },
+                    Err(e) => SourceRow::Bad { line: line_no, email: None, reason: e.to_string() },
+                })
+            })
+            .collect();
+        Ok(Box::new(rows.into_iter()))
+    }
+}
+
+/// The simulator (on `clock`, when given), a client, a store on `backend` (on `store_clock`, when given).
+struct Fixture {
+    sim: RunningSim,
+    client: Client,
+    store: Store,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+async fn fixture(
+    backend: Backend,
+    people: u64,
+    clock: Option<&SteppedClock>,
+    store_clock: Option<&SteppedClock>,
+) -> Fixture {
+    let config = SimConfig { seed_people: people, budget_per_minute: 1_000_000, ..SimConfig::default() };
+    let sim = match clock {
+        Some(clock) => Simulator::start_with_clock(config, clock.shared()).await,
+        None => Simulator::start(config).await,
+    }
+    .expect("the simulator starts");
+    let client = Client::with_api_key(sim.base_url(), sim.api_key().to_string().into()).expect("client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = backend.store_url(dir.path());
+    let store = open(&url, store_clock).await;
+    Fixture { sim, client, store, url, dir }
+}
+
+async fn open(url: &str, clock: Option<&SteppedClock>) -> Store {
+    let mut options = StoreOptions::default();
+    if let Some(clock) = clock {
+        options.clock = clock.shared();
+    }
+    salesloft_store::open_with(&StoreUrl::parse(url).expect("url"), options).await.expect("store")
+}
+
+fn pull_job(name: &str, sink: &Path) -> JobSpec {
+    JobSpec {
+        name: name.into(),
+        kind: JobKind::Pull { resource: PullResource::People, sink: sink.to_path_buf() },
+        interval: INTERVAL,
+    }
+}
+
+fn push_job(name: &str, source: &Path) -> JobSpec {
+    JobSpec { name: name.into(), kind: JobKind::PushPeople { source: source.to_path_buf() }, interval: INTERVAL }
+}
+
+/// A started runner: its events, and the trigger that shuts it down.
+struct Replica {
+    events: mpsc::UnboundedReceiver<JobEvent>,
+    log: Vec<JobEvent>,
+    shutdown: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+    holder: String,
+}
+
+fn start(client: &Client, store: &Store, jobs: Vec<JobSpec>, clock: &SteppedClock, holder: &str) -> Replica {
+    let (tx, events) = mpsc::unbounded_channel();
+    let config = RunnerConfig {
+        holder: holder.to_string(),
+        clock: clock.shared(),
+        row_reader: Some(Arc::new(JsonlReader)),
+        events: Some(tx),
+        ..RunnerConfig::default()
+    };
+    let runner = JobRunner::new(client.clone(), store.clone(), jobs, config);
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let done = tokio::spawn(runner.run(async move {
+        let _ = stop.await;
+    }));
+    Replica { events, log: Vec::new(), shutdown: Some(shutdown), done, holder: holder.to_string() }
+}
+
+impl Replica {
+    /// The next event that satisfies `wanted` (every event is kept in `log`).
+    async fn until(&mut self, wanted: impl Fn(&JobEvent) -> bool) -> JobEvent {
+        loop {
+            let event = within(self.events.recv()).await.expect("the runner is alive");
+            self.log.push(event.clone());
+            if wanted(&event) {
+                return event;
+            }
+        }
+    }
+
+    async fn finished(&mut self) -> JobOutcome {
+        match self.until(|e| matches!(e, JobEvent::Finished { .. })).await {
+            JobEvent::Finished { outcome, .. } => outcome,
+            _ => unreachable!("filtered"),
+        }
+    }
+
+    /// Waits until the runner waits for its next tick (its wait is timed), so moving the clock now ends it.
+    async fn idle(&mut self) {
+        self.until(|e| matches!(e, JobEvent::Idle { .. })).await;
+    }
+
+    async fn stop(mut self) -> Vec<JobEvent> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        within(&mut self.done).await.expect("the runner returns");
+        while let Ok(event) = self.events.try_recv() {
+            self.log.push(event);
+        }
+        self.log
+    }
+}
+
+fn ids_in(path: &Path) -> Vec<i64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line")["id"].as_i64().expect("an id"))
+        .collect()
+}
+
+fn assert_unique(ids: &[i64]) {
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "expected no duplicate in the sink, got {} lines for {} ids",
+        ids.len(),
+        unique.len()
+    );
+}
+
+async fn last_run(store: &Store, job: &str) -> JobRecord {
+    record::load(store, job).await.expect("store").expect("the job recorded a run")
+}
+
+/// Requests under `/v2/people` (any method) in the simulator's log.
+async fn people_requests(sim: &RunningSim) -> Vec<Value> {
+    salesloft_testkit::sim::requests_to(sim.root_url(), &["GET", "POST", "PUT"], "/v2/people").await
+}
+
+/// Holds the `nth` (1-based) `GET /v2/people` on the simulator's clock; the first is the newest-record probe,
+/// then come the pages.
+async fn hold_request(sim: &RunningSim, nth: usize) {
+    let mut sequence: Vec<Value> = (1..nth).map(|_| json!({"latency_ms": 0})).collect();
+    sequence.push(json!({"latency_ms": HELD.as_millis() as u64}));
+    salesloft_testkit::sim::add_fault(
+        sim.root_url(),
+        json!({"method": "GET", "path": "/v2/people", "sequence": sequence}),
+    )
+    .await;
+}
+
+fn write_people(path: &PathBuf, emails: &[&str]) {
+    let text: String = emails
+        .iter()
+        .map(|email| {
+            format!("{}\n", json!({"email_address": email, "first_name": "Job", "last_name": email.len().to_string()}))
+        })
+        .collect();
+    std::fs::write(path, text).expect("write the source");
+}
+
+async fn a_pull_job_writes_the_sink_and_its_next_run_reads_only_changes(backend: Backend) {
+    let f = fixture(backend, 250, None, None).await;
+    let clock = SteppedClock::new();
+    let sink = f.dir.path().join("people.jsonl");
+    let mut replica = start(&f.client, &f.store, vec![pull_job("people-to-warehouse", &sink)], &clock, "replica-a");
+    assert_eq!(replica.finished().await, JobOutcome::Ok);
+    replica.idle().await;
+    let first = ids_in(&sink);
+    assert_eq!(first.len(), 250, "the first run writes every person");
+    assert_unique(&first);
+    let run = last_run(&f.store, "people-to-warehouse").await;
+    assert_eq!((run.outcome, run.rows, run.kind.as_str()), (JobOutcome::Ok, 250, "pull"));
+    assert!(run.finished_at.is_some() && run.cost >= 3, "{run:?}");
+
+    // Three people change later; the next run appends exactly those.
+    f.sim.advance_clock(Duration::from_secs(60));
+    let changed = [first[3], first[100], first[200]];
+    for id in changed {
+        let input = PersonInput::default().title("Changed");
+        f.client.people().update(PersonId(id), &input).await.expect("update");
+    }
+    clock.advance(INTERVAL);
+    assert_eq!(replica.finished().await, JobOutcome::Ok);
+    let all = ids_in(&sink);
+    assert_eq!(&all[250..], &changed[..], "the second run appended only the changed people");
+    assert_eq!(last_run(&f.store, "people-to-warehouse").await.rows, 3);
+    replica.stop().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn a_push_job_upserts_its_file_and_an_unchanged_file_sends_nothing(backend: Backend) {
+    let f = fixture(backend, 0, None, None).await;
+    let clock = SteppedClock::new();
+    let source = f.dir.path().join("people.jsonl");
+    write_people(&source, &["a@jobs.test", "b@jobs.test", "c@jobs.test"]);
+    let mut replica = start(&f.client, &f.store, vec![push_job("crm-push", &source)], &clock, "replica-a");
+    assert_eq!(replica.finished().await, JobOutcome::Ok);
+    let creates = salesloft_testkit::sim::requests_to(f.sim.root_url(), &["POST"], "/v2/people").await;
+    assert_eq!(creates.len(), 3, "every row was created once");
+    let run = last_run(&f.store, "crm-push").await;
+    assert_eq!((run.rows, run.kind.as_str()), (3, "push"));
+    assert!(run.completed_run_id.is_some(), "{run:?}");
+    replica.idle().await;
+
+    let before = people_requests(&f.sim).await.len();
+    clock.advance(INTERVAL);
+    assert_eq!(replica.finished().await, JobOutcome::Unchanged);
+    assert_eq!(people_requests(&f.sim).await.len(), before, "an unchanged file sends nothing, not even lookups");
+    assert_eq!(last_run(&f.store, "crm-push").await.cost, 0);
+    replica.idle().await;
+
+    // A changed file is a new run: the new row is created, the others are found unchanged.
+    write_people(&source, &["a@jobs.test", "b@jobs.test", "c@jobs.test", "d@jobs.test"]);
+    clock.advance(INTERVAL);
+    assert_eq!(replica.finished().await, JobOutcome::Ok);
+    let creates = salesloft_testkit::sim::requests_to(f.sim.root_url(), &["POST"], "/v2/people").await;
+    assert_eq!(creates.len(), 4, "only the new row was created");
+    replica.stop().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn two_replicas_never_run_one_job_at_once(backend: Backend) {
+    let sim_clock = SteppedClock::new();
+    let f = fixture(backend, 150, Some(&sim_clock), None).await;
+    let clock = SteppedClock::new();
+    let sink = f.dir.path().join("people.jsonl");
+    // Each replica opens the store on its own, as two processes would.
+    let other_store = open(&f.url, None).await;
+    hold_request(&f.sim, 1).await;
+    let mut a = start(&f.client, &f.store, vec![pull_job("shared", &sink)], &clock, "replica-a");
+    let mut b = start(&f.client, &other_store, vec![pull_job("shared", &sink)], &clock, "replica-b");
+
+    // One of them holds the job; its first request is held on the simulator's clock.
+    let (mut runner, mut waiter) = tokio::select! {
+        event = a.until(|e| matches!(e, JobEvent::Started { .. })) => { let _ = event; (a, b) }
+        event = b.until(|e| matches!(e, JobEvent::Started { .. })) => { let _ = event; (b, a) }
+    };
+    sim_clock.parked(1).await;
+    let skipped = waiter.until(|e| matches!(e, JobEvent::Skipped { .. })).await;
+    assert_eq!(
+        skipped,
+        JobEvent::Skipped { job: "shared".into(), holder: waiter.holder.clone(), held_by: Some(runner.holder.clone()) },
+        "the other replica skips while the job runs"
+    );
+    // The next tick of the waiting replica comes while the run is still in flight: skipped again.
+    waiter.idle().await;
+    clock.advance(INTERVAL);
+    waiter.until(|e| matches!(e, JobEvent::Skipped { .. })).await;
+    waiter.idle().await;
+    sim_clock.advance(HELD);
+    assert_eq!(runner.finished().await, JobOutcome::Ok);
+    runner.idle().await;
+    // Both try at the next tick; whichever wins runs it alone.
+    clock.advance(INTERVAL);
+    tokio::select! {
+        outcome = runner.finished() => assert_eq!(outcome, JobOutcome::Ok),
+        outcome = waiter.finished() => assert_eq!(outcome, JobOutcome::Ok),
+    }
+
+    let mut events: Vec<JobEvent> = runner.stop().await;
+    events.extend(waiter.stop().await);
+    let starts = events.iter().filter(|e| matches!(e, JobEvent::Started { .. })).count();
+    let finishes = events.iter().filter(|e| matches!(e, JobEvent::Finished { .. })).count();
+    assert_eq!((starts, finishes), (2, 2), "two runs in all, one per tick that found the job free: {events:?}");
+    let ids = ids_in(&sink);
+    assert_eq!(ids.len(), 150, "the sink holds every person once");
+    assert_unique(&ids);
+    other_store.close().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn a_lost_lease_stops_the_run_after_the_current_page(backend: Backend) {
+    let sim_clock = SteppedClock::new();
+    let store_clock = SteppedClock::new();
+    let f = fixture(backend, 500, Some(&sim_clock), Some(&store_clock)).await;
+    let clock = SteppedClock::new();
+    let sink = f.dir.path().join("people.jsonl");
+    // The probe and the first page go through; the second page is held.
+    hold_request(&f.sim, 3).await;
+    let mut replica = start(&f.client, &f.store, vec![pull_job("people", &sink)], &clock, "replica-a");
+    replica.until(|e| matches!(e, JobEvent::Page { records: 100, .. })).await;
+    sim_clock.parked(1).await;
+
+    // The lease lapses (its renewal is late) and another holder takes the job.
+    store_clock.advance(Duration::from_secs(91));
+    let thief = f.store.locks().try_acquire("job:people", "replica-b", Duration::from_secs(90)).await.expect("store");
+    assert!(thief.is_some(), "the lapsed lease can be taken");
+    clock.advance(Duration::from_secs(30));
+    let lost = replica.until(|e| matches!(e, JobEvent::Lease { .. })).await;
+    assert!(matches!(lost, JobEvent::Lease { state: LeaseState::Lost(_), .. }), "{lost:?}");
+
+    // The page in flight is written and checkpointed, then the run stops.
+    sim_clock.advance(HELD);
+    assert_eq!(replica.finished().await, JobOutcome::LeaseLost);
+    let ids = ids_in(&sink);
+    assert_eq!(ids.len(), 200, "stopped after the page that was in flight, not at the end");
+    assert_unique(&ids);
+    let run = last_run(&f.store, "people").await;
+    assert_eq!((run.outcome, run.rows), (JobOutcome::LeaseLost, 200));
+    replica.stop().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn a_paused_store_keeps_push_jobs_quiet(backend: Backend) {
+    let f = fixture(backend, 0, None, None).await;
+    let clock = SteppedClock::new();
+    let source = f.dir.path().join("people.jsonl");
+    write_people(&source, &["p@jobs.test", "q@jobs.test"]);
+    f.store.pause().set_paused(true, "ops", "incident 42").await.expect("pause");
+    let mut replica = start(&f.client, &f.store, vec![push_job("crm-push", &source)], &clock, "replica-a");
+    assert_eq!(replica.finished().await, JobOutcome::Paused);
+    assert!(people_requests(&f.sim).await.is_empty(), "nothing is sent while paused, not even a lookup");
+    let run = last_run(&f.store, "crm-push").await;
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("incident 42")), "{run:?}");
+    replica.idle().await;
+
+    f.store.pause().set_paused(false, "", "").await.expect("resume");
+    clock.advance(INTERVAL);
+    assert_eq!(replica.finished().await, JobOutcome::Ok);
+    let creates = salesloft_testkit::sim::requests_to(f.sim.root_url(), &["POST"], "/v2/people").await;
+    assert_eq!(creates.len(), 2, "resumed: the rows go out");
+    replica.stop().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn shutdown_mid_run_leaves_a_checkpoint_and_the_next_run_continues(backend: Backend) {
+    let sim_clock = SteppedClock::new();
+    let f = fixture(backend, 500, Some(&sim_clock), None).await;
+    let clock = SteppedClock::new();
+    let sink = f.dir.path().join("people.jsonl");
+    hold_request(&f.sim, 3).await;
+    let mut replica = start(&f.client, &f.store, vec![pull_job("people", &sink)], &clock, "replica-a");
+    replica.until(|e| matches!(e, JobEvent::Page { records: 100, .. })).await;
+    sim_clock.parked(1).await;
+    // Shutdown while the second page is in flight: it is finished and checkpointed, then the runner returns.
+    let shutdown = replica.shutdown.take().expect("trigger");
+    let _ = shutdown.send(());
+    sim_clock.advance(HELD);
+    let events = replica.stop().await;
+    assert!(
+        events.iter().any(|e| matches!(e, JobEvent::Finished { outcome: JobOutcome::Stopped, .. })),
+        "the run stopped at a safe point: {events:?}"
+    );
+    assert_eq!(ids_in(&sink).len(), 200, "the page in flight was written, then the run stopped");
+    assert_eq!(f.store.locks().holder("job:people").await.expect("store"), None, "the lease was released");
+    assert_eq!(last_run(&f.store, "people").await.outcome, JobOutcome::Stopped);
+
+    // The next runner (a restart) continues from the checkpoint.
+    let mut next = start(&f.client, &f.store, vec![pull_job("people", &sink)], &clock, "replica-a2");
+    assert_eq!(next.finished().await, JobOutcome::Ok);
+    let ids = ids_in(&sink);
+    assert_eq!(ids.len(), 500, "nothing lost");
+    assert_unique(&ids);
+    assert_eq!(last_run(&f.store, "people").await.rows, 300, "the second run read only what was left");
+    next.stop().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
