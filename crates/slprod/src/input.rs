@@ -60,11 +60,11 @@ pub enum Row {
 
 /// The rows of `input` in `format`, records at most `max_line` bytes. The outer error means the input cannot
 /// be read at all (no CSV header, no `email_address` column); an `Err` item means reading stopped there.
-pub fn rows<R: Read + 'static>(
+pub fn rows<R: Read + Send + 'static>(
     format: InputFormat,
     input: R,
     max_line: usize,
-) -> Result<Box<dyn Iterator<Item = Result<Row, String>>>, String> {
+) -> Result<Box<dyn Iterator<Item = Result<Row, String>> + Send>, String> {
     let max_line = max_line.max(1);
     Ok(match format {
         InputFormat::Jsonl => {
@@ -72,6 +72,36 @@ pub fn rows<R: Read + 'static>(
         }
         InputFormat::Csv => Box::new(CsvRows::new(RecordCapReader::new(input, max_line))?),
     })
+}
+
+/// The push jobs' reader of `slprod serve` (`[[jobs]] kind = "push"`): the same formats, guessed from the
+/// extension, and the same line limit as `slprod push`, so a job reads a file exactly as the command does.
+#[derive(Debug, Clone, Copy)]
+pub struct JobRowReader {
+    /// The longest line or record accepted, in bytes.
+    pub max_line: usize,
+}
+
+impl Default for JobRowReader {
+    fn default() -> Self {
+        Self { max_line: crate::limits::DEFAULT_MAX_LINE_BYTES }
+    }
+}
+
+impl salesloft_sync::jobs::RowReader for JobRowReader {
+    fn rows(&self, path: &std::path::Path) -> Result<salesloft_sync::jobs::SourceRows, String> {
+        use salesloft_sync::jobs::SourceRow;
+        let format = InputFormat::guess(path)
+            .ok_or_else(|| format!("cannot tell the format of {}: name it .csv or .jsonl", path.display()))?;
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let rows = rows(format, file, self.max_line)?.map(|row| {
+            row.map(|row| match row {
+                Row::Person { line, input } => SourceRow::Person { line, input },
+                Row::Bad { line, email, reason } => SourceRow::Bad { line, email, reason },
+            })
+        });
+        Ok(Box::new(rows))
+    }
 }
 
 struct JsonlRows<R> {
