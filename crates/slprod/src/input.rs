@@ -338,7 +338,7 @@ mod tests {
         format: InputFormat,
         bytes: Vec<u8>,
         max_line: usize,
-    ) -> Result<Box<dyn Iterator<Item = Result<Row, String>>>, String> {
+    ) -> Result<Box<dyn Iterator<Item = Result<Row, String>> + Send>, String> {
         rows(format, std::io::Cursor::new(bytes), max_line)
     }
 
