@@ -29,6 +29,7 @@ on_both_backends!(super;
     a_push_job_upserts_its_file_and_an_unchanged_file_sends_nothing,
     two_replicas_never_run_one_job_at_once,
     a_lost_lease_stops_the_run_after_the_current_page,
+    failing_renewals_cut_the_run_off_before_the_lease_lapses,
     a_paused_store_keeps_push_jobs_quiet,
     shutdown_mid_run_leaves_a_checkpoint_and_the_next_run_continues,
 );
@@ -428,6 +429,28 @@ async fn a_lost_lease_stops_the_run_after_the_current_page(backend: Backend) {
     assert_eq!((run.outcome, run.rows), (JobOutcome::LeaseLost, 200));
     replica.stop().await;
     f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn failing_renewals_cut_the_run_off_before_the_lease_lapses(backend: Backend) {
+    let sim_clock = SteppedClock::new();
+    let f = fixture(backend, 500, Some(&sim_clock), None).await;
+    let clock = SteppedClock::new();
+    let sink = f.dir.path().join("people.jsonl");
+    hold_request(&f.sim, 3).await;
+    let mut replica = start(&f.client, &f.store, vec![pull_job("people", &sink)], &clock, "replica-a");
+    replica.until(|e| matches!(e, JobEvent::Page { records: 100, .. })).await;
+    sim_clock.parked(1).await;
+    // The store becomes unreachable: the renewal at 30 s fails, and at 60 s (two thirds of the 90 s lease) no
+    // renewal has succeeded since the take — the run is cut off while the page is still in flight.
+    f.store.close().await;
+    clock.advance(Duration::from_secs(60));
+    let expiring = replica.until(|e| matches!(e, JobEvent::Lease { .. })).await;
+    assert!(matches!(expiring, JobEvent::Lease { state: LeaseState::Expiring(_), .. }), "{expiring:?}");
+    assert_eq!(replica.finished().await, JobOutcome::LeaseLost);
+    assert_eq!(ids_in(&sink).len(), 100, "the page in flight was dropped, not written");
+    sim_clock.advance(HELD);
+    replica.stop().await;
     f.sim.shutdown().await;
 }
 

@@ -513,3 +513,26 @@ impl JobRunner {
 fn now_rfc3339(store: &Store) -> String {
     store.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| store.now().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_names_are_checked() {
+        for good in ["people-to-warehouse", "a", "crm.push_1", &"x".repeat(128)] {
+            assert_eq!(JobSpec::check_name(good), Ok(()), "{good:?}");
+        }
+        for bad in ["", "a b", "job:1", "naïve", "a/b", &"x".repeat(129)] {
+            assert!(JobSpec::check_name(bad).is_err(), "{bad:?} is refused");
+        }
+    }
+
+    #[test]
+    fn pull_resources_round_trip_their_names() {
+        for resource in PullResource::ALL {
+            assert_eq!(PullResource::parse(resource.name()), Some(resource));
+        }
+        assert_eq!(PullResource::parse("notes"), None, "notes are not a job resource");
+    }
+}
