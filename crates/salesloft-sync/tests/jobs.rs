@@ -343,6 +343,22 @@ async fn a_push_job_upserts_its_file_and_an_unchanged_file_sends_nothing(backend
     assert_eq!(replica.finished().await, JobOutcome::Ok);
     let creates = salesloft_testkit::sim::requests_to(f.sim.root_url(), &["POST"], "/v2/people").await;
     assert_eq!(creates.len(), 4, "only the new row was created");
+    replica.idle().await;
+
+    // A row that can never succeed (not JSON) leaves the run complete with problems: the same file is not
+    // read again, and its verdict stays visible.
+    let mut text = std::fs::read_to_string(&source).expect("read");
+    text.push_str("{not json\n");
+    std::fs::write(&source, text).expect("write");
+    clock.advance(INTERVAL);
+    assert_eq!(replica.finished().await, JobOutcome::Problems);
+    replica.idle().await;
+    let before = people_requests(&f.sim).await.len();
+    clock.advance(INTERVAL);
+    assert_eq!(replica.finished().await, JobOutcome::Unchanged);
+    assert_eq!(people_requests(&f.sim).await.len(), before, "the bad row is not retried every interval");
+    let run = last_run(&f.store, "crm-push").await;
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("1 rows failed")), "{run:?}");
     replica.stop().await;
     f.store.close().await;
     f.sim.shutdown().await;

@@ -439,7 +439,14 @@ impl JobRunner {
         record.outcome = result.outcome;
         record.rows = result.rows;
         record.cost = result.cost;
-        record.error = result.error;
+        record.error = match result.outcome {
+            // An unchanged file keeps the verdict of the run that pushed it (e.g. its rows that failed).
+            JobOutcome::Unchanged => previous
+                .as_ref()
+                .and_then(|p| p.error.as_ref())
+                .map(|e| format!("unchanged since the last complete run, which reported: {e}")),
+            _ => result.error,
+        };
         if result.completed_run_id.is_some() {
             record.completed_run_id = result.completed_run_id;
         }

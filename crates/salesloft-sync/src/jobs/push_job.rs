@@ -3,8 +3,8 @@
 //!
 //! The run id is the file's content hash, as for `slprod push`, and rows are numbered by their line: a job
 //! resuming a run (interrupted, or left with transient failures) replays the rows already finished. The file
-//! of the last run that sent every row is not sent again at all — not even the lookups — because the job
-//! record keeps that run id.
+//! of the last complete run — every row sent, or failed in a way only a changed file can fix (no email, 422,
+//! 409) — is not sent again at all, not even the lookups, because the job record keeps that run id.
 
 use std::io::Read;
 use std::path::Path;
@@ -25,6 +25,8 @@ struct Tally {
     sent: u64,
     lookups: u64,
     failed: u64,
+    /// Failed rows a rerun may fix (network, 5xx, timeouts, leases, budget): the run is not complete.
+    retryable: u64,
     paused: u64,
     first_failures: Vec<String>,
 }
@@ -133,14 +135,22 @@ pub(crate) async fn run(
             ..base
         };
     }
+    // Complete when no row is left that a rerun could still send: the same file is then not read again.
+    let completed_run_id = (tally.retryable == 0).then(|| run.as_str().to_string());
     if tally.failed > 0 {
         return RunResult {
             outcome: JobOutcome::Problems,
-            error: Some(format!("{} rows failed: {}", tally.failed, tally.first_failures.join("; "))),
+            error: Some(format!(
+                "{} rows failed ({} may succeed on the next run): {}",
+                tally.failed,
+                tally.retryable,
+                tally.first_failures.join("; ")
+            )),
+            completed_run_id,
             ..base
         };
     }
-    RunResult { completed_run_id: Some(run.as_str().to_string()), ..base }
+    RunResult { completed_run_id, ..base }
 }
 
 /// Sends the pending rows as one chunk (one lookup) and counts the outcomes.
@@ -161,7 +171,16 @@ async fn send(
             Ok(Upserted::Created(_) | Upserted::Updated(_)) => tally.sent += 1,
             Ok(Upserted::Unchanged(_)) => {}
             Err(Error::Paused { .. }) => tally.paused += 1,
-            Err(error) => tally.fail(outcome.index as u64, &error.to_string()),
+            Err(error) => {
+                // A row without an email, a 422 or a 409 fails the same way every time: only a changed file
+                // (a new run) can fix it, so it does not keep the run incomplete.
+                let definitive =
+                    matches!(error, Error::Construction { .. }) || crate::ledger_journal::is_definitive(&error);
+                if !definitive {
+                    tally.retryable += 1;
+                }
+                tally.fail(outcome.index as u64, &error.to_string());
+            }
         }
     }
 }

@@ -50,8 +50,8 @@ pub struct JobRecord {
     pub cost: u64,
     /// Why it failed or stopped (never a credential).
     pub error: Option<String>,
-    /// Push: the run id (file content hash) of the last run that sent every row; a file with that id is not
-    /// sent again.
+    /// Push: the run id (file content hash) of the last complete run (every row sent, or failed for good: no
+    /// email, 422, 409); a file with that id is not sent again.
     pub completed_run_id: Option<String>,
 }
 
