@@ -66,9 +66,12 @@ pub(crate) async fn run(
     let Some(reader) = &config.row_reader else {
         return RunResult::failed("this runner has no input reader for push jobs");
     };
-    let run = match run_id_of(source) {
-        Ok(run) => run,
-        Err(error) => return RunResult::failed(error),
+    // Hashing a large file is blocking I/O: off the async workers.
+    let path = source.to_path_buf();
+    let run = match tokio::task::spawn_blocking(move || run_id_of(&path)).await {
+        Ok(Ok(run)) => run,
+        Ok(Err(error)) => return RunResult::failed(error),
+        Err(error) => return RunResult::failed(format!("cannot hash {}: {error}", source.display())),
     };
     if completed_run_id == Some(run.as_str()) {
         tracing::info!(job, %run, "the source file is unchanged since its last complete run; nothing to send");
