@@ -32,6 +32,7 @@ on_both_backends!(super;
     failing_renewals_cut_the_run_off_before_the_lease_lapses,
     a_paused_store_keeps_push_jobs_quiet,
     shutdown_mid_run_leaves_a_checkpoint_and_the_next_run_continues,
+    shutdown_mid_push_finishes_the_current_row_and_the_next_run_sends_the_rest,
 );
 
 const INTERVAL: Duration = Duration::from_secs(10);
@@ -179,36 +180,56 @@ struct Replica {
     log: Vec<JobEvent>,
     shutdown: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
-    holder: String,
 }
 
 fn start(client: &Client, store: &Store, jobs: Vec<JobSpec>, clock: &SteppedClock, holder: &str) -> Replica {
+    start_with(client, store, jobs, clock, holder, |_| {})
+}
+
+fn start_with(
+    client: &Client,
+    store: &Store,
+    jobs: Vec<JobSpec>,
+    clock: &SteppedClock,
+    holder: &str,
+    tune: impl FnOnce(&mut RunnerConfig),
+) -> Replica {
     let (tx, events) = mpsc::unbounded_channel();
-    let config = RunnerConfig {
+    let mut config = RunnerConfig {
         holder: holder.to_string(),
         clock: clock.shared(),
         row_reader: Some(Arc::new(JsonlReader)),
         events: Some(tx),
         ..RunnerConfig::default()
     };
+    tune(&mut config);
     let runner = JobRunner::new(client.clone(), store.clone(), jobs, config);
     let (shutdown, stop) = oneshot::channel::<()>();
     let done = tokio::spawn(runner.run(async move {
         let _ = stop.await;
     }));
-    Replica { events, log: Vec::new(), shutdown: Some(shutdown), done, holder: holder.to_string() }
+    Replica { events, log: Vec::new(), shutdown: Some(shutdown), done }
+}
+
+/// The next event on `events` that satisfies `wanted`; every event received is appended to `log`.
+async fn next_matching(
+    events: &mut mpsc::UnboundedReceiver<JobEvent>,
+    log: &mut Vec<JobEvent>,
+    wanted: impl Fn(&JobEvent) -> bool,
+) -> JobEvent {
+    loop {
+        let event = within(events.recv()).await.expect("a runner is alive");
+        log.push(event.clone());
+        if wanted(&event) {
+            return event;
+        }
+    }
 }
 
 impl Replica {
     /// The next event that satisfies `wanted` (every event is kept in `log`).
     async fn until(&mut self, wanted: impl Fn(&JobEvent) -> bool) -> JobEvent {
-        loop {
-            let event = within(self.events.recv()).await.expect("the runner is alive");
-            self.log.push(event.clone());
-            if wanted(&event) {
-                return event;
-            }
-        }
+        next_matching(&mut self.events, &mut self.log, wanted).await
     }
 
     async fn finished(&mut self) -> JobOutcome {
@@ -372,41 +393,73 @@ async fn two_replicas_never_run_one_job_at_once(backend: Backend) {
     // Each replica opens the store on its own, as two processes would.
     let other_store = open(&f.url, None).await;
     hold_request(&f.sim, 1).await;
-    let mut a = start(&f.client, &f.store, vec![pull_job("shared", &sink)], &clock, "replica-a");
-    let mut b = start(&f.client, &other_store, vec![pull_job("shared", &sink)], &clock, "replica-b");
+    // Both replicas report to one channel, so the log is in the order things happened across them.
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut log = Vec::new();
+    let shared = |config: &mut RunnerConfig| config.events = Some(tx.clone());
+    let a = start_with(&f.client, &f.store, vec![pull_job("shared", &sink)], &clock, "replica-a", shared);
+    let b = start_with(&f.client, &other_store, vec![pull_job("shared", &sink)], &clock, "replica-b", shared);
+    let holder_of = |event: &JobEvent| match event {
+        JobEvent::Started { holder, .. }
+        | JobEvent::Skipped { holder, .. }
+        | JobEvent::Idle { holder, .. }
+        | JobEvent::Finished { holder, .. } => Some(holder.clone()),
+        _ => None,
+    };
 
     // One of them holds the job; its first request is held on the simulator's clock.
-    let (mut runner, mut waiter) = tokio::select! {
-        event = a.until(|e| matches!(e, JobEvent::Started { .. })) => { let _ = event; (a, b) }
-        event = b.until(|e| matches!(e, JobEvent::Started { .. })) => { let _ = event; (b, a) }
-    };
+    let started = next_matching(&mut events, &mut log, |e| matches!(e, JobEvent::Started { .. })).await;
+    let running = holder_of(&started).expect("a holder");
+    let waiting = if running == "replica-a" { "replica-b" } else { "replica-a" }.to_string();
     sim_clock.parked(1).await;
-    let skipped = waiter.until(|e| matches!(e, JobEvent::Skipped { .. })).await;
+    let is = |kind: fn(&JobEvent) -> bool, who: &str| {
+        let who = who.to_string();
+        move |e: &JobEvent| kind(e) && holder_of(e).as_deref() == Some(who.as_str())
+    };
+    let skipped = |e: &JobEvent| matches!(e, JobEvent::Skipped { .. });
+    let idle = |e: &JobEvent| matches!(e, JobEvent::Idle { .. });
+    let finished = |e: &JobEvent| matches!(e, JobEvent::Finished { .. });
+    let skip = next_matching(&mut events, &mut log, is(skipped, &waiting)).await;
     assert_eq!(
-        skipped,
-        JobEvent::Skipped { job: "shared".into(), holder: waiter.holder.clone(), held_by: Some(runner.holder.clone()) },
+        skip,
+        JobEvent::Skipped { job: "shared".into(), holder: waiting.clone(), held_by: Some(running.clone()) },
         "the other replica skips while the job runs"
     );
-    // The next tick of the waiting replica comes while the run is still in flight: skipped again.
-    waiter.idle().await;
+    // The waiting replica's next tick comes while the run is still in flight: skipped again.
+    next_matching(&mut events, &mut log, is(idle, &waiting)).await;
     clock.advance(INTERVAL);
-    waiter.until(|e| matches!(e, JobEvent::Skipped { .. })).await;
-    waiter.idle().await;
+    next_matching(&mut events, &mut log, is(skipped, &waiting)).await;
+    next_matching(&mut events, &mut log, is(idle, &waiting)).await;
     sim_clock.advance(HELD);
-    assert_eq!(runner.finished().await, JobOutcome::Ok);
-    runner.idle().await;
-    // Both try at the next tick; whichever wins runs it alone.
+    next_matching(&mut events, &mut log, is(finished, &running)).await;
+    next_matching(&mut events, &mut log, is(idle, &running)).await;
+    // Both try at the next tick: one after the other, never together.
     clock.advance(INTERVAL);
-    tokio::select! {
-        outcome = runner.finished() => assert_eq!(outcome, JobOutcome::Ok),
-        outcome = waiter.finished() => assert_eq!(outcome, JobOutcome::Ok),
-    }
+    next_matching(&mut events, &mut log, finished).await;
 
-    let mut events: Vec<JobEvent> = runner.stop().await;
-    events.extend(waiter.stop().await);
-    let starts = events.iter().filter(|e| matches!(e, JobEvent::Started { .. })).count();
-    let finishes = events.iter().filter(|e| matches!(e, JobEvent::Finished { .. })).count();
-    assert_eq!((starts, finishes), (2, 2), "two runs in all, one per tick that found the job free: {events:?}");
+    a.stop().await;
+    b.stop().await;
+    drop(tx);
+    while let Some(event) = events.recv().await {
+        log.push(event);
+    }
+    // Runs never overlap: every Started is followed by its own Finished before the next Started.
+    let mut in_run: Option<String> = None;
+    for event in &log {
+        match event {
+            JobEvent::Started { holder, .. } => {
+                assert_eq!(in_run, None, "{holder} started while another run was going on: {log:?}");
+                in_run = Some(holder.clone());
+            }
+            JobEvent::Finished { holder, .. } => {
+                assert_eq!(in_run.as_deref(), Some(holder.as_str()), "a run ended that was not going on: {log:?}");
+                in_run = None;
+            }
+            _ => {}
+        }
+    }
+    let runs = log.iter().filter(|e| matches!(e, JobEvent::Started { .. })).count();
+    assert!(runs >= 2, "the job ran again once its lease was released: {log:?}");
     let ids = ids_in(&sink);
     assert_eq!(ids.len(), 150, "the sink holds every person once");
     assert_unique(&ids);
@@ -522,6 +575,42 @@ async fn shutdown_mid_run_leaves_a_checkpoint_and_the_next_run_continues(backend
     assert_eq!(ids.len(), 500, "nothing lost");
     assert_unique(&ids);
     assert_eq!(last_run(&f.store, "people").await.rows, 300, "the second run read only what was left");
+    next.stop().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn shutdown_mid_push_finishes_the_current_row_and_the_next_run_sends_the_rest(backend: Backend) {
+    let sim_clock = SteppedClock::new();
+    let f = fixture(backend, 0, Some(&sim_clock), None).await;
+    let clock = SteppedClock::new();
+    let source = f.dir.path().join("people.jsonl");
+    write_people(&source, &["r1@jobs.test", "r2@jobs.test", "r3@jobs.test"]);
+    // The first create is held on the simulator's clock; rows go one at a time.
+    let rule = json!({"method": "POST", "path": "/v2/people", "sequence": [{"latency_ms": HELD.as_millis() as u64}]});
+    salesloft_testkit::sim::add_fault(f.sim.root_url(), rule).await;
+    let one_at_a_time = |config: &mut RunnerConfig| config.push_concurrency = 1;
+    let mut replica =
+        start_with(&f.client, &f.store, vec![push_job("crm-push", &source)], &clock, "replica-a", one_at_a_time);
+    replica.until(|e| matches!(e, JobEvent::Started { .. })).await;
+    sim_clock.parked(1).await;
+    let shutdown = replica.shutdown.take().expect("trigger");
+    let _ = shutdown.send(());
+    sim_clock.advance(HELD);
+    let events = replica.stop().await;
+    assert!(
+        events.iter().any(|e| matches!(e, JobEvent::Finished { outcome: JobOutcome::Stopped, .. })),
+        "the run stopped after the row in flight: {events:?}"
+    );
+    let creates = || salesloft_testkit::sim::requests_to(f.sim.root_url(), &["POST"], "/v2/people");
+    assert_eq!(creates().await.len(), 1, "the row in flight finished; the others were not sent");
+    let run = last_run(&f.store, "crm-push").await;
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("2 rows")), "{run:?}");
+    assert_eq!(run.completed_run_id, None, "a stopped run is not complete");
+
+    let mut next = start(&f.client, &f.store, vec![push_job("crm-push", &source)], &clock, "replica-a2");
+    assert_eq!(next.finished().await, JobOutcome::Ok);
+    assert_eq!(creates().await.len(), 3, "the rest was sent once; the finished row was replayed, not sent again");
     next.stop().await;
     f.store.close().await;
     f.sim.shutdown().await;

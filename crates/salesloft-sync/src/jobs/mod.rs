@@ -14,7 +14,8 @@
 //!
 //! Safe points: a pull stops after the page being fetched is written and checkpointed (the existing pull
 //! checkpoint, [`crate::pull`]: the next run resumes from it, no record lost or duplicated); a push stops after
-//! the chunk of rows in flight (each row is finished in the idempotency ledger, so a rerun replays it).
+//! the current row (rows under way finish in the idempotency ledger and no further row is opened; a rerun
+//! replays the finished ones and sends the rest).
 //!
 //! Pause switch: push jobs send nothing while the store is paused (outcome `paused`); pull jobs are reads and
 //! run (DESIGN.md "Pause switch"). Push runs are identified by the file's content ([`crate::RunId`]): the file
@@ -233,8 +234,7 @@ pub struct RunnerConfig {
     pub lease_ttl: Duration,
     /// The clock intervals and lease renewals are timed on.
     pub clock: SharedClock,
-    /// Rows per push chunk: one lookup per chunk, and the unit a push stops after (default 100, the lookup
-    /// batch).
+    /// Rows per push chunk: one lookup per chunk (default 100, the lookup batch).
     pub push_chunk: usize,
     /// Push writes in flight at once (default 4; the rate budget paces them).
     pub push_concurrency: usize,

@@ -1,13 +1,22 @@
 //! One run of a push job: upsert people by email from the source file, through the idempotency ledger, the
 //! per-email locks and the audit log ([`crate::LedgerJournal`]) exactly as `slprod push` does.
 //!
+//! The run stops after the current row: once shutdown is asked for or the lease is lost, rows already under
+//! way finish and no further row is opened (the rest of the file is left for the next run).
+//!
 //! The run id is the file's content hash, as for `slprod push`, and rows are numbered by their line: a job
 //! resuming a run (interrupted, or left with transient failures) replays the rows already finished. The file
 //! of the last complete run — every row sent, or failed in a way only a changed file can fix (no email, 422,
 //! 409) — is not sent again at all, not even the lookups, because the job record keeps that run id.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+use salesloft_client::journal::{JournalOpen, UpsertJournal};
 
 use salesloft_client::api::Upserted;
 use salesloft_client::models::PersonInput;
@@ -28,6 +37,8 @@ struct Tally {
     /// Failed rows a rerun may fix (network, 5xx, timeouts, leases, budget): the run is not complete.
     retryable: u64,
     paused: u64,
+    /// Rows not opened because the run is stopping (shutdown, lost lease): never sent, a rerun sends them.
+    unsent: u64,
     first_failures: Vec<String>,
 }
 
@@ -82,11 +93,15 @@ pub(crate) async fn run(
         Err(error) => return RunResult::failed(error),
     };
     tracing::info!(job, %run, "push run");
-    let journal = LedgerJournal::new(
-        store.clone(),
-        run.clone(),
-        JournalConfig { actor: format!("slprod job {job}"), ..JournalConfig::default() },
-    );
+    let journal = Stoppable {
+        inner: LedgerJournal::new(
+            store.clone(),
+            run.clone(),
+            JournalConfig { actor: format!("slprod job {job}"), ..JournalConfig::default() },
+        ),
+        safe_point,
+        refused: Mutex::new(HashSet::new()),
+    };
     let upsert = UpsertConfig { concurrency: config.push_concurrency.max(1), ..UpsertConfig::default() };
     let chunk = config.push_chunk.max(1);
     let mut tally = Tally::default();
@@ -110,7 +125,8 @@ pub(crate) async fn run(
         }
         if pending.len() >= chunk {
             send(client, &mut pending, &upsert, &journal, &mut tally).await;
-            // Safe point: every row of the chunk is finished (or in doubt) in the ledger.
+            // Every row of the chunk is finished in the ledger, or was never opened because the run is
+            // stopping (the journal refuses rows once the safe point says stop).
             if tally.paused > 0 {
                 break;
             }
@@ -125,7 +141,15 @@ pub(crate) async fn run(
     }
     let cost = tally.lookups + tally.sent;
     let base = RunResult { outcome: JobOutcome::Ok, rows: tally.rows, cost, error: None, completed_run_id: None };
+    if stopped.is_none() && tally.unsent > 0 {
+        // The last chunk was cut short: the stop came while it ran.
+        stopped = safe_point.check();
+    }
     if let Some((outcome, reason)) = stopped {
+        let reason = match tally.unsent {
+            0 => reason,
+            unsent => format!("{reason} ({unsent} rows of the last chunk left for the next run)"),
+        };
         return RunResult { outcome, error: Some(reason), ..base };
     }
     if let Some(error) = read_error {
@@ -161,7 +185,7 @@ async fn send(
     client: &Client,
     pending: &mut Vec<(usize, PersonInput)>,
     upsert: &UpsertConfig,
-    journal: &LedgerJournal,
+    journal: &Stoppable<'_>,
     tally: &mut Tally,
 ) {
     if pending.is_empty() {
@@ -170,6 +194,10 @@ async fn send(
     let rows = std::mem::take(pending);
     tally.lookups += 1;
     for outcome in upsert_chunk_journaled(client, rows, upsert, journal).await {
+        if journal.was_refused(outcome.index) {
+            tally.unsent += 1;
+            continue;
+        }
         match outcome.result {
             Ok(Upserted::Created(_) | Upserted::Updated(_)) => tally.sent += 1,
             Ok(Upserted::Unchanged(_)) => {}
@@ -202,4 +230,35 @@ fn run_id_of(path: &Path) -> Result<RunId, String> {
         hasher.update(&buffer[..read]);
     }
     Ok(hasher.finish())
+}
+
+/// The ledger journal, refusing to open any further row once the run must stop: rows already open finish
+/// (their mutation is sent and recorded), rows not yet open are never sent and are left for the next run. This
+/// is the push's safe point: after the current row.
+struct Stoppable<'a> {
+    inner: LedgerJournal,
+    safe_point: &'a SafePoint,
+    refused: Mutex<HashSet<usize>>,
+}
+
+impl Stoppable<'_> {
+    fn was_refused(&self, index: usize) -> bool {
+        self.refused.lock().unwrap_or_else(PoisonError::into_inner).contains(&index)
+    }
+}
+
+impl UpsertJournal for Stoppable<'_> {
+    fn open<'b>(
+        &'b self,
+        index: usize,
+        email: &'b str,
+        input: &'b PersonInput,
+    ) -> BoxFuture<'b, Result<JournalOpen, Error>> {
+        if let Some((_, reason)) = self.safe_point.check() {
+            self.refused.lock().unwrap_or_else(PoisonError::into_inner).insert(index);
+            let refusal = Error::journal(format!("not sent: {reason}"));
+            return async move { Ok(JournalOpen::Refuse(refusal)) }.boxed();
+        }
+        self.inner.open(index, email, input)
+    }
 }

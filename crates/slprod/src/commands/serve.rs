@@ -218,7 +218,7 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
         tokio::spawn(runner.run(until_stopped(stopped.clone())))
     });
     let served = gateway.serve(listener, until_stopped(stopped)).await;
-    // Runs in progress stop at a safe point (pull: page checkpointed; push: chunk finished) and release their
+    // Runs in progress stop at a safe point (pull: page checkpointed; push: current row finished) and release their
     // leases before the store closes.
     let _ = stop.send(true);
     if let Some(runner) = runner
