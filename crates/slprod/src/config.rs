@@ -400,6 +400,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
 /// `source` for a push (and not the other); `interval_secs` ≥ 1. An error is (line, key, message).
 fn check_jobs(jobs: &[Spanned<JobConfig>], text: &str) -> Result<(), (usize, String, String)> {
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // A sink names the pull's checkpoint: two jobs appending to one file would interleave and fight over it.
+    let mut sinks: std::collections::HashMap<&Path, usize> = std::collections::HashMap::new();
     for (index, table) in jobs.iter().enumerate() {
         let job = table.get_ref();
         let at = |span: std::ops::Range<usize>| line_of(text, span.start);
@@ -425,8 +427,15 @@ fn check_jobs(jobs: &[Spanned<JobConfig>], text: &str) -> Result<(), (usize, Str
                         format!("a pull job reads one of {}, not {resource:?}", names.join(", ")),
                     ));
                 }
-                if job.sink.is_none() {
+                let Some(sink) = &job.sink else {
                     return Err((table_line, key("sink"), "a pull job needs a sink (the JSON-lines file)".into()));
+                };
+                if let Some(first) = sinks.insert(sink.get_ref().as_path(), at(sink.span())) {
+                    return Err((
+                        at(sink.span()),
+                        key("sink"),
+                        format!("the sink {} is already used by the job on line {first}", sink.get_ref().display()),
+                    ));
                 }
                 if let Some(source) = &job.source {
                     return Err((at(source.span()), key("source"), "a pull job has a sink, not a source".into()));
@@ -686,6 +695,12 @@ source = "/var/lib/slprod/people.csv"
                 "soruce",
             ),
             ("name = \"a\"\nkind = \"sync\"\nresource = \"people\"\nsink = \"s\"\n", "jobs[0].kind", 5, "sync"),
+            (
+                "name = \"a\"\nkind = \"pull\"\nresource = \"people\"\nsink = \"s\"\n\n[[jobs]]\nname = \"b\"\nkind = \"pull\"\nresource = \"accounts\"\nsink = \"s\"\n",
+                "jobs[1].sink",
+                13,
+                "already used by the job on line 7",
+            ),
             (
                 "name = \"a\"\nkind = \"pull\"\nresource = \"people\"\nsink = \"s\"\n\n[[jobs]]\nname = \"a\"\nkind = \"pull\"\nresource = \"accounts\"\nsink = \"t\"\n",
                 "jobs[1].name",

@@ -309,6 +309,28 @@ fn csv_row(names: &[String], record: &csv::StringRecord) -> Result<PersonInput, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The jobs' reader reads a file as `slprod push --from` does: format from the extension, bad rows kept
+    /// as such, line numbers of the file.
+    #[test]
+    fn the_job_reader_reads_csv_and_json_lines_by_extension() {
+        use salesloft_sync::jobs::{RowReader as _, SourceRow};
+        let dir = tempfile::tempdir().expect("dir");
+        let csv = dir.path().join("people.csv");
+        std::fs::write(&csv, "email_address,first_name\nada@example.com,Ada\n,Nobody\n").expect("write");
+        let rows: Vec<_> = JobRowReader::default().rows(&csv).expect("csv").collect::<Result<_, _>>().expect("rows");
+        assert!(matches!(&rows[0], SourceRow::Person { line: 2, input } if input.first_name.as_deref() == Some("Ada")));
+        // A row without an email reads fine; the upsert fails it on its own (the push does the same).
+        assert!(matches!(&rows[1], SourceRow::Person { line: 3, input } if input.email_address.is_none()));
+        let jsonl = dir.path().join("people.jsonl");
+        std::fs::write(&jsonl, "{\"email_address\": \"b@example.com\"}\n\n{oops\n").expect("write");
+        let rows: Vec<_> =
+            JobRowReader::default().rows(&jsonl).expect("jsonl").collect::<Result<_, _>>().expect("rows");
+        assert!(matches!(&rows[0], SourceRow::Person { line: 1, .. }), "{rows:?}");
+        assert!(matches!(&rows[1], SourceRow::Bad { line: 3, .. }), "{rows:?}");
+        let error = JobRowReader::default().rows(&dir.path().join("people.txt")).err().expect("no format");
+        assert!(error.contains(".csv or .jsonl"), "{error}");
+    }
     use proptest::prelude::*;
 
     /// One generated line and what the reader must make of it.
