@@ -33,6 +33,7 @@ on_both_backends!(super;
     a_paused_store_keeps_push_jobs_quiet,
     shutdown_mid_run_leaves_a_checkpoint_and_the_next_run_continues,
     shutdown_mid_push_finishes_the_current_row_and_the_next_run_sends_the_rest,
+    a_lost_lease_stops_a_push_after_the_current_row,
 );
 
 const INTERVAL: Duration = Duration::from_secs(10);
@@ -612,6 +613,36 @@ async fn shutdown_mid_push_finishes_the_current_row_and_the_next_run_sends_the_r
     assert_eq!(next.finished().await, JobOutcome::Ok);
     assert_eq!(creates().await.len(), 3, "the rest was sent once; the finished row was replayed, not sent again");
     next.stop().await;
+    f.store.close().await;
+    f.sim.shutdown().await;
+}
+
+async fn a_lost_lease_stops_a_push_after_the_current_row(backend: Backend) {
+    let sim_clock = SteppedClock::new();
+    let store_clock = SteppedClock::new();
+    let f = fixture(backend, 0, Some(&sim_clock), Some(&store_clock)).await;
+    let clock = SteppedClock::new();
+    let source = f.dir.path().join("people.jsonl");
+    write_people(&source, &["l1@jobs.test", "l2@jobs.test", "l3@jobs.test"]);
+    let rule = json!({"method": "POST", "path": "/v2/people", "sequence": [{"latency_ms": HELD.as_millis() as u64}]});
+    salesloft_testkit::sim::add_fault(f.sim.root_url(), rule).await;
+    let one_at_a_time = |config: &mut RunnerConfig| config.push_concurrency = 1;
+    let mut replica =
+        start_with(&f.client, &f.store, vec![push_job("crm-push", &source)], &clock, "replica-a", one_at_a_time);
+    replica.until(|e| matches!(e, JobEvent::Started { .. })).await;
+    sim_clock.parked(1).await;
+    // The job's lease lapses and another replica takes it while the first create is in flight.
+    store_clock.advance(Duration::from_secs(91));
+    let thief = f.store.locks().try_acquire("job:crm-push", "replica-b", Duration::from_secs(90)).await.expect("store");
+    assert!(thief.is_some(), "the lapsed lease can be taken");
+    clock.advance(Duration::from_secs(30));
+    let lost = replica.until(|e| matches!(e, JobEvent::Lease { .. })).await;
+    assert!(matches!(lost, JobEvent::Lease { state: LeaseState::Lost(_), .. }), "{lost:?}");
+    sim_clock.advance(HELD);
+    assert_eq!(replica.finished().await, JobOutcome::LeaseLost);
+    let creates = salesloft_testkit::sim::requests_to(f.sim.root_url(), &["POST"], "/v2/people").await;
+    assert_eq!(creates.len(), 1, "the row in flight finished; no further row was sent under a lost lease");
+    replica.stop().await;
     f.store.close().await;
     f.sim.shutdown().await;
 }
