@@ -1,7 +1,8 @@
 //! The lease a job holds while it runs (`job:<name>` in the store's locks), renewed in the background.
 //!
 //! Renewal follows [`LeaseTiming::for_ttl`] (the same timing as [`crate::lease_keeper`]): renew every third of
-//! the lease. Two things end it early, and the run learns of both through its state ([`LeaseState`], also sent as [`super::JobEvent::Lease`]):
+//! the lease. Two things end it early, and the run learns of both through its state ([`LeaseState`], also
+//! sent as [`super::JobEvent::Lease`]):
 //!
 //! - a renewal answers [`StoreError::LeaseLost`]: another replica holds the job now. The run stops at its next
 //!   safe point (pull: after the page being fetched is checkpointed; push: after the rows in flight).
