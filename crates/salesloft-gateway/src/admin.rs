@@ -1,7 +1,7 @@
 //! The admin endpoints, for the admin token only (the internal tokens are refused here, and the admin token
 //! on the proxy): `POST /admin/pause` with `{"reason": …}` (and optionally `"by"`), `POST /admin/resume`,
 //! `GET /admin/status` (pause switch, breaker, the team's shared budget used and left this window, this
-//! replica's own budget estimate, inbox counts, version). The pause switch lives in the store (DESIGN.md "Pause switch"), so it holds for
+//! replica's own budget estimate, inbox counts, each sync job's last run, version). The pause switch lives in the store (DESIGN.md "Pause switch"), so it holds for
 //! every replica sharing the store and for `slprod push`; the proxy reads it on every mutation.
 
 use std::sync::Arc;
@@ -113,6 +113,16 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
         },
         None => json!(null),
     };
+    // Each job's last run, from the store (any replica may have run it); null for a job that never ran.
+    let mut jobs = serde_json::Map::new();
+    for name in &shared.config.jobs {
+        let key = salesloft_store::checkpoints::job_run_name(name);
+        let record = shared.store.checkpoints().get(&key).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, job = %name, "cannot read the job's last run");
+            None
+        });
+        jobs.insert(name.clone(), record.unwrap_or(serde_json::Value::Null));
+    }
     let state = shared.pipeline.state();
     respond::json(
         StatusCode::OK,
@@ -128,6 +138,7 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
                 "resets_in_secs": state.budget.resets_in.as_secs(),
                 "last_reported_remaining": state.budget.last_reported_remaining,
             },
+            "jobs": jobs,
             "inbox": inbox.map(|c| json!({
                 "pending": c.pending, "processing": c.processing, "processed": c.processed, "dead": c.dead,
             })),

@@ -103,6 +103,9 @@ pub struct GatewayConfig {
     /// The store row of the team's shared rate budget, shown by `/admin/status` (set when the pipeline
     /// spends through the store, as `slprod serve` does).
     pub team_budget: Option<TeamBudget>,
+    /// Names of the sync jobs `slprod serve` runs beside the gateway (`[[jobs]]`); `/admin/status` shows each
+    /// one's last run, as recorded in the store by whichever replica ran it.
+    pub jobs: Vec<String>,
 }
 
 /// Where the team's shared rate budget lives in the store, for `/admin/status`.
@@ -130,6 +133,7 @@ impl Default for GatewayConfig {
             metrics: None,
             inbox_writer: WriterConfig::default(),
             team_budget: None,
+            jobs: Vec::new(),
         }
     }
 }

@@ -39,3 +39,9 @@ impl Checkpoints {
         dispatch!(self.store, checkpoints::delete(name))
     }
 }
+
+/// The checkpoint name under which a gateway sync job's last run is recorded (`job-run:<job>`): shared by the
+/// job runner (`salesloft-sync`), which writes it, and `GET /admin/status`, which reads it.
+pub fn job_run_name(job: &str) -> String {
+    format!("job-run:{job}")
+}

@@ -536,7 +536,7 @@ const PERMANENT_STATUSES: [u16; 2] = [409, 422];
 /// A failure that repeating the same request cannot fix (a 422 or 409 answer): recorded as failed, and replayed
 /// on reruns unless `retry_failed`. Everything else (network, 5xx, timeouts, budget, lost leases, other 4xx)
 /// releases the row so that a rerun tries it again.
-fn is_definitive(error: &Error) -> bool {
+pub(crate) fn is_definitive(error: &Error) -> bool {
     matches!(error, Error::Validation { .. })
         || error.status().is_some_and(|s| PERMANENT_STATUSES.contains(&s.as_u16()))
 }

@@ -10,12 +10,15 @@
 //! `slprod push` uses it, and so does the gateway's `POST /api/people/upsert` with caller-supplied keys
 //! ([`LedgerJournal::for_request`]).
 //!
+//! [`jobs::JobRunner`] runs the gateway's sync jobs (`[[jobs]]`): leased, checkpointed, recorded in the store.
+//!
 //! [`StoreBudget`] keeps the team's rate budget in the store, so gateway replicas pace one shared budget.
 
 #![warn(missing_docs)]
 
 pub mod fault_points;
 pub mod holder;
+pub mod jobs;
 pub mod keys;
 pub mod lease_keeper;
 pub mod ledger_journal;
@@ -24,5 +27,5 @@ pub mod shared_budget;
 
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
 pub use ledger_journal::{JournalConfig, LedgerJournal, Refusal, failure_record};
-pub use pull::{PullError, PullOptions, PullSummary, pull_to_file, pull_to_writer};
+pub use pull::{PullError, PullOptions, PullSummary, pull_to_file, pull_to_file_until, pull_to_writer};
 pub use shared_budget::StoreBudget;

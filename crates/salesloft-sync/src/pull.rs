@@ -13,6 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
@@ -177,6 +178,9 @@ pub struct PullSummary {
     pub checkpoint: Option<String>,
     /// Whether the pull resumed from a checkpoint.
     pub resumed: bool,
+    /// Whether the caller stopped it at a page boundary ([`pull_to_file_until`]) before the end: what was
+    /// written is checkpointed, and the next run resumes from there.
+    pub stopped: bool,
 }
 
 /// Pulls every record of `T` into the JSON-lines file `out`, resuming from (and saving) its checkpoint in
@@ -192,6 +196,28 @@ pub async fn pull_to_file<T>(
 where
     T: Resource + Keyed + Serialize + Send,
 {
+    pull_to_file_until::<T>(client, store, resource, out, options, |records| {
+        progress(records);
+        ControlFlow::Continue(())
+    })
+    .await
+}
+
+/// [`pull_to_file`] that the caller can stop at a safe point: `after_page` is called with the total record
+/// count once at the start and after each committed page (records on disk, checkpoint saved); returning
+/// [`ControlFlow::Break`] ends the pull there with [`PullSummary::stopped`] set. A gateway job uses it to stop
+/// on shutdown or a lost lease without leaving records the checkpoint does not cover.
+pub async fn pull_to_file_until<T>(
+    client: &Client,
+    store: Store,
+    resource: &str,
+    out: &Path,
+    options: &PullOptions,
+    mut after_page: impl FnMut(u64) -> ControlFlow<()>,
+) -> Result<PullSummary, PullError>
+where
+    T: Resource + Keyed + Serialize + Send,
+{
     let slot = CheckpointSlot::new(store, resource, out)?;
     let (file, mut checkpoint, resumed) = prepare(resource, out, options, &slot).await?;
     let mut writer = BufWriter::with_capacity(256 * 1024, file);
@@ -200,8 +226,18 @@ where
         path: out.to_path_buf(),
         source,
     })?;
-    progress(checkpoint.records);
     let started_with = checkpoint.records;
+    let summary = |checkpoint: &PullCheckpoint, stopped: bool| PullSummary {
+        new_records: checkpoint.records - started_with,
+        total_records: checkpoint.records,
+        checkpoint: Some(slot.name.clone()),
+        resumed,
+        stopped,
+    };
+    if after_page(checkpoint.records).is_break() {
+        // Stopped before asking for anything; the checkpoint (if any) is unchanged.
+        return Ok(summary(&checkpoint, true));
+    }
     let interrupted = |records: u64, cause: Box<dyn std::error::Error + Send + Sync>| PullError::Interrupted {
         records,
         checkpoint: Some(slot.name.clone()),
@@ -227,16 +263,13 @@ where
         checkpoint.bytes = bytes;
         checkpoint.cursor = page.checkpoint;
         slot.save(&checkpoint).await.map_err(|e| interrupted(checkpoint.records, checkpoint_error(e)))?;
-        progress(checkpoint.records);
+        if after_page(checkpoint.records).is_break() {
+            return Ok(summary(&checkpoint, true));
+        }
     }
     // Save even when nothing new arrived, so the file and its checkpoint always exist together.
     slot.save(&checkpoint).await.map_err(|e| interrupted(checkpoint.records, checkpoint_error(e)))?;
-    Ok(PullSummary {
-        new_records: checkpoint.records - started_with,
-        total_records: checkpoint.records,
-        checkpoint: Some(slot.name.clone()),
-        resumed,
-    })
+    Ok(summary(&checkpoint, false))
 }
 
 /// Pulls every record of `T` (from `since`, or the start) to `writer`, one JSON object per line, flushing after
@@ -268,7 +301,7 @@ where
         records += page.records.len() as u64;
         progress(records);
     }
-    Ok(PullSummary { new_records: records, total_records: records, checkpoint: None, resumed: false })
+    Ok(PullSummary { new_records: records, total_records: records, checkpoint: None, resumed: false, stopped: false })
 }
 
 /// Appends `records` as JSON lines and flushes the writer.

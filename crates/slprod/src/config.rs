@@ -13,7 +13,9 @@ pub mod secret_ref;
 
 use std::path::{Path, PathBuf};
 
+use salesloft_sync::jobs::{JobKind, JobSpec, PullResource};
 use serde::Deserialize;
+use toml::Spanned;
 
 pub use secret_ref::SecretRef;
 
@@ -116,6 +118,71 @@ pub struct Config {
     /// `[rollback]`.
     #[serde(default)]
     pub rollback: RollbackConfig,
+    /// `[[jobs]]`: sync jobs `slprod serve` runs (checked by [`parse`]: unique names, the keys each kind needs).
+    #[serde(default)]
+    pub jobs: Vec<Spanned<JobConfig>>,
+}
+
+/// `[[jobs]] kind = …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKindConfig {
+    /// Pull a resource into a JSON-lines sink.
+    Pull,
+    /// Push people from a CSV or JSON-lines file.
+    Push,
+}
+
+/// The default `interval_secs` of a job: five minutes.
+pub const DEFAULT_JOB_INTERVAL_SECS: u64 = 300;
+
+/// One `[[jobs]]` table. Positions are kept so that [`parse`] names the line of a bad value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// Unique name, `[A-Za-z0-9._-]`: the lease `job:<name>` and the status row.
+    pub name: Spanned<String>,
+    /// `pull` or `push`.
+    pub kind: Spanned<JobKindConfig>,
+    /// pull: `people`, `accounts`, `cadences`, `cadence_memberships`; push: `people`.
+    pub resource: Spanned<String>,
+    /// pull: the JSON-lines file records are appended to.
+    pub sink: Option<Spanned<PathBuf>>,
+    /// push: the input file, CSV or JSON lines by extension (as `slprod push --from`).
+    pub source: Option<Spanned<PathBuf>>,
+    /// Seconds between runs (default 300, at least 1).
+    pub interval_secs: Option<Spanned<u64>>,
+}
+
+impl JobConfig {
+    /// The job as the runner takes it; `None` until [`parse`] has checked it (a checked file always converts).
+    pub fn spec(&self) -> Option<JobSpec> {
+        let kind = match *self.kind.get_ref() {
+            JobKindConfig::Pull => JobKind::Pull {
+                resource: PullResource::parse(self.resource.get_ref())?,
+                sink: self.sink.as_ref()?.get_ref().clone(),
+            },
+            JobKindConfig::Push => {
+                if self.resource.get_ref() != "people" {
+                    return None;
+                }
+                JobKind::PushPeople { source: self.source.as_ref()?.get_ref().clone() }
+            }
+        };
+        let interval = self.interval_secs.as_ref().map_or(DEFAULT_JOB_INTERVAL_SECS, |s| *s.get_ref());
+        (interval >= 1).then(|| JobSpec {
+            name: self.name.get_ref().clone(),
+            kind,
+            interval: std::time::Duration::from_secs(interval),
+        })
+    }
+}
+
+impl Config {
+    /// Every `[[jobs]]` table as the runner takes it (all of them, in a file [`parse`] accepted).
+    pub fn job_specs(&self) -> Vec<JobSpec> {
+        self.jobs.iter().filter_map(|job| job.get_ref().spec()).collect()
+    }
 }
 
 /// `[salesloft]`.
@@ -320,11 +387,103 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         ConfigError::Invalid { path: path.to_path_buf(), line, key, message: error.message().trim().to_string() }
     };
     let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(&e, None))?;
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let key = e.path().to_string();
+    let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        // `Spanned` values (the `[[jobs]]` keys) show up in the path as a private field; drop it.
+        let key = e.path().to_string().replace(".$__serde_spanned_private_value", "");
         let key = (!key.is_empty() && key != "." && key != "?").then_some(key);
         invalid(e.inner(), key)
-    })
+    })?;
+    check_jobs(&config.jobs, text).map_err(|(line, key, message)| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        key: Some(key),
+        message,
+    })?;
+    Ok(config)
+}
+
+/// Checks the `[[jobs]]` tables: unique, well-formed names; a resource the kind can use; `sink` for a pull and
+/// `source` for a push (and not the other); `interval_secs` ≥ 1. An error is (line, key, message).
+fn check_jobs(jobs: &[Spanned<JobConfig>], text: &str) -> Result<(), (usize, String, String)> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // A sink names the pull's checkpoint: two jobs appending to one file would interleave and fight over it.
+    let mut sinks: std::collections::HashMap<&Path, usize> = std::collections::HashMap::new();
+    for (index, table) in jobs.iter().enumerate() {
+        let job = table.get_ref();
+        let at = |span: std::ops::Range<usize>| line_of(text, span.start);
+        let key = |name: &str| format!("jobs[{index}].{name}");
+        let name = job.name.get_ref();
+        salesloft_sync::jobs::JobSpec::check_name(name).map_err(|m| (at(job.name.span()), key("name"), m))?;
+        if let Some(first) = seen.insert(name, line_of(text, job.name.span().start)) {
+            return Err((
+                at(job.name.span()),
+                key("name"),
+                format!("job name {name:?} is already used on line {first}"),
+            ));
+        }
+        let resource = job.resource.get_ref();
+        let table_line = at(table.span());
+        match job.kind.get_ref() {
+            JobKindConfig::Pull => {
+                if PullResource::parse(resource).is_none() {
+                    let names: Vec<_> = PullResource::ALL.iter().map(|r| r.name()).collect();
+                    return Err((
+                        at(job.resource.span()),
+                        key("resource"),
+                        format!("a pull job reads one of {}, not {resource:?}", names.join(", ")),
+                    ));
+                }
+                let Some(sink) = &job.sink else {
+                    return Err((table_line, key("sink"), "a pull job needs a sink (the JSON-lines file)".into()));
+                };
+                if let Some(first) = sinks.insert(sink.get_ref().as_path(), at(sink.span())) {
+                    return Err((
+                        at(sink.span()),
+                        key("sink"),
+                        format!("the sink {} is already used by the job on line {first}", sink.get_ref().display()),
+                    ));
+                }
+                if let Some(source) = &job.source {
+                    return Err((at(source.span()), key("source"), "a pull job has a sink, not a source".into()));
+                }
+            }
+            JobKindConfig::Push => {
+                if resource != "people" {
+                    return Err((
+                        at(job.resource.span()),
+                        key("resource"),
+                        format!("a push job writes people, not {resource:?}"),
+                    ));
+                }
+                match &job.source {
+                    None => {
+                        return Err((
+                            table_line,
+                            key("source"),
+                            "a push job needs a source (CSV or JSON lines)".into(),
+                        ));
+                    }
+                    Some(source) if crate::input::InputFormat::guess(source.get_ref()).is_none() => {
+                        return Err((
+                            at(source.span()),
+                            key("source"),
+                            "the source must end in .csv, .jsonl or .ndjson (its format is read from it)".into(),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+                if let Some(sink) = &job.sink {
+                    return Err((at(sink.span()), key("sink"), "a push job has a source, not a sink".into()));
+                }
+            }
+        }
+        if let Some(interval) = &job.interval_secs
+            && *interval.get_ref() < 1
+        {
+            return Err((at(interval.span()), key("interval_secs"), "must be at least 1".into()));
+        }
+    }
+    Ok(())
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -466,6 +625,102 @@ notify_url_ref = "env:SLPROD_ROLLBACK_NOTIFY_URL"
         let error = load(Some(missing)).expect_err("a named file must exist");
         assert!(error.to_string().contains("/nonexistent/slprod.toml"), "{error}");
         assert!(parse("", path()).expect("empty").salesloft.base_url.is_none());
+    }
+
+    const JOBS: &str = r#"
+[[jobs]]
+name = "people-to-warehouse"
+kind = "pull"
+resource = "people"
+sink = "/var/lib/slprod/people.jsonl"
+interval_secs = 300
+
+[[jobs]]
+name = "crm.push_1"
+kind = "push"
+resource = "people"
+source = "/var/lib/slprod/people.csv"
+"#;
+
+    #[test]
+    fn jobs_parse_into_specs() {
+        let config = parse(JOBS, path()).expect("jobs parse");
+        let specs = config.job_specs();
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].name, "people-to-warehouse");
+        assert_eq!(
+            specs[0].kind,
+            JobKind::Pull { resource: PullResource::People, sink: "/var/lib/slprod/people.jsonl".into() }
+        );
+        assert_eq!(specs[1].kind, JobKind::PushPeople { source: "/var/lib/slprod/people.csv".into() });
+        assert_eq!(specs[1].interval, std::time::Duration::from_secs(DEFAULT_JOB_INTERVAL_SECS));
+        for resource in ["accounts", "cadences", "cadence_memberships"] {
+            let text =
+                format!("[[jobs]]\nname = \"j\"\nkind = \"pull\"\nresource = \"{resource}\"\nsink = \"x.jsonl\"\n");
+            assert_eq!(parse(&text, path()).expect(resource).job_specs().len(), 1, "{resource}");
+        }
+    }
+
+    /// Each bad job names its key and the line of the offending value (or of its table, for a missing key).
+    #[test]
+    fn bad_jobs_name_the_key_and_the_line() {
+        let job = |body: &str| format!("environment = \"staging\"\n\n[[jobs]]\n{body}");
+        let cases: &[(&str, &str, usize, &str)] = &[
+            // (body, key, line, part of the message)
+            (
+                "name = \"a b\"\nkind = \"pull\"\nresource = \"people\"\nsink = \"s.jsonl\"\n",
+                "jobs[0].name",
+                4,
+                "letters, digits",
+            ),
+            ("name = \"a\"\nkind = \"pull\"\nresource = \"people\"\n", "jobs[0].sink", 3, "needs a sink"),
+            ("name = \"a\"\nkind = \"push\"\nresource = \"people\"\n", "jobs[0].source", 3, "needs a source"),
+            (
+                "name = \"a\"\nkind = \"push\"\nresource = \"accounts\"\nsource = \"p.csv\"\n",
+                "jobs[0].resource",
+                6,
+                "writes people",
+            ),
+            (
+                "name = \"a\"\nkind = \"pull\"\nresource = \"notes\"\nsink = \"s.jsonl\"\n",
+                "jobs[0].resource",
+                6,
+                "cadence_memberships",
+            ),
+            ("name = \"a\"\nkind = \"push\"\nresource = \"people\"\nsource = \"p.txt\"\n", "jobs[0].source", 7, ".csv"),
+            (
+                "name = \"a\"\nkind = \"pull\"\nresource = \"people\"\nsink = \"s\"\ninterval_secs = 0\n",
+                "jobs[0].interval_secs",
+                8,
+                "at least 1",
+            ),
+            (
+                "name = \"a\"\nkind = \"pull\"\nresource = \"people\"\nsink = \"s\"\nsoruce = \"x\"\n",
+                "jobs[0]",
+                8,
+                "soruce",
+            ),
+            ("name = \"a\"\nkind = \"sync\"\nresource = \"people\"\nsink = \"s\"\n", "jobs[0].kind", 5, "sync"),
+            (
+                "name = \"a\"\nkind = \"pull\"\nresource = \"people\"\nsink = \"s\"\n\n[[jobs]]\nname = \"b\"\nkind = \"pull\"\nresource = \"accounts\"\nsink = \"s\"\n",
+                "jobs[1].sink",
+                13,
+                "already used by the job on line 7",
+            ),
+            (
+                "name = \"a\"\nkind = \"pull\"\nresource = \"people\"\nsink = \"s\"\n\n[[jobs]]\nname = \"a\"\nkind = \"pull\"\nresource = \"accounts\"\nsink = \"t\"\n",
+                "jobs[1].name",
+                10,
+                "already used on line 4",
+            ),
+        ];
+        for (body, key, line, part) in cases {
+            let error = parse(&job(body), path()).expect_err(body);
+            let message = error.to_string();
+            assert!(message.contains(&format!("line {line}:")), "expected line {line} in {message:?}");
+            assert!(message.contains(key), "expected key {key} in {message:?}");
+            assert!(message.contains(part), "expected {part:?} in {message:?}");
+        }
     }
 
     proptest! {

@@ -60,11 +60,11 @@ pub enum Row {
 
 /// The rows of `input` in `format`, records at most `max_line` bytes. The outer error means the input cannot
 /// be read at all (no CSV header, no `email_address` column); an `Err` item means reading stopped there.
-pub fn rows<R: Read + 'static>(
+pub fn rows<R: Read + Send + 'static>(
     format: InputFormat,
     input: R,
     max_line: usize,
-) -> Result<Box<dyn Iterator<Item = Result<Row, String>>>, String> {
+) -> Result<Box<dyn Iterator<Item = Result<Row, String>> + Send>, String> {
     let max_line = max_line.max(1);
     Ok(match format {
         InputFormat::Jsonl => {
@@ -72,6 +72,36 @@ pub fn rows<R: Read + 'static>(
         }
         InputFormat::Csv => Box::new(CsvRows::new(RecordCapReader::new(input, max_line))?),
     })
+}
+
+/// The push jobs' reader of `slprod serve` (`[[jobs]] kind = "push"`): the same formats, guessed from the
+/// extension, and the same line limit as `slprod push`, so a job reads a file exactly as the command does.
+#[derive(Debug, Clone, Copy)]
+pub struct JobRowReader {
+    /// The longest line or record accepted, in bytes.
+    pub max_line: usize,
+}
+
+impl Default for JobRowReader {
+    fn default() -> Self {
+        Self { max_line: crate::limits::DEFAULT_MAX_LINE_BYTES }
+    }
+}
+
+impl salesloft_sync::jobs::RowReader for JobRowReader {
+    fn rows(&self, path: &std::path::Path) -> Result<salesloft_sync::jobs::SourceRows, String> {
+        use salesloft_sync::jobs::SourceRow;
+        let format = InputFormat::guess(path)
+            .ok_or_else(|| format!("cannot tell the format of {}: name it .csv or .jsonl", path.display()))?;
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let rows = rows(format, file, self.max_line)?.map(|row| {
+            row.map(|row| match row {
+                Row::Person { line, input } => SourceRow::Person { line, input },
+                Row::Bad { line, email, reason } => SourceRow::Bad { line, email, reason },
+            })
+        });
+        Ok(Box::new(rows))
+    }
 }
 
 struct JsonlRows<R> {
@@ -279,6 +309,28 @@ fn csv_row(names: &[String], record: &csv::StringRecord) -> Result<PersonInput, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The jobs' reader reads a file as `slprod push --from` does: format from the extension, bad rows kept
+    /// as such, line numbers of the file.
+    #[test]
+    fn the_job_reader_reads_csv_and_json_lines_by_extension() {
+        use salesloft_sync::jobs::{RowReader as _, SourceRow};
+        let dir = tempfile::tempdir().expect("dir");
+        let csv = dir.path().join("people.csv");
+        std::fs::write(&csv, "email_address,first_name\nada@example.com,Ada\n,Nobody\n").expect("write");
+        let rows: Vec<_> = JobRowReader::default().rows(&csv).expect("csv").collect::<Result<_, _>>().expect("rows");
+        assert!(matches!(&rows[0], SourceRow::Person { line: 2, input } if input.first_name.as_deref() == Some("Ada")));
+        // A row without an email reads fine; the upsert fails it on its own (the push does the same).
+        assert!(matches!(&rows[1], SourceRow::Person { line: 3, input } if input.email_address.is_none()));
+        let jsonl = dir.path().join("people.jsonl");
+        std::fs::write(&jsonl, "{\"email_address\": \"b@example.com\"}\n\n{oops\n").expect("write");
+        let rows: Vec<_> =
+            JobRowReader::default().rows(&jsonl).expect("jsonl").collect::<Result<_, _>>().expect("rows");
+        assert!(matches!(&rows[0], SourceRow::Person { line: 1, .. }), "{rows:?}");
+        assert!(matches!(&rows[1], SourceRow::Bad { line: 3, .. }), "{rows:?}");
+        let error = JobRowReader::default().rows(&dir.path().join("people.txt")).err().expect("no format");
+        assert!(error.contains(".csv or .jsonl"), "{error}");
+    }
     use proptest::prelude::*;
 
     /// One generated line and what the reader must make of it.
@@ -308,7 +360,7 @@ mod tests {
         format: InputFormat,
         bytes: Vec<u8>,
         max_line: usize,
-    ) -> Result<Box<dyn Iterator<Item = Result<Row, String>>>, String> {
+    ) -> Result<Box<dyn Iterator<Item = Result<Row, String>> + Send>, String> {
         rows(format, std::io::Cursor::new(bytes), max_line)
     }
 

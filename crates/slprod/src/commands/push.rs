@@ -207,7 +207,7 @@ async fn push(client: &Client, args: PushArgs, context: &Context) -> Result<Outc
 /// Reads every row of the input and hands the good ones to the pusher; an unreadable input stops it.
 async fn read_rows(
     format: InputFormat,
-    file: impl std::io::Read + 'static,
+    file: impl std::io::Read + Send + 'static,
     max_line: usize,
     pusher: &mut Pusher<'_>,
     report: &mut PushReport,

@@ -6,8 +6,10 @@
 //! webhook secrets take comma-separated lists, so a rotation runs with the old and the new value at once. The
 //! gateway refuses to start without an internal token or a webhook secret unless `--insecure-dev` is given.
 //! The team's rate budget (`[budget]`) is paced through the store, shared by every replica on it.
+//! The sync jobs of `[[jobs]]` run beside it ([`salesloft_sync::jobs`]), through the same client and budget.
 //! Once it accepts connections it prints one line on standard output, `listening on http://ADDR`; on a
-//! signal it stops accepting, finishes the requests in flight and exits 0.
+//! signal it stops accepting, finishes the requests in flight, stops the jobs at a safe point (releasing their
+//! leases) and exits 0.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use salesloft_gateway::{
     DEFAULT_HEALTH_CACHE, DEFAULT_WEBHOOK_MAX_BODY_BYTES, Gateway, GatewayConfig, Secrets, TeamBudget,
 };
 use salesloft_sync::StoreBudget;
+use salesloft_sync::jobs::{JobRunner, RunnerConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -184,6 +187,8 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
     let client = args.client(config, &store)?;
     gateway_config.metrics = Some(salesloft_gateway::metrics::install());
     gateway_config.team_budget = Some(args.team_budget(config));
+    let jobs = config.job_specs();
+    gateway_config.jobs = jobs.iter().map(|job| job.name.clone()).collect();
     let gateway = Gateway::new(client.pipeline().clone(), store.clone(), gateway_config)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -196,7 +201,37 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
         let _ = stdout.flush();
     }
     tracing::info!(%local, store = %store.url(), base_url = %client.pipeline().base_url(), "gateway serving");
-    let served = gateway.serve(listener, crate::signals::shutdown()).await;
+    // One stop signal for the gateway and the jobs: SIGINT/SIGTERM, or the gateway ending on its own.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+    let on_signal = stop.clone();
+    let signals = tokio::spawn(async move {
+        crate::signals::shutdown().await;
+        let _ = on_signal.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let runner = (!jobs.is_empty()).then(|| {
+        tracing::info!(jobs = jobs.len(), "running sync jobs");
+        let runner_config = RunnerConfig {
+            row_reader: Some(Arc::new(crate::input::JobRowReader::default())),
+            ..RunnerConfig::default()
+        };
+        // The gateway's own client: jobs spend the same (store-shared) team budget as proxied calls.
+        let runner = JobRunner::new(client.clone(), store.clone(), jobs, runner_config);
+        tokio::spawn(runner.run(until_stopped(stopped.clone())))
+    });
+    let served = gateway.serve(listener, until_stopped(stopped)).await;
+    // Runs in progress stop at a safe point (pull: page checkpointed; push: current row finished) and release their
+    // leases before the store closes.
+    let _ = stop.send(true);
+    if let Some(runner) = runner
+        && let Err(error) = runner.await
+    {
+        tracing::error!(%error, "the job runner ended abnormally");
+    }
+    signals.abort();
     store.close().await;
     served?;
     let result =
