@@ -90,6 +90,9 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// `slprod check` could not run some checks (exit 2), with the reasons.
+    #[error("{0}")]
+    Check(String),
     /// The async runtime could not start.
     #[error("could not start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -128,6 +131,7 @@ impl CliError {
             CliError::Gateway(_) => "gateway",
             CliError::Listen { .. } => "listen",
             CliError::Runtime(_) => "runtime",
+            CliError::Check(_) => "check",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! error through one [`output::Ui`], which maps it to the exit code ([`error::exit_code`]).
 
 mod atomic_file;
+mod check;
 mod commands;
 // Keys without a flag today (retry, breaker, budget, alerts, …) are parsed and validated now and read by the
 // commands to come (check, smoke, the rest of serve).
@@ -25,12 +26,12 @@ fn main() {
     adopt_legacy_simulator_file(&mut cli);
     let ui = output::Ui::new(cli.output);
     output::init_logging(&ui, cli.log_format, cli.verbose, cli.quiet);
-    let config = match config::load(cli.config.as_deref()) {
+    let (config, config_path) = match config::load(cli.config.as_deref()) {
         Ok(loaded) => {
             if let Some(path) = &loaded.path {
                 tracing::debug!(path = %path.display(), "read the configuration file");
             }
-            loaded.config
+            (loaded.config, loaded.path)
         }
         Err(error) => std::process::exit(ui.finish(&Err(error.into()))),
     };
@@ -38,7 +39,7 @@ fn main() {
         Ok(runtime) => runtime,
         Err(error) => std::process::exit(ui.finish(&Err(CliError::Runtime(error)))),
     };
-    let context = commands::Context { config, ui };
+    let context = commands::Context { config, config_path, ui };
     let result = runtime.block_on(commands::run(cli.command, &context));
     let code = context.ui.finish(&result);
     drop(runtime);

@@ -73,6 +73,8 @@ pub enum Command {
     Store(store::StoreCommandArgs),
     /// The webhook inbox: `export` writes every stored delivery as JSON lines.
     Inbox(inbox::InboxArgs),
+    /// The go-live checklist as 27 checks with evidence: static, live and fault drills (exit 1 when one fails).
+    Check(crate::check::CheckArgs),
     /// Does the declared volume fit the team's SalesLoft budget at its busiest minute? (exit 1 when not)
     Budget(budget::BudgetArgs),
     /// The rollback procedure: pause syncs and mutations, wait for /health, notify; then says what is left.
@@ -89,6 +91,8 @@ pub enum Command {
 pub struct Context {
     /// `slprod.toml`, or the defaults when there is none.
     pub config: Config,
+    /// The file `config` was read from; `None` when there is none.
+    pub config_path: Option<PathBuf>,
     /// Output format, colour and progress bars.
     pub ui: Ui,
 }
@@ -108,6 +112,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         Command::Store(args) => store::run(args, context).await,
         Command::Inbox(args) => inbox::run(args, context).await,
         Command::Budget(args) => budget::run(args, context),
+        Command::Check(args) => crate::check::run(args, context).await,
         Command::Smoke(args) => smoke::run(args, context).await,
         Command::Rollback(args) => rollback::run(args, context).await,
         Command::Completions(args) => completions::run(args),
