@@ -130,6 +130,7 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
             },
             "inbox": inbox.map(|c| json!({
                 "pending": c.pending, "processing": c.processing, "processed": c.processed, "dead": c.dead,
+                "stale": c.stale,
             })),
         }),
     )
