@@ -294,8 +294,8 @@ impl Inbox {
         }
     }
 
-    /// Claims the oldest available delivery whose resource has no earlier delivery still open, and counts an
-    /// attempt.
+    /// Claims the oldest (lowest id) available delivery whose resource has no earlier delivery still open, and
+    /// counts an attempt.
     ///
     /// Available: pending and due (a retry waits for its time), or `processing` with a lapsed claim
     /// (`visibility` after it was claimed). Ordered per resource ([`Delivery::resource_key`]): a delivery is

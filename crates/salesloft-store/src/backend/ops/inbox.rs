@@ -20,16 +20,19 @@ pub(crate) async fn claim<B: Backend>(
 ) -> Result<Option<Claimed>> {
     let now_us = micros(now);
     let mut tx = B::begin_write(pool).await?;
-    // The NOT EXISTS probe runs on webhook_inbox_open_resource (open rows only, by resource then id). An earlier
-    // row that is `processing` blocks too: it stays so until finished (or its claim lapses and it is retaken
-    // first, being the lowest open row of its resource).
+    // Oldest first by id, walking webhook_inbox_open (open rows only, in id order) and stopping at the first
+    // row that is due and not held back: no sort, and the NOT EXISTS probe (on webhook_inbox_open_resource)
+    // runs only for the rows walked. Ordering by (available_at, id), as schema 1 did, made both backends test
+    // every open row and sort them: 50 ms per claim at a 50 000 backlog on SQLite. An earlier row that is
+    // `processing` blocks too: it stays so until finished (or its claim lapses and it is retaken first, being
+    // the lowest open row of its resource).
     let row = sqlx::query(row_lock!(
         B,
         "UPDATE webhook_inbox SET state = 'processing', claimed_by = $1, available_at = $2, attempts = attempts + 1 \
          WHERE id = (SELECT i.id FROM webhook_inbox i WHERE i.state IN ('pending', 'processing') \
          AND i.available_at <= $3 AND (i.resource_key IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_inbox e \
          WHERE e.resource_key = i.resource_key AND e.id < i.id AND e.state IN ('pending', 'processing'))) \
-         ORDER BY i.available_at, i.id LIMIT 1",
+         ORDER BY i.id LIMIT 1",
         " FOR UPDATE SKIP LOCKED",
         ") RETURNING id, dedup_key, event_type, resource_id, resource_key, body, received_at, attempts"
     ))
