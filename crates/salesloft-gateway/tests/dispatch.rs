@@ -33,6 +33,7 @@ on_both_backends!(super;
     a_failing_subscriber_is_retried_with_backoff_until_it_answers,
     a_dead_delivery_unblocks_the_later_ones_of_its_resource,
     a_crash_between_sink_line_and_mark_and_a_torn_line_leave_one_line_each,
+    a_subscriber_answering_garbage_is_a_failed_attempt,
 );
 
 /// The subscriber's secret: `whsec_` + base64 of these bytes.
@@ -406,4 +407,38 @@ async fn a_crash_between_sink_line_and_mark_and_a_torn_line_leave_one_line_each(
     assert_eq!(ids[0], claimed.id);
     let counts = store.inbox().counts().await.expect("counts");
     assert_eq!(counts.processed, 2, "the in-doubt delivery is marked, without a second line");
+}
+
+async fn a_subscriber_answering_garbage_is_a_failed_attempt(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = StoreUrl::parse(&backend.store_url(dir.path())).expect("url");
+    // Not HTTP at all: reads the request, answers bytes that are not a status line, hangs up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let garbage_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, mut connections) = mpsc::unbounded_channel::<()>();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(b"\xff\xfe\x00garbage\r\n\r\n{not http").await;
+            let _ = socket.shutdown().await;
+            let _ = tx.send(());
+        }
+    });
+    let sub = subscriber(0).await;
+    let config = DispatchConfig {
+        subscribers: vec![Subscriber::new(&garbage_url, &secret()).expect("subscriber")],
+        max_attempts: 2,
+        ..dispatch(None, &sub)
+    };
+    let g = gateway(&url, &start_clock(), config).await;
+    g.deliver("person_updated", &person(1, 0)).await;
+    for _ in 0..2 {
+        tokio::time::timeout(Duration::from_secs(30), connections.recv()).await.expect("an attempt").expect("alive");
+    }
+    let store = g.stop().await;
+    let entry = &store.inbox().list(0, 10).await.expect("list")[0];
+    assert_eq!((entry.state.as_str(), entry.attempts), ("dead", 2), "{entry:?}");
+    assert!(entry.last_error.as_deref().is_some_and(|e| e.contains(&garbage_url)), "{entry:?}");
 }

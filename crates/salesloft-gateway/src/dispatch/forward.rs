@@ -69,7 +69,7 @@ impl SigningKey {
 }
 
 /// One internal subscriber (`[[webhooks.subscribers]]`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Subscriber {
     /// Where deliveries are POSTed.
     pub url: reqwest::Url,
@@ -77,14 +77,31 @@ pub struct Subscriber {
     pub key: SigningKey,
 }
 
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber").field("url", &self.shown_url()).field("key", &self.key).finish()
+    }
+}
+
 impl Subscriber {
     /// A subscriber at `url` signing with `secret` (`whsec_<base64>`).
     pub fn new(url: &str, secret: &str) -> Result<Self, GatewayError> {
-        let url = reqwest::Url::parse(url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| GatewayError::Config(format!("webhook subscriber URL {url:?} is not an http(s) URL")))?;
+        let url =
+            reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or_else(|| {
+                GatewayError::Config(
+                    "a webhook subscriber URL is not an http(s) URL (not repeated: it may hold a token)".into(),
+                )
+            })?;
         Ok(Self { url, key: SigningKey::parse(secret)? })
+    }
+
+    /// The URL as logs and errors show it: without credentials or query, either of which may hold a token.
+    pub fn shown_url(&self) -> String {
+        let mut shown = self.url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        shown.set_query(None);
+        shown.to_string()
     }
 }
 
@@ -125,11 +142,11 @@ pub(crate) async fn send(
         .body(body.to_vec())
         .send()
         .await
-        .map_err(|e| format!("{}: {}", subscriber.url, e.without_url()))?;
+        .map_err(|e| format!("{}: {}", subscriber.shown_url(), e.without_url()))?;
     let status = response.status();
     // The answer's body is not read: whatever a subscriber answers (garbage, a huge page) only its status counts.
     drop(response);
-    if status.is_success() { Ok(()) } else { Err(format!("{}: answered {status}", subscriber.url)) }
+    if status.is_success() { Ok(()) } else { Err(format!("{}: answered {status}", subscriber.shown_url())) }
 }
 
 #[cfg(test)]
@@ -155,6 +172,15 @@ mod tests {
             assert!(!secret.is_empty() && !error.contains("not base64!") || secret.is_empty(), "{error}");
         }
         assert!(format!("{:?}", SigningKey::parse("whsec_c2VjcmV0").expect("valid")).contains("REDACTED"));
+    }
+
+    #[test]
+    fn a_subscriber_url_is_shown_without_credentials_or_query() {
+        let subscriber = Subscriber::new("https://user:pw@hooks.internal/in?token=t0k", "whsec_c2VjcmV0").expect("ok");
+        assert_eq!(subscriber.shown_url(), "https://hooks.internal/in");
+        let debug = format!("{subscriber:?}");
+        assert!(!debug.contains("pw") && !debug.contains("t0k") && !debug.contains("c2VjcmV0"), "{debug}");
+        assert!(Subscriber::new("ftp://x", "whsec_c2VjcmV0").is_err());
     }
 
     #[test]

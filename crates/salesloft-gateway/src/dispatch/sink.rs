@@ -178,6 +178,10 @@ mod tests {
     use super::*;
 
     fn item(id: i64) -> InboxItem {
+        item_with(id, |n| format!(r#"{{"id":{n},"updated_at":"2026-01-01T00:00:00Z","name":"Ada"}}"#).into_bytes())
+    }
+
+    fn item_with(id: i64, body: impl Fn(i64) -> Vec<u8>) -> InboxItem {
         // InboxItem has a private field: build one the only way there is, through a store claim.
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(async {
@@ -187,11 +191,7 @@ mod tests {
                 .expect("store");
             let inbox = store.inbox();
             for n in 1..=id {
-                let body = format!(r#"{{"id":{n},"updated_at":"2026-01-01T00:00:00Z","name":"Ada"}}"#);
-                inbox
-                    .insert(salesloft_store::Delivery::new("person_updated", body.into_bytes()))
-                    .await
-                    .expect("insert");
+                inbox.insert(salesloft_store::Delivery::new("person_updated", body(n))).await.expect("insert");
             }
             let mut last = None;
             while let Some(claimed) = inbox.claim_next("t", std::time::Duration::from_secs(60)).await.expect("claim") {
@@ -223,6 +223,17 @@ mod tests {
         assert_eq!(got[0]["body"]["name"], "Ada");
         assert!(got[0]["dedup_key"].as_str().is_some_and(|k| k.starts_with("event:")));
         assert!(got[0]["received_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_kept_as_base64() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("sink.jsonl");
+        let mut sink = JsonlSink::open(&path).expect("open");
+        assert!(sink.append(&item_with(1, |_| b"\xff\xfe not json".to_vec())).expect("append"));
+        let got = lines(&path);
+        assert_eq!(got[0]["body"], serde_json::Value::Null);
+        assert_eq!(got[0]["body_base64"], "//4gbm90IGpzb24=");
     }
 
     #[test]
