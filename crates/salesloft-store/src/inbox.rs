@@ -308,9 +308,22 @@ impl Inbox {
     /// A delivery whose `updated_at` is older than the newest one already handed on for its resource is
     /// finished as `stale` in the same transaction and returned as [`Claimed::Stale`].
     pub async fn claim(&self, worker: &str, visibility: Duration) -> Result<Option<Claimed>> {
+        Ok(self.claim_batch(worker, visibility, 1).await?.pop())
+    }
+
+    /// Claims up to `max` deliveries as [`Inbox::claim`] would one at a time, in one transaction (one commit,
+    /// one fsync on SQLite, for the batch): oldest first, never two of one resource.
+    pub async fn claim_batch(&self, worker: &str, visibility: Duration, max: usize) -> Result<Vec<Claimed>> {
         let now = self.store.now();
         let claim = format!("{worker}/{}", uuid::Uuid::new_v4());
-        dispatch!(self.store, inbox::claim(&claim, visibility, now))
+        dispatch!(self.store, inbox::claim(&claim, visibility, now, max.max(1)))
+    }
+
+    /// [`Inbox::mark_processed`] for several claimed deliveries in one transaction; for each, in order, whether
+    /// it was marked (`false`: its claim lapsed and was taken over).
+    pub async fn mark_processed_batch(&self, items: &[InboxItem]) -> Result<Vec<bool>> {
+        let now = self.store.now();
+        dispatch!(self.store, inbox::finish_processed(items, now))
     }
 
     /// Marks a claimed delivery processed and, in the same transaction, records its `updated_at` as the

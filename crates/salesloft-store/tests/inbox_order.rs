@@ -17,6 +17,7 @@ salesloft_testkit::on_both_backends!(
     concurrent_claimers_never_hold_two_deliveries_of_one_resource,
     an_older_updated_at_is_recorded_stale_and_not_handed_on,
     lag_and_next_retry_follow_the_open_deliveries,
+    a_batch_claims_one_delivery_per_resource_and_is_marked_together,
 );
 
 const VIS: Duration = Duration::from_secs(60);
@@ -163,5 +164,32 @@ mod behaviours {
         let again = claim(t, "w").await.unwrap_or_else(|| panic!("expected the retry"));
         ok(inbox.mark_processed(&again).await, "processed");
         assert_eq!(ok(inbox.oldest_open_received_at().await, "lag"), None);
+    }
+
+    pub async fn a_batch_claims_one_delivery_per_resource_and_is_marked_together(t: &TestStore) {
+        let inbox = t.store.inbox();
+        for (id, seq) in [(1, 0), (1, 1), (2, 0), (3, 0), (2, 1), (3, 1)] {
+            ok(inbox.insert(person("person_updated", id, &format!("2026-01-01T00:00:0{seq}Z"))).await, "insert");
+        }
+        let ready = |batch: Vec<Claimed>| -> Vec<InboxItem> {
+            batch
+                .into_iter()
+                .map(|c| match c {
+                    Claimed::Ready(item) => item,
+                    other => panic!("expected ready deliveries, got {other:?}"),
+                })
+                .collect()
+        };
+        let first = ready(ok(inbox.claim_batch("w", VIS, 10).await, "batch"));
+        let keys: Vec<_> = first.iter().map(|i| i.resource_key.clone().unwrap_or_default()).collect();
+        assert_eq!(keys, ["person:1", "person:2", "person:3"], "one per resource, oldest first");
+        assert!(ok(inbox.claim_batch("w2", VIS, 10).await, "batch").is_empty(), "the rest wait for these");
+        assert_eq!(ok(inbox.mark_processed_batch(&first).await, "mark"), [true, true, true]);
+        let second = ready(ok(inbox.claim_batch("w", VIS, 2).await, "batch"));
+        assert_eq!(second.len(), 2, "at most max");
+        assert_eq!(ok(inbox.mark_processed_batch(&second).await, "mark again"), [true, true]);
+        assert_eq!(ok(inbox.mark_processed_batch(&second).await, "mark twice"), [false, false], "no longer claimed");
+        let counts = ok(inbox.counts().await, "counts");
+        assert_eq!((counts.processed, counts.pending), (5, 1));
     }
 }

@@ -6,20 +6,40 @@ use std::time::Duration;
 use sqlx::Pool;
 use time::OffsetDateTime;
 
-use crate::backend::{Arg as _, Backend, dur_micros, from_micros, micros, row_lock};
+use crate::backend::{Arg as _, Backend, WriteTx, dur_micros, from_micros, micros, row_lock};
 use crate::error::Result;
 use crate::inbox::{Claimed, InboxCounts, InboxEntry, InboxItem, Inserted, PreparedDelivery, body_updated_at};
 
-/// Claims the oldest available delivery whose resource has no earlier open delivery (see
-/// [`crate::inbox::Inbox::claim`]), finishing it as `stale` instead when it is older than what was handed on.
+/// Claims up to `max` deliveries in one transaction (see [`crate::inbox::Inbox::claim_batch`]): each is the
+/// oldest available one whose resource has no earlier open delivery — the ones claimed before it in this
+/// transaction included, so a batch never holds two of one resource — finished as `stale` instead when it is
+/// older than what was handed on.
 pub(crate) async fn claim<B: Backend>(
     pool: &Pool<B>,
     claim: &str,
     visibility: Duration,
     now: OffsetDateTime,
+    max: usize,
+) -> Result<Vec<Claimed>> {
+    let mut tx = B::begin_write(pool).await?;
+    let mut claimed = Vec::new();
+    while claimed.len() < max {
+        match claim_one(&mut tx, claim, visibility, now).await? {
+            Some(one) => claimed.push(one),
+            None => break,
+        }
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+async fn claim_one<B: Backend>(
+    tx: &mut WriteTx<B>,
+    claim: &str,
+    visibility: Duration,
+    now: OffsetDateTime,
 ) -> Result<Option<Claimed>> {
     let now_us = micros(now);
-    let mut tx = B::begin_write(pool).await?;
     // Oldest first by id, walking webhook_inbox_open (open rows only, in id order) and stopping at the first
     // row that is due and not held back: no sort, and the NOT EXISTS probe (on webhook_inbox_open_resource)
     // runs only for the rows walked. Ordering by (available_at, id), as schema 1 did, made both backends test
@@ -42,7 +62,6 @@ pub(crate) async fn claim<B: Backend>(
     .fetch_optional(tx.conn())
     .await?;
     let Some(row) = row else {
-        tx.commit().await?;
         return Ok(None);
     };
     let body: Vec<u8> = B::read(&row, "body")?;
@@ -89,7 +108,6 @@ pub(crate) async fn claim<B: Backend>(
         .execute(tx.conn())
         .await?;
     }
-    tx.commit().await?;
     Ok(Some(if stale { Claimed::Stale(item) } else { Claimed::Ready(item) }))
 }
 
@@ -104,6 +122,34 @@ pub(crate) async fn finish<B: Backend>(
     now: OffsetDateTime,
 ) -> Result<bool> {
     let mut tx = B::begin_write(pool).await?;
+    let done = finish_in(&mut tx, item, state, error, retry_at, now).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Marks every item processed in one transaction; for each, whether the claim was still ours.
+pub(crate) async fn finish_processed<B: Backend>(
+    pool: &Pool<B>,
+    items: &[InboxItem],
+    now: OffsetDateTime,
+) -> Result<Vec<bool>> {
+    let mut tx = B::begin_write(pool).await?;
+    let mut done = Vec::with_capacity(items.len());
+    for item in items {
+        done.push(finish_in(&mut tx, item, "processed", None, None, now).await?);
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+async fn finish_in<B: Backend>(
+    tx: &mut WriteTx<B>,
+    item: &InboxItem,
+    state: &str,
+    error: Option<&str>,
+    retry_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE webhook_inbox SET state = $1, last_error = $2, available_at = $3, finished_at = $4, \
          claimed_by = NULL WHERE id = $5 AND claimed_by = $6",
@@ -131,7 +177,6 @@ pub(crate) async fn finish<B: Backend>(
         .execute(tx.conn())
         .await?;
     }
-    tx.commit().await?;
     Ok(done == 1)
 }
 
