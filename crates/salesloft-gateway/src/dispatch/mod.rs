@@ -1,8 +1,12 @@
 //! The dispatcher: hands each stored webhook delivery to the handlers (issue 9).
 //!
-//! Workers claim deliveries from the store's inbox ([`salesloft_store::Inbox::claim`]) and hand each to every
-//! configured handler — POST to each [`forward::Subscriber`] (Standard Webhooks signed), then one line in the
-//! [`sink::JsonlSink`] — and mark it processed once all succeeded. The guarantees, and what gives them:
+//! Workers claim deliveries from the store's inbox in batches ([`salesloft_store::Inbox::claim_batch`]: one
+//! transaction, at most one delivery per resource) and hand each to every configured handler — POST to each
+//! [`forward::Subscriber`] (Standard Webhooks signed; the deliveries of a batch concurrently), then one line in
+//! the [`sink::JsonlSink`] (one fsync per batch) — and mark the ones all handlers took processed in one
+//! transaction. Batches keep the cost per delivery of the store's commits and the sink's fsync small: one
+//! delivery per transaction would cap dispatch at the disk's fsync rate while intake runs at 10 000/s. The
+//! guarantees, and what gives them:
 //!
 //! - **In order per resource.** The store never lets a delivery be claimed while an earlier one of the same
 //!   resource (`{type}:{id}`, [`salesloft_store::resource_type`]) is pending or processing, for every worker
@@ -13,8 +17,9 @@
 //!   handed on for its resource is finished as `stale` by the claim: recorded and counted, never handed on.
 //! - **Attempts counted, then a dead letter.** A failure is retried after an exponential backoff
 //!   ([`Backoff`]); the `max_attempts`-th failure makes it dead.
-//! - **Exactly once into the sink.** See [`sink`]: "append, fsync, mark processed" runs under the sink's
-//!   lock, so only the file's last line can be unmarked after a crash, and it is recognised on restart.
+//! - **Exactly once into the sink.** See [`sink`]: "append a batch, fsync, mark the batch processed" runs
+//!   under the sink's lock, so only the last batch's lines can be unmarked after a crash, and they are
+//!   recognised on restart.
 //! - **At least once to subscribers, with a stable `webhook-id`** so they deduplicate (the Standard Webhooks
 //!   contract): a retry sends to every subscriber again, as a crash between a POST and the mark would.
 //!
@@ -37,7 +42,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use salesloft_store::{Claimed, InboxItem, Store, StoreError};
+use salesloft_store::{Claimed, InboxItem, Store};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
@@ -102,6 +107,8 @@ pub struct DispatchConfig {
     pub subscribers: Vec<Subscriber>,
     /// Concurrent workers in this process.
     pub workers: usize,
+    /// Most deliveries a worker claims and hands on together (at most [`sink::MAX_BATCH`]).
+    pub batch: usize,
     /// Attempts before a delivery is dead (`webhooks.max_attempts`).
     pub max_attempts: u32,
     /// Wait between attempts.
@@ -122,6 +129,7 @@ impl Default for DispatchConfig {
             sink: None,
             subscribers: Vec::new(),
             workers: 2,
+            batch: 32,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             backoff: Backoff::default(),
             visibility: Duration::from_secs(300),
@@ -141,6 +149,9 @@ impl DispatchConfig {
     pub(crate) fn validate(&self) -> Result<(), GatewayError> {
         if self.enabled() && (self.workers == 0 || self.max_attempts == 0) {
             return Err(GatewayError::Config("webhook dispatch needs at least one worker and one attempt".into()));
+        }
+        if self.enabled() && !(1..=sink::MAX_BATCH).contains(&self.batch) {
+            return Err(GatewayError::Config(format!("the dispatch batch must be 1 to {}", sink::MAX_BATCH)));
         }
         if self.enabled() && self.visibility <= self.forward_timeout {
             return Err(GatewayError::Config(
@@ -230,18 +241,27 @@ async fn work(context: Arc<Context>, worker: String, mut stop: watch::Receiver<b
     let clock = context.store.options().clock.clone();
     while !*stop.borrow() {
         wake.borrow_and_update();
-        match inbox.claim(&worker, context.config.visibility).await {
-            Ok(Some(Claimed::Ready(item))) => {
-                handle(&context, item).await;
+        match inbox.claim_batch(&worker, context.config.visibility, context.config.batch).await {
+            Ok(claimed) if !claimed.is_empty() => {
+                let mut ready = Vec::with_capacity(claimed.len());
+                for claimed in claimed {
+                    match claimed {
+                        Claimed::Ready(item) => ready.push(item),
+                        Claimed::Stale(item) => {
+                            metrics::counter!(WEBHOOK_DISPATCH_TOTAL, "outcome" => "stale").increment(1);
+                            tracing::info!(
+                                id = item.id,
+                                event = item.event_type,
+                                "webhook delivery stale: not handed on"
+                            );
+                        }
+                    }
+                }
+                handle(&context, ready).await;
                 context.wake.notify();
                 continue;
             }
-            Ok(Some(Claimed::Stale(item))) => {
-                metrics::counter!(WEBHOOK_DISPATCH_TOTAL, "outcome" => "stale").increment(1);
-                tracing::info!(id = item.id, event = item.event_type, "webhook delivery stale: not handed on");
-                continue;
-            }
-            Ok(None) => {}
+            Ok(_) => {}
             Err(error) => tracing::warn!(%error, "webhook dispatch cannot claim; waiting"),
         }
         // Nothing to claim now: wait for the next retry (on the store's clock), a wake-up, or the idle poll.
@@ -258,43 +278,57 @@ async fn work(context: Arc<Context>, worker: String, mut stop: watch::Receiver<b
     }
 }
 
-/// Hands one claimed delivery to every handler and records the outcome.
-async fn handle(context: &Context, item: InboxItem) {
-    let inbox = context.store.inbox();
-    if let Err(error) = forward_all(context, &item).await {
-        fail(context, &item, &error).await;
+/// Hands a batch of claimed deliveries (distinct resources) to every handler and records each outcome.
+async fn handle(context: &Context, items: Vec<InboxItem>) {
+    if items.is_empty() {
         return;
     }
+    let results = futures::future::join_all(items.iter().map(|item| forward_all(context, item))).await;
+    let mut handed = Vec::with_capacity(items.len());
+    for (item, result) in items.into_iter().zip(results) {
+        match result {
+            Ok(()) => handed.push(item),
+            Err(error) => fail(context, &item, &error).await,
+        }
+    }
+    if handed.is_empty() {
+        return;
+    }
+    let inbox = context.store.inbox();
     let Some(sink) = &context.sink else {
-        finish(&inbox, &item).await;
+        finish(&inbox, &handed).await;
         return;
     };
-    // Append, fsync and mark under the sink's lock: only the last line can be unmarked (see `sink`).
-    let mut guard = sink.clone().lock_owned().await;
-    let (returned, written) = {
-        let line_item = item.clone();
-        match tokio::task::spawn_blocking(move || {
-            let written = guard.append(&line_item);
-            (guard, written)
-        })
-        .await
-        {
-            Ok(done) => done,
-            Err(error) => {
-                fail(context, &item, &format!("sink task failed: {error}")).await;
-                return;
+    // Append, fsync and mark under the sink's lock: only the last batch can be unmarked (see `sink`).
+    let guard = sink.clone().lock_owned().await;
+    let lines = handed.clone();
+    let (mut guard, written) = match tokio::task::spawn_blocking(move || {
+        let mut guard = guard;
+        let written = guard.append_batch(&lines);
+        (guard, written)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(error) => {
+            for item in &handed {
+                fail(context, item, &format!("sink task failed: {error}")).await;
             }
+            return;
         }
     };
-    guard = returned;
     if let Err(error) = written {
-        let path = guard.path().display().to_string();
+        let why = format!("sink {}: {error}", guard.path().display());
         drop(guard);
-        fail(context, &item, &format!("sink {path}: {error}")).await;
+        for item in &handed {
+            fail(context, item, &why).await;
+        }
         return;
     }
-    if finish(&inbox, &item).await {
-        guard.settled(item.id);
+    for (item, marked) in handed.iter().zip(finish(&inbox, &handed).await) {
+        if marked {
+            guard.settled(item.id);
+        }
     }
 }
 
@@ -311,22 +345,25 @@ async fn forward_all(context: &Context, item: &InboxItem) -> Result<(), String> 
     if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
 }
 
-/// Marks `item` processed, retrying while the store is unreachable (nothing else can proceed meanwhile, and
-/// giving up would leave a sink line unmarked behind later ones); `false` when the claim was lost.
-async fn finish(inbox: &salesloft_store::Inbox, item: &InboxItem) -> bool {
+/// Marks `items` processed in one transaction, retrying while the store is unreachable (nothing else can
+/// proceed meanwhile, and giving up would leave sink lines unmarked behind later ones); for each, whether it
+/// was marked (`false`: its claim lapsed and another worker took it over).
+async fn finish(inbox: &salesloft_store::Inbox, items: &[InboxItem]) -> Vec<bool> {
     let mut pause = Duration::from_millis(50);
     loop {
-        match inbox.mark_processed(item).await {
-            Ok(()) => {
-                metrics::counter!(WEBHOOK_DISPATCH_TOTAL, "outcome" => "handed_on").increment(1);
-                return true;
-            }
-            Err(error @ StoreError::LeaseLost { .. }) => {
-                tracing::warn!(%error, id = item.id, "webhook delivery handed on after its claim lapsed");
-                return false;
+        match inbox.mark_processed_batch(items).await {
+            Ok(marked) => {
+                for (item, marked) in items.iter().zip(&marked) {
+                    if *marked {
+                        metrics::counter!(WEBHOOK_DISPATCH_TOTAL, "outcome" => "handed_on").increment(1);
+                    } else {
+                        tracing::warn!(id = item.id, "webhook delivery handed on after its claim lapsed");
+                    }
+                }
+                return marked;
             }
             Err(error) => {
-                tracing::warn!(%error, id = item.id, "cannot mark a webhook delivery processed; retrying");
+                tracing::warn!(%error, batch = items.len(), "cannot mark webhook deliveries processed; retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }

@@ -5,18 +5,21 @@
 //! the receiver keeps those as dead letters, so only a row written behind the gateway's back — is written as
 //! `body: null` with `body_base64`.
 //!
-//! Exactly once, with the dispatcher's help: it appends a line, fsyncs, and marks the delivery processed in
-//! the store while holding the sink ([`super::Dispatcher`] serializes "append + fsync + mark" on it). So at
-//! any moment at most one line of the file — the last one — belongs to a delivery not yet marked processed,
-//! and a crash between the fsync and the mark leaves exactly that line in doubt. [`JsonlSink::open`] therefore
-//! reads only the last line and remembers its inbox id; when that delivery comes round again it is marked
-//! without a second line. Ids whose mark failed in this process (a lapsed claim) are remembered the same way.
+//! Exactly once, with the dispatcher's help: it appends a batch of lines, fsyncs once, and marks the batch
+//! processed in the store while holding the sink (the dispatcher serializes "append + fsync + mark" on it,
+//! and retries the mark until the store answers). So at any moment only the lines of the last batch — at most
+//! [`MAX_BATCH`] — can belong to deliveries not yet marked processed, and a crash between the fsync and the
+//! mark leaves exactly those in doubt. [`JsonlSink::open`] therefore reads back only the last [`MAX_BATCH`]
+//! lines (a bounded scan, whatever the file's size) and remembers their inbox ids and dedup keys; when one of
+//! those deliveries comes round again it is marked without a second line. Deliveries whose mark failed in
+//! this process (a lapsed claim) are remembered the same way. The dedup key is compared too, so a sink file
+//! kept across a new store (whose ids start again at 1) never swallows a different delivery.
 //!
 //! A crash in the middle of a write leaves a torn last line (no final newline, or bytes that are not a JSON
 //! line); `open` truncates the file back to the end of the last complete line before anything is appended, so
 //! a torn line never runs into the next one.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -25,23 +28,26 @@ use base64::Engine as _;
 use salesloft_store::InboxItem;
 use serde_json::json;
 
-/// How far back [`JsonlSink::open`] reads at a time while looking for the start of the last line.
+/// How far back [`JsonlSink::open`] reads at a time while looking for the start of a line.
 const TAIL_CHUNK: u64 = 64 * 1024;
+
+/// The most deliveries one [`JsonlSink::append_batch`] may write, and so the lines `open` reads back.
+pub const MAX_BATCH: usize = 1024;
 
 /// An open JSONL sink file.
 #[derive(Debug)]
 pub struct JsonlSink {
     path: PathBuf,
     file: File,
-    /// Inbox ids that have a line in the file but may not be marked processed yet.
-    in_doubt: HashSet<i64>,
+    /// Inbox id → dedup key of lines in the file whose delivery may not be marked processed yet.
+    in_doubt: HashMap<i64, String>,
     /// Bytes cut off a torn tail when the file was opened.
     repaired: u64,
 }
 
 impl JsonlSink {
     /// Opens (creating, mode 0600: the bodies are personal data) the sink at `path`, repairs a torn tail and
-    /// remembers the last line's inbox id as in doubt.
+    /// remembers the last [`MAX_BATCH`] lines as in doubt.
     pub fn open(path: &Path) -> std::io::Result<Self> {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true);
@@ -52,25 +58,25 @@ impl JsonlSink {
         }
         let mut file = options.open(path)?;
         let len = file.metadata()?.len();
-        let mut in_doubt = HashSet::new();
+        let mut in_doubt = HashMap::new();
         // The end of the last complete line; everything after it is torn.
         let mut end = last_newline_end(&mut file, len)?;
-        loop {
-            let start = if end == 0 { 0 } else { last_newline_end(&mut file, end - 1)? };
-            if start == end {
-                break;
-            }
-            let mut line = vec![0; usize::try_from(end - start).unwrap_or(0)];
+        let mut pos = end;
+        while pos > 0 && in_doubt.len() < MAX_BATCH {
+            let start = last_newline_end(&mut file, pos - 1)?;
+            let mut line = vec![0; usize::try_from(pos - start).unwrap_or(0)];
             file.seek(SeekFrom::Start(start))?;
             file.read_exact(&mut line)?;
-            match line_inbox_id(&line) {
-                Some(id) => {
-                    in_doubt.insert(id);
-                    break;
+            match line_key(&line) {
+                Some((id, key)) => {
+                    in_doubt.insert(id, key);
                 }
-                // Newline-terminated but not one of our lines (a crash can leave zero-filled blocks): torn too.
-                None => end = start,
+                // Newline-terminated but not one of our lines, after the last good one (a crash can leave
+                // zero-filled blocks): torn too.
+                None if in_doubt.is_empty() => end = start,
+                None => {}
             }
+            pos = start;
         }
         let repaired = len - end;
         if repaired > 0 {
@@ -93,27 +99,51 @@ impl JsonlSink {
     }
 
     /// Appends `item`'s line and fsyncs, unless a line for it is already in the file (then nothing is written
-    /// and `Ok(false)` comes back). The caller marks the delivery processed next, then calls
-    /// [`JsonlSink::settled`].
+    /// and `Ok(false)` comes back). See [`JsonlSink::append_batch`].
     pub fn append(&mut self, item: &InboxItem) -> std::io::Result<bool> {
-        if self.in_doubt.contains(&item.id) {
-            return Ok(false);
-        }
-        let mut line = serde_json::to_vec(&line(item)).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        self.in_doubt.insert(item.id);
-        if let Err(error) = self.file.write_all(&line).and_then(|()| self.file.sync_data()) {
-            // Part of the line may be in the file: cut it off so the next line starts clean.
-            self.in_doubt.remove(&item.id);
-            self.truncate_to_last_line();
-            return Err(error);
-        }
-        Ok(true)
+        self.append_batch(std::slice::from_ref(item)).map(|written| written == 1)
     }
 
-    /// `item` is marked processed: its line is no longer in doubt.
+    /// Appends a line for each item that has none in the file yet, then fsyncs once; returns how many lines
+    /// were written. The caller marks the deliveries processed next, then calls [`JsonlSink::settled`]. On an
+    /// error nothing of the batch is left in the file.
+    pub fn append_batch(&mut self, items: &[InboxItem]) -> std::io::Result<usize> {
+        let mut lines = Vec::new();
+        let mut added = Vec::new();
+        for item in items.iter().take(MAX_BATCH) {
+            if self.in_doubt.get(&item.id).is_some_and(|key| *key == item.dedup_key) {
+                continue;
+            }
+            serde_json::to_writer(&mut lines, &line(item)).map_err(std::io::Error::other)?;
+            lines.push(b'\n');
+            added.push(item);
+        }
+        if added.is_empty() {
+            return Ok(0);
+        }
+        let start = self.file.stream_position()?;
+        if let Err(error) = self.file.write_all(&lines).and_then(|()| self.file.sync_data()) {
+            // Part of the batch may be in the file: cut it off so the next line starts clean.
+            self.truncate_to(start);
+            return Err(error);
+        }
+        for item in &added {
+            self.in_doubt.insert(item.id, item.dedup_key.clone());
+        }
+        Ok(added.len())
+    }
+
+    /// `id` is marked processed: its line is no longer in doubt.
     pub fn settled(&mut self, id: i64) {
         self.in_doubt.remove(&id);
+    }
+
+    fn truncate_to(&mut self, end: u64) {
+        let cut = self.file.set_len(end).and_then(|()| self.file.seek(SeekFrom::Start(end)));
+        if let Err(error) = cut {
+            tracing::error!(%error, path = %self.path.display(), "webhook sink: cannot cut a partial batch");
+            self.truncate_to_last_line();
+        }
     }
 
     fn truncate_to_last_line(&mut self) {
@@ -147,13 +177,14 @@ fn line(item: &InboxItem) -> serde_json::Value {
     line
 }
 
-/// The `inbox_id` of a complete line, if it is one of ours.
-fn line_inbox_id(line: &[u8]) -> Option<i64> {
+/// The `inbox_id` and `dedup_key` of a complete line, if it is one of ours.
+fn line_key(line: &[u8]) -> Option<(i64, String)> {
     #[derive(serde::Deserialize)]
-    struct Id {
+    struct Key {
         inbox_id: i64,
+        dedup_key: String,
     }
-    serde_json::from_slice::<Id>(line).ok().map(|id| id.inbox_id)
+    serde_json::from_slice::<Key>(line).ok().map(|key| (key.inbox_id, key.dedup_key))
 }
 
 /// The offset just after the last `\n` in the first `before` bytes of `file` (0 when there is none).
@@ -273,6 +304,22 @@ mod tests {
         assert_eq!(sink.repaired_bytes(), 5);
         assert!(!sink.append(&item(1)).expect("append"), "line 1 is the last good one, in doubt: not repeated");
         assert_eq!(lines(&path).len(), 1);
+    }
+
+    #[test]
+    fn the_lines_of_the_last_batch_are_not_written_again_but_another_store_s_ids_are() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("sink.jsonl");
+        let mut sink = JsonlSink::open(&path).expect("open");
+        let (one, two, three) = (item(1), item(2), item(3));
+        assert_eq!(sink.append_batch(&[one.clone(), two.clone()]).expect("batch"), 2);
+        drop(sink); // crash before the batch's mark
+        let mut sink = JsonlSink::open(&path).expect("reopen");
+        assert_eq!(sink.append_batch(&[one, two, three]).expect("batch"), 1, "only the third is new");
+        // A new store counts from 1 again: same id, another delivery.
+        let other = item_with(1, |_| br#"{"id":77,"updated_at":"2026-02-02T00:00:00Z"}"#.to_vec());
+        assert!(sink.append(&other).expect("append"), "a different dedup key is a different delivery");
+        assert_eq!(lines(&path).len(), 4);
     }
 
     #[test]
