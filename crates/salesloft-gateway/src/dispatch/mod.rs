@@ -107,7 +107,7 @@ pub struct DispatchConfig {
     pub subscribers: Vec<Subscriber>,
     /// Concurrent workers in this process.
     pub workers: usize,
-    /// Most deliveries a worker claims and hands on together (at most [`sink::MAX_BATCH`]).
+    /// Most deliveries a worker claims and hands on together (`workers × batch` at most [`sink::MAX_BATCH`]).
     pub batch: usize,
     /// Attempts before a delivery is dead (`webhooks.max_attempts`).
     pub max_attempts: u32,
@@ -150,8 +150,13 @@ impl DispatchConfig {
         if self.enabled() && (self.workers == 0 || self.max_attempts == 0) {
             return Err(GatewayError::Config("webhook dispatch needs at least one worker and one attempt".into()));
         }
-        if self.enabled() && !(1..=sink::MAX_BATCH).contains(&self.batch) {
-            return Err(GatewayError::Config(format!("the dispatch batch must be 1 to {}", sink::MAX_BATCH)));
+        // After a crash, or a stop while the store is down, each worker may leave its last batch in the sink
+        // unmarked; the sink reads back MAX_BATCH lines on open, so all of them must fit.
+        if self.enabled() && (self.batch == 0 || self.workers.saturating_mul(self.batch) > sink::MAX_BATCH) {
+            return Err(GatewayError::Config(format!(
+                "webhook dispatch: workers × batch must be 1 to {} (the sink lines read back on start)",
+                sink::MAX_BATCH
+            )));
         }
         if self.enabled() && self.visibility <= self.forward_timeout {
             return Err(GatewayError::Config(
@@ -257,7 +262,7 @@ async fn work(context: Arc<Context>, worker: String, mut stop: watch::Receiver<b
                         }
                     }
                 }
-                handle(&context, ready).await;
+                handle(&context, ready, &stop).await;
                 context.wake.notify();
                 continue;
             }
@@ -279,7 +284,7 @@ async fn work(context: Arc<Context>, worker: String, mut stop: watch::Receiver<b
 }
 
 /// Hands a batch of claimed deliveries (distinct resources) to every handler and records each outcome.
-async fn handle(context: &Context, items: Vec<InboxItem>) {
+async fn handle(context: &Context, items: Vec<InboxItem>, stop: &watch::Receiver<bool>) {
     if items.is_empty() {
         return;
     }
@@ -296,7 +301,7 @@ async fn handle(context: &Context, items: Vec<InboxItem>) {
     }
     let inbox = context.store.inbox();
     let Some(sink) = &context.sink else {
-        finish(&inbox, &handed).await;
+        finish(&inbox, &handed, stop).await;
         return;
     };
     // Append, fsync and mark under the sink's lock: only the last batch can be unmarked (see `sink`).
@@ -325,7 +330,7 @@ async fn handle(context: &Context, items: Vec<InboxItem>) {
         }
         return;
     }
-    for (item, marked) in handed.iter().zip(finish(&inbox, &handed).await) {
+    for (item, marked) in handed.iter().zip(finish(&inbox, &handed, stop).await) {
         if marked {
             guard.settled(item.id);
         }
@@ -346,9 +351,10 @@ async fn forward_all(context: &Context, item: &InboxItem) -> Result<(), String> 
 }
 
 /// Marks `items` processed in one transaction, retrying while the store is unreachable (nothing else can
-/// proceed meanwhile, and giving up would leave sink lines unmarked behind later ones); for each, whether it
-/// was marked (`false`: its claim lapsed and another worker took it over).
-async fn finish(inbox: &salesloft_store::Inbox, items: &[InboxItem]) -> Vec<bool> {
+/// proceed meanwhile, and giving up would leave sink lines unmarked behind later ones) until a stop: then the
+/// batch stays claimed, its sink lines are the file's last and are recognised on restart. For each item,
+/// whether it was marked (`false`: its claim lapsed and another worker took it over, or the stop came first).
+async fn finish(inbox: &salesloft_store::Inbox, items: &[InboxItem], stop: &watch::Receiver<bool>) -> Vec<bool> {
     let mut pause = Duration::from_millis(50);
     loop {
         match inbox.mark_processed_batch(items).await {
@@ -361,6 +367,10 @@ async fn finish(inbox: &salesloft_store::Inbox, items: &[InboxItem]) -> Vec<bool
                     }
                 }
                 return marked;
+            }
+            Err(error) if *stop.borrow() => {
+                tracing::error!(%error, batch = items.len(), "stopping with webhook deliveries handed on but unmarked");
+                return vec![false; items.len()];
             }
             Err(error) => {
                 tracing::warn!(%error, batch = items.len(), "cannot mark webhook deliveries processed; retrying");

@@ -7,9 +7,10 @@
 //!
 //! Exactly once, with the dispatcher's help: it appends a batch of lines, fsyncs once, and marks the batch
 //! processed in the store while holding the sink (the dispatcher serializes "append + fsync + mark" on it,
-//! and retries the mark until the store answers). So at any moment only the lines of the last batch — at most
-//! [`MAX_BATCH`] — can belong to deliveries not yet marked processed, and a crash between the fsync and the
-//! mark leaves exactly those in doubt. [`JsonlSink::open`] therefore reads back only the last [`MAX_BATCH`]
+//! and retries the mark until the store answers or it is stopped). So at any moment only the lines of each
+//! worker's last batch — at most [`MAX_BATCH`] lines in all, which the dispatcher's configuration enforces —
+//! can belong to deliveries not yet marked processed, and a crash between the fsync and the mark leaves
+//! exactly those in doubt. [`JsonlSink::open`] therefore reads back only the last [`MAX_BATCH`]
 //! lines (a bounded scan, whatever the file's size) and remembers their inbox ids and dedup keys; when one of
 //! those deliveries comes round again it is marked without a second line. Deliveries whose mark failed in
 //! this process (a lapsed claim) are remembered the same way. The dedup key is compared too, so a sink file
@@ -31,7 +32,8 @@ use serde_json::json;
 /// How far back [`JsonlSink::open`] reads at a time while looking for the start of a line.
 const TAIL_CHUNK: u64 = 64 * 1024;
 
-/// The most deliveries one [`JsonlSink::append_batch`] may write, and so the lines `open` reads back.
+/// The lines [`JsonlSink::open`] reads back as in doubt, and so the most deliveries one
+/// [`JsonlSink::append_batch`] writes and all workers' batches together may hold.
 pub const MAX_BATCH: usize = 1024;
 
 /// An open JSONL sink file.
