@@ -321,6 +321,7 @@ async fn a_stale_update_is_recorded_and_not_handed_on(backend: Backend) {
     let counts = store.inbox().counts().await.expect("counts");
     assert_eq!((counts.processed, counts.stale), (2, 1));
     assert_eq!(admin["inbox"]["stale"], 1, "/admin/status shows it: {admin}");
+    assert!(admin["inbox"]["lag_secs"].as_i64().is_some(), "/admin/status shows the lag: {admin}");
     let entries = store.inbox().list(0, 10).await.expect("list");
     assert_eq!(entries.iter().map(|e| e.state.as_str()).collect::<Vec<_>>(), ["processed", "stale", "processed"]);
 }

@@ -59,6 +59,19 @@ impl JsonlSink {
             options.mode(0o600);
         }
         let mut file = options.open(path)?;
+        // One writer per file: the exactly-once argument above holds for one process's batches. Another
+        // gateway (or a second `slprod serve` by mistake) on the same file is refused, not interleaved. The
+        // lock goes with the file handle, so a crashed process never leaves it held.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    "another process is writing this sink file (use one file per gateway)",
+                ));
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(error),
+        }
         let len = file.metadata()?.len();
         let mut in_doubt = HashMap::new();
         // The end of the last complete line; everything after it is torn.
@@ -322,6 +335,17 @@ mod tests {
         let other = item_with(1, |_| br#"{"id":77,"updated_at":"2026-02-02T00:00:00Z"}"#.to_vec());
         assert!(sink.append(&other).expect("append"), "a different dedup key is a different delivery");
         assert_eq!(lines(&path).len(), 4);
+    }
+
+    #[test]
+    fn a_second_writer_on_the_same_file_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("sink.jsonl");
+        let first = JsonlSink::open(&path).expect("open");
+        let error = JsonlSink::open(&path).expect_err("a second writer");
+        assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
+        drop(first);
+        JsonlSink::open(&path).expect("free again once the first is closed");
     }
 
     #[test]
