@@ -11,7 +11,11 @@
 //! - **In order per resource.** The store never lets a delivery be claimed while an earlier one of the same
 //!   resource (`{type}:{id}`, [`salesloft_store::resource_type`]) is pending or processing, for every worker
 //!   of every replica. So a failing delivery holds back the later deliveries of its resource until it is
-//!   processed or dead (a dead letter unblocks them); other resources flow on.
+//!   processed or dead (a dead letter unblocks them); other resources flow on. "Earlier" is arrival order
+//!   (inbox id). Two replicas storing deliveries of one resource at the same instant may commit the higher
+//!   id first, so it can be handed on before the lower one is visible; SalesLoft gives such deliveries no
+//!   order of their own (no event id or timestamp: FACTS.md §6.2), and the stale rule below still drops an
+//!   older `updated_at` that comes second.
 //! - **Stale updates dropped.** SalesLoft retries failed deliveries (FACTS.md §6.2) and sends the bare resource
 //!   with its `updated_at`, so an old state can arrive after a newer one. A delivery older than the newest
 //!   handed on for its resource is finished as `stale` by the claim: recorded and counted, never handed on.
