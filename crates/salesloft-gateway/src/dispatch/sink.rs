@@ -123,9 +123,16 @@ impl JsonlSink {
     /// were written. The caller marks the deliveries processed next, then calls [`JsonlSink::settled`]. On an
     /// error nothing of the batch is left in the file.
     pub fn append_batch(&mut self, items: &[InboxItem]) -> std::io::Result<usize> {
+        if items.len() > MAX_BATCH {
+            // More would not all be read back after a crash; refuse rather than write fewer lines than asked.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("a sink batch holds at most {MAX_BATCH} deliveries"),
+            ));
+        }
         let mut lines = Vec::new();
         let mut added = Vec::new();
-        for item in items.iter().take(MAX_BATCH) {
+        for item in items {
             if self.in_doubt.get(&item.id).is_some_and(|key| *key == item.dedup_key) {
                 continue;
             }
