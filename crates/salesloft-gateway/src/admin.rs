@@ -84,7 +84,7 @@ pub(crate) async fn resume(State(shared): State<Arc<Shared>>, headers: HeaderMap
     }
 }
 
-/// `GET /admin/status`: pause switch, breaker, this replica's budget estimate, inbox counts, version.
+/// `GET /admin/status`: pause switch, breaker, this replica's budget estimate, inbox counts and lag, version.
 pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Some(refused) = refuse_unless_admin(&shared, &headers) {
         return refused;
@@ -97,6 +97,9 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
         }
     };
     let inbox = shared.store.inbox().counts().await.ok();
+    // The dispatcher's lag: how long the oldest delivery not yet handed on has waited.
+    let oldest_open = shared.store.inbox().oldest_open_received_at().await.ok().flatten();
+    let lag_secs = oldest_open.map_or(0, |at| (shared.store.now() - at).whole_seconds().max(0));
     let team_budget = match &shared.config.team_budget {
         Some(team) => match shared.store.budget().current(&team.team, team.window).await {
             Ok((window_start, spent)) => json!({
@@ -141,6 +144,7 @@ pub(crate) async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap
             "jobs": jobs,
             "inbox": inbox.map(|c| json!({
                 "pending": c.pending, "processing": c.processing, "processed": c.processed, "dead": c.dead,
+                "stale": c.stale, "lag_secs": lag_secs,
             })),
         }),
     )

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `/v2/...` (any method) | internal callers, `Authorization: Bearer <internal token>` | [`proxy`] |
 //! | `POST /api/people/upsert`, `POST /api/cadence_memberships` (`Idempotency-Key`) | internal callers | [`api`] |
-//! | `POST /webhooks/salesloft` | SalesLoft, `x-salesloft-signature` | [`webhooks`] |
+//! | `POST /webhooks/salesloft` | SalesLoft, `x-salesloft-signature` | [`webhooks`]; handed on by [`dispatch`] |
 //! | `GET /health`, `GET /ready`, `GET /live` | monitoring, load balancers, liveness probes | [`health`] |
 //! | `GET /metrics` | Prometheus | [`metrics`] |
 //! | `POST /admin/pause`, `POST /admin/resume`, `GET /admin/status` | operators, `Bearer <admin token>` | [`admin`] |
@@ -43,6 +43,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod dispatch;
 mod error;
 pub mod health;
 pub mod metrics;
@@ -65,6 +66,7 @@ use salesloft_store::{InboxWriter, Store, WriterConfig};
 use tokio::net::TcpListener;
 
 pub use auth::Secrets;
+pub use dispatch::{Backoff, DispatchConfig, Subscriber};
 pub use error::GatewayError;
 pub use health::HealthCache;
 
@@ -106,6 +108,8 @@ pub struct GatewayConfig {
     /// Names of the sync jobs `slprod serve` runs beside the gateway (`[[jobs]]`); `/admin/status` shows each
     /// one's last run, as recorded in the store by whichever replica ran it.
     pub jobs: Vec<String>,
+    /// Handing stored webhook deliveries on (`[webhooks]` sink and subscribers); off when it names none.
+    pub dispatch: DispatchConfig,
 }
 
 /// Where the team's shared rate budget lives in the store, for `/admin/status`.
@@ -134,6 +138,7 @@ impl Default for GatewayConfig {
             inbox_writer: WriterConfig::default(),
             team_budget: None,
             jobs: Vec::new(),
+            dispatch: DispatchConfig::default(),
         }
     }
 }
@@ -162,7 +167,7 @@ impl GatewayConfig {
         if self.webhook_max_body_bytes == 0 || self.proxy_max_body_bytes == 0 {
             return Err(GatewayError::Config("body limits must be positive".into()));
         }
-        Ok(())
+        self.dispatch.validate()
     }
 }
 
@@ -176,6 +181,8 @@ pub(crate) struct Shared {
     pub(crate) health: HealthCache,
     /// True while serving and not draining (`GET /ready`).
     pub(crate) ready: AtomicBool,
+    /// Wakes the dispatcher's idle workers when a delivery is stored.
+    pub(crate) wake: dispatch::Wake,
 }
 
 /// A gateway ready to serve. Cheap to clone.
@@ -197,7 +204,8 @@ impl Gateway {
         metrics::describe();
         let inbox = InboxWriter::spawn(store.clone(), config.inbox_writer);
         let health = HealthCache::new(config.health_cache, config.clock.clone());
-        let shared = Shared { pipeline, store, inbox, config, health, ready: AtomicBool::new(false) };
+        let shared =
+            Shared { pipeline, store, inbox, config, health, ready: AtomicBool::new(false), wake: Default::default() };
         Ok(Self { shared: Arc::new(shared) })
     }
 
@@ -231,12 +239,19 @@ impl Gateway {
 
     /// Serves on `listener` until `shutdown` completes, then drains: `/ready` turns 503, no new connection is
     /// accepted, requests in flight finish (every webhook answered 2xx is already committed by the inbox
-    /// writer), and it returns.
+    /// writer, so the writer has nothing left to flush), then the webhook dispatcher ([`dispatch`], when
+    /// configured) stops claiming, finishes the deliveries in hand with their sink lines fsynced, and it
+    /// returns.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), GatewayError> {
+        let dispatcher = dispatch::Dispatcher::start(
+            self.shared.store.clone(),
+            self.shared.config.dispatch.clone(),
+            self.shared.wake.clone(),
+        )?;
         let shared = self.shared.clone();
         let draining = async move {
             shutdown.await;
@@ -247,6 +262,9 @@ impl Gateway {
         self.shared.ready.store(true, Ordering::SeqCst);
         let result = axum::serve(listener, app).with_graceful_shutdown(draining).await;
         self.shared.ready.store(false, Ordering::SeqCst);
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.stop().await;
+        }
         result.map_err(GatewayError::Serve)
     }
 }

@@ -34,9 +34,17 @@ pub const PAUSED_REFUSALS_TOTAL: &str = "gateway_paused_refusals_total";
 pub const AUDIT_FAILURES_TOTAL: &str = "gateway_audit_failures_total";
 /// 1 while the store's pause switch is on, 0 when off (read at each scrape; absent if the store is down).
 pub const PAUSED: &str = "gateway_paused";
-/// Webhook deliveries in the store's inbox by `state` (`pending`, `processing`, `processed`, `dead`), read at
-/// each scrape: the whole store's, so every replica reports the same figures.
+/// Webhook deliveries in the store's inbox by `state` (`pending`, `processing`, `processed`, `dead`, `stale`),
+/// read at each scrape: the whole store's, so every replica reports the same figures.
 pub const INBOX_DELIVERIES: &str = "gateway_inbox_deliveries";
+/// Webhook deliveries the dispatcher finished an attempt of, by `outcome`: `handed_on` (every handler took
+/// it), `failed` (to be retried), `dead` (gave up after `max_attempts`), `stale` (older than what was handed
+/// on for its resource; not handed on).
+pub const WEBHOOK_DISPATCH_TOTAL: &str = "gateway_webhook_dispatch_total";
+/// Webhook deliveries not yet handed on (pending or processing), the whole store's.
+pub const INBOX_DEPTH: &str = "gateway_inbox_depth";
+/// Age in seconds of the oldest webhook delivery not yet handed on (0 when none): the dispatcher's lag.
+pub const INBOX_LAG_SECONDS: &str = "gateway_inbox_lag_seconds";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -79,6 +87,9 @@ pub fn describe() {
     metrics::describe_counter!(AUDIT_FAILURES_TOTAL, "Audit records that could not be written");
     metrics::describe_gauge!(PAUSED, "1 while the pause switch is on");
     metrics::describe_gauge!(INBOX_DELIVERIES, "Webhook deliveries in the inbox, by state");
+    metrics::describe_counter!(WEBHOOK_DISPATCH_TOTAL, "Webhook delivery attempts the dispatcher finished, by outcome");
+    metrics::describe_gauge!(INBOX_DEPTH, "Webhook deliveries not yet handed on");
+    metrics::describe_gauge!(INBOX_LAG_SECONDS, "Age of the oldest webhook delivery not yet handed on, in seconds");
 }
 
 /// Counts every answer by route pattern and status (middleware).
@@ -120,8 +131,10 @@ async fn record_store_gauges(shared: &Shared) {
             ("processing", counts.processing),
             ("processed", counts.processed),
             ("dead", counts.dead),
+            ("stale", counts.stale),
         ] {
             metrics::gauge!(INBOX_DELIVERIES, "state" => state).set(n as f64);
         }
     }
+    crate::dispatch::record_inbox_gauges(&shared.store).await;
 }

@@ -69,6 +69,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap
     match shared.inbox.submit(delivery).await {
         Ok(Inserted::New(id)) => {
             metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "new").increment(1);
+            shared.wake.notify();
             respond::json(StatusCode::OK, json!({"stored": true, "duplicate": false, "id": id}))
         }
         Ok(Inserted::Duplicate) => {

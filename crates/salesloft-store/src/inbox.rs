@@ -38,6 +38,7 @@ pub(crate) struct PreparedDelivery {
     pub dedup_key: String,
     pub event_type: String,
     pub resource_id: Option<String>,
+    pub resource_key: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -109,9 +110,57 @@ impl Delivery {
         Some((id, updated_at))
     }
 
+    /// `{type}:{id}` ([`resource_type`] of the event, the body's `id`), or `None` when the body names no id:
+    /// deliveries of one key are handed on in arrival order, deliveries without one in any order.
+    pub fn resource_key(&self) -> Option<String> {
+        self.resource_id().map(|id| resource_key(&self.event_type, &id))
+    }
+
     pub(crate) fn prepare(self) -> PreparedDelivery {
         let (dedup_key, resource_id) = self.key_parts();
-        PreparedDelivery { dedup_key, resource_id, event_type: self.event_type, body: self.body }
+        let resource_key = resource_id.as_deref().map(|id| resource_key(&self.event_type, id));
+        PreparedDelivery { dedup_key, resource_id, resource_key, event_type: self.event_type, body: self.body }
+    }
+}
+
+/// The verbs SalesLoft ends its event names with (FACTS.md §6.3): `_created`, `_updated`, `_deleted`,
+/// `task_completed`, `meeting_booked`, `bulk_job_completed`.
+const EVENT_VERBS: [&str; 5] = ["_created", "_updated", "_deleted", "_completed", "_booked"];
+
+/// The resource type an event is about, for per-resource ordering (FACTS.md §6.3): the event name without its
+/// last `_verb` (`person_updated` → `person`, `cadence_membership_created` → `cadence_membership`,
+/// `meeting_booked` → `meeting`, `task_completed` → `task`, `bulk_job_completed` → `bulk_job`).
+/// `email_with_body_and_subject_updated` is the same email as `email_updated`, so it is an `email`. An event
+/// without a known verb (`link_swap`, anything SalesLoft adds later) is its own type: ordering it with another
+/// type by mistake would also compare `updated_at` across different records and drop one as stale, while
+/// keeping it apart costs nothing but ordering it never needed.
+///
+/// The schema-2 migration backfills open rows with the same rule written in SQL; keep the two in step.
+pub fn resource_type(event_type: &str) -> &str {
+    if event_type == "email_with_body_and_subject_updated" {
+        return "email";
+    }
+    EVENT_VERBS.iter().find_map(|verb| event_type.strip_suffix(verb)).unwrap_or(event_type)
+}
+
+fn resource_key(event_type: &str, id: &str) -> String {
+    format!("{}:{id}", resource_type(event_type))
+}
+
+/// The body's `updated_at` as an instant (RFC 3339 with any offset, as SalesLoft sends it: FACTS.md §6.2
+/// `"2025-11-20T07:21:16.193200-05:00"`), or `None` when the body is not an object or has no parseable one.
+pub(crate) fn body_updated_at(body: &[u8]) -> Option<OffsetDateTime> {
+    #[derive(serde::Deserialize)]
+    struct Fields {
+        updated_at: Option<serde_json::Value>,
+    }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let fields: Fields = serde_json::from_slice(body).ok()?;
+    match fields.updated_at? {
+        serde_json::Value::String(s) => OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok(),
+        _ => None,
     }
 }
 
@@ -135,13 +184,27 @@ pub struct InboxItem {
     pub event_type: String,
     /// Resource id, when the body had one.
     pub resource_id: Option<String>,
+    /// `{type}:{id}` ([`Delivery::resource_key`]): what the delivery is ordered by.
+    pub resource_key: Option<String>,
     /// Raw body.
     pub body: Vec<u8>,
     /// When it was stored.
     pub received_at: OffsetDateTime,
+    /// The body's `updated_at` as an instant, when it had a readable one.
+    pub updated_at: Option<OffsetDateTime>,
     /// Processing attempts including this one.
     pub attempts: i64,
     pub(crate) claim: String,
+}
+
+/// What [`Inbox::claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// A delivery to hand on; finish it with [`Inbox::mark_processed`] or [`Inbox::mark_failed`].
+    Ready(InboxItem),
+    /// A delivery whose `updated_at` is older than the last one handed on for its resource: already finished
+    /// as `stale` in the claim's transaction (recorded, counted, exported), never to be handed on.
+    Stale(InboxItem),
 }
 
 /// Counts by processing state.
@@ -155,6 +218,8 @@ pub struct InboxCounts {
     pub processed: i64,
     /// Gave up.
     pub dead: i64,
+    /// Older than what was already handed on for the resource: recorded, not handed on.
+    pub stale: i64,
 }
 
 /// One stored delivery as `slprod inbox export` writes it: what arrived and where it stands, without the body.
@@ -171,7 +236,7 @@ pub struct InboxEntry {
     /// When it was stored.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
-    /// `pending`, `processing`, `processed` or `dead`.
+    /// `pending`, `processing`, `processed`, `dead` or `stale`.
     pub state: String,
     /// Processing attempts so far.
     pub attempts: i64,
@@ -217,18 +282,70 @@ impl Inbox {
     }
 
     /// Claims the oldest delivery that is pending, due for a retry, or whose previous claim lapsed
-    /// (`visibility` after it was claimed). Counts an attempt.
+    /// (`visibility` after it was claimed), and counts an attempt; a stale one met on the way is finished as
+    /// such and skipped ([`Inbox::claim`] reports them).
     pub async fn claim_next(&self, worker: &str, visibility: Duration) -> Result<Option<InboxItem>> {
-        let now = self.store.now();
-        let claim = format!("{worker}/{}", uuid::Uuid::new_v4());
-        dispatch!(self.store, inbox::claim(&claim, visibility, now))
+        loop {
+            match self.claim(worker, visibility).await? {
+                None => return Ok(None),
+                Some(Claimed::Ready(item)) => return Ok(Some(item)),
+                Some(Claimed::Stale(_)) => continue,
+            }
+        }
     }
 
-    /// Marks a claimed delivery processed; [`StoreError::LeaseLost`] if the claim lapsed and was taken over.
+    /// Claims the oldest (lowest id) available delivery whose resource has no earlier delivery still open, and
+    /// counts an attempt.
+    ///
+    /// Available: pending and due (a retry waits for its time), or `processing` with a lapsed claim
+    /// (`visibility` after it was claimed). Ordered per resource ([`Delivery::resource_key`]): a delivery is
+    /// not claimed while an earlier one (lower id) of the same resource is pending — even waiting for a retry
+    /// — or processing, so a failing delivery holds back the later ones of its resource until it is processed
+    /// or dead. On PostgreSQL, rows other workers hold are skipped (`SKIP LOCKED`); a row only ever moves from
+    /// open to finished, so an earlier open row seen by the claim's snapshot is still open and two claimers
+    /// never take two deliveries of one resource (tested with concurrent claimers).
+    ///
+    /// A delivery whose `updated_at` is older than the newest one already handed on for its resource is
+    /// finished as `stale` in the same transaction and returned as [`Claimed::Stale`].
+    pub async fn claim(&self, worker: &str, visibility: Duration) -> Result<Option<Claimed>> {
+        Ok(self.claim_batch(worker, visibility, 1).await?.pop())
+    }
+
+    /// Claims up to `max` deliveries as [`Inbox::claim`] would one at a time, in one transaction (one commit,
+    /// one fsync on SQLite, for the batch): oldest first, never two of one resource.
+    pub async fn claim_batch(&self, worker: &str, visibility: Duration, max: usize) -> Result<Vec<Claimed>> {
+        let now = self.store.now();
+        let claim = format!("{worker}/{}", uuid::Uuid::new_v4());
+        dispatch!(self.store, inbox::claim(&claim, visibility, now, max.max(1)))
+    }
+
+    /// [`Inbox::mark_processed`] for several claimed deliveries in one transaction; for each, in order, whether
+    /// it was marked (`false`: its claim lapsed and was taken over).
+    pub async fn mark_processed_batch(&self, items: &[InboxItem]) -> Result<Vec<bool>> {
+        let now = self.store.now();
+        dispatch!(self.store, inbox::finish_processed(items, now))
+    }
+
+    /// Marks a claimed delivery processed and, in the same transaction, records its `updated_at` as the
+    /// newest handed on for its resource (when newer than what was recorded); [`StoreError::LeaseLost`] if
+    /// the claim lapsed and was taken over.
     pub async fn mark_processed(&self, item: &InboxItem) -> Result<()> {
         let now = self.store.now();
         let done: bool = dispatch!(self.store, inbox::finish(item, "processed", None, None, now))?;
         lost_if_not(done, item)
+    }
+
+    /// When the oldest delivery not yet handed on (pending or processing) was received: the inbox's lag is
+    /// now minus this. `None` when nothing is open.
+    pub async fn oldest_open_received_at(&self) -> Result<Option<OffsetDateTime>> {
+        dispatch!(self.store, inbox::oldest_open())
+    }
+
+    /// The earliest time after now at which a pending delivery becomes due (a scheduled retry), if any: how
+    /// long a dispatcher with nothing to claim may wait.
+    pub async fn next_retry_at(&self) -> Result<Option<OffsetDateTime>> {
+        let now = self.store.now();
+        dispatch!(self.store, inbox::next_due(now))
     }
 
     /// Records a failed attempt: retried at `retry_at`, or given up (`dead`) when `None`.
@@ -374,5 +491,38 @@ mod tests {
         let a = Delivery::new("a", b"same".to_vec()).dedup_key();
         let b = Delivery::new("b", b"same".to_vec()).dedup_key();
         assert_ne!(a, b, "the event type is part of the hashed key");
+    }
+
+    #[test]
+    fn resource_type_strips_the_last_verb() {
+        for (event, want) in [
+            ("person_updated", "person"),
+            ("person_deleted", "person"),
+            ("cadence_membership_created", "cadence_membership"),
+            ("call_data_record_updated", "call_data_record"),
+            ("email_with_body_and_subject_updated", "email"),
+            ("email_updated", "email"),
+            ("meeting_booked", "meeting"),
+            ("task_completed", "task"),
+            ("bulk_job_completed", "bulk_job"),
+            ("link_swap", "link_swap"),
+            ("conversation_recording_created", "conversation_recording"),
+            ("unknown", "unknown"),
+        ] {
+            assert_eq!(resource_type(event), want, "{event}");
+        }
+        let d = Delivery::new("person_updated", br#"{"id":12,"updated_at":"t"}"#.to_vec());
+        assert_eq!(d.resource_key().as_deref(), Some("person:12"));
+        assert_eq!(Delivery::new("person_updated", br#"{"updated_at":"t"}"#.to_vec()).resource_key(), None);
+    }
+
+    #[test]
+    fn updated_at_is_an_instant_with_its_offset() {
+        let a = body_updated_at(br#"{"updated_at":"2025-11-20T07:21:16.193200-05:00"}"#);
+        let b = body_updated_at(br#"{"updated_at":"2025-11-20T12:21:16.1932Z"}"#);
+        assert!(a.is_some() && a == b, "{a:?} {b:?}");
+        for body in [&br#"{"updated_at":"yesterday"}"#[..], br#"{"updated_at":5}"#, b"\xff\xfe", b"[]"] {
+            assert_eq!(body_updated_at(body), None, "{body:?}");
+        }
     }
 }

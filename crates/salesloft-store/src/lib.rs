@@ -94,7 +94,9 @@ pub use budget::{Budget, Spend};
 pub use checkpoints::Checkpoints;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, StoreError};
-pub use inbox::{Delivery, Inbox, InboxCounts, InboxEntry, InboxItem, InboxWriter, Inserted, WriterConfig};
+pub use inbox::{
+    Claimed, Delivery, Inbox, InboxCounts, InboxEntry, InboxItem, InboxWriter, Inserted, WriterConfig, resource_type,
+};
 pub use ledger::{Begin, BeginOptions, Lease, Ledger, LedgerRecord, Phase};
 pub use locks::{LockGuard, LockInfo, Locks};
 pub use pause::{Pause, PauseInfo};

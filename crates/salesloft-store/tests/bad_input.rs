@@ -58,7 +58,7 @@ async fn sqlite_a_store_from_a_newer_build_is_refused() {
     t.store.close().await;
     t.raw("PRAGMA user_version = 99").await;
     let error = open_err(&t.url, options(&t.clock)).await;
-    assert!(matches!(error, StoreError::SchemaTooNew { found: 99, supported: 1 }), "got {error:?}");
+    assert!(matches!(error, StoreError::SchemaTooNew { found: 99, supported: 2 }), "got {error:?}");
 }
 
 #[tokio::test]

@@ -272,6 +272,22 @@ pub struct WebhooksConfig {
     pub max_body_bytes: Option<u64>,
     /// Days a finished delivery is kept.
     pub retention_days: Option<u32>,
+    /// JSONL file every delivery handed on is appended to, once (`slprod serve --webhook-sink`).
+    pub sink: Option<std::path::PathBuf>,
+    /// Attempts to hand a delivery on before it is a dead letter (default 8).
+    pub max_attempts: Option<u32>,
+    /// Internal subscribers deliveries are forwarded to, signed as Standard Webhooks.
+    pub subscribers: Option<Vec<SubscriberConfig>>,
+}
+
+/// `[[webhooks.subscribers]]`: an internal HTTP endpoint that receives every delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberConfig {
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// Where its Standard Webhooks signing secret (`whsec_<base64>`) lives.
+    pub secret_ref: SecretRef,
 }
 
 /// `[gateway]`.
@@ -542,6 +558,12 @@ secret_refs = ["env:SLPROD_WEBHOOK_SECRET"]
 development_secret_sha256 = "abc"
 max_body_bytes = 1048576
 retention_days = 7
+sink = "/var/lib/slprod/webhooks.jsonl"
+max_attempts = 8
+
+[[webhooks.subscribers]]
+url = "http://crm-sync.internal/hooks/salesloft"
+secret_ref = "env:SLPROD_SUBSCRIBER_SECRET"
 
 [gateway]
 listen = "127.0.0.1:8080"
@@ -582,6 +604,10 @@ notify_url_ref = "env:SLPROD_ROLLBACK_NOTIFY_URL"
         assert_eq!(config.budget.cost_per_minute, Some(600));
         assert_eq!(config.store.url.as_deref(), Some("sqlite://slprod.sqlite"));
         assert_eq!(config.webhooks.secret_refs.as_ref().map(Vec::len), Some(1));
+        assert_eq!(config.webhooks.max_attempts, Some(8));
+        let subscribers = config.webhooks.subscribers.as_deref().unwrap_or_default();
+        assert_eq!(subscribers.len(), 1);
+        assert_eq!(subscribers[0].secret_ref, SecretRef::Env("SLPROD_SUBSCRIBER_SECRET".into()));
         assert_eq!(config.rollback.notify_url_ref, Some(SecretRef::Env("SLPROD_ROLLBACK_NOTIFY_URL".into())));
     }
 

@@ -173,7 +173,7 @@ pub(crate) enum Db {
 }
 
 /// Current schema version (both backends share the numbering).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of salesloft-prod SQLite files: ASCII "SLPD". Lets `file(1)` and our open check tell
 /// our databases from others (https://www.sqlite.org/pragma.html#pragma_application_id).

@@ -32,7 +32,10 @@ impl Backend for sqlx::Postgres {
     }
 }
 
-const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str); 2] = [
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_inbox_dispatch.sql")),
+];
 
 /// Advisory lock key serializing migrations of one database ("slprod" in ASCII).
 const MIGRATION_LOCK: i64 = 0x736c_7072_6f64;
@@ -146,13 +149,15 @@ pub(crate) async fn inbox_insert_batch(
     let types: Vec<&str> = batch.iter().map(|d| d.event_type.as_str()).collect();
     let ids: Vec<Option<&str>> = batch.iter().map(|d| d.resource_id.as_deref()).collect();
     let bodies: Vec<&[u8]> = batch.iter().map(|d| d.body.as_slice()).collect();
+    let resources: Vec<Option<&str>> = batch.iter().map(|d| d.resource_key.as_deref()).collect();
     // One statement per batch (a round trip per row would cap a loopback server at ~20k rows/s). DO NOTHING
     // tolerates duplicates within the batch: only the first occurrence is inserted.
     let rows = sqlx::query(
         "INSERT INTO webhook_inbox (dedup_key, event_type, resource_id, body, received_at, state, attempts, \
-         available_at) \
-         SELECT d.k, d.t, d.r, d.b, $5, 'pending', 0, $5 \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS d(k, t, r, b, n) \
+         available_at, resource_key) \
+         SELECT d.k, d.t, d.r, d.b, $5, 'pending', 0, $5, d.rk \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bytea[], $6::text[]) \
+         WITH ORDINALITY AS d(k, t, r, b, rk, n) \
          ORDER BY d.n ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
     )
     .bind(&keys)
@@ -160,6 +165,7 @@ pub(crate) async fn inbox_insert_batch(
     .bind(&ids)
     .bind(&bodies)
     .bind(micros(now))
+    .bind(&resources)
     .fetch_all(pool)
     .await?;
     let mut new_ids = std::collections::HashMap::with_capacity(rows.len());

@@ -50,7 +50,10 @@ fn write_gate(path: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     gates.entry(path.to_path_buf()).or_default().clone()
 }
 
-const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str); 2] = [
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_inbox_dispatch.sql")),
+];
 
 /// Opens (creating if missing) and migrates the database, retrying while another process holds it busy.
 ///
@@ -206,7 +209,7 @@ pub(crate) async fn check_integrity(pool: &sqlx::SqlitePool) -> Result<()> {
 }
 
 /// Rows per multi-row INSERT, largest first; a batch is cut greedily into these so that only four statement
-/// texts exist and all stay in sqlx's per-connection prepared-statement cache. 6 parameters a row keeps the
+/// texts exist and all stay in sqlx's per-connection prepared-statement cache. 7 parameters a row keeps the
 /// largest under SQLite's 32 766-parameter limit. Parameters are anonymous `?`: for numbered `$N` ones sqlx
 /// looks each name up with `sqlite3_bind_parameter_name`, a linear scan, which made binding quadratic (13 % of
 /// the benchmark's CPU at 256 rows).
@@ -218,10 +221,11 @@ fn insert_sql(rows: usize) -> &'static str {
         CHUNKS
             .iter()
             .map(|&n| {
-                let values: Vec<String> = (0..n).map(|_| "(?, ?, ?, ?, ?, 'pending', 0, ?)".to_owned()).collect();
+                let values: Vec<String> =
+                    (0..n).map(|_| "(?, ?, ?, ?, ?, 'pending', 0, ?, ?)".to_owned()).collect();
                 format!(
                     "INSERT INTO webhook_inbox (dedup_key, event_type, resource_id, body, received_at, state, \
-                     attempts, available_at) VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
+                     attempts, available_at, resource_key) VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
                     values.join(", ")
                 )
             })
@@ -252,7 +256,8 @@ pub(crate) async fn inbox_insert_batch(
                 .bind(&d.resource_id)
                 .bind(&d.body)
                 .bind(now_us)
-                .bind(now_us);
+                .bind(now_us)
+                .bind(&d.resource_key);
         }
         // DO NOTHING skips a row whose key exists, including one inserted earlier in this batch.
         for row in query.fetch_all(tx.conn()).await? {

@@ -7,6 +7,9 @@
 //! gateway refuses to start without an internal token or a webhook secret unless `--insecure-dev` is given.
 //! The team's rate budget (`[budget]`) is paced through the store, shared by every replica on it.
 //! The sync jobs of `[[jobs]]` run beside it ([`salesloft_sync::jobs`]), through the same client and budget.
+//! Stored webhook deliveries are handed on (`--webhook-sink`, `[webhooks]` `sink`, `max_attempts` and
+//! `[[webhooks.subscribers]]`; salesloft_gateway::dispatch) in order per resource; a stop finishes the
+//! delivery in hand and flushes the sink before exiting.
 //! Once it accepts connections it prints one line on standard output, `listening on http://ADDR`; on a
 //! signal it stops accepting, finishes the requests in flight, stops the jobs at a safe point (releasing their
 //! leases) and exits 0.
@@ -18,8 +21,10 @@ use std::time::Duration;
 use clap::Args;
 use salesloft_client::Client;
 use salesloft_client::transport::RateBudgetConfig;
+use salesloft_gateway::dispatch::DEFAULT_MAX_ATTEMPTS;
 use salesloft_gateway::{
-    DEFAULT_HEALTH_CACHE, DEFAULT_WEBHOOK_MAX_BODY_BYTES, Gateway, GatewayConfig, Secrets, TeamBudget,
+    DEFAULT_HEALTH_CACHE, DEFAULT_WEBHOOK_MAX_BODY_BYTES, DispatchConfig, Gateway, GatewayConfig, Secrets, Subscriber,
+    TeamBudget,
 };
 use salesloft_sync::StoreBudget;
 use salesloft_sync::jobs::{JobRunner, RunnerConfig};
@@ -30,6 +35,9 @@ use super::Context;
 use crate::config::{Config, ConfigError, SecretRef};
 use crate::connect::{ConnectArgs, StoreArgs};
 use crate::error::{CliError, Outcome, Status};
+
+/// The environment variable holding `--webhook-subscriber`'s signing secret.
+pub const SUBSCRIBER_SECRET_ENV: &str = "SLPROD_WEBHOOK_SUBSCRIBER_SECRET";
 
 /// The default listen address (`gateway.listen`).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -67,6 +75,13 @@ pub struct ServeArgs {
     /// only (a laptop in front of `slprod sim`).
     #[arg(long)]
     pub insecure_dev: bool,
+    /// Append every webhook delivery handed on to this JSONL file, exactly once [default: webhooks.sink].
+    #[arg(long, env = "SLPROD_WEBHOOK_SINK", value_name = "FILE.jsonl")]
+    pub webhook_sink: Option<std::path::PathBuf>,
+    /// Forward every webhook delivery to this internal URL, signed as Standard Webhooks with the
+    /// `whsec_…` secret in SLPROD_WEBHOOK_SUBSCRIBER_SECRET (in addition to webhooks.subscribers).
+    #[arg(long, env = "SLPROD_WEBHOOK_SUBSCRIBER", value_name = "URL")]
+    pub webhook_subscriber: Option<String>,
 }
 
 /// A flag or environment value (comma-separated), else the file's references (each may hold a list too).
@@ -111,7 +126,35 @@ impl ServeArgs {
             insecure_dev: self.insecure_dev,
             webhook_max_body_bytes,
             health_cache: config.gateway.health_cache_secs.map_or(DEFAULT_HEALTH_CACHE, Duration::from_secs),
+            dispatch: self.dispatch_config(config)?,
             ..GatewayConfig::default()
+        })
+    }
+
+    /// Where webhook deliveries are handed on: `--webhook-sink` or `webhooks.sink`, `webhooks.max_attempts`,
+    /// every `[[webhooks.subscribers]]` and `--webhook-subscriber`. Secrets resolve like every `*_ref`.
+    pub fn dispatch_config(&self, config: &Config) -> Result<DispatchConfig, CliError> {
+        let mut subscribers = Vec::new();
+        for (n, subscriber) in config.webhooks.subscribers.iter().flatten().enumerate() {
+            let key = format!("webhooks.subscribers[{n}].secret_ref");
+            let secret = subscriber.secret_ref.resolve().map_err(|message| ConfigError::Secret { key, message })?;
+            subscribers.push(Subscriber::new(&subscriber.url, secret.expose_secret())?);
+        }
+        if let Some(url) = &self.webhook_subscriber {
+            let secret = std::env::var(SUBSCRIBER_SECRET_ENV).map_err(|_| {
+                CliError::Input(format!("--webhook-subscriber needs its whsec_ secret in {SUBSCRIBER_SECRET_ENV}"))
+            })?;
+            subscribers.push(Subscriber::new(url, &secret)?);
+        }
+        let max_attempts = config.webhooks.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        if max_attempts == 0 {
+            return Err(CliError::Input("webhooks.max_attempts must be at least 1".into()));
+        }
+        Ok(DispatchConfig {
+            sink: self.webhook_sink.clone().or_else(|| config.webhooks.sink.clone()),
+            subscribers,
+            max_attempts,
+            ..DispatchConfig::default()
         })
     }
 
@@ -279,6 +322,29 @@ mod tests {
         assert!(from_flags.insecure_dev);
         assert_eq!(flagged.listen(&config).expect("listen").port(), 1234);
         assert!(!format!("{flagged:?}").contains("a, b ,c"), "Debug shows no token");
+    }
+
+    #[test]
+    fn webhook_dispatch_comes_from_the_flag_and_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let secret_file = dir.path().join("whsec");
+        std::fs::write(&secret_file, "whsec_c2VjcmV0LWtleS1ieXRlcw==\n").expect("write");
+        let mut config = Config::default();
+        assert!(!args(&[]).dispatch_config(&config).expect("dispatch").enabled(), "off unless configured");
+        config.webhooks.sink = Some(dir.path().join("file.jsonl"));
+        config.webhooks.max_attempts = Some(3);
+        config.webhooks.subscribers = Some(vec![crate::config::SubscriberConfig {
+            url: "http://127.0.0.1:1/hook".into(),
+            secret_ref: SecretRef::File(secret_file),
+        }]);
+        let from_file = args(&[]).dispatch_config(&config).expect("dispatch");
+        assert_eq!((from_file.sink, from_file.max_attempts), (Some(dir.path().join("file.jsonl")), 3));
+        assert_eq!(from_file.subscribers.len(), 1);
+        assert!(!format!("{:?}", from_file.subscribers).contains("c2VjcmV0"), "Debug shows no secret");
+        let flagged = args(&["--webhook-sink", "/tmp/x.jsonl"]).dispatch_config(&config).expect("dispatch");
+        assert_eq!(flagged.sink, Some(std::path::PathBuf::from("/tmp/x.jsonl")), "the flag wins");
+        config.webhooks.max_attempts = Some(0);
+        assert!(args(&[]).dispatch_config(&config).is_err());
     }
 
     #[test]
