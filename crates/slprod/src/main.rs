@@ -25,7 +25,11 @@ fn main() {
     let mut cli = commands::Cli::parse();
     adopt_legacy_simulator_file(&mut cli);
     let ui = output::Ui::new(cli.output);
-    output::init_logging(&ui, cli.log_format, cli.verbose, cli.quiet);
+    // `slprod check` drives faults on purpose: its drills' retries, breaker trips and 401s are evidence in the
+    // report, not news for the terminal, so it logs errors only unless asked for more (-v).
+    let check = matches!(cli.command, commands::Command::Check(_));
+    let quiet = if check && cli.verbose == 0 { cli.quiet.saturating_add(2) } else { cli.quiet };
+    output::init_logging(&ui, cli.log_format, cli.verbose, quiet);
     let (config, config_path) = match config::load(cli.config.as_deref()) {
         Ok(loaded) => {
             if let Some(path) = &loaded.path {

@@ -150,8 +150,10 @@ pub async fn run(args: CheckArgs, context: &Context) -> Result<Outcome, CliError
             .filter(|r| r.status == CheckStatus::Error)
             .map(|r| format!("{}: {}", r.id, r.summary))
             .collect();
-        if let Some(path) = &args.out {
-            write_report(path, &rendered)?;
+        // The report still goes out: what did run is evidence too.
+        match &args.out {
+            Some(path) => write_report(path, &rendered)?,
+            None => context.ui.suspend(|| print!("{rendered}")),
         }
         return Err(CliError::Check(format!("some checks could not run:\n{}", reasons.join("\n"))));
     } else if counts.fail > 0 || counts.error > 0 || counts.skip > 0 {

@@ -64,6 +64,8 @@ pub struct Embedded {
     pub store: salesloft_store::Store,
     /// Its tokens and webhook secret.
     pub tokens: EmbeddedTokens,
+    /// The JSONL sink its dispatcher hands webhook deliveries to.
+    pub sink: std::path::PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -211,11 +213,6 @@ impl Env {
         let answer = self.http.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
         answer.json().await.map_err(|e| format!("{url}: {e}"))
     }
-
-    /// Records one latency sample for the report's plot.
-    pub fn sample_latency(&mut self, class: &str, latency: Duration) {
-        self.plots.latency_ms.entry(class.to_string()).or_default().push(latency.as_secs_f64() * 1000.0);
-    }
 }
 
 /// The internal and admin tokens of the embedded gateway (random per run).
@@ -245,6 +242,7 @@ async fn start_embedded() -> Result<Embedded, String> {
         .api_key(SecretString::from(sim.api_key().to_string()))
         .build()
         .map_err(|e| e.to_string())?;
+    let sink = dir.path().join("webhooks.jsonl");
     let tokens = EmbeddedTokens { internal: random_token(), admin: random_token(), webhook: random_token() };
     let config = GatewayConfig {
         // The in-process gateway answers loopback only, for this run: a fresh random token each.
@@ -252,6 +250,10 @@ async fn start_embedded() -> Result<Embedded, String> {
         admin_token: Secrets::parse_list(&tokens.admin),
         webhook_secrets: Secrets::parse_list(&tokens.webhook),
         metrics: Some(salesloft_gateway::metrics::install()),
+        dispatch: salesloft_gateway::dispatch::DispatchConfig {
+            sink: Some(sink.clone()),
+            ..salesloft_gateway::dispatch::DispatchConfig::default()
+        },
         ..GatewayConfig::default()
     };
     let gateway = Gateway::new(pipeline, store.clone(), config).map_err(|e| e.to_string())?;
@@ -265,7 +267,7 @@ async fn start_embedded() -> Result<Embedded, String> {
             })
             .await;
     });
-    Ok(Embedded { sim, gateway_url, store, tokens, stop: Some(stop), task: Some(task), _dir: dir })
+    Ok(Embedded { sim, gateway_url, store, tokens, sink, stop: Some(stop), task: Some(task), _dir: dir })
 }
 
 /// The configuration of the embedded deployment, judged by the static checks when there is no configuration

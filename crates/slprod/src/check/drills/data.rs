@@ -161,19 +161,33 @@ pub async fn webhook_replay(env: &mut Env) -> Result<Finding, String> {
         answers.push(json!({"status": status, "body": answer.json::<serde_json::Value>().await.unwrap_or_default()}));
     }
     let after = embedded.store.inbox().counts().await.map_err(|e| e.to_string())?;
-    let total = |c: &salesloft_store::InboxCounts| c.pending + c.processing + c.processed + c.dead;
+    let total = |c: &salesloft_store::InboxCounts| c.pending + c.processing + c.processed + c.dead + c.stale;
     let stored = total(&after) - total(&before);
+    // The dispatcher hands it to the sink once; wait (bounded) for it to get there, then count.
+    let sink = embedded.sink.clone();
+    let handed = |path: &std::path::Path| {
+        std::fs::read_to_string(path).unwrap_or_default().lines().filter(|l| l.contains("\"987654\"") || l.contains(":987654")).count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handed(&sink) == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Give a second hand-over, if the replay were to cause one, the time the first one took.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sink_lines = handed(&sink);
     let duplicate = answers.get(1).and_then(|a| a.pointer("/body/duplicate")).and_then(serde_json::Value::as_bool);
     let evidence = json!({
         "sent": "the same person_updated delivery twice, signed with the current secret",
-        "answers": answers, "rows_stored": stored,
+        "answers": answers, "rows_stored": stored, "handed_to_sink": sink_lines,
         "dedup_key": "event:person_updated:987654:2026-11-30T12:00:00.000000-05:00",
     });
     let acked = answers.iter().all(|a| a["status"] == 200);
     Ok(Finding::verdict(
-        acked && stored == 1 && duplicate == Some(true),
-        "delivered twice: both acknowledged 200, stored once, the replay recognised as a duplicate",
-        format!("delivered twice: acknowledged {acked}, rows stored {stored}, replay flagged duplicate {duplicate:?}"),
+        acked && stored == 1 && duplicate == Some(true) && sink_lines == 1,
+        "delivered twice: both acknowledged 200, stored once, handed to the sink once",
+        format!(
+            "delivered twice: acknowledged {acked}, rows stored {stored}, handed on {sink_lines} time(s), replay flagged duplicate {duplicate:?}"
+        ),
         evidence,
     ))
 }
