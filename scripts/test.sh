@@ -22,4 +22,15 @@ fi
 eval "$pg_env"
 echo "PostgreSQL test server: ${SLPROD_TEST_PG_URL}"
 
+# Headless Chromium renders `slprod check --format html` in its test (Debian's package; root or sudo).
+if [ -z "${SLPROD_TEST_CHROMIUM:-}" ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the HTML report test…" >&2
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >&2
+  fi
+  export SLPROD_TEST_CHROMIUM="$(command -v chromium)"
+fi
+
 cargo test --workspace --locked --no-fail-fast "$@"

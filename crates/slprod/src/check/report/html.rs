@@ -12,7 +12,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;m
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.2rem}\
 .verdict{font-size:1.2rem;font-weight:600;padding:.6rem 1rem;border-radius:6px}.ready{background:#e3f6e8;color:#14632b}\
 .notready{background:#fde8e8;color:#8a1c1c}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .5rem;\
-border-bottom:1px solid #eef;vertical-align:top}.badge{font-weight:700;font-size:.8rem;padding:.1rem .45rem;border-radius:4px}\
+border-bottom:1px solid #eef;vertical-align:top}td:first-child{white-space:nowrap}.badge{font-weight:700;font-size:.8rem;padding:.1rem .45rem;border-radius:4px}\
 .PASS{background:#d7f2df;color:#14632b}.FAIL{background:#fbd5d5;color:#8a1c1c}.SKIP{background:#fff2cc;color:#7a5b00}\
 .ERROR{background:#ecd9f7;color:#5b1f80}pre{background:#f6f7fb;padding:.6rem;overflow:auto;max-height:22rem;font-size:12px}\
 details summary{cursor:pointer;color:#445}.plots{display:flex;flex-wrap:wrap;gap:1.5rem}figure{margin:0}\
@@ -101,22 +101,23 @@ fn axes(out: &mut String, x_label: &str, y_label: &str) {
 /// The latency distribution (share of calls at or under each latency) per class, with the baselines.
 fn latency_plot(report: &Report) -> String {
     let samples = &report.plots.latency_ms;
-    let max = samples.values().flatten().copied().fold(600.0_f64, f64::max).min(5_000.0);
-    let x = |ms: f64| PAD + (ms.min(max) / max) * (W - PAD - 10.0);
+    // A log scale from 0.1 ms: loopback answers in a millisecond and SalesLoft in hundreds; both must show.
+    let (low, max) = (0.1_f64, samples.values().flatten().copied().fold(1_000.0_f64, f64::max).min(60_000.0));
+    let x = |ms: f64| PAD + ((ms.clamp(low, max) / low).log10() / (max / low).log10()) * (W - PAD - 10.0);
     let y = |share: f64| (H - PAD) - share * (H - PAD - 10.0);
     let mut out = format!(
         "<figure id=\"latency-plot\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" role=\"img\" \
          aria-label=\"latency distribution per class\">"
     );
-    axes(&mut out, "latency (ms)", "share of calls ≤ x");
-    for (baseline, class, colour) in [(300.0, "read", "#2d6cdf"), (500.0, "write", "#d0622b")] {
+    axes(&mut out, "latency (ms, log scale)", "share of calls ≤ x");
+    for (baseline, class, colour, label_y) in [(300.0, "read", "#2d6cdf", 22.0), (500.0, "write", "#d0622b", 36.0)] {
         let _ = write!(
             out,
             "<line x1=\"{bx:.1}\" y1=\"10\" x2=\"{bx:.1}\" y2=\"{b}\" stroke=\"{colour}\" stroke-dasharray=\"4 3\"/>\
-             <text x=\"{tx:.1}\" y=\"22\" font-size=\"10\" fill=\"{colour}\">{class} baseline {baseline:.0} ms</text>",
+             <text x=\"{tx:.1}\" y=\"{label_y}\" font-size=\"10\" fill=\"{colour}\" text-anchor=\"end\">{class} baseline {baseline:.0} ms</text>",
             bx = x(baseline),
             b = H - PAD,
-            tx = x(baseline) + 3.0
+            tx = x(baseline) - 3.0
         );
     }
     for (class, colour) in [("read", "#2d6cdf"), ("write", "#d0622b")] {
@@ -132,20 +133,21 @@ fn latency_plot(report: &Report) -> String {
         let _ = write!(
             out,
             "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\
-             <text class=\"p99\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"{colour}\">{class} p99 {p99:.1} ms (n={})</text>",
+             <text class=\"p99\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"{colour}\" text-anchor=\"end\">{class} p99 {p99:.1} ms (n={})</text>",
             points.join(" "),
-            PAD + 8.0,
-            if class == "read" { 40.0 } else { 54.0 },
+            W - 14.0,
+            if class == "read" { H - PAD - 40.0 } else { H - PAD - 26.0 },
             sorted.len()
         );
     }
-    let _ = write!(
-        out,
-        "<text x=\"{PAD}\" y=\"{}\" font-size=\"10\">0</text><text x=\"{:.0}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{max:.0}</text>",
-        H - PAD + 12.0,
-        W - 10.0,
-        H - PAD + 12.0
-    );
+    for tick in [0.1, 1.0, 10.0, 100.0, 1_000.0, 10_000.0].into_iter().filter(|t| *t <= max) {
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.0}\" font-size=\"10\" text-anchor=\"middle\">{tick}</text>",
+            x(tick),
+            H - PAD + 12.0
+        );
+    }
     out.push_str("</svg><figcaption>Latency per class measured in the drills, against the 300 ms read and 500 ms write baselines (MON-5).</figcaption></figure>");
     out
 }
