@@ -54,8 +54,21 @@ pub async fn write_burst(env: &mut Env) -> Result<Finding, String> {
     let sim = env
         .sim(SimConfig { seed_people: 0, budget_per_minute: BUDGET, minute, ..SimConfig::default() })
         .await?;
-    // Real time: the pacing is what is measured, against the simulator's real clock.
-    let pipeline = env.pipeline_for(&sim, SystemClock::shared())?.build().map_err(|e| e.to_string())?;
+    // The client paces to the *configured* budget (`[budget]`) while the simulator enforces SalesLoft's 600 (a
+    // budget configured too high is corrected by `x-ratelimit-remaining-minute`, FACTS.md §2.3, and the drill
+    // shows whether that holds). Real time: the pacing is what is measured, against the simulator's clock.
+    let configured = env.config().budget.cost_per_minute.unwrap_or(BUDGET);
+    let reserve_pct = env.config().budget.reserve_pct.unwrap_or(0).min(99);
+    let pipeline = env
+        .pipeline_for(&sim, SystemClock::shared())?
+        .rate_budget(salesloft_client::transport::RateBudgetConfig {
+            limit: configured.max(1),
+            window: minute,
+            reserve_fraction: f64::from(reserve_pct) / 100.0,
+            ..salesloft_client::transport::RateBudgetConfig::default()
+        })
+        .build()
+        .map_err(|e| e.to_string())?;
     let client = Client::new(pipeline);
     let started = Instant::now();
     // Latencies here include the waits for budget that the pacing adds on purpose, so they are not MON-5's samples.
@@ -92,7 +105,8 @@ pub async fn write_burst(env: &mut Env) -> Result<Finding, String> {
     let failed = outcomes.iter().filter(|(o, _)| o.is_err()).count();
     let (limited, peak) = (n(&stats, "/rate_limited"), per_minute.values().copied().max().unwrap_or(0));
     let evidence = json!({
-        "writes": WRITES, "budget_per_minute": BUDGET, "minute_s": minute.as_secs_f64(),
+        "writes": WRITES, "salesloft_budget_per_minute": BUDGET,
+        "config": {"budget.cost_per_minute": configured, "budget.reserve_pct": reserve_pct}, "minute_s": minute.as_secs_f64(),
         "elapsed_s": elapsed.as_secs_f64(), "failed": failed, "rate_limited_429": limited,
         "cost_per_minute": per_minute.values().collect::<Vec<_>>(), "peak_minute_cost": peak,
     });
