@@ -15,7 +15,9 @@
 pub mod alertmanager;
 pub mod dashboard;
 pub mod definition;
+pub mod evaluator;
 pub mod export;
+pub mod exposition;
 pub mod promtool;
 pub mod rules;
 
