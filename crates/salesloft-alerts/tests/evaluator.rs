@@ -187,3 +187,10 @@ async fn an_alert_is_not_announced_twice_within_five_minutes() {
     assert_eq!(sent, vec![("SalesloftServerErrors", "Firing".to_string())]);
     assert_eq!(json(&rig.pagerduty.next().await)["event_action"], "trigger");
 }
+
+#[tokio::test]
+async fn a_failure_before_the_first_tick_counts_from_the_baseline_read_at_construction() {
+    let mut rig = rig(0).await;
+    rig.counters.set(AUTH, 1.0);
+    assert_eq!(rig.tick().await, vec![("SalesloftAuthFailure", "Firing".to_string())]);
+}

@@ -139,7 +139,22 @@ impl Evaluator {
                 deferred: false,
             })
             .collect();
-        Ok(Self { config, source, notifier, clock, tracked })
+        let mut evaluator = Self { config, source, notifier, clock, tracked };
+        // The baseline the first windows count from, read now: build the evaluator as soon as the recorder is
+        // installed, so whatever happens after start-up is counted even before the first tick.
+        evaluator.observe();
+        Ok(evaluator)
+    }
+
+    /// Reads the counters and adds the reading to every alert's history; returns when it was taken.
+    fn observe(&mut self) -> Duration {
+        let samples = crate::exposition::parse(&self.source.render());
+        let now = self.clock.now();
+        for tracked in &mut self.tracked {
+            let signal = &tracked.alert.signal;
+            tracked.history.push(now, measure::read(signal, &samples), signal.window());
+        }
+        now
     }
 
     /// The state of the alert `name`.
@@ -149,12 +164,10 @@ impl Evaluator {
 
     /// Reads the counters once, evaluates every alert and sends what is due; returns what was sent.
     pub async fn tick(&mut self) -> Vec<Sent> {
-        let samples = crate::exposition::parse(&self.source.render());
-        let now = self.clock.now();
+        let now = self.observe();
         let mut due = Vec::new();
         for (index, tracked) in self.tracked.iter_mut().enumerate() {
             let signal = &tracked.alert.signal;
-            tracked.history.push(now, measure::read(signal, &samples), signal.window());
             let holds = tracked.history.value(signal).is_some_and(|value| measure::holds(signal, value));
             let (state, edge) = step(tracked.state, holds, now, tracked.alert.hold);
             tracked.state = state;

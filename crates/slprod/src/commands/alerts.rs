@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use salesloft_alerts::{RenderOptions, Thresholds};
+use salesloft_alerts::RenderOptions;
 use serde_json::json;
 
 use super::Context;
-use crate::config::{AlertsConfig, Config};
+use crate::alerting::thresholds;
+use crate::config::Config;
 use crate::error::{CliError, Outcome, Status};
 
 /// Arguments of `slprod alerts`.
@@ -41,19 +42,6 @@ pub enum AlertsAction {
     },
 }
 
-/// The thresholds of `[alerts]`, the checklist's where a key is absent.
-pub fn thresholds(alerts: &AlertsConfig) -> Thresholds {
-    let default = Thresholds::default();
-    Thresholds {
-        server_errors_per_minute: alerts.server_errors_per_minute.unwrap_or(default.server_errors_per_minute),
-        rate_limited_per_minute: alerts.rate_limited_per_minute.unwrap_or(default.rate_limited_per_minute),
-        auth_failures: alerts.auth_failures.unwrap_or(default.auth_failures),
-        p99_latency_ms: alerts.p99_latency_ms.unwrap_or(default.p99_latency_ms),
-        read_baseline_ms: alerts.read_baseline_ms.unwrap_or(default.read_baseline_ms),
-        write_baseline_ms: alerts.write_baseline_ms.unwrap_or(default.write_baseline_ms),
-    }
-}
-
 /// `[budget] cost_per_minute` (600 by default), drawn on the dashboard.
 fn budget_per_minute(config: &Config) -> u32 {
     config.budget.cost_per_minute.unwrap_or(600)
@@ -73,18 +61,6 @@ pub fn run(args: AlertsArgs, context: &Context) -> Result<Outcome, CliError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn thresholds_come_from_the_file_and_default_to_the_checklist() {
-        assert_eq!(thresholds(&AlertsConfig::default()), Thresholds::default());
-        let config =
-            AlertsConfig { server_errors_per_minute: Some(9), p99_latency_ms: Some(800), ..Default::default() };
-        let got = thresholds(&config);
-        assert_eq!((got.server_errors_per_minute, got.p99_latency_ms), (9, 800));
-        assert_eq!(got.rate_limited_per_minute, 10);
-    }
-
     #[test]
     fn the_dashboard_reads_the_gateway_inbox_gauge_by_its_name() {
         assert_eq!(salesloft_alerts::dashboard::INBOX_DELIVERIES, salesloft_gateway::metrics::INBOX_DELIVERIES);

@@ -182,7 +182,12 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
     let addr = args.listen(config)?;
     let store = args.store.open(config).await?;
     let client = args.client(config, &store)?;
-    gateway_config.metrics = Some(salesloft_gateway::metrics::install());
+    let metrics = salesloft_gateway::metrics::install();
+    gateway_config.metrics = Some(metrics.clone());
+    // The built-in evaluator (issue 10): the exported alert rules applied to this process's own counters.
+    let evaluator =
+        crate::alerting::evaluator(&config.alerts, Arc::new(move || metrics.render()), gateway_config.clock.clone())?
+            .map(|evaluator| tokio::spawn(evaluator.run(std::future::pending())));
     gateway_config.team_budget = Some(args.team_budget(config));
     let gateway = Gateway::new(client.pipeline().clone(), store.clone(), gateway_config)?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -197,6 +202,9 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
     }
     tracing::info!(%local, store = %store.url(), base_url = %client.pipeline().base_url(), "gateway serving");
     let served = gateway.serve(listener, crate::signals::shutdown()).await;
+    if let Some(evaluator) = evaluator {
+        evaluator.abort();
+    }
     store.close().await;
     served?;
     let result =
