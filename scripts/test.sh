@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of salesloft-prod on a fresh machine: installs and starts what the tests need (a throwaway
-# PostgreSQL server from Debian's packages), runs the whole workspace's tests (unit, integration, doc), and
+# PostgreSQL server and the Prometheus tools, from Debian's packages), runs the whole workspace's tests (unit, integration, doc), and
 # stops what it started. Exit status: non-zero when any test fails or a peer cannot be started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,30 @@ else
 fi
 eval "$pg_env"
 echo "PostgreSQL test server: ${SLPROD_TEST_PG_URL}"
+
+# The Prometheus peers: promtool checks and unit-tests the exported alert rules, a real Prometheus server scrapes
+# `slprod serve` while the simulator injects faults (crates/slprod/tests/alerts_prometheus.rs), amtool checks
+# the Alertmanager example. Debian's packages provide them (research/test-peers.md §4: prometheus 2.42,
+# alertmanager 0.25); those tests fail loudly, never skip, when a tool is absent. Installing the package does
+# not start anything here: the tests start their own server on a free loopback port.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1 \
+   || ! command -v amtool >/dev/null 2>&1; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: promtool/prometheus/amtool are missing and apt-get is not available; install Prometheus" >&2
+    exit 2
+  fi
+  echo "installing prometheus and prometheus-alertmanager from Debian's packages (apt-get)…" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    prometheus prometheus-alertmanager >&2
+fi
+SLPROD_TEST_PROMTOOL=$(command -v promtool)
+SLPROD_TEST_PROMETHEUS=$(command -v prometheus)
+SLPROD_TEST_AMTOOL=$(command -v amtool)
+export SLPROD_TEST_PROMTOOL SLPROD_TEST_PROMETHEUS SLPROD_TEST_AMTOOL
+echo "Prometheus tools: ${SLPROD_TEST_PROMETHEUS}, ${SLPROD_TEST_PROMTOOL}, ${SLPROD_TEST_AMTOOL}"
 
 # Headless Chromium renders `slprod check --format html` in its test (Debian's package; root or sudo).
 if [ -z "${SLPROD_TEST_CHROMIUM:-}" ]; then

@@ -80,6 +80,11 @@ impl WebhookReceiver {
             .unwrap_or_else(|_| panic!("no webhook delivery arrived at {} within {DELIVERY_TIMEOUT:?}", self.url))
             .expect("the webhook receiver is alive")
     }
+
+    /// The next delivery if one has already arrived (never waits): for asserting that nothing came.
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        self.deliveries.try_recv().ok()
+    }
 }
 
 async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {

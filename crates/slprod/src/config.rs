@@ -337,6 +337,9 @@ pub struct AlertsConfig {
     pub pagerduty_routing_key_ref: Option<SecretRef>,
     /// PagerDuty events endpoint.
     pub pagerduty_url: Option<String>,
+    /// Added key: how often `slprod serve`'s built-in evaluator checks the alerts, in seconds (default 15;
+    /// 0 turns it off, for teams whose Prometheus evaluates the exported rules).
+    pub evaluation_interval_secs: Option<u64>,
 }
 
 /// `[rollback]`.

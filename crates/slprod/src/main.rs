@@ -3,6 +3,7 @@
 //! `main` parses the flags, reads the configuration file once, runs the subcommand and prints its result or
 //! error through one [`output::Ui`], which maps it to the exit code ([`error::exit_code`]).
 
+mod alerting;
 mod atomic_file;
 mod check;
 mod commands;

@@ -358,6 +358,7 @@ impl Inner {
         match self.http.send(request, &bearer.token).await {
             Ok(raw) => {
                 let status = raw.status;
+                telemetry::record_response(status);
                 let rate = RateLimitInfo::from_headers(&raw.headers);
                 let retry_after = self.retry_after(&raw.headers);
                 self.budget.settle(reservation, Settlement::Answered { status, rate, retry_after });
@@ -374,6 +375,15 @@ impl Inner {
                 trace.remaining = rate.remaining_minute.or(trace.remaining);
                 permit.record(AttemptOutcome::from_status(status));
 
+                if status == StatusCode::UNAUTHORIZED {
+                    // A 401 to an API key, or to a token refreshed for this very call, needs a person (the
+                    // alert SalesloftAuthFailure); the first 401 to an OAuth token is the expected refresh.
+                    if !self.auth.can_refresh() {
+                        telemetry::record_auth_failure("api_key_401");
+                    } else if *refreshed_after_401 {
+                        telemetry::record_auth_failure("401_after_refresh");
+                    }
+                }
                 if status == StatusCode::UNAUTHORIZED && self.auth.can_refresh() && !*refreshed_after_401 {
                     // Refresh once and repeat once; the repeat is not a retry (FACTS.md §1.5).
                     *refreshed_after_401 = true;

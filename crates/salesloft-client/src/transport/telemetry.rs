@@ -16,6 +16,19 @@ use crate::Error;
 
 /// Requests by `endpoint`, `method`, `status` (one per logical call, after retries).
 pub const REQUESTS_TOTAL: &str = "salesloft_requests_total";
+/// Every HTTP response SalesLoft sent, retried attempts included, by `status` (the code) and `class`
+/// (`2xx` … `5xx`). A 5xx storm that retries hide from callers shows here (issue 10: "count responses,
+/// retries included"); the alerts on 5xx and 429 read it.
+pub const RESPONSES_TOTAL: &str = "salesloft_responses_total";
+/// Authentication failures by `kind`: `api_key_401` (a 401 to an API key), `401_after_refresh` (a 401 to a
+/// token refreshed for the call), `refresh_failed` (the token endpoint refused or failed), `invalid_grant`
+/// (the refresh token was refused: revoked or rotated away — FACTS.md §1.3). Each one needs a person; the
+/// P1 alert `SalesloftAuthFailure` fires on any.
+pub const AUTH_FAILURES_TOTAL: &str = "salesloft_auth_failures_total";
+/// The `kind` labels of [`AUTH_FAILURES_TOTAL`].
+pub const AUTH_FAILURE_KINDS: &[&str] = &["api_key_401", "401_after_refresh", "refresh_failed", "invalid_grant"];
+/// The statuses whose [`RESPONSES_TOTAL`] series exist from the start at 0 (see [`describe_metrics`]).
+pub const WATCHED_STATUSES: &[u16] = &[200, 401, 429, 500, 502, 503, 504];
 /// Latency of a logical call in seconds, by `endpoint`, `method` (includes retries and waits).
 pub const REQUEST_DURATION_SECONDS: &str = "salesloft_request_duration_seconds";
 /// Retries by `endpoint`, `reason` (`throttled`, `server_error`, `timeout`, `transport`, `connect`).
@@ -36,9 +49,20 @@ pub const BUDGET_WAIT_SECONDS: &str = "salesloft_budget_wait_seconds";
 /// Histogram buckets for [`REQUEST_DURATION_SECONDS`], dense around the 0.3 s / 0.5 s baselines.
 pub const LATENCY_BUCKETS: &[f64] = &[0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0];
 
-/// Registers units and help texts of every metric this crate emits (call once after installing a recorder).
+/// Registers units and help texts of every metric this crate emits (call once after installing a recorder),
+/// and creates at 0 the series the alerts watch ([`AUTH_FAILURES_TOTAL`] of every kind, [`RESPONSES_TOTAL`]
+/// of the [`WATCHED_STATUSES`]): Prometheus' `increase()` needs a sample before the first event, so a counter
+/// that first appears at 1 would hide the first auth failure from the alert.
 pub fn describe_metrics() {
     describe_counter!(REQUESTS_TOTAL, "SalesLoft API calls by endpoint, method and final status");
+    describe_counter!(RESPONSES_TOTAL, "SalesLoft HTTP responses by status and class, retried attempts included");
+    describe_counter!(AUTH_FAILURES_TOTAL, "SalesLoft authentication failures by kind");
+    for kind in AUTH_FAILURE_KINDS {
+        counter!(AUTH_FAILURES_TOTAL, "kind" => *kind).increment(0);
+    }
+    for status in WATCHED_STATUSES {
+        counter!(RESPONSES_TOTAL, "status" => status.to_string(), "class" => status_class(*status)).increment(0);
+    }
     describe_histogram!(
         REQUEST_DURATION_SECONDS,
         Unit::Seconds,
@@ -88,6 +112,30 @@ pub(crate) fn record_call(endpoint: &'static str, method: &http::Method, status:
     let method = method.as_str().to_string();
     counter!(REQUESTS_TOTAL, "endpoint" => endpoint, "method" => method.clone(), "status" => status).increment(1);
     histogram!(REQUEST_DURATION_SECONDS, "endpoint" => endpoint, "method" => method, "class" => class).record(seconds);
+}
+
+/// The `class` label of a status: `1xx` … `5xx`, `other` outside 100..=599.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "other",
+    }
+}
+
+/// Records one HTTP response from SalesLoft (every attempt, retried or not).
+pub(crate) fn record_response(status: http::StatusCode) {
+    let code = status.as_u16();
+    counter!(RESPONSES_TOTAL, "status" => code.to_string(), "class" => status_class(code)).increment(1);
+}
+
+/// Records one authentication failure; `kind` is one of [`AUTH_FAILURE_KINDS`].
+pub(crate) fn record_auth_failure(kind: &'static str) {
+    debug_assert!(AUTH_FAILURE_KINDS.contains(&kind), "unknown auth failure kind {kind}");
+    counter!(AUTH_FAILURES_TOTAL, "kind" => kind).increment(1);
 }
 
 /// Records one retry.
@@ -145,6 +193,13 @@ mod tests {
         assert!(LATENCY_BUCKETS.windows(2).all(|w| w[0] < w[1]), "buckets must ascend: {LATENCY_BUCKETS:?}");
         for baseline in [0.3, 0.5] {
             assert!(LATENCY_BUCKETS.contains(&baseline), "missing bucket {baseline}");
+        }
+    }
+
+    #[test]
+    fn status_classes() {
+        for (status, class) in [(200, "2xx"), (301, "3xx"), (401, "4xx"), (429, "4xx"), (503, "5xx"), (99, "other")] {
+            assert_eq!(status_class(status), class, "{status}");
         }
     }
 

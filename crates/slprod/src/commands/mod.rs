@@ -2,6 +2,7 @@
 //! `run` returns `Result<Outcome, CliError>`; `main` prints it through [`crate::output::Ui`] and maps it to
 //! the exit code ([`crate::error::exit_code`]).
 
+pub mod alerts;
 pub mod audit;
 pub mod budget;
 pub mod completions;
@@ -82,6 +83,9 @@ pub enum Command {
     /// Post-launch smoke tests: GET /me, a people count and the gateway's /health, each against the read
     /// baseline.
     Smoke(smoke::SmokeArgs),
+    /// The alerts of issue 10: `export` writes Prometheus rules, promtool tests, an Alertmanager example and a
+    /// Grafana dashboard.
+    Alerts(alerts::AlertsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -115,6 +119,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         Command::Check(args) => crate::check::run(args, context).await,
         Command::Smoke(args) => smoke::run(args, context).await,
         Command::Rollback(args) => rollback::run(args, context).await,
+        Command::Alerts(args) => alerts::run(args, context),
         Command::Completions(args) => completions::run(args),
     }
 }

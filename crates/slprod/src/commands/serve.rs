@@ -228,7 +228,12 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
     let addr = args.listen(config)?;
     let store = args.store.open(config).await?;
     let client = args.client(config, &store)?;
-    gateway_config.metrics = Some(salesloft_gateway::metrics::install());
+    let metrics = salesloft_gateway::metrics::install();
+    gateway_config.metrics = Some(metrics.clone());
+    // The built-in evaluator (issue 10): the exported alert rules applied to this process's own counters.
+    let evaluator =
+        crate::alerting::evaluator(&config.alerts, Arc::new(move || metrics.render()), gateway_config.clock.clone())?
+            .map(|evaluator| tokio::spawn(evaluator.run(std::future::pending())));
     gateway_config.team_budget = Some(args.team_budget(config));
     let jobs = config.job_specs();
     gateway_config.jobs = jobs.iter().map(|job| job.name.clone()).collect();
@@ -275,6 +280,9 @@ pub async fn run(args: ServeArgs, context: &Context) -> Result<Outcome, CliError
         tracing::error!(%error, "the job runner ended abnormally");
     }
     signals.abort();
+    if let Some(evaluator) = evaluator {
+        evaluator.abort();
+    }
     store.close().await;
     served?;
     let result =

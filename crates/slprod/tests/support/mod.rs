@@ -116,3 +116,17 @@ pub fn write_token_file(path: &Path, minted: &Value, expires_at: u64, issued_at:
     });
     std::fs::write(path, tokens.to_string()).expect("write tokens");
 }
+
+/// An external tool the test needs: `$variable` when set, else `name` on the PATH (scripts/test.sh installs
+/// Debian's `package` and sets the variable). Panics, saying how to install it, when it does not run: such
+/// tests fail loudly, never skip.
+pub fn tool(variable: &str, name: &str, package: &str) -> std::path::PathBuf {
+    let path = std::env::var_os(variable).map_or_else(|| std::path::PathBuf::from(name), std::path::PathBuf::from);
+    match Command::new(&path).arg("--version").output() {
+        Ok(output) if output.status.success() => path,
+        other => panic!(
+            "{name} is needed by this test and does not run ({other:?}): run scripts/test.sh, or \
+             `apt-get install -y --no-install-recommends {package}` and set {variable}"
+        ),
+    }
+}

@@ -325,6 +325,9 @@ impl OAuthState {
     /// What to do after a failed token request: a proactive refresh keeps the still-valid held token.
     fn refresh_failed(&self, trigger: Trigger, held: Option<TokenSet>, error: Error) -> Result<Bearer, Error> {
         telemetry::record_refresh(trigger.label(), "error");
+        // Counted even when a proactive refresh falls back on the still-valid token: that token expires soon
+        // and nothing will renew it (the alert SalesloftAuthFailure).
+        telemetry::record_auth_failure(if is_invalid_grant(&error) { "invalid_grant" } else { "refresh_failed" });
         if trigger == Trigger::Proactive
             && let Some(held) = held.filter(|t| !t.is_expired(self.clock.unix_time()))
         {
