@@ -37,7 +37,10 @@ fn statuses(report: &Value) -> Vec<(String, String)> {
     report["checks"]
         .as_array()
         .map(|checks| {
-            checks.iter().map(|c| (c["id"].as_str().unwrap_or("").to_string(), c["status"].as_str().unwrap_or("").to_string())).collect()
+            checks
+                .iter()
+                .map(|c| (c["id"].as_str().unwrap_or("").to_string(), c["status"].as_str().unwrap_or("").to_string()))
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -47,7 +50,10 @@ fn failing(report: &Value) -> BTreeSet<String> {
 }
 
 fn finding<'r>(report: &'r Value, id: &str) -> &'r Value {
-    report["checks"].as_array().and_then(|c| c.iter().find(|c| c["id"] == id)).unwrap_or_else(|| panic!("no {id} in {report}"))
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no {id} in {report}"))
 }
 
 fn strong_secret() -> String {
@@ -95,9 +101,12 @@ async fn bad_toml_fails_exactly_the_six_checks_it_breaks_each_naming_the_cause()
 #[tokio::test]
 async fn good_toml_passes_every_static_check() {
     let config = std::fs::read_to_string(root().join("examples/good.toml")).expect("good.toml");
-    let (code, report, stderr) =
-        check(&["--only", "AUTH-1,AUTH-2,AUTH-4,RATE-1,ERR"], Some(&config), &[("SLPROD_WEBHOOK_SECRET", strong_secret())])
-            .await;
+    let (code, report, stderr) = check(
+        &["--only", "AUTH-1,AUTH-2,AUTH-4,RATE-1,ERR"],
+        Some(&config),
+        &[("SLPROD_WEBHOOK_SECRET", strong_secret())],
+    )
+    .await;
     assert!(failing(&report).is_empty(), "{:?} {stderr}", failing(&report));
     assert_eq!(statuses(&report).len(), 9);
     assert_eq!(code, 0);
@@ -117,7 +126,9 @@ async fn each_configuration_mistake_fails_its_check_with_the_cause() {
     let webhook = |secret_ref: &str| {
         format!("[webhooks]\nsecret_refs = [\"{secret_ref}\"]\ndevelopment_secret_sha256 = \"{}\"\n", "0".repeat(64))
     };
-    let cases: Vec<(&str, String, Vec<(&str, String)>, &str)> = vec![
+    // (check, configuration, environment, what the summary must name)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         ("AUTH-1", production("").replace("[\"dev\"]", "[]"), vec![], "non_production_client_ids is empty"),
         ("AUTH-2", production("").replace("vault:secret/t#tokens", "env:SL_TOKENS"), vec![], "env:SL_TOKENS"),
         ("AUTH-4", production(&webhook("env:WEAK")), vec![("WEAK", "changeme".to_string())], "bits of entropy"),
@@ -126,6 +137,9 @@ async fn each_configuration_mistake_fails_its_check_with_the_cause() {
         ("ERR-2", production("[retry]\nhonour_retry_after = false\n"), vec![], "honour_retry_after = false"),
         ("ERR-3", production("[retry]\nmax_attempts = 1\n"), vec![], "not retried"),
         ("ERR-5", production("[breaker]\nenabled = false\n"), vec![], "breaker.enabled = false"),
+        ("MON-2", production("[alerts]\nserver_errors_per_minute = 50\n"), vec![], "looser than the checklist's 5"),
+        ("MON-3", production("[alerts]\nrate_limited_per_minute = 11\n"), vec![], "looser than the checklist's 10"),
+        ("MON-4", production("[alerts]\nauth_failures = 3\n"), vec![], "looser than the checklist's 1"),
     ];
     for (id, config, envs, needle) in cases {
         let (code, report, stderr) = check(&["--only", id], Some(&config), &envs).await;
@@ -139,7 +153,8 @@ async fn each_configuration_mistake_fails_its_check_with_the_cause() {
 #[tokio::test]
 async fn live_checks_reach_a_configured_salesloft_and_a_bad_key_is_named_by_its_source() {
     let sim = sim(4).await;
-    let envs = vec![("SALESLOFT_BASE_URL", sim.base_url().to_string()), ("SALESLOFT_API_KEY", sim.api_key().to_string())];
+    let envs =
+        vec![("SALESLOFT_BASE_URL", sim.base_url().to_string()), ("SALESLOFT_API_KEY", sim.api_key().to_string())];
     let (code, report, stderr) = check(&["--only", "SMOKE,MON-1"], None, &envs).await;
     assert_eq!(finding(&report, "SMOKE-1")["status"], "pass", "{report}\n{stderr}");
     assert_eq!(finding(&report, "SMOKE-2")["status"], "pass");
@@ -148,7 +163,8 @@ async fn live_checks_reach_a_configured_salesloft_and_a_bad_key_is_named_by_its_
     assert_eq!(mon["status"], "skip", "no gateway named: {mon}");
     assert_eq!(code, 1, "a skip is never a pass");
 
-    let envs = vec![("SALESLOFT_BASE_URL", sim.base_url().to_string()), ("SALESLOFT_API_KEY", "ak-not-the-key".to_string())];
+    let envs =
+        vec![("SALESLOFT_BASE_URL", sim.base_url().to_string()), ("SALESLOFT_API_KEY", "ak-not-the-key".to_string())];
     let (_, report, stderr) = check(&["--only", "SMOKE-1"], None, &envs).await;
     let smoke = finding(&report, "SMOKE-1");
     assert_eq!(smoke["status"], "fail");

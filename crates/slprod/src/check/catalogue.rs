@@ -13,7 +13,13 @@ const fn def(id: &'static str, section: Section, item: &'static str, severity: S
 
 /// Every check, in checklist order.
 pub const DEFS: [Def; 27] = [
-    def("AUTH-1", Section::Auth, "Production OAuth app created (separate from dev/staging)", Severity::P1, Kind::Static),
+    def(
+        "AUTH-1",
+        Section::Auth,
+        "Production OAuth app created (separate from dev/staging)",
+        Severity::P1,
+        Kind::Static,
+    ),
     def("AUTH-2", Section::Auth, "Tokens stored in secret manager", Severity::P1, Kind::Static),
     def("AUTH-3", Section::Auth, "Token refresh logic tested (simulated expired token)", Severity::P1, Kind::Drill),
     def("AUTH-4", Section::Auth, "Webhook signing secret rotated from dev value", Severity::P1, Kind::Static),
@@ -21,7 +27,13 @@ pub const DEFS: [Def; 27] = [
     def("ERR-2", Section::Errors, "429 handled with backoff using Retry-After header", Severity::P2, Kind::Drill),
     def("ERR-3", Section::Errors, "5xx retried with exponential backoff (max 3 attempts)", Severity::P2, Kind::Drill),
     def("ERR-4", Section::Errors, "422 validation errors logged with request payload", Severity::P3, Kind::Drill),
-    def("ERR-5", Section::Errors, "Circuit breaker prevents cascade during SalesLoft outages", Severity::P1, Kind::Drill),
+    def(
+        "ERR-5",
+        Section::Errors,
+        "Circuit breaker prevents cascade during SalesLoft outages",
+        Severity::P1,
+        Kind::Drill,
+    ),
     def("RATE-1", Section::Rate, "Cost-based budget calculated for expected volume", Severity::P2, Kind::Static),
     def("RATE-2", Section::Rate, "Deep pagination avoided (page > 100 costs 3-30x)", Severity::P2, Kind::Drill),
     def("RATE-3", Section::Rate, "Bulk operations use p-queue or similar throttle", Severity::P2, Kind::Drill),
@@ -30,7 +42,13 @@ pub const DEFS: [Def; 27] = [
     def("MON-2", Section::Monitoring, "Alert on 5xx error rate > 5/min (P1)", Severity::P1, Kind::Drill),
     def("MON-3", Section::Monitoring, "Alert on 429 rate > 10/min (P2)", Severity::P2, Kind::Drill),
     def("MON-4", Section::Monitoring, "Alert on auth failures (P1)", Severity::P1, Kind::Drill),
-    def("MON-5", Section::Monitoring, "Latency p99 tracked (baseline: 300ms reads, 500ms writes)", Severity::P3, Kind::Drill),
+    def(
+        "MON-5",
+        Section::Monitoring,
+        "Latency p99 tracked (baseline: 300ms reads, 500ms writes)",
+        Severity::P3,
+        Kind::Drill,
+    ),
     def("DATA-1", Section::Data, "Idempotency keys on creates/updates", Severity::P1, Kind::Drill),
     def("DATA-2", Section::Data, "Duplicate detection by email", Severity::P1, Kind::Drill),
     def("DATA-3", Section::Data, "Webhook events deduplicated", Severity::P1, Kind::Drill),

@@ -58,7 +58,11 @@ pub async fn me(env: &mut Env) -> Result<Finding, String> {
             });
             match user.email {
                 Some(email) => Finding::pass(
-                    format!("GET /me: 200 as {email} in {:.0} ms (baseline {} ms)", latency.as_secs_f64() * 1000.0, baseline.as_millis()),
+                    format!(
+                        "GET /me: 200 as {email} in {:.0} ms (baseline {} ms)",
+                        latency.as_secs_f64() * 1000.0,
+                        baseline.as_millis()
+                    ),
                     evidence,
                 ),
                 None => Finding::fail("GET /me answered 200 without the user's email", evidence),
@@ -71,7 +75,10 @@ pub async fn me(env: &mut Env) -> Result<Finding, String> {
                 }
                 _ => "GET /me failed".to_string(),
             };
-            Finding::fail(format!("{cause}: {error}"), json!({"request": format!("GET {base}/me"), "error": error.to_string()}))
+            Finding::fail(
+                format!("{cause}: {error}"),
+                json!({"request": format!("GET {base}/me"), "error": error.to_string()}),
+            )
         }
     })
 }
@@ -91,12 +98,17 @@ pub async fn people_count(env: &mut Env) -> Result<Finding, String> {
                 "latency_ms": latency.as_secs_f64() * 1000.0,
             });
             match total {
-                Some(total) if page.data.len() <= 1 => Finding::pass(format!("{total} people in total; 1 per page as asked"), evidence),
+                Some(total) if page.data.len() <= 1 => {
+                    Finding::pass(format!("{total} people in total; 1 per page as asked"), evidence)
+                }
                 Some(_) => Finding::fail(format!("asked for 1 per page, got {}", page.data.len()), evidence),
                 None => Finding::fail("no metadata.paging.total_count although include_paging_counts=true", evidence),
             }
         }
-        Err(error) => Finding::fail(format!("GET /people failed: {error}"), json!({"request": request, "error": error.to_string()})),
+        Err(error) => Finding::fail(
+            format!("GET /people failed: {error}"),
+            json!({"request": request, "error": error.to_string()}),
+        ),
     })
 }
 
@@ -124,7 +136,8 @@ pub async fn health(env: &mut Env) -> Result<Finding, String> {
     };
     let connected = body.pointer("/salesloft/connected").and_then(serde_json::Value::as_bool);
     let salesloft_latency = body.pointer("/salesloft/latency_ms").cloned();
-    let series: Vec<&str> = ["gateway_requests_total", "salesloft_"].into_iter().filter(|s| metrics.contains(s)).collect();
+    let series: Vec<&str> =
+        ["gateway_requests_total", "salesloft_"].into_iter().filter(|s| metrics.contains(s)).collect();
     let evidence = json!({
         "request": format!("GET {health_url}"), "status": status, "body": body,
         "latency_ms": latency.as_secs_f64() * 1000.0, "metrics": metrics_url, "metric_families_seen": series,
@@ -132,7 +145,10 @@ pub async fn health(env: &mut Env) -> Result<Finding, String> {
     let ok = status == 200 && connected == Some(true) && salesloft_latency.is_some() && series.len() == 2;
     Ok(Finding::verdict(
         ok,
-        format!("/health 200, SalesLoft connected ({} ms); /metrics serves gateway and client series", salesloft_latency.clone().unwrap_or_default()),
+        format!(
+            "/health 200, SalesLoft connected ({} ms); /metrics serves gateway and client series",
+            salesloft_latency.clone().unwrap_or_default()
+        ),
         format!(
             "/health answered {status} (connected {connected:?}, latency {salesloft_latency:?}); /metrics families seen: {series:?}"
         ),

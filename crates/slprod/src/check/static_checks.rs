@@ -49,7 +49,10 @@ pub fn auth1(config: &Config) -> Finding {
         "salesloft.non_production_client_ids": declared,
     });
     let Some(client_id) = s.oauth_client_id.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
-        return Finding::fail("salesloft.oauth_client_id is not set: which OAuth app runs production is unknown", evidence);
+        return Finding::fail(
+            "salesloft.oauth_client_id is not set: which OAuth app runs production is unknown",
+            evidence,
+        );
     };
     if declared.is_empty() {
         return Finding::fail(
@@ -119,14 +122,14 @@ pub fn auth2(config: &Config) -> Finding {
             evidence,
         );
     }
-    let plain: Vec<String> = refs
-        .iter()
-        .filter(|(_, _, scheme)| !in_manager(scheme))
-        .map(|(key, r, _)| format!("{key} = {r}"))
-        .collect();
+    let plain: Vec<String> =
+        refs.iter().filter(|(_, _, scheme)| !in_manager(scheme)).map(|(key, r, _)| format!("{key} = {r}")).collect();
     Finding::verdict(
         plain.is_empty(),
-        format!("every SalesLoft credential is in a secret manager ({})", refs.iter().map(|r| r.2).collect::<Vec<_>>().join(", ")),
+        format!(
+            "every SalesLoft credential is in a secret manager ({})",
+            refs.iter().map(|r| r.2).collect::<Vec<_>>().join(", ")
+        ),
         format!("in production, credentials must live in vault:/aws-sm:/gcp-sm:, not {}", plain.join(", ")),
         evidence,
     )
@@ -235,7 +238,12 @@ pub fn rate1(config: &Config) -> Finding {
     });
     Finding::verdict(
         e.fits(),
-        format!("busiest minute {:.1} of {:.0} usable: headroom {:.1}", e.peak_minute_cost, e.usable_per_minute, e.headroom()),
+        format!(
+            "busiest minute {:.1} of {:.0} usable: headroom {:.1}",
+            e.peak_minute_cost,
+            e.usable_per_minute,
+            e.headroom()
+        ),
         format!(
             "the declared volume needs {:.1} cost in its busiest minute, over the {:.0} usable ({limit} less {reserve} %)",
             e.peak_minute_cost, e.usable_per_minute

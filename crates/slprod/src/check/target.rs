@@ -43,12 +43,18 @@ impl Target {
         let named = args.connect.base_url.is_some() || config.salesloft.base_url.is_some();
         if !named {
             if args.gateway.is_some() {
-                return Err(CliError::Input("--gateway needs the SalesLoft it fronts: --base-url or salesloft.base_url".into()));
+                return Err(CliError::Input(
+                    "--gateway needs the SalesLoft it fronts: --base-url or salesloft.base_url".into(),
+                ));
             }
             return Ok(Target::Embedded);
         }
         let gateway = args.gateway.clone().or_else(|| {
-            config.rollback.health_url.as_deref().map(|h| h.trim_end_matches('/').trim_end_matches("/health").to_string())
+            config
+                .rollback
+                .health_url
+                .as_deref()
+                .map(|h| h.trim_end_matches('/').trim_end_matches("/health").to_string())
         });
         Ok(Target::Configured { connect: args.connect.clone(), gateway })
     }
@@ -93,6 +99,8 @@ pub struct Env {
     pub http: reqwest::Client,
     /// Scratch space for drills (token files, stores).
     pub scratch: tempfile::TempDir,
+    /// `promtool test rules` on the exported rules, run once for MON-2..4 (`None` inside: not installed).
+    pub promtool: Option<Option<Result<String, String>>>,
     /// The rollback drill's report, shared by ROLL-1..3 (it runs once).
     pub rollback: Option<super::drills::rollback::RollbackDrill>,
 }
@@ -106,7 +114,7 @@ impl Env {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        Self { config, target, embedded: None, plots: Plots::default(), http, scratch, rollback: None }
+        Self { config, target, embedded: None, plots: Plots::default(), http, scratch, rollback: None, promtool: None }
     }
 
     /// The configuration the checks judge.

@@ -59,7 +59,10 @@ pub async fn refresh_on_401(env: &mut Env) -> Result<Finding, String> {
     Ok(Finding::verdict(
         answer.is_ok() && refreshes == 1 && me_calls == 2 && before != after,
         "401 → one refresh → one repeat → 200; the rotated token was written back",
-        format!("401: {refreshes} refresh(es), {me_calls} GET /me, call {}", if answer.is_ok() { "succeeded" } else { "failed" }),
+        format!(
+            "401: {refreshes} refresh(es), {me_calls} GET /me, call {}",
+            if answer.is_ok() { "succeeded" } else { "failed" }
+        ),
         evidence,
     ))
 }

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use salesloft_client::Client;
 use salesloft_client::models::PersonInput;
 use salesloft_client::transport::RetryConfig;
 use salesloft_client::upsert::{UpsertConfig, upsert_people_journaled};
-use salesloft_client::Client;
 use salesloft_sim::{RunningSim, SimConfig};
 use salesloft_sync::{JournalConfig, LedgerJournal, RunId};
 use serde_json::json;
@@ -26,7 +26,12 @@ async fn drill_store(env: &Env, name: &str) -> Result<salesloft_store::Store, St
     salesloft_store::open(&url).await.map_err(|e| format!("the drill's store did not open: {e}"))
 }
 
-fn journal(store: &salesloft_store::Store, run: &str, actor: &str, lookup_under_lock: bool) -> Result<LedgerJournal, String> {
+fn journal(
+    store: &salesloft_store::Store,
+    run: &str,
+    actor: &str,
+    lookup_under_lock: bool,
+) -> Result<LedgerJournal, String> {
     let run = RunId::new(run)?;
     Ok(LedgerJournal::new(
         store.clone(),
@@ -132,7 +137,10 @@ pub async fn concurrent_email(env: &mut Env) -> Result<Finding, String> {
     });
     Ok(Finding::verdict(
         people == 1 && failed == 0,
-        format!("{WRITERS} concurrent upserts of one email: 1 person, {} create", n(&stats, "/by_route/POST ~1v2~1people")),
+        format!(
+            "{WRITERS} concurrent upserts of one email: 1 person, {} create",
+            n(&stats, "/by_route/POST ~1v2~1people")
+        ),
         format!("{WRITERS} concurrent upserts of one email left {people} people ({failed} rows failed)"),
         evidence,
     ))
@@ -143,7 +151,8 @@ pub async fn webhook_replay(env: &mut Env) -> Result<Finding, String> {
     let http = env.http.clone();
     let embedded = env.embedded().await?;
     let url = format!("{}/webhooks/salesloft", embedded.gateway_url);
-    let body = json!({"id": 987_654, "updated_at": "2026-11-30T12:00:00.000000-05:00", "first_name": "Replay"}).to_string();
+    let body =
+        json!({"id": 987_654, "updated_at": "2026-11-30T12:00:00.000000-05:00", "first_name": "Replay"}).to_string();
     let signature = salesloft_sim::sign_webhook(&embedded.tokens.webhook, body.as_bytes());
     let before = embedded.store.inbox().counts().await.map_err(|e| e.to_string())?;
     let mut answers = Vec::new();
@@ -166,7 +175,11 @@ pub async fn webhook_replay(env: &mut Env) -> Result<Finding, String> {
     // The dispatcher hands it to the sink once; wait (bounded) for it to get there, then count.
     let sink = embedded.sink.clone();
     let handed = |path: &std::path::Path| {
-        std::fs::read_to_string(path).unwrap_or_default().lines().filter(|l| l.contains("\"987654\"") || l.contains(":987654")).count()
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"987654\"") || l.contains(":987654"))
+            .count()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while handed(&sink) == 0 && std::time::Instant::now() < deadline {
@@ -216,7 +229,8 @@ pub async fn audit_chain(env: &mut Env) -> Result<Finding, String> {
     let report = audit.verify().await.map_err(|e| e.to_string())?;
     let added = after.seq - before.seq;
     let records = audit.records(before.seq + 1, MUTATIONS as i64 + 1).await.map_err(|e| e.to_string())?;
-    let operations: Vec<String> = records.iter().map(|r| format!("{} {}", r.operation, r.response_status.unwrap_or_default())).collect();
+    let operations: Vec<String> =
+        records.iter().map(|r| format!("{} {}", r.operation, r.response_status.unwrap_or_default())).collect();
     let evidence = json!({
         "mutations_sent": MUTATIONS, "answers": statuses, "audit_records_added": added, "records": operations,
         "chain_verified": report.ok, "chain_records": report.records, "first_problem": report.first_problem.map(|p| format!("{p:?}")),

@@ -24,8 +24,12 @@ pub async fn throttled(env: &mut Env) -> Result<Finding, String> {
     let honour = env.config().retry.honour_retry_after.unwrap_or(true);
     let sim = env.sim(sim_config()).await?;
     let (client, clock) = env.client_for(&sim)?;
-    env.control(&sim, "faults", json!({"method": "GET", "path": "/v2/me", "sequence": [{"status": 429, "retry_after": "3"}]}))
-        .await?;
+    env.control(
+        &sim,
+        "faults",
+        json!({"method": "GET", "path": "/v2/me", "sequence": [{"status": 429, "retry_after": "3"}]}),
+    )
+    .await?;
     let answer = client.me().await;
     let waits: Vec<f64> = clock.sleeps().iter().map(Duration::as_secs_f64).collect();
     let stats = stats(env, &sim).await?;
@@ -41,7 +45,10 @@ pub async fn throttled(env: &mut Env) -> Result<Finding, String> {
         honour && waited_enough && answer.is_ok(),
         format!("429 → waited {:.1} s (Retry-After 3 s) → 200", waits.iter().copied().fold(0.0, f64::max)),
         if honour {
-            format!("429 with Retry-After 3 s: waits {waits:?}, call {}", if answer.is_ok() { "succeeded" } else { "failed" })
+            format!(
+                "429 with Retry-After 3 s: waits {waits:?}, call {}",
+                if answer.is_ok() { "succeeded" } else { "failed" }
+            )
         } else {
             "retry.honour_retry_after = false: a server's Retry-After is ignored".to_string()
         },
@@ -76,7 +83,10 @@ pub async fn server_errors(env: &mut Env) -> Result<Finding, String> {
         ok,
         format!("503 storm: {attempts} attempts, waits within doubling ceilings {ceilings:?} s, then the error"),
         if attempts > 3 {
-            format!("503 storm: {attempts} attempts, over the checklist's 3 (retry.max_attempts = {})", retry.max_attempts)
+            format!(
+                "503 storm: {attempts} attempts, over the checklist's 3 (retry.max_attempts = {})",
+                retry.max_attempts
+            )
         } else if attempts < 2 {
             "503: not retried at all (retry.max_attempts = 1)".to_string()
         } else {
@@ -116,11 +126,8 @@ impl Capture {
 /// Runs `future` with every log record of the client (debug and up) captured as JSON lines.
 pub async fn capture_logs<T>(future: impl std::future::Future<Output = T>) -> (T, String) {
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
+    let subscriber =
+        tracing_subscriber::fmt().json().with_writer(capture.clone()).with_max_level(tracing::Level::DEBUG).finish();
     let out = future.with_subscriber(subscriber).await;
     (out, capture.text())
 }
@@ -130,8 +137,12 @@ pub async fn validation_logged(env: &mut Env) -> Result<Finding, String> {
     let sim = env.sim(sim_config()).await?;
     let (client, _clock) = env.client_for(&sim)?;
     let body = json!({"errors": {"email_address": ["is invalid"]}});
-    env.control(&sim, "faults", json!({"method": "POST", "path": "/v2/people", "sequence": [{"status": 422, "body": body}]}))
-        .await?;
+    env.control(
+        &sim,
+        "faults",
+        json!({"method": "POST", "path": "/v2/people", "sequence": [{"status": 422, "body": body}]}),
+    )
+    .await?;
     let secret = "sk-drill-secret-value-4f1d9c";
     let mut custom = serde_json::Map::new();
     custom.insert("api_token".into(), json!(secret));
@@ -150,8 +161,11 @@ pub async fn validation_logged(env: &mut Env) -> Result<Finding, String> {
     let has_payload = payload
         .as_ref()
         .is_some_and(|p| ["first_name", "email_address", "custom_fields"].iter().all(|k| p.get(k).is_some()));
-    let leaks: Vec<&str> =
-        [("the API key", api_key.as_str()), ("a secret field", secret)].iter().filter(|(_, v)| logs.contains(v)).map(|(n, _)| *n).collect();
+    let leaks: Vec<&str> = [("the API key", api_key.as_str()), ("a secret field", secret)]
+        .iter()
+        .filter(|(_, v)| logs.contains(v))
+        .map(|(n, _)| *n)
+        .collect();
     let evidence = json!({
         "sent": "POST /v2/people with first_name, email_address and custom_fields.api_token",
         "answered": "422 {\"errors\":{\"email_address\":[\"is invalid\"]}}",
@@ -162,7 +176,11 @@ pub async fn validation_logged(env: &mut Env) -> Result<Finding, String> {
     Ok(Finding::verdict(
         has_payload && leaks.is_empty(),
         "422 logged with its payload's fields and SalesLoft's field errors; personal values masked, no key or secret",
-        if leaks.is_empty() { "the 422 log record lacks the request payload".to_string() } else { format!("the log leaks {}", leaks.join(" and ")) },
+        if leaks.is_empty() {
+            "the 422 log record lacks the request payload".to_string()
+        } else {
+            format!("the log leaks {}", leaks.join(" and "))
+        },
         evidence,
     ))
 }
@@ -185,7 +203,8 @@ pub async fn breaker(env: &mut Env) -> Result<Finding, String> {
     let sent_when_open = n(&stats(env, &sim).await?, "/requests");
     let fast = client.me().await;
     let sent_after_fast = n(&stats(env, &sim).await?, "/requests");
-    let failed_fast = matches!(fast, Err(salesloft_client::Error::CircuitOpen { .. })) && sent_after_fast == sent_when_open;
+    let failed_fast =
+        matches!(fast, Err(salesloft_client::Error::CircuitOpen { .. })) && sent_after_fast == sent_when_open;
     let url = format!("{}/__sim/outage", sim.root_url());
     env.http.delete(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
     clock.advance(config.open_for + Duration::from_secs(1));

@@ -21,7 +21,8 @@ const LARGE_READ: u64 = 12_000;
 
 /// RATE-2: reading 12 000 people (120 pages of 100) never asks for a page over 100.
 pub async fn no_deep_pages(env: &mut Env) -> Result<Finding, String> {
-    let sim = env.sim(SimConfig { seed_people: LARGE_READ, budget_per_minute: 1_000_000, ..SimConfig::default() }).await?;
+    let sim =
+        env.sim(SimConfig { seed_people: LARGE_READ, budget_per_minute: 1_000_000, ..SimConfig::default() }).await?;
     let (client, _clock) = env.client_for(&sim)?;
     let mut read = 0u64;
     let mut pages = client.people().keyset().per_page(100).pages().boxed();
@@ -51,9 +52,7 @@ pub async fn write_burst(env: &mut Env) -> Result<Finding, String> {
     const WRITES: usize = 1_500;
     const BUDGET: u32 = 600;
     let minute = Duration::from_secs(1);
-    let sim = env
-        .sim(SimConfig { seed_people: 0, budget_per_minute: BUDGET, minute, ..SimConfig::default() })
-        .await?;
+    let sim = env.sim(SimConfig { seed_people: 0, budget_per_minute: BUDGET, minute, ..SimConfig::default() }).await?;
     // The client paces to the *configured* budget (`[budget]`) while the simulator enforces SalesLoft's 600 (a
     // budget configured too high is corrected by `x-ratelimit-remaining-minute`, FACTS.md §2.3, and the drill
     // shows whether that holds). Real time: the pacing is what is measured, against the simulator's clock.
@@ -92,11 +91,14 @@ pub async fn write_burst(env: &mut Env) -> Result<Finding, String> {
     // Cost per simulated minute, from the simulator's own request log (its `at` in microseconds).
     let mut per_minute = std::collections::BTreeMap::<i64, u64>::new();
     for entry in &log {
-        if let Some(at) = entry.get("at").and_then(serde_json::Value::as_str).and_then(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        }) {
+        if let Some(at) = entry
+            .get("at")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+        {
             let window = (at.unix_timestamp_nanos() / minute.as_nanos() as i128) as i64;
-            *per_minute.entry(window).or_default() += entry.get("cost").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            *per_minute.entry(window).or_default() +=
+                entry.get("cost").and_then(serde_json::Value::as_u64).unwrap_or(0);
         }
     }
     let first = per_minute.keys().next().copied().unwrap_or(0);
@@ -112,7 +114,10 @@ pub async fn write_burst(env: &mut Env) -> Result<Finding, String> {
     });
     Ok(Finding::verdict(
         limited == 0 && failed == 0 && peak <= u64::from(BUDGET),
-        format!("{WRITES} writes in {:.1} minutes: no 429, peak minute {peak} of {BUDGET}", elapsed.as_secs_f64() / minute.as_secs_f64()),
+        format!(
+            "{WRITES} writes in {:.1} minutes: no 429, peak minute {peak} of {BUDGET}",
+            elapsed.as_secs_f64() / minute.as_secs_f64()
+        ),
         format!("{WRITES} writes: {limited} answered 429, {failed} failed, peak minute cost {peak} of {BUDGET}"),
         evidence,
     ))
@@ -132,7 +137,8 @@ pub async fn headers_recorded(env: &mut Env) -> Result<Finding, String> {
     .await;
     sim.shutdown().await;
     answer.map_err(|e| format!("the drill's reads failed: {e}"))?;
-    let record = logs.lines().find(|l| l.contains("remaining_minute") && l.contains("endpoint_cost")).map(str::to_string);
+    let record =
+        logs.lines().find(|l| l.contains("remaining_minute") && l.contains("endpoint_cost")).map(str::to_string);
     let metrics = handle.render();
     let series: Vec<&str> = [telemetry::COST_TOTAL, telemetry::RATELIMIT_REMAINING, telemetry::RATELIMIT_ENDPOINT_COST]
         .into_iter()

@@ -2,12 +2,10 @@
 //! afterwards is refused before it reaches SalesLoft), verifies `/health`, and notifies a Slack-compatible
 //! webhook with the reason. The rollback runs once; the three checks read its report.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::check::model::Finding;
 use crate::check::target::Env;
@@ -25,51 +23,13 @@ pub struct RollbackDrill {
     notification: Option<Value>,
 }
 
-/// A one-shot HTTP catcher: answers 200 to every POST and keeps the bodies.
-async fn catcher() -> Result<(String, Arc<Mutex<Vec<Value>>>), String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("catcher: {e}"))?;
-    let url = format!("http://{}/hook", listener.local_addr().map_err(|e| e.to_string())?);
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut raw = Vec::new();
-            let mut buf = [0u8; 8192];
-            // Read the head, then the body by its content-length.
-            while let Ok(read) = socket.read(&mut buf).await {
-                if read == 0 {
-                    break;
-                }
-                raw.extend_from_slice(&buf[..read]);
-                let text = String::from_utf8_lossy(&raw);
-                if let Some(head_end) = text.find("\r\n\r\n") {
-                    let length = text[..head_end]
-                        .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if raw.len() >= head_end + 4 + length {
-                        let body = &raw[head_end + 4..head_end + 4 + length];
-                        if let Ok(value) = serde_json::from_slice(body) {
-                            kept.lock().unwrap_or_else(|e| e.into_inner()).push(value);
-                        }
-                        break;
-                    }
-                }
-            }
-            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
-        }
-    });
-    Ok((url, bodies))
-}
-
 async fn run_drill(env: &mut Env) -> Result<RollbackDrill, String> {
     if let Some(drill) = &env.rollback {
         return Ok(drill.clone());
     }
     let http = env.http.clone();
     let embedded = env.embedded().await?;
-    let (notify_url, bodies) = catcher().await?;
+    let (notify_url, bodies) = super::catcher().await?;
     let rollback = Rollback {
         target: PauseTarget::Gateway {
             url: embedded.gateway_url.clone(),
@@ -129,7 +89,10 @@ pub async fn pause(env: &mut Env) -> Result<Finding, String> {
     Ok(Finding::verdict(
         drill.paused.is_ok() && *status == 503 && drill.mutations_reaching_salesloft == 0,
         "rollback paused every mutation: the next one got 503 and never reached SalesLoft",
-        format!("pause {:?}; a mutation afterwards got {status}, {} reached SalesLoft", drill.paused, drill.mutations_reaching_salesloft),
+        format!(
+            "pause {:?}; a mutation afterwards got {status}, {} reached SalesLoft",
+            drill.paused, drill.mutations_reaching_salesloft
+        ),
         evidence,
     ))
 }

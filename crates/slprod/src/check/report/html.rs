@@ -68,7 +68,8 @@ pub fn render(report: &Report) -> String {
                 item = escape(r.item),
                 sev = severity_label(r.severity),
                 summary = escape(&r.summary),
-                kind = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                kind =
+                    serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
                 ms = r.elapsed_ms,
                 evidence = escape(&evidence),
             );
@@ -186,7 +187,12 @@ fn cost_plot(report: &Report) -> String {
         ty = y(budget) - 4.0
     );
     if plots.cost_per_minute.is_empty() {
-        let _ = write!(out, "<text x=\"{:.0}\" y=\"{:.0}\" font-size=\"12\" text-anchor=\"middle\">no write burst in this run (RATE-3)</text>", (W + PAD) / 2.0, H / 2.0);
+        let _ = write!(
+            out,
+            "<text x=\"{:.0}\" y=\"{:.0}\" font-size=\"12\" text-anchor=\"middle\">no write burst in this run (RATE-3)</text>",
+            (W + PAD) / 2.0,
+            H / 2.0
+        );
     }
     out.push_str("</svg><figcaption>Cost per minute while a burst of writes ran (RATE-3): paced under the budget, no 429.</figcaption></figure>");
     out

@@ -12,7 +12,8 @@ fn cell(text: &str) -> String {
 /// Renders `report` as Markdown.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# SalesLoft go-live check\n\n**{}**  \nTarget: {}\n", report.verdict(), cell(&report.target));
+    let _ =
+        writeln!(out, "# SalesLoft go-live check\n\n**{}**  \nTarget: {}\n", report.verdict(), cell(&report.target));
     let failures = report.failures();
     if !failures.is_empty() {
         let _ = writeln!(out, "## To fix, most severe first\n");
@@ -26,9 +27,14 @@ pub fn render(report: &Report) -> String {
         if results.peek().is_none() {
             continue;
         }
-        let _ = writeln!(out, "## {}\n\n| ID | Severity | Kind | Status | Evidence |\n|---|---|---|---|---|", section.title());
+        let _ = writeln!(
+            out,
+            "## {}\n\n| ID | Severity | Kind | Status | Evidence |\n|---|---|---|---|---|",
+            section.title()
+        );
         for r in results {
-            let kind = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let kind =
+                serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "| {} | {} | {kind} | {} | {} |",

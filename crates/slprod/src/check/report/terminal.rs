@@ -31,7 +31,14 @@ pub fn render(report: &Report, colour: bool) -> String {
         let _ = writeln!(out, "\n{}", section.title());
         for r in results {
             let status = paint(&format!("{:<5}", status_label(r.status)), r.status, colour);
-            let _ = writeln!(out, "  {status} {:<8} {} {:<6} {}", r.id, severity_label(r.severity), kind(r.kind), r.summary);
+            let _ = writeln!(
+                out,
+                "  {status} {:<8} {} {:<6} {}",
+                r.id,
+                severity_label(r.severity),
+                kind(r.kind),
+                r.summary
+            );
         }
     }
     let failures = report.failures();
