@@ -90,6 +90,9 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A secret manager could not be read or written (the message names the reference, never the value).
+    #[error(transparent)]
+    Secret(#[from] salesloft_secrets::SecretError),
     /// The async runtime could not start.
     #[error("could not start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -128,6 +131,7 @@ impl CliError {
             CliError::Gateway(_) => "gateway",
             CliError::Listen { .. } => "listen",
             CliError::Runtime(_) => "runtime",
+            CliError::Secret(_) => "secret",
         }
     }
 }
