@@ -344,7 +344,7 @@ impl OAuthState {
                     Ok(tokens) => tokens,
                     Err(error) => return self.refresh_failed(trigger, held, error),
                 },
-                Some(Rotated::NotRotated) => {
+                Some(Rotated::Nobody) => {
                     self.mark_reauthorization(base.refresh_token.clone());
                     return self.refresh_failed(trigger, held, error);
                 }
@@ -416,7 +416,7 @@ impl OAuthState {
             (None, _) => false,
         };
         if !differs {
-            return Some(Rotated::NotRotated);
+            return Some(Rotated::Nobody);
         }
         Some(if self.usable(&stored) { Rotated::Usable(stored) } else { Rotated::Refresh(stored) })
     }
@@ -535,7 +535,7 @@ impl OAuthState {
 /// What the store says after `invalid_grant`.
 enum Rotated {
     /// It still holds the refused refresh token: nobody else rotated the grant.
-    NotRotated,
+    Nobody,
     /// Its access token is fresh: use it.
     Usable(TokenSet),
     /// Its access token is stale too: refresh with its refresh token.
