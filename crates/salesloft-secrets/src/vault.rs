@@ -89,10 +89,15 @@ pub struct VaultClient {
 impl VaultClient {
     /// A client for `config`.
     pub fn new(config: VaultConfig) -> Result<Arc<Self>, SecretError> {
+        Self::with_clock(config, Arc::new(SystemClock::default()))
+    }
+
+    /// A client for `config` that schedules token renewal on `clock` (tests advance a manual clock).
+    pub fn with_clock(config: VaultConfig, clock: SharedClock) -> Result<Arc<Self>, SecretError> {
         Ok(Arc::new(Self {
             config,
             http: crate::http::client()?,
-            clock: Arc::new(SystemClock::default()),
+            clock,
             session: tokio::sync::Mutex::new(Session::default()),
         }))
     }

@@ -205,3 +205,30 @@ async fn approle_logs_in_and_reads() {
     secret.compare_and_set(&SecretString::from("approle-value".to_string()), &empty).await.expect("write");
     assert_eq!(secret.value().await.expect("read").expose_secret(), "approle-value");
 }
+
+#[tokio::test]
+async fn a_token_with_a_ttl_is_renewed_once_two_thirds_of_it_have_passed() {
+    let created =
+        root_call(reqwest::Method::POST, "auth/token/create", json!({"policies": ["default"], "ttl": "1h"})).await;
+    let token = created["auth"]["client_token"].as_str().expect("token").to_string();
+    let clock = salesloft_client::clock::ManualClock::new();
+    let client = VaultClient::with_clock(
+        VaultConfig { addr: addr(), auth: VaultAuth::Token(SecretString::from(token.clone())), namespace: None },
+        clock.shared(),
+    )
+    .expect("client");
+    let renewals = || async {
+        let looked = root_call(reqwest::Method::POST, "auth/token/lookup", json!({"token": token})).await;
+        looked["data"]["last_renewal_time"].clone()
+    };
+    // The default policy may not read secret/, so the reads are denied; what matters is the token's schedule.
+    let probe = secret(&client, &common::unique("slprod/renew"), None);
+    let _ = probe.snapshot().await;
+    assert_eq!(renewals().await, Value::Null, "not renewed at first use");
+    clock.advance(std::time::Duration::from_secs(2_300));
+    let _ = probe.snapshot().await;
+    assert_eq!(renewals().await, Value::Null, "not renewed before two thirds of the hour");
+    clock.advance(std::time::Duration::from_secs(120));
+    let _ = probe.snapshot().await;
+    assert!(renewals().await.as_u64().is_some_and(|t| t > 0), "renewed after two thirds of the hour");
+}
