@@ -292,10 +292,23 @@ impl SecretBackend for GcpSecret {
                     let path = format!("projects/{}/secrets?secretId={}", self.project, self.secret);
                     let (status, answer) =
                         self.client.call(reqwest::Method::POST, &path, Some(&body), &self.location).await?;
-                    if !status.is_success() {
+                    if answer["error"]["status"].as_str() == Some("ALREADY_EXISTS") {
+                        // Created without a version (as infrastructure code often does): the first version is
+                        // added under the etag it has now; one with a version was written since it was read.
+                        if self.read().await?.is_some() {
+                            return Err(SecretError::Conflict { location: self.location.clone() });
+                        }
+                        let (status, meta) =
+                            self.client.call(reqwest::Method::GET, &self.name, None, &self.location).await?;
+                        if !status.is_success() {
+                            return Err(api_error(&self.location, status, &meta, "write"));
+                        }
+                        meta["etag"].as_str().unwrap_or("").to_string()
+                    } else if !status.is_success() {
                         return Err(api_error(&self.location, status, &answer, "write"));
+                    } else {
+                        answer["etag"].as_str().unwrap_or("").to_string()
                     }
-                    answer["etag"].as_str().unwrap_or("").to_string()
                 }
                 Some(version) => {
                     let etag = version.0.split_once('|').map(|(_, e)| e).unwrap_or("");

@@ -140,3 +140,32 @@ async fn permission_denied_names_the_secret_not_the_value() {
     assert!(!error.to_string().contains("testing"), "no credential in the error: {error}");
     let _: Value = Value::Null;
 }
+
+#[tokio::test]
+async fn a_secret_created_without_a_value_takes_its_first_value() {
+    let client = client_at(endpoint());
+    let id = common::unique("slprod/empty");
+    // Infrastructure code creates the secret without a value (moto checks no signature: research/test-peers.md
+    // §2); `slprod auth login` then writes the first one.
+    let response = reqwest::Client::new()
+        .post(format!("{}/", endpoint()))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "secretsmanager.CreateSecret")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x",
+        )
+        .body(json!({"Name": id}).to_string())
+        .send()
+        .await
+        .expect("moto");
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+    let secret = secret(&client, &id, Some("v"));
+    let empty = secret.snapshot().await.expect("read");
+    assert!(empty.version.is_none(), "no value yet");
+    secret.compare_and_set(&SecretString::from("first".to_string()), &empty).await.expect("the first value");
+    assert_eq!(secret.value().await.expect("read").expose_secret(), "first");
+    let again =
+        secret.compare_and_set(&SecretString::from("second".to_string()), &empty).await.expect_err("has a value now");
+    assert!(matches!(again, SecretError::Conflict { .. }), "{again:?}");
+}

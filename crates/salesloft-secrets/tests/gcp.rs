@@ -311,3 +311,17 @@ async fn server_down_and_permission_denied_are_clear_errors() {
     let bad = salesloft_secrets::gcp::assertion(&tampered, 0).expect_err("not a key").to_string();
     assert!(!bad.contains("not-a-key"), "{bad}");
 }
+
+#[tokio::test]
+async fn a_secret_created_without_a_version_takes_its_first_value() {
+    let (fake, endpoint) = start_fake().await;
+    fake.secrets.lock().unwrap().insert("bare".into(), FakeSecret { etag: 7, versions: Vec::new() });
+    let secret = secret(&client(&endpoint, "slprod@p1.iam.gserviceaccount.com"), "bare", None);
+    let empty = secret.snapshot().await.expect("read");
+    assert!(empty.version.is_none(), "no version yet");
+    secret.compare_and_set(&SecretString::from("first".to_string()), &empty).await.expect("the first version");
+    assert_eq!(secret.value().await.expect("read").expose_secret(), "first");
+    let again =
+        secret.compare_and_set(&SecretString::from("second".to_string()), &empty).await.expect_err("has one now");
+    assert!(matches!(again, SecretError::Conflict { .. }), "{again:?}");
+}

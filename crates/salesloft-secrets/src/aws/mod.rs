@@ -11,7 +11,7 @@
 //! only if it still labels the version that was read — otherwise AWS answers `InvalidParameterException`,
 //! which is the conflict. AWSPENDING is then taken off the new version (best effort: a left-over label is
 //! harmless and the next write moves it). Creating uses `CreateSecret`; `ResourceExistsException` is the
-//! conflict.
+//! conflict, unless the secret has no value yet (created by infrastructure code), which then gets its first.
 //!
 //! **Endpoint.** `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`, else
 //! `https://secretsmanager.REGION.amazonaws.com`.
@@ -208,6 +208,22 @@ pub struct AwsSecret {
     location: String,
 }
 
+impl AwsSecret {
+    /// The secret exists but has no current value (created without one, as Terraform's
+    /// `aws_secretsmanager_secret` does): the first value is put as AWSCURRENT. A secret that has a value is a
+    /// conflict: it was read as missing, so someone wrote it since.
+    async fn fill_empty(&self, payload: &SecretString, new_version: &str) -> Result<Version, SecretError> {
+        if self.read().await?.is_some() {
+            return Err(SecretError::Conflict { location: self.location.clone() });
+        }
+        let put = json!({"SecretId": self.secret_id, "SecretString": payload.expose_secret(), "ClientRequestToken": new_version});
+        match self.client.call("PutSecretValue", &put, &self.location).await? {
+            Ok(answer) => Ok(Version(answer["VersionId"].as_str().unwrap_or(new_version).to_string())),
+            Err(error) => Err(error.into_secret_error(&self.location, "write")),
+        }
+    }
+}
+
 impl SecretBackend for AwsSecret {
     fn location(&self) -> &str {
         &self.location
@@ -249,7 +265,7 @@ impl SecretBackend for AwsSecret {
                 return match self.client.call("CreateSecret", &body, &self.location).await? {
                     Ok(answer) => Ok(Version(answer["VersionId"].as_str().unwrap_or(&new_version).to_string())),
                     Err(error) if error.kind == "ResourceExistsException" => {
-                        Err(SecretError::Conflict { location: self.location.clone() })
+                        self.fill_empty(payload, &new_version).await
                     }
                     Err(error) => Err(error.into_secret_error(&self.location, "write")),
                 };
