@@ -37,7 +37,7 @@ pub use error::SecretError;
 pub use local::{EnvBackend, FileBackend};
 pub use reference::SecretRef;
 pub use secret::{DEFAULT_CACHE_TTL, Secret, Snapshot};
-pub use token_store::{FlockLocker, GrantLocker, SecretTokenStore, decode_tokens, encode_tokens};
+pub use token_store::{BothLocker, FlockLocker, GrantLocker, SecretTokenStore, decode_tokens, encode_tokens};
 
 /// The backend of `reference`, configured from the environment. Clients of the cloud backends are made once
 /// per process and shared (one Vault login and renewal schedule, one AWS credential cache).

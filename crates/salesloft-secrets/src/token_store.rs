@@ -62,6 +62,34 @@ impl GrantLocker for FlockLocker {
     }
 }
 
+/// Two locks taken in order (first, then second) and held together: `slprod serve` takes the host's
+/// [`FlockLocker`] and then the store lease, so a `pull` or `push` on the same host (which takes the `flock`
+/// only) and replicas on other hosts (the lease) are all excluded. Every taker uses this order, so it cannot
+/// deadlock.
+#[derive(Debug, Clone)]
+pub struct BothLocker {
+    first: Arc<dyn GrantLocker>,
+    second: Arc<dyn GrantLocker>,
+}
+
+impl BothLocker {
+    /// `first`, then `second`.
+    pub fn new(first: Arc<dyn GrantLocker>, second: Arc<dyn GrantLocker>) -> Self {
+        Self { first, second }
+    }
+}
+
+impl GrantLocker for BothLocker {
+    fn lock(&self) -> BoxFuture<'_, Result<Option<GrantLock>, Error>> {
+        Box::pin(async move {
+            let first = self.first.lock().await?;
+            let second = self.second.lock().await?;
+            // Released in reverse order: the tuple drops `second` first.
+            Ok(Some(GrantLock::new((second, first))))
+        })
+    }
+}
+
 /// The stored shape of a token set (the same fields as the token file).
 #[derive(Serialize, Deserialize)]
 struct StoredTokens {
