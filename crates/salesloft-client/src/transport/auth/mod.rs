@@ -28,7 +28,7 @@
 //!
 //! **Re-authorisation.** A refresh refused with `invalid_grant` when nobody else rotated the grant (the store
 //! still holds the refused refresh token) means the grant is dead: only a new authorisation (`slprod auth
-//! login`) revives it. The connection is then marked ([`Authenticator::needs_reauthorization`], shown by the
+//! login`) revives it. The connection is then marked (`PipelineState::needs_reauthorization`, shown by the
 //! gateway's `/health`), the gauge [`REAUTHORIZATION_REQUIRED`] goes to 1 (the auth-failure alert), and
 //! refreshing stops: for [`REAUTHORIZATION_COOLDOWN`] calls fail at once without reaching the token endpoint;
 //! after it the store is read again under the grant lock, and a set stored since (a new login) clears the mark,
