@@ -75,4 +75,32 @@ async fn login_stores_the_tokens_in_a_new_secret_and_status_shows_expiry_never_v
     assert_eq!(status, 0, "second login: {stdout} {stderr}");
     let answer: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(answer["version"], Value::String("2".into()), "{answer}");
+
+    // `pull --oauth-tokens-ref` uses the stored set; once it has expired on the simulator's clock, the pull
+    // refreshes and writes the rotated set back (version 3).
+    sim.advance_clock(std::time::Duration::from_secs(7_300));
+    let dir = tempfile::tempdir().expect("dir");
+    let mut pull = support::slprod();
+    pull.args(["pull", "people", "--oauth-tokens-ref", &reference, "--out"])
+        .arg(dir.path().join("people.jsonl"))
+        .args(["--store", &support::sqlite_url(dir.path())])
+        .env("SALESLOFT_BASE_URL", sim.base_url())
+        .env("SALESLOFT_OAUTH_CLIENT_ID", "sim-client")
+        .env("SALESLOFT_OAUTH_CLIENT_SECRET", "sim-secret");
+    vault_env(&mut pull);
+    let (status, stdout, stderr) = support::run(pull).await;
+    assert_eq!(status, 0, "pull: {stdout} {stderr}");
+    let stats: Value =
+        reqwest::get(format!("{}/__sim/stats", sim.root_url())).await.expect("stats").json().await.expect("json");
+    assert_eq!(
+        (stats["refreshes"].as_u64(), stats["revoked_refresh_presented"].as_u64()),
+        (Some(1), Some(0)),
+        "{stats}"
+    );
+    let mut status_command = support::slprod();
+    status_command.args(["--output", "json", "auth", "status", "--oauth-tokens-ref", &reference]);
+    vault_env(&mut status_command);
+    let (_, stdout, _) = support::run(status_command).await;
+    let shown: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(shown["version"], Value::String("3".into()), "the rotated set was written back: {shown}");
 }
