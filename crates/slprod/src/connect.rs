@@ -195,8 +195,12 @@ impl ConnectArgs {
         if let Some(file) = &self.oauth_token_file {
             return self.oauth(Tokens::File(file.clone()), config);
         }
-        if let Some(reference) = &self.oauth_tokens_ref {
-            return self.oauth(Tokens::Secret(reference.clone()), config);
+        match &self.oauth_tokens_ref {
+            // A file keeps the token file's format and its `<file>.lock`, so it shares the lock with
+            // --oauth-token-file users of the same file.
+            Some(SecretRef::File(path)) => return self.oauth(Tokens::File(path.clone()), config),
+            Some(reference) => return self.oauth(Tokens::Secret(reference.clone()), config),
+            None => {}
         }
         if let Some(key) = &self.api_key {
             return Ok(Credential::ApiKey(key.clone()));
