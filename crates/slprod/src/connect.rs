@@ -551,4 +551,28 @@ mod tests {
         let error = ConnectArgs::default().client(&Config::default()).expect_err("no credential");
         assert!(error.to_string().contains("no credential"), "{error}");
     }
+
+    #[test]
+    fn token_references_name_their_source_and_env_cannot_hold_rotated_tokens() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            connect: ConnectArgs,
+        }
+        let parsed = Wrapper::try_parse_from(["x", "--oauth-tokens-ref", "vault:secret/slprod/oauth#tokens"])
+            .expect("parses")
+            .connect;
+        let config = Config::default();
+        assert!(parsed.credential_source(&config).contains("vault:secret/slprod/oauth#tokens"));
+        assert!(Wrapper::try_parse_from(["x", "--oauth-tokens-ref", "inline-token-value"]).is_err());
+        let mut config = Config::default();
+        config.salesloft.oauth_client_id = Some("id".into());
+        config.salesloft.oauth_tokens_ref = Some(SecretRef::Env("SLPROD_TOKENS".into()));
+        let error =
+            ConnectArgs { oauth_client_secret: Some(SecretString::from("cs".to_string())), ..ConnectArgs::default() }
+                .client(&config)
+                .expect_err("env: cannot be written back");
+        assert!(error.to_string().contains("salesloft.oauth_tokens_ref"), "{error}");
+    }
 }
