@@ -272,7 +272,10 @@ impl ConnectArgs {
                             key: "salesloft.oauth_tokens_ref".into(),
                             message,
                         })?;
-                        let secret = Secret::open(parsed).map_err(CliError::Secret)?;
+                        let secret = Secret::open(parsed).map_err(|e| ConfigError::Secret {
+                            key: "salesloft.oauth_tokens_ref / --oauth-tokens-ref".into(),
+                            message: e.to_string(),
+                        })?;
                         let locker = match locker {
                             Some(make) => make(&reference),
                             None => flock_for(&reference),
