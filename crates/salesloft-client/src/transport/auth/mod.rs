@@ -119,6 +119,10 @@ pub const PROACTIVE_REFRESH_COOLDOWN: std::time::Duration = std::time::Duration:
 /// store again.
 pub const REAUTHORIZATION_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// How long to wait before reading the store once more, after `invalid_grant` with the refused token still
+/// stored, before marking the connection as needing re-authorisation.
+pub const REAUTHORIZATION_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Gauge: 1 while the OAuth connection needs re-authorisation (alert on it: auth failures page at once), 0
 /// otherwise.
 pub const REAUTHORIZATION_REQUIRED: &str = "salesloft_oauth_reauthorization_required";
@@ -332,7 +336,7 @@ impl OAuthState {
 
         let fresh = match self.request_token(base.refresh_token.as_ref()).await {
             Ok(tokens) => tokens,
-            Err(error) if !unsaved && is_invalid_grant(&error) => match self.rotated_elsewhere(&base).await {
+            Err(error) if !unsaved && is_invalid_grant(&error) => match self.rotated_elsewhere_settled(&base).await {
                 Some(Rotated::Usable(stored)) => {
                     tracing::info!(
                         trigger = trigger.label(),
@@ -397,6 +401,19 @@ impl OAuthState {
             return Ok(Bearer { token: held.access_token, generation: current.generation });
         }
         Err(error)
+    }
+
+    /// [`OAuthState::rotated_elsewhere`], asked once more after [`REAUTHORIZATION_RECHECK`] when the store still
+    /// holds the refused token: a process that does not share this lock (another host's `pull`) may have
+    /// refreshed and be about to save. Marking a live grant as dead would stop refreshing for a whole cooldown.
+    async fn rotated_elsewhere_settled(&self, spent: &TokenSet) -> Option<Rotated> {
+        match self.rotated_elsewhere(spent).await {
+            Some(Rotated::Nobody) => {
+                self.clock.sleep(REAUTHORIZATION_RECHECK).await;
+                self.rotated_elsewhere(spent).await
+            }
+            other => other,
+        }
     }
 
     /// After `invalid_grant` for `spent`'s refresh token: the stored set, when another process has rotated
