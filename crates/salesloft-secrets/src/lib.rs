@@ -14,6 +14,8 @@
 //! **Secrets never leak.** Values are `secrecy::SecretString` (`Debug` prints `[REDACTED]`); errors name the
 //! reference, never the value; nothing here logs a value.
 
+#![warn(missing_docs)]
+
 mod backend;
 mod error;
 #[cfg(any(feature = "vault", feature = "aws", feature = "gcp"))]
