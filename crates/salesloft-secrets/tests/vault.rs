@@ -204,6 +204,11 @@ async fn approle_logs_in_and_reads() {
     let empty = secret.snapshot().await.expect("read through AppRole");
     secret.compare_and_set(&SecretString::from("approle-value".to_string()), &empty).await.expect("write");
     assert_eq!(secret.value().await.expect("read").expose_secret(), "approle-value");
+    // Every AppRole token is revoked behind the client's back: the next call is refused with 403, logs in again
+    // and succeeds.
+    root_call(reqwest::Method::PUT, "sys/leases/revoke-prefix/auth/approle", json!({})).await;
+    let read = secret.snapshot().await.expect("logged in again after the 403");
+    assert_eq!(read.value.expect("value").expose_secret(), "approle-value");
 }
 
 #[tokio::test]
