@@ -202,6 +202,11 @@ async fn race(manager: Manager) {
     let refreshes = stats["refreshes"].as_u64().expect("refreshes");
     assert!(refreshes >= 3, "several generations expired during the load: {refreshes} refreshes; stats {stats}");
     assert_eq!(stats["revoked_refresh_presented"], json!(0), "a generation was refreshed twice: stats {stats}");
+    assert_eq!(
+        stats["by_route"]["POST /oauth/token"],
+        json!(refreshes),
+        "every call to the token endpoint was a successful refresh (no invalid_grant): stats {stats}"
+    );
     assert_eq!(stats["by_status"]["401"], Value::Null, "a request presented an expired or revoked token: {stats}");
     for answer in &health {
         assert_eq!(
