@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of salesloft-prod on a fresh machine: installs and starts what the tests need (a throwaway
-# PostgreSQL server and the Prometheus tools, from Debian's packages), runs the whole workspace's tests (unit, integration, doc), and
-# stops what it started. Exit status: non-zero when any test fails or a peer cannot be started.
+# PostgreSQL server and the Prometheus tools and headless Chromium from Debian's packages; OpenBao and moto from
+# PyPI into venvs under ~/.cache), runs the whole workspace's tests (unit, integration, doc) and the GCP backend's
+# (behind its Cargo feature), and stops what it started. Exit status: non-zero when any test fails or a peer cannot
+# be started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,7 @@ if scripts/pg-test-server.sh status >/dev/null 2>&1; then
   pg_env=$(scripts/pg-test-server.sh env)
 else
   pg_env=$(scripts/pg-test-server.sh start)
+  pg_started=1
   trap 'scripts/pg-test-server.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 eval "$pg_env"
@@ -57,4 +60,27 @@ if [ -z "${SLPROD_TEST_CHROMIUM:-}" ]; then
   export SLPROD_TEST_CHROMIUM="$(command -v chromium)"
 fi
 
-cargo test --workspace --locked --no-fail-fast "$@"
+# The secret-manager peers (research/test-peers.md §2–3): OpenBao for Vault KV v2, moto for AWS Secrets
+# Manager. Same rule: a running one is used and left running, one started here is stopped.
+stop_peers=()
+for peer in bao moto; do
+  if scripts/${peer}-test-server.sh status >/dev/null 2>&1; then
+    peer_env=$(scripts/${peer}-test-server.sh env)
+  else
+    peer_env=$(scripts/${peer}-test-server.sh start)
+    stop_peers+=("$peer")
+  fi
+  eval "$peer_env"
+done
+cleanup() {
+  for peer in ${stop_peers[@]+"${stop_peers[@]}"}; do scripts/${peer}-test-server.sh stop >/dev/null 2>&1 || true; done
+  if [ "${pg_started:-0}" = "1" ]; then scripts/pg-test-server.sh stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+echo "OpenBao test server: ${SLPROD_TEST_VAULT_ADDR}; moto test server: ${SLPROD_TEST_AWS_ENDPOINT}"
+
+status=0
+cargo test --workspace --locked --no-fail-fast "$@" || status=$?
+# GCP Secret Manager is an opt-in feature; its suite runs against a fake of the REST API.
+cargo test -p salesloft-secrets --features gcp --locked --no-fail-fast "$@" || status=$?
+exit $status

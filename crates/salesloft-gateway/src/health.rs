@@ -106,6 +106,12 @@ pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> Response {
     if circuit == CircuitState::Open {
         reasons.push("circuit breaker open: calls to SalesLoft fail fast".to_string());
     }
+    if state.needs_reauthorization {
+        reasons.push(
+            "the OAuth connection needs reauthorization: SalesLoft refused its refresh token; run `slprod auth login`"
+                .to_string(),
+        );
+    }
     let healthy = reasons.is_empty();
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
@@ -126,6 +132,7 @@ pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> Response {
             "expires_in_secs": expires_in_secs,
         })),
         "paused": paused.as_ref().map(respond::pause_info),
+        "oauth": {"needs_reauthorization": state.needs_reauthorization},
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     respond::json(status, body)

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod fault_points;
+pub mod grant_lease;
 pub mod holder;
 pub mod jobs;
 pub mod keys;
@@ -25,6 +26,7 @@ pub mod ledger_journal;
 pub mod pull;
 pub mod shared_budget;
 
+pub use grant_lease::StoreGrantLocker;
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
 pub use ledger_journal::{JournalConfig, LedgerJournal, Refusal, failure_record};
 pub use pull::{PullError, PullOptions, PullSummary, pull_to_file, pull_to_file_until, pull_to_writer};

@@ -13,8 +13,9 @@ use std::time::Duration;
 use clap::Args;
 use salesloft_client::Client;
 use salesloft_client::transport::{
-    BreakerConfig, FileTokenStore, HttpConfig, OAuthConfig, Pipeline, PipelineBuilder, RetryConfig,
+    BreakerConfig, FileTokenStore, HttpConfig, OAuthConfig, Pipeline, PipelineBuilder, RetryConfig, TokenStore,
 };
+use salesloft_secrets::{FlockLocker, GrantLocker, Secret, SecretTokenStore};
 use salesloft_store::{AuditKey, Store, StoreError, StoreOptions, StoreUrl};
 use secrecy::SecretString;
 
@@ -37,6 +38,10 @@ fn parse_secret(value: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(value.trim().to_string()))
 }
 
+fn parse_tokens_ref(value: &str) -> Result<SecretRef, String> {
+    SecretRef::try_from(value.to_string())
+}
+
 fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
@@ -57,6 +62,12 @@ pub struct ConnectArgs {
     /// precedence over an API key.
     #[arg(long, env = "SALESLOFT_OAUTH_TOKEN_FILE")]
     pub oauth_token_file: Option<PathBuf>,
+    /// Where the OAuth tokens live as a secret reference (`vault:MOUNT/PATH#FIELD`, `aws-sm:ID#FIELD`,
+    /// `gcp-sm:projects/P/secrets/S#FIELD`, `file:PATH`); rotated tokens are written back with a
+    /// compare-and-set under a per-connection lock (a store lease in `serve`, else an `flock`). Overrides
+    /// salesloft.oauth_tokens_ref; --oauth-token-file wins over it.
+    #[arg(long, env = "SALESLOFT_OAUTH_TOKENS_REF", value_parser = parse_tokens_ref)]
+    pub oauth_tokens_ref: Option<SecretRef>,
     /// OAuth client id (with --oauth-token-file; also SALESLOFT_CLIENT_ID).
     #[arg(long, env = "SALESLOFT_OAUTH_CLIENT_ID")]
     pub oauth_client_id: Option<String>,
@@ -69,10 +80,27 @@ pub struct ConnectArgs {
     pub oauth_token_url: Option<String>,
 }
 
+/// Where OAuth tokens are kept.
+enum Tokens {
+    /// `--oauth-token-file`: the token file with its own `flock`.
+    File(PathBuf),
+    /// A secret reference (`--oauth-tokens-ref`, `salesloft.oauth_tokens_ref`).
+    Secret(SecretRef),
+}
+
 /// The credential chosen from flags, environment and file.
 enum Credential {
     ApiKey(SecretString),
-    OAuth { tokens: PathBuf, client_id: String, client_secret: SecretString },
+    OAuth { tokens: Tokens, client_id: String, client_secret: SecretString },
+}
+
+/// Makes the per-connection grant lock for the secret holding a connection's tokens.
+pub type MakeLocker<'a> = dyn Fn(&SecretRef) -> Arc<dyn GrantLocker> + 'a;
+
+/// The `flock` that serialises the refreshes of the processes of this host sharing the secret `reference`
+/// (used when there is no store; replicas on several hosts need `serve`'s store lease).
+pub fn flock_for(reference: &SecretRef) -> Arc<dyn GrantLocker> {
+    Arc::new(FlockLocker::for_location(&reference.to_string()))
 }
 
 impl ConnectArgs {
@@ -103,15 +131,38 @@ impl ConnectArgs {
             .transpose()
     }
 
-    fn oauth(&self, tokens: PathBuf, config: &Config) -> Result<Credential, CliError> {
+    fn oauth(&self, tokens: Tokens, config: &Config) -> Result<Credential, CliError> {
+        let (client_id, client_secret) = self.client_credentials(config)?;
+        Ok(Credential::OAuth { tokens, client_id, client_secret })
+    }
+
+    fn client_credentials(&self, config: &Config) -> Result<(String, SecretString), CliError> {
         let (Some(client_id), Some(client_secret)) = (self.client_id(config), self.client_secret(config)?) else {
             return Err(CliError::Connect(
-                "--oauth-token-file needs --oauth-client-id and --oauth-client-secret (or SALESLOFT_OAUTH_CLIENT_ID \
+                "OAuth needs --oauth-client-id and --oauth-client-secret (or SALESLOFT_OAUTH_CLIENT_ID \
                  / SALESLOFT_OAUTH_CLIENT_SECRET, or salesloft.oauth_client_id / oauth_client_secret_ref)"
                     .to_string(),
             ));
         };
-        Ok(Credential::OAuth { tokens, client_id, client_secret })
+        Ok((client_id, client_secret))
+    }
+
+    /// The token reference: `--oauth-tokens-ref` (or its variable), else `salesloft.oauth_tokens_ref`.
+    pub fn tokens_ref(&self, config: &Config) -> Result<Option<SecretRef>, CliError> {
+        Ok(self.oauth_tokens_ref.clone().or_else(|| config.salesloft.oauth_tokens_ref.clone()))
+    }
+
+    /// The OAuth client of these options: client id and secret, and the token URL.
+    pub fn oauth_config(&self, config: &Config) -> Result<OAuthConfig, CliError> {
+        let (client_id, client_secret) = self.client_credentials(config)?;
+        Ok(OAuthConfig::new(self.token_url(config), client_id, client_secret))
+    }
+
+    fn token_url(&self, config: &Config) -> String {
+        self.oauth_token_url
+            .clone()
+            .or_else(|| config.salesloft.oauth_token_url.clone())
+            .unwrap_or_else(|| OAuthConfig::token_url_for(&self.base_url(config)))
     }
 
     /// Where the credential comes from, for messages about it (a 401 names its source, never its value):
@@ -122,6 +173,9 @@ impl ConnectArgs {
                 "the OAuth tokens in {} (--oauth-token-file or SALESLOFT_OAUTH_TOKEN_FILE)",
                 file.display()
             );
+        }
+        if let Some(reference) = &self.oauth_tokens_ref {
+            return format!("the OAuth tokens of {reference} (--oauth-tokens-ref or SALESLOFT_OAUTH_TOKENS_REF)");
         }
         if self.api_key.is_some() {
             return "the API key from --api-key or SALESLOFT_API_KEY".to_string();
@@ -139,7 +193,14 @@ impl ConnectArgs {
     /// Flags and environment first (a token file wins over an API key), then the file's `salesloft.auth`.
     fn credential(&self, config: &Config) -> Result<Credential, CliError> {
         if let Some(file) = &self.oauth_token_file {
-            return self.oauth(file.clone(), config);
+            return self.oauth(Tokens::File(file.clone()), config);
+        }
+        match &self.oauth_tokens_ref {
+            // A file keeps the token file's format and its `<file>.lock`, so it shares the lock with
+            // --oauth-token-file users of the same file.
+            Some(SecretRef::File(path)) => return self.oauth(Tokens::File(path.clone()), config),
+            Some(reference) => return self.oauth(Tokens::Secret(reference.clone()), config),
+            None => {}
         }
         if let Some(key) = &self.api_key {
             return Ok(Credential::ApiKey(key.clone()));
@@ -154,15 +215,16 @@ impl ConnectArgs {
         });
         match auth {
             Some(AuthMode::Oauth) => match &section.oauth_tokens_ref {
-                Some(SecretRef::File(path)) => self.oauth(path.clone(), config),
-                Some(other) => Err(ConfigError::Secret {
+                Some(SecretRef::Env(_)) => Err(ConfigError::Secret {
                     key: "salesloft.oauth_tokens_ref".into(),
-                    message: format!(
-                        "rotated tokens are written back, so only file: references are supported yet, not {}",
-                        scheme_of(other)
-                    ),
+                    message: "rotated tokens are written back, which an env: reference cannot take: use file:, \
+                              vault:, aws-sm: or gcp-sm:"
+                        .into(),
                 }
                 .into()),
+                // A file: reference keeps the token file's format and lock, as --oauth-token-file does.
+                Some(SecretRef::File(path)) => self.oauth(Tokens::File(path.clone()), config),
+                Some(other) => self.oauth(Tokens::Secret(other.clone()), config),
                 None => Err(CliError::Connect(
                     "salesloft.auth = \"oauth\" needs salesloft.oauth_tokens_ref (or --oauth-token-file)".into(),
                 )),
@@ -185,6 +247,16 @@ impl ConnectArgs {
     /// A pipeline builder for these options over `config` (base URL and credential set), or an error saying
     /// what is missing; for commands that add layers (`serve` adds the store's shared budget).
     pub fn pipeline_builder(&self, config: &Config) -> Result<PipelineBuilder, CliError> {
+        self.pipeline_builder_locked(config, None)
+    }
+
+    /// Like [`ConnectArgs::pipeline_builder`], with tokens in a secret refreshed under `locker` (serve passes
+    /// its store lease); `None` takes an `flock` per secret ([`flock_for`]).
+    pub fn pipeline_builder_locked(
+        &self,
+        config: &Config,
+        locker: Option<&MakeLocker<'_>>,
+    ) -> Result<PipelineBuilder, CliError> {
         let base_url = self.base_url(config);
         let builder = Pipeline::builder(base_url.clone())
             .http(http_config(config)?)
@@ -192,13 +264,26 @@ impl ConnectArgs {
             .breaker(breaker_config(config)?);
         Ok(match self.credential(config)? {
             Credential::OAuth { tokens, client_id, client_secret } => {
-                let token_url = self
-                    .oauth_token_url
-                    .clone()
-                    .or_else(|| config.salesloft.oauth_token_url.clone())
-                    .unwrap_or_else(|| OAuthConfig::token_url_for(&base_url));
-                let oauth = OAuthConfig::new(token_url, client_id, client_secret);
-                builder.oauth(oauth, Arc::new(FileTokenStore::new(tokens)))
+                let oauth = OAuthConfig::new(self.token_url(config), client_id, client_secret);
+                let store: Arc<dyn TokenStore> = match tokens {
+                    Tokens::File(path) => Arc::new(FileTokenStore::new(path)),
+                    Tokens::Secret(reference) => {
+                        let parsed = reference.to_secrets_ref().map_err(|message| ConfigError::Secret {
+                            key: "salesloft.oauth_tokens_ref".into(),
+                            message,
+                        })?;
+                        let secret = Secret::open(parsed).map_err(|e| ConfigError::Secret {
+                            key: "salesloft.oauth_tokens_ref / --oauth-tokens-ref".into(),
+                            message: e.to_string(),
+                        })?;
+                        let locker = match locker {
+                            Some(make) => make(&reference),
+                            None => flock_for(&reference),
+                        };
+                        Arc::new(SecretTokenStore::new(Arc::new(secret), Some(locker)))
+                    }
+                };
+                builder.oauth(oauth, store)
             }
             Credential::ApiKey(key) => builder.api_key(key),
         })
@@ -294,10 +379,6 @@ pub async fn save_pending_tokens(client: &Client, result: Result<Outcome, CliErr
             Err(first)
         }
     }
-}
-
-fn scheme_of(reference: &SecretRef) -> String {
-    reference.to_string().split(':').next().unwrap_or_default().to_string() + ":"
 }
 
 fn resolve(reference: &SecretRef, key: &str) -> Result<SecretString, CliError> {
@@ -467,10 +548,34 @@ mod tests {
         config.salesloft.base_url = Some("http://127.0.0.1:9/v2".into());
         config.salesloft.api_key_ref = Some(SecretRef::File(key));
         ConnectArgs::default().client(&config).expect("an API key from file: builds a client");
-        config.salesloft.api_key_ref = Some(SecretRef::Manager { scheme: "vault".into(), location: "x".into() });
-        let error = ConnectArgs::default().client(&config).expect_err("vault is not supported yet");
-        assert!(error.to_string().contains("salesloft.api_key_ref") && error.to_string().contains("not supported"));
+        config.salesloft.api_key_ref = Some(SecretRef::Env("SLPROD_TEST_SURELY_UNSET_VARIABLE".into()));
+        let error = ConnectArgs::default().client(&config).expect_err("unset");
+        assert!(error.to_string().contains("salesloft.api_key_ref") && error.to_string().contains("not set"));
         let error = ConnectArgs::default().client(&Config::default()).expect_err("no credential");
         assert!(error.to_string().contains("no credential"), "{error}");
+    }
+
+    #[test]
+    fn token_references_name_their_source_and_env_cannot_hold_rotated_tokens() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            connect: ConnectArgs,
+        }
+        let parsed = Wrapper::try_parse_from(["x", "--oauth-tokens-ref", "vault:secret/slprod/oauth#tokens"])
+            .expect("parses")
+            .connect;
+        let config = Config::default();
+        assert!(parsed.credential_source(&config).contains("vault:secret/slprod/oauth#tokens"));
+        assert!(Wrapper::try_parse_from(["x", "--oauth-tokens-ref", "inline-token-value"]).is_err());
+        let mut config = Config::default();
+        config.salesloft.oauth_client_id = Some("id".into());
+        config.salesloft.oauth_tokens_ref = Some(SecretRef::Env("SLPROD_TOKENS".into()));
+        let error =
+            ConnectArgs { oauth_client_secret: Some(SecretString::from("cs".to_string())), ..ConnectArgs::default() }
+                .client(&config)
+                .expect_err("env: cannot be written back");
+        assert!(error.to_string().contains("salesloft.oauth_tokens_ref"), "{error}");
     }
 }

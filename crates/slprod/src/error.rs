@@ -93,6 +93,9 @@ pub enum CliError {
     /// `slprod check` could not run some checks (exit 2), with the reasons.
     #[error("{0}")]
     Check(String),
+    /// A secret manager could not be read or written (the message names the reference, never the value).
+    #[error(transparent)]
+    Secret(#[from] salesloft_secrets::SecretError),
     /// The async runtime could not start.
     #[error("could not start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -132,6 +135,7 @@ impl CliError {
             CliError::Listen { .. } => "listen",
             CliError::Runtime(_) => "runtime",
             CliError::Check(_) => "check",
+            CliError::Secret(_) => "secret",
         }
     }
 }

@@ -187,7 +187,7 @@ async fn oauth_comes_from_the_config_file_or_the_salesloft_oauth_variables() {
     let (code, _, stderr) = run(command).await;
     assert_eq!(code, 0, "OAuth from SALESLOFT_OAUTH_*: {stderr}");
 
-    // A token reference that cannot be written back is refused, naming the key.
+    // A secret manager that is not configured (no VAULT_ADDR) is refused, naming the key and what is missing.
     std::fs::write(
         &config,
         format!(
@@ -201,6 +201,22 @@ async fn oauth_comes_from_the_config_file_or_the_salesloft_oauth_variables() {
     command.env("TEST_SIM_SECRET", "sim-secret").arg("--config").arg(&config).args(["pull", "people", "--out", "-"]);
     let (code, _, stderr) = run(command).await;
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("salesloft.oauth_tokens_ref") && stderr.contains("vault:"), "{stderr}");
+    assert!(stderr.contains("salesloft.oauth_tokens_ref") && stderr.contains("VAULT_ADDR"), "{stderr}");
+
+    // A token reference that cannot be written back is refused, naming the key.
+    std::fs::write(
+        &config,
+        format!(
+            "[salesloft]\nbase_url = \"{}\"\nauth = \"oauth\"\noauth_client_id = \"sim-client\"\n\
+             oauth_client_secret_ref = \"env:TEST_SIM_SECRET\"\noauth_tokens_ref = \"env:TEST_SIM_TOKENS\"\n",
+            sim.base_url()
+        ),
+    )
+    .expect("write config");
+    let mut command = slprod();
+    command.env("TEST_SIM_SECRET", "sim-secret").arg("--config").arg(&config).args(["pull", "people", "--out", "-"]);
+    let (code, _, stderr) = run(command).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("salesloft.oauth_tokens_ref") && stderr.contains("env:"), "{stderr}");
     sim.shutdown().await;
 }

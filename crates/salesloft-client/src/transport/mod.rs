@@ -20,7 +20,8 @@ pub mod telemetry;
 pub mod url_policy;
 
 pub use auth::{
-    Credentials, FileTokenStore, MemoryTokenStore, OAuthConfig, OAuthGrant, RefreshSkew, TokenSet, TokenStore,
+    Credentials, FileTokenStore, GrantLock, MemoryTokenStore, OAuthConfig, OAuthGrant, RefreshSkew,
+    SALESLOFT_TOKEN_URL, TokenSet, TokenStore,
 };
 pub use breaker::{BreakerConfig, CircuitState};
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig};

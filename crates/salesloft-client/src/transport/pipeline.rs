@@ -221,6 +221,9 @@ pub struct PipelineState {
     /// When the held OAuth access token expires: `(unix seconds, seconds from now)`, negative once past (the
     /// next call refreshes it). `None` with an API key, or before the first token is loaded.
     pub token_expiry: Option<(u64, i64)>,
+    /// The OAuth grant was refused and nobody else had rotated it: a new authorisation is needed
+    /// (`slprod auth login`); refreshing has stopped.
+    pub needs_reauthorization: bool,
 }
 
 /// What one call did, for its span.
@@ -260,6 +263,7 @@ impl Pipeline {
             budget: self.inner.budget.snapshot(),
             retry_tokens: self.inner.retry.tokens(),
             token_expiry: self.inner.auth.token_expiry(),
+            needs_reauthorization: self.inner.auth.needs_reauthorization(),
         }
     }
 

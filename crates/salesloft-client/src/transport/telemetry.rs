@@ -77,6 +77,10 @@ pub fn describe_metrics() {
         super::auth::TOKEN_SAVE_FAILURES_TOTAL,
         "Failed saves of a rotated OAuth token set (the set is kept in memory and the save retried)"
     );
+    describe_gauge!(
+        super::auth::REAUTHORIZATION_REQUIRED,
+        "1 while the OAuth connection needs re-authorisation (slprod auth login), else 0"
+    );
     describe_gauge!(CIRCUIT_STATE, "Circuit breaker state: 0 closed, 1 half-open, 2 open");
     describe_histogram!(BUDGET_WAIT_SECONDS, Unit::Seconds, "Time waited for rate budget before an attempt");
 }

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod auth;
 pub mod budget;
 pub mod completions;
 pub mod demo;
@@ -58,6 +59,9 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Run the gateway: the team's single egress to SalesLoft (proxy, webhooks, health, metrics, pause).
     Serve(serve::ServeArgs),
+    /// OAuth tokens in their secret: `login` (authorization-code flow, stores the tokens), `status` (expiry and
+    /// source, never the values).
+    Auth(auth::AuthArgs),
     /// Verify, anchor (`head`) or export the hash-chained audit log.
     Audit(audit::AuditArgs),
     /// Pause every mutation sent through this store (rollback switch).
@@ -108,6 +112,7 @@ pub async fn run(command: Command, context: &Context) -> Result<Outcome, CliErro
         Command::Sim(args) => sim::run(args, context).await,
         Command::Serve(args) => serve::run(args, context).await,
         Command::Audit(args) => audit::run(args, context).await,
+        Command::Auth(args) => auth::run(args, context).await,
         Command::Pause(args) => pause::pause(args, context).await,
         Command::Resume(args) => pause::resume(args, context).await,
         Command::Paused(args) => pause::show(args, context).await,

@@ -192,8 +192,14 @@ impl ServeArgs {
         // Taken from the store 10 cost at a time (salesloft_sync::shared_budget, "Chunks"): a store write per
         // 10 requests instead of per request, and at most 10 per replica left unused when a window ends.
         let shared = StoreBudget::new(store.clone(), team.team, limit, reserve, team.window).with_chunk(BUDGET_CHUNK);
+        // Replicas sharing the store refresh the OAuth grant one at a time under a store lease (FACTS.md §1.3),
+        // taken after the host's flock so that a pull or push on this host is excluded too.
+        let lease = |reference: &SecretRef| -> Arc<dyn salesloft_secrets::GrantLocker> {
+            let lease = Arc::new(salesloft_sync::StoreGrantLocker::new(store.clone(), &reference.to_string()));
+            Arc::new(salesloft_secrets::BothLocker::new(crate::connect::flock_for(reference), lease))
+        };
         self.connect
-            .pipeline_builder(config)?
+            .pipeline_builder_locked(config, Some(&lease))?
             .rate_budget(RateBudgetConfig {
                 limit,
                 reserve_fraction: f64::from(reserve_pct) / 100.0,

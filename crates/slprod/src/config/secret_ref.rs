@@ -1,14 +1,15 @@
 //! `*_ref` values: where a secret lives, never the secret itself (`../shared/CONFIG.md`).
 //!
-//! `env:NAME` and `file:PATH` resolve today. `vault:`, `aws-sm:` and `gcp-sm:` parse (so a production file
-//! can be written now) but resolving them fails with "not supported yet" until the secret providers land.
-//! Anything else — an inline secret above all — is refused when the file is parsed, without echoing the
-//! value.
+//! `env:NAME` and `file:PATH` resolve locally; `vault:`, `aws-sm:` and `gcp-sm:` resolve through
+//! [`salesloft_secrets`] (configured from the environment: `VAULT_ADDR`…, the AWS credential chain,
+//! `GOOGLE_APPLICATION_CREDENTIALS`), and a reference to a backend this build lacks fails saying which Cargo
+//! feature it needs. Anything else — an inline secret above all — is refused when the file is parsed, without
+//! echoing the value; a malformed manager reference (`vault:` without a path) is refused at parse time too.
 
 use std::fmt;
 use std::path::PathBuf;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Where a secret lives.
@@ -28,7 +29,7 @@ pub enum SecretRef {
     },
 }
 
-/// Schemes that parse but do not resolve yet.
+/// The secret-manager schemes.
 const MANAGER_SCHEMES: &[&str] = &["vault", "aws-sm", "gcp-sm"];
 
 impl TryFrom<String> for SecretRef {
@@ -45,6 +46,7 @@ impl TryFrom<String> for SecretRef {
             "env" => Ok(SecretRef::Env(rest.to_string())),
             "file" => Ok(SecretRef::File(PathBuf::from(rest))),
             s if MANAGER_SCHEMES.contains(&s) => {
+                value.parse::<salesloft_secrets::SecretRef>().map_err(|e| e.to_string())?;
                 Ok(SecretRef::Manager { scheme: s.to_string(), location: rest.to_string() })
             }
             _ => Err(
@@ -95,10 +97,41 @@ impl SecretRef {
                 }
                 Ok(bytes)
             }
-            SecretRef::Manager { scheme, .. } => {
-                Err(format!("{scheme}: secret references are not supported yet (use env: or file:)"))
+            SecretRef::Manager { .. } => {
+                let secret = self.resolve_manager()?;
+                Ok(secret.expose_secret().as_bytes().to_vec())
             }
         }
+    }
+
+    /// The reference in the secrets crate's terms.
+    pub fn to_secrets_ref(&self) -> Result<salesloft_secrets::SecretRef, String> {
+        match self {
+            SecretRef::Env(name) => Ok(salesloft_secrets::SecretRef::Env(name.clone())),
+            SecretRef::File(path) => Ok(salesloft_secrets::SecretRef::File(path.clone())),
+            SecretRef::Manager { .. } => {
+                self.to_string().parse().map_err(|e: salesloft_secrets::SecretError| e.to_string())
+            }
+        }
+    }
+
+    /// Reads a secret-manager value. Configuration is read once at start-up by synchronous code, so the read
+    /// runs on a short-lived thread with its own runtime (never blocking the caller's runtime workers).
+    fn resolve_manager(&self) -> Result<SecretString, String> {
+        let reference = self.to_secrets_ref()?;
+        let secret = salesloft_secrets::Secret::open(reference).map_err(|e| e.to_string())?;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| format!("cannot start a runtime to read {self}: {e}"))?;
+                    runtime.block_on(secret.value()).map_err(|e| e.to_string())
+                })
+                .join()
+                .unwrap_or_else(|_| Err(format!("reading {self} failed")))
+        })
     }
 
     /// Reads the secret as text, trimmed.
@@ -116,7 +149,6 @@ impl SecretRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     fn parse(text: &str) -> Result<SecretRef, String> {
         SecretRef::try_from(text.to_string())
@@ -136,14 +168,13 @@ mod tests {
     }
 
     #[test]
-    fn file_resolves_and_managers_are_not_supported_yet() {
+    fn file_resolves_and_managers_need_their_servers() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("key");
         std::fs::write(&file, "s3cret-value\n").expect("write");
         let secret = SecretRef::File(file).resolve().expect("resolves");
         assert_eq!(secret.expose_secret(), "s3cret-value");
-        let error = parse("vault:secret/x#f").expect("parses").resolve().expect_err("not yet");
-        assert!(error.contains("not supported yet"), "{error}");
+        assert!(parse("vault:secret").is_err(), "a vault: reference names a mount and a path");
         let error = SecretRef::Env("SLPROD_TEST_SURELY_UNSET_VARIABLE".into()).resolve().expect_err("unset");
         assert!(error.contains("not set"), "{error}");
     }

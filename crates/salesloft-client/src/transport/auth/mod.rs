@@ -26,6 +26,14 @@
 //! **Cancellation.** The refresh runs in its own task, so a caller that gives up (a timeout around
 //! `execute`) cannot interrupt it between the token endpoint's answer and the save.
 //!
+//! **Re-authorisation.** A refresh refused with `invalid_grant` when nobody else rotated the grant (the store
+//! still holds the refused refresh token) means the grant is dead: only a new authorisation (`slprod auth
+//! login`) revives it. The connection is then marked (`PipelineState::needs_reauthorization`, shown by the
+//! gateway's `/health`), the gauge [`REAUTHORIZATION_REQUIRED`] goes to 1 (the auth-failure alert), and
+//! refreshing stops: for [`REAUTHORIZATION_COOLDOWN`] calls fail at once without reaching the token endpoint;
+//! after it the store is read again under the grant lock, and a set stored since (a new login) clears the mark,
+//! while the same dead set restarts the cooldown — the dead refresh token is never presented again.
+//!
 //! **Proactive refresh** happens when the token is within [`RefreshSkew`] of expiry. If that refresh fails
 //! with an OAuth error while the old token is still valid, the old token is used and the failure is logged;
 //! calls within [`PROACTIVE_REFRESH_COOLDOWN`] keep the old token, and the next call after it tries again.
@@ -89,6 +97,8 @@ struct Current {
     unsaved: bool,
     /// A save-retry task is running.
     retrying: bool,
+    /// Since when (clock time) the connection needs re-authorisation, and the refresh token that was refused.
+    reauthorize: Option<(std::time::Duration, Option<SecretString>)>,
 }
 
 /// Failed saves of a rotated token set (each failed attempt, the first and every retry).
@@ -104,6 +114,18 @@ pub const SAVE_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(6
 /// outage of the token endpoint is not hammered by every call (Nango's `REFRESH_FAILURE_COOLDOWN_MS = 30 s`
 /// — anchors.md §1.1).
 pub const PROACTIVE_REFRESH_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a connection marked as needing re-authorisation fails without refreshing before it reads the
+/// store again.
+pub const REAUTHORIZATION_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long to wait before reading the store once more, after `invalid_grant` with the refused token still
+/// stored, before marking the connection as needing re-authorisation.
+pub const REAUTHORIZATION_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Gauge: 1 while the OAuth connection needs re-authorisation (alert on it: auth failures page at once), 0
+/// otherwise.
+pub const REAUTHORIZATION_REQUIRED: &str = "salesloft_oauth_reauthorization_required";
 
 /// The shared state of an OAuth credential.
 #[derive(Debug)]
@@ -138,6 +160,7 @@ impl Authenticator {
                     proactive_failed_at: None,
                     unsaved: false,
                     retrying: false,
+                    reauthorize: None,
                 }),
                 refresh: tokio::sync::Mutex::new(()),
             })),
@@ -155,6 +178,15 @@ impl Authenticator {
         let now = state.clock.unix_time().as_secs();
         let left = i64::try_from(expires_at).unwrap_or(i64::MAX).saturating_sub(i64::try_from(now).unwrap_or(i64::MAX));
         Some((expires_at, left))
+    }
+
+    /// True when the OAuth grant was refused (`invalid_grant`) and nobody else had rotated it: only a new
+    /// authorisation (`slprod auth login`) revives the connection.
+    pub(crate) fn needs_reauthorization(&self) -> bool {
+        match self {
+            Authenticator::ApiKey(_) => false,
+            Authenticator::OAuth(state) => state.lock().reauthorize.is_some(),
+        }
     }
 
     /// True when a 401 can be cured by refreshing.
@@ -218,6 +250,11 @@ impl OAuthState {
     }
 
     fn adopt(&self, tokens: TokenSet) -> Bearer {
+        let revived = matches!(&self.lock().reauthorize, Some((_, refused)) if !same_refresh(refused.as_ref(), tokens.refresh_token.as_ref()));
+        if revived {
+            tracing::info!("a new OAuth token set is in use; the connection no longer needs re-authorisation");
+            self.clear_reauthorization();
+        }
         let mut current = self.lock();
         current.generation += 1;
         current.proactive_failed_at = None;
@@ -254,6 +291,14 @@ impl OAuthState {
             (current.tokens.clone(), current.unsaved)
         };
 
+        // A dead grant is not refreshed again within the cooldown.
+        let dead = self.lock().reauthorize.clone();
+        if let Some((since, _)) = &dead
+            && self.clock.now().saturating_sub(*since) < REAUTHORIZATION_COOLDOWN
+        {
+            return Err(reauthorization_error());
+        }
+
         // Other processes sharing the store wait here until this refresh is saved.
         let _grant_lock = self.store.lock_grant().await?;
         // Re-read the store: the initial load, or another process's refresh. A held set whose save is still
@@ -276,9 +321,22 @@ impl OAuthState {
             },
         };
 
+        if let Some((_, refused)) = &dead {
+            if same_refresh(refused.as_ref(), base.refresh_token.as_ref()) {
+                // Still the dead set: wait another cooldown without presenting it.
+                self.mark_reauthorization(base.refresh_token.clone());
+                return Err(reauthorization_error());
+            }
+            if self.usable(&base) {
+                return Ok(self.adopt(base));
+            }
+            tracing::info!("a new OAuth token set was stored; the connection no longer needs re-authorisation");
+            self.clear_reauthorization();
+        }
+
         let fresh = match self.request_token(base.refresh_token.as_ref()).await {
             Ok(tokens) => tokens,
-            Err(error) if !unsaved && is_invalid_grant(&error) => match self.rotated_elsewhere(&base).await {
+            Err(error) if !unsaved && is_invalid_grant(&error) => match self.rotated_elsewhere_settled(&base).await {
                 Some(Rotated::Usable(stored)) => {
                     tracing::info!(
                         trigger = trigger.label(),
@@ -290,8 +348,17 @@ impl OAuthState {
                     Ok(tokens) => tokens,
                     Err(error) => return self.refresh_failed(trigger, held, error),
                 },
+                Some(Rotated::Nobody) => {
+                    self.mark_reauthorization(base.refresh_token.clone());
+                    return self.refresh_failed(trigger, held, error);
+                }
                 None => return self.refresh_failed(trigger, held, error),
             },
+            Err(error) if unsaved && is_invalid_grant(&error) => {
+                // Only this process ever held this refresh token: nobody else can have rotated it.
+                self.mark_reauthorization(base.refresh_token.clone());
+                return self.refresh_failed(trigger, held, error);
+            }
             Err(error) => return self.refresh_failed(trigger, held, error),
         };
         // Save before use: SalesLoft has already revoked the old refresh token (FACTS.md §1.3), so a set that
@@ -339,6 +406,19 @@ impl OAuthState {
         Err(error)
     }
 
+    /// [`OAuthState::rotated_elsewhere`], asked once more after [`REAUTHORIZATION_RECHECK`] when the store still
+    /// holds the refused token: a process that does not share this lock (another host's `pull`) may have
+    /// refreshed and be about to save. Marking a live grant as dead would stop refreshing for a whole cooldown.
+    async fn rotated_elsewhere_settled(&self, spent: &TokenSet) -> Option<Rotated> {
+        match self.rotated_elsewhere(spent).await {
+            Some(Rotated::Nobody) => {
+                self.clock.sleep(REAUTHORIZATION_RECHECK).await;
+                self.rotated_elsewhere(spent).await
+            }
+            other => other,
+        }
+    }
+
     /// After `invalid_grant` for `spent`'s refresh token: the stored set, when another process has rotated
     /// the grant since (its refresh token differs from the one just refused).
     async fn rotated_elsewhere(&self, spent: &TokenSet) -> Option<Rotated> {
@@ -356,9 +436,30 @@ impl OAuthState {
             (None, _) => false,
         };
         if !differs {
-            return None;
+            return Some(Rotated::Nobody);
         }
         Some(if self.usable(&stored) { Rotated::Usable(stored) } else { Rotated::Refresh(stored) })
+    }
+
+    fn mark_reauthorization(&self, refused: Option<SecretString>) {
+        let first = {
+            let mut current = self.lock();
+            let first = current.reauthorize.is_none();
+            current.reauthorize = Some((self.clock.now(), refused));
+            first
+        };
+        metrics::gauge!(REAUTHORIZATION_REQUIRED).set(1.0);
+        if first {
+            tracing::error!(
+                "SalesLoft refused the OAuth refresh token (invalid_grant) and no other process had rotated it: the \
+                 connection needs re-authorisation (slprod auth login); refreshing stops"
+            );
+        }
+    }
+
+    fn clear_reauthorization(&self) {
+        self.lock().reauthorize = None;
+        metrics::gauge!(REAUTHORIZATION_REQUIRED).set(0.0);
     }
 
     /// Starts the background save retry unless one is running.
@@ -451,12 +552,31 @@ impl OAuthState {
     }
 }
 
-/// A set another process stored after rotating the grant.
+/// What the store says after `invalid_grant`.
 enum Rotated {
+    /// It still holds the refused refresh token: nobody else rotated the grant.
+    Nobody,
     /// Its access token is fresh: use it.
     Usable(TokenSet),
     /// Its access token is stale too: refresh with its refresh token.
     Refresh(TokenSet),
+}
+
+fn same_refresh(a: Option<&SecretString>, b: Option<&SecretString>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.expose_secret() == b.expose_secret(),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn reauthorization_error() -> Error {
+    Error::Auth {
+        code: Some("invalid_grant".into()),
+        message: "the OAuth connection needs re-authorisation: SalesLoft refused its refresh token and no other \
+                  process had rotated it; run `slprod auth login`"
+            .into(),
+    }
 }
 
 fn is_invalid_grant(error: &Error) -> bool {

@@ -119,8 +119,9 @@ struct OAuthErrorBody {
 
 /// Reads a token-endpoint answer. `now` is the Unix time at receipt: expiry is `now + expires_in` (local
 /// time, not the server's `created_at`, so clock skew between hosts cannot make a token look fresh).
-/// `previous_refresh` is kept when a refresh answer carries no new refresh token.
-pub(crate) fn parse_token_response(
+/// `previous_refresh` is kept when a refresh answer carries no new refresh token. Public for the authorization-
+/// code exchange of `slprod auth login`; errors never hold a token.
+pub fn parse_token_response(
     status: http::StatusCode,
     body: &[u8],
     now: Duration,
