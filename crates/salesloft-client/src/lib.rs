@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod bulk_upsert;
 pub mod clock;
 pub mod error;
 pub mod journal;
@@ -45,7 +46,7 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    AccountsHandler, CadenceMembershipsHandler, CadencesHandler, NotesHandler, PeopleHandler, TasksHandler,
+    AccountsHandler, BulkJobsHandler, CadenceMembershipsHandler, CadencesHandler, NotesHandler, PeopleHandler, TasksHandler,
     UsersHandler, WebhookSubscriptionsHandler,
 };
 use crate::models::{Envelope, Team, User};
@@ -96,6 +97,12 @@ impl Client {
     /// Accounts: list, keyset, get, create, update, delete.
     pub fn accounts(&self) -> AccountsHandler<'_> {
         AccountsHandler::new(self)
+    }
+
+    /// Bulk jobs: create, upload records, mark ready, poll, read results (FACTS.md §12). For a durable
+    /// bulk upsert of people use [`bulk_upsert`].
+    pub fn bulk_jobs(&self) -> BulkJobsHandler<'_> {
+        BulkJobsHandler::new(self)
     }
 
     /// Cadences: list, keyset, get.
