@@ -46,8 +46,8 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    AccountsHandler, BulkJobsHandler, CadenceMembershipsHandler, CadencesHandler, NotesHandler, PeopleHandler, TasksHandler,
-    UsersHandler, WebhookSubscriptionsHandler,
+    AccountsHandler, BulkJobsHandler, CadenceMembershipsHandler, CadencesHandler, NotesHandler, PeopleHandler,
+    TasksHandler, UsersHandler, WebhookSubscriptionsHandler,
 };
 use crate::models::{Envelope, Team, User};
 use crate::transport::{ApiRequest, Pipeline};

@@ -107,7 +107,8 @@ pub struct NoBulkJournal;
 
 impl BulkJournal for NoBulkJournal {
     fn open<'a>(&'a self, plan: &'a BulkPlan) -> BoxFuture<'a, Result<BulkProgress, Error>> {
-        let progress = BulkProgress { chunks: vec![StepState::Pending; plan.chunks().len()], ..BulkProgress::default() };
+        let progress =
+            BulkProgress { chunks: vec![StepState::Pending; plan.chunks().len()], ..BulkProgress::default() };
         Box::pin(async move { Ok(progress) })
     }
 

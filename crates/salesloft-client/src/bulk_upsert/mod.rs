@@ -307,7 +307,13 @@ impl Run<'_> {
         for poll in 0..self.config.max_polls {
             self.report.calls.polls += 1;
             let now = self.client.bulk_jobs().get(job).await?;
-            tracing::debug!(job = job.0, state = now.state.as_str(), processed = now.processed, total = now.total, "polled");
+            tracing::debug!(
+                job = job.0,
+                state = now.state.as_str(),
+                processed = now.processed,
+                total = now.total,
+                "polled"
+            );
             match now.state {
                 BulkJobState::Done => return Ok(()),
                 BulkJobState::Open => {
