@@ -7,12 +7,16 @@
 //! crash, a rerun of the same batch resumes each row: finished rows replay their recorded result, in-doubt rows
 //! are looked up by email before anything is sent again (DESIGN.md "Data integrity").
 //!
-//! `slprod push` uses it today; the gateway's upsert endpoint will use it with caller-supplied keys.
+//! [`BulkLedger`] does the same for a bulk upsert ([`salesloft_client::bulk_upsert`]): the plan, the job and
+//! each chunk upload are recovery points, and every row gets its ledger entry and audit record.
+//!
+//! `slprod push` uses them today; the gateway's upsert endpoint will use it with caller-supplied keys.
 //!
 //! [`StoreBudget`] keeps the team's rate budget in the store, so gateway replicas pace one shared budget.
 
 #![warn(missing_docs)]
 
+pub mod bulk_ledger;
 pub mod fault_points;
 pub mod holder;
 pub mod keys;
@@ -21,6 +25,7 @@ pub mod ledger_journal;
 pub mod pull;
 pub mod shared_budget;
 
+pub use bulk_ledger::BulkLedger;
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
 pub use ledger_journal::{JournalConfig, LedgerJournal};
 pub use pull::{PullError, PullOptions, PullSummary, pull_to_file, pull_to_writer};

@@ -21,8 +21,13 @@ use super::plan::BulkPlan;
 pub enum BulkStep {
     /// The job is about to be created (refused while paused).
     Creating,
-    /// The job was created with this id: the id is what every later step needs.
-    Created(BulkJobId),
+    /// The job was created: its id is what every later step needs.
+    Created {
+        /// The job.
+        job: BulkJobId,
+        /// Found by reconcile (an earlier attempt created it) rather than answered now.
+        reconciled: bool,
+    },
     /// Chunk `k` (0-based) is about to be uploaded (refused while paused).
     Uploading(usize),
     /// Chunk `k` is stored in the job (`records` records): its answer came, or reconcile found it.
@@ -31,14 +36,24 @@ pub enum BulkStep {
         chunk: usize,
         /// Records stored.
         records: u64,
+        /// Found in `job_data` by reconcile rather than answered now.
+        reconciled: bool,
     },
-    /// Chunk `k` was certainly not stored (answered with an error, or refused before sending): it is no
-    /// longer in doubt, and a rerun uploads it.
-    NotUploaded(usize),
+    /// Chunk `k` was certainly not stored (answered with an error, or found missing by reconcile): it is no
+    /// longer in doubt, and the next attempt uploads it.
+    NotUploaded {
+        /// The chunk.
+        chunk: usize,
+        /// The answer's status, when the upload was answered (`None`: found missing by reconcile).
+        status: Option<u16>,
+    },
     /// The job is about to be marked ready (refused while paused).
     MarkingReady,
-    /// The job is executing (marked ready, or found so by reconcile).
-    MarkedReady,
+    /// The job is executing.
+    MarkedReady {
+        /// Found executing by reconcile rather than answered now.
+        reconciled: bool,
+    },
     /// Every row's outcome is recorded.
     Finished,
 }

@@ -180,14 +180,14 @@ impl Run<'_> {
         if progress.creating == StepState::InDoubt {
             if let Some(job) = self.find_open_job().await? {
                 tracing::info!(job = job.0, "adopted the open bulk job an interrupted run created");
-                self.journal.step(BulkStep::Created(job)).await?;
+                self.journal.step(BulkStep::Created { job, reconciled: true }).await?;
                 return Ok(job);
             }
         }
         self.journal.step(BulkStep::Creating).await?;
         self.report.calls.creates += 1;
         let job = self.client.bulk_jobs().create(PERSON_UPSERT, Some(&self.config.job_name)).await?;
-        self.journal.step(BulkStep::Created(job.id)).await?;
+        self.journal.step(BulkStep::Created { job: job.id, reconciled: false }).await?;
         Ok(job.id)
     }
 
@@ -235,14 +235,18 @@ impl Run<'_> {
             self.report.calls.uploads += 1;
             match self.client.bulk_jobs().upload(job, &bodies).await {
                 Ok(created) => {
-                    return self.journal.step(BulkStep::Uploaded { chunk: k, records: created.records }).await;
+                    return self
+                        .journal
+                        .step(BulkStep::Uploaded { chunk: k, records: created.records, reconciled: false })
+                        .await;
                 }
                 Err(error) if error.may_have_been_sent() => {
                     tracing::warn!(job = job.0, chunk = k + 1, %error, "upload answer lost; reading job_data back");
                     in_doubt = true;
                 }
                 Err(error) => {
-                    self.journal.step(BulkStep::NotUploaded(k)).await?;
+                    let status = error.status().map(|s| s.as_u16());
+                    self.journal.step(BulkStep::NotUploaded { chunk: k, status }).await?;
                     return Err(error);
                 }
             }
@@ -269,9 +273,9 @@ impl Run<'_> {
             .map_err(|reason| Error::journal(format!("bulk job {job}: {reason}")))?;
         let step = if landed {
             let records = self.plan.chunks()[k].records.len() as u64;
-            BulkStep::Uploaded { chunk: k, records }
+            BulkStep::Uploaded { chunk: k, records, reconciled: true }
         } else {
-            BulkStep::NotUploaded(k)
+            BulkStep::NotUploaded { chunk: k, status: None }
         };
         self.journal.step(step).await?;
         Ok(landed)
@@ -281,7 +285,7 @@ impl Run<'_> {
         if state == StepState::InDoubt {
             self.report.calls.polls += 1;
             if self.client.bulk_jobs().get(job).await?.state != BulkJobState::Open {
-                return self.journal.step(BulkStep::MarkedReady).await;
+                return self.journal.step(BulkStep::MarkedReady { reconciled: true }).await;
             }
         }
         self.journal.step(BulkStep::MarkingReady).await?;
@@ -298,7 +302,7 @@ impl Run<'_> {
             }
             Err(error) => return Err(error),
         }
-        self.journal.step(BulkStep::MarkedReady).await
+        self.journal.step(BulkStep::MarkedReady { reconciled: false }).await
     }
 
     /// Polls the job until `done`, waiting [`poll_wait`] on the pipeline's clock before each poll.
