@@ -134,10 +134,10 @@ pub async fn bulk_upsert_people(
             Err(Error::Construction { reason: "missing email_address: upsert by email needs one".to_string() });
         run.report.outcomes.push(UpsertOutcome { index: row.index, email: None, result });
     }
-    if !plan.records().is_empty() {
-        if let Err(error) = run.run().await {
-            run.report.stopped = Some(error);
-        }
+    if !plan.records().is_empty()
+        && let Err(error) = run.run().await
+    {
+        run.report.stopped = Some(error);
     }
     let mut report = run.report;
     report.outcomes.sort_by_key(|o| o.index);
@@ -177,12 +177,12 @@ impl Run<'_> {
         if let Some(job) = progress.job {
             return Ok(job);
         }
-        if progress.creating == StepState::InDoubt {
-            if let Some(job) = self.find_open_job().await? {
-                tracing::info!(job = job.0, "adopted the open bulk job an interrupted run created");
-                self.journal.step(BulkStep::Created { job, reconciled: true }).await?;
-                return Ok(job);
-            }
+        if progress.creating == StepState::InDoubt
+            && let Some(job) = self.find_open_job().await?
+        {
+            tracing::info!(job = job.0, "adopted the open bulk job an interrupted run created");
+            self.journal.step(BulkStep::Created { job, reconciled: true }).await?;
+            return Ok(job);
         }
         self.journal.step(BulkStep::Creating).await?;
         self.report.calls.creates += 1;
