@@ -71,6 +71,37 @@ pub fn poll_wait(first: Duration, max: Duration, poll: u32) -> Duration {
     first.saturating_mul(2u32.saturating_pow(poll.min(31))).min(max)
 }
 
+/// The processing rate assumed when estimating polls: the simulator's default (`bulk_records_per_second`).
+/// SalesLoft's own rate is unconfirmed (FACTS.md §12).
+pub const ASSUMED_RECORDS_PER_SECOND: f64 = 1_000.0;
+
+/// The calls a first run of `records` records (after dedup) is expected to make, at one call per request as
+/// the simulator charges (FACTS.md §12: SalesLoft's cost of the bulk routes is unconfirmed): ⌈records/chunk⌉
+/// uploads, 1 create, 1 mark-ready, the polls of a job processed at `records_per_second` under
+/// [`poll_wait`]'s backoff, and ⌈records/100⌉ result pages. Pure.
+pub fn estimated_calls(records: u64, chunk_size: u64, records_per_second: f64, config: &BulkUpsertConfig) -> BulkCalls {
+    if records == 0 {
+        return BulkCalls::default();
+    }
+    let processing = Duration::from_secs_f64(records as f64 / records_per_second.max(f64::MIN_POSITIVE));
+    // The first poll comes at once, then one after each wait until the waits cover the processing time.
+    let mut polls = 1u32;
+    let mut waited = Duration::ZERO;
+    while waited < processing && polls < config.max_polls {
+        waited += poll_wait(config.poll_first, config.poll_max, polls - 1);
+        polls += 1;
+    }
+    let as_u32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    BulkCalls {
+        creates: 1,
+        uploads: as_u32(records.div_ceil(chunk_size.max(1))),
+        ready: 1,
+        polls,
+        result_pages: as_u32(records.div_ceil(u64::from(MAX_ROWS_PER_PAGE))),
+        ..BulkCalls::default()
+    }
+}
+
 /// The calls a run made, by kind (what the rate budget paid for).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BulkCalls {
@@ -268,6 +299,9 @@ impl Run<'_> {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             uploaded.extend(page.iter().map(record_email));
+            if page.len() < MAX_ROWS_PER_PAGE as usize {
+                break;
+            }
         }
         let landed = plan::chunk_landed(self.plan, k, &uploaded)
             .map_err(|reason| Error::journal(format!("bulk job {job}: {reason}")))?;
@@ -337,8 +371,11 @@ impl Run<'_> {
         let by_email: HashMap<&str, usize> =
             self.plan.records().iter().enumerate().map(|(i, r)| (r.email.as_str(), i)).collect();
         let mut seen = vec![false; self.plan.records().len()];
+        let mut unseen = seen.len();
         let mut after = None;
-        loop {
+        // The walk stops at a short page or once every record has its result: an empty page would cost a
+        // call and say nothing new.
+        while unseen > 0 {
             self.report.calls.result_pages += 1;
             let page = self.client.bulk_jobs().results(job).after(after).per_page(MAX_ROWS_PER_PAGE).send().await?;
             let Some(last) = page.last() else { break };
@@ -351,10 +388,14 @@ impl Run<'_> {
                 if std::mem::replace(&mut seen[slot], true) {
                     continue;
                 }
+                unseen -= 1;
                 self.record_rows(job, slot, result).await?;
             }
+            if page.len() < MAX_ROWS_PER_PAGE as usize {
+                break;
+            }
         }
-        let missing = seen.iter().filter(|seen| !**seen).count();
+        let missing = unseen;
         if missing > 0 {
             return Err(Error::journal(format!("bulk job {job} is done but {missing} records have no result")));
         }
@@ -418,5 +459,17 @@ mod tests {
             (0..8).map(|p| poll_wait(Duration::from_secs(1), Duration::from_secs(30), p).as_secs()).collect();
         assert_eq!(waits, vec![1, 2, 4, 8, 16, 30, 30, 30]);
         assert_eq!(poll_wait(Duration::from_secs(1), Duration::from_secs(30), u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_estimate_counts_uploads_job_calls_polls_and_result_pages() {
+        let config = BulkUpsertConfig::default();
+        // 100 000 records at 1 000/s: 100 s of processing, covered by waits 1+2+4+8+16+30+30+30 = 121 s.
+        let calls = estimated_calls(100_000, 5_000, 1_000.0, &config);
+        assert_eq!((calls.uploads, calls.creates, calls.ready, calls.polls, calls.result_pages), (20, 1, 1, 9, 1_000));
+        assert_eq!(calls.total(), 1_031);
+        let small = estimated_calls(1, 5_000, 1_000.0, &config);
+        assert_eq!((small.uploads, small.polls, small.result_pages), (1, 2, 1));
+        assert_eq!(estimated_calls(0, 5_000, 1_000.0, &config).total(), 0);
     }
 }
