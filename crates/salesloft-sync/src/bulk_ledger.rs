@@ -218,6 +218,9 @@ impl BulkLedger {
     }
 
     async fn record_step(&self, step: BulkStep) -> Result<(), Error> {
+        if self.lock().fingerprint.is_empty() {
+            return Err(Error::journal("a bulk step before the plan was opened"));
+        }
         match step {
             BulkStep::Creating => {
                 self.sending(self.key("job")).await?;
