@@ -32,7 +32,7 @@ use std::time::Duration;
 use crate::api::Upserted;
 use crate::api::bulk_jobs::{MAX_RECORDS_PER_UPLOAD, MAX_ROWS_PER_PAGE, PERSON_UPSERT};
 use crate::error::ValidationError;
-use crate::models::{BulkJobId, BulkJobRow, BulkJobState, BulkRowStatus, UpsertType, normalize_email};
+use crate::models::{BulkJobId, BulkJobRow, BulkJobState, BulkRowStatus, Person, UpsertType, normalize_email};
 use crate::upsert::UpsertOutcome;
 use crate::{Client, Error};
 
@@ -52,6 +52,10 @@ pub struct BulkUpsertConfig {
     pub poll_max: Duration,
     /// Polls before the run stops and leaves the job to a rerun (default 10 000: hours at 30 s).
     pub max_polls: u32,
+    /// Keep each person as SalesLoft returned it in the outcomes (default true). With false an outcome's
+    /// person carries only its `id`, `updated_at` and `email_address`: about a tenth of the memory for a
+    /// run of 100 000 rows whose caller only counts and records them (`slprod push`).
+    pub keep_people: bool,
 }
 
 impl Default for BulkUpsertConfig {
@@ -62,6 +66,7 @@ impl Default for BulkUpsertConfig {
             poll_first: Duration::from_secs(1),
             poll_max: Duration::from_secs(30),
             max_polls: 10_000,
+            keep_people: true,
         }
     }
 }
@@ -409,7 +414,7 @@ impl Run<'_> {
         let record = &self.plan.records()[slot];
         for (nth, &position) in record.rows.iter().enumerate() {
             let row = &self.plan.rows()[position];
-            let outcome = row_result(result, nth);
+            let outcome = row_result(result, nth, self.config.keep_people);
             self.journal
                 .row(RowOutcome {
                     index: row.index,
@@ -427,18 +432,31 @@ impl Run<'_> {
     }
 }
 
+/// `person` with only its id, `updated_at` and email (see [`BulkUpsertConfig::keep_people`]).
+fn slim(person: Person) -> Person {
+    let minimal = serde_json::json!({
+        "id": person.id,
+        "updated_at": person.updated_at,
+        "email_address": person.email_address,
+    });
+    serde_json::from_value(minimal).unwrap_or(person)
+}
+
 /// The normalized `email_address` of an uploaded record (the record's marker inside a plan).
 fn record_email(row: &BulkJobRow) -> Option<String> {
     row.record.get("email_address").and_then(|v| v.as_str()).and_then(normalize_email)
 }
 
 /// The outcome of the `nth` row merged into a record, from the record's result.
-fn row_result(result: &BulkJobRow, nth: usize) -> Result<Upserted, Error> {
+fn row_result(result: &BulkJobRow, nth: usize, keep_people: bool) -> Result<Upserted, Error> {
     match (&result.status, result.person_resource()) {
-        (Some(BulkRowStatus::Success), Some(resource)) => Ok(match (resource.upsert_type, nth) {
-            (UpsertType::Create, 0) => Upserted::Created(resource.person),
-            _ => Upserted::Updated(resource.person),
-        }),
+        (Some(BulkRowStatus::Success), Some(resource)) => {
+            let person = if keep_people { resource.person } else { slim(resource.person) };
+            Ok(match (resource.upsert_type, nth) {
+                (UpsertType::Create, 0) => Upserted::Created(person),
+                _ => Upserted::Updated(person),
+            })
+        }
         _ => Err(Error::Validation {
             operation: "bulk_jobs.person_upsert".to_string(),
             error: ValidationError {
