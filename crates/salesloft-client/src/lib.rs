@@ -7,14 +7,16 @@
 //!
 //! Layout: [`transport`] holds the request pipeline (one module per layer), [`models`] the typed records,
 //! [`api`] the per-resource handlers and builders, [`pagination`] the keyset stream, [`upsert`] the
-//! upsert-by-email, [`clock`] the injected time.
+//! upsert-by-email, [`bulk_upsert`] the same through one bulk job, [`clock`] the injected time.
 //!
 //! When to use what:
 //! - one record or one page: a handler method (`client.people().get(id)`, `client.people().list()…send()`);
 //! - every record, or every change since a checkpoint: [`pagination::KeysetPager`] (`client.people().keyset()`),
 //!   which never asks for a page above 100 unless told to (FACTS.md §2.2, §4.5);
 //! - writing people keyed by email: [`upsert::upsert_people`] for batches (one lookup per 100 emails),
-//!   `client.people().upsert_by_email(input)` for one.
+//!   `client.people().upsert_by_email(input)` for one;
+//! - writing thousands of people: [`bulk_upsert::bulk_upsert_people`], one `person/upsert` bulk job
+//!   (⌈N/5 000⌉ uploads and ⌈N/100⌉ result reads instead of ≈ N calls, FACTS.md §12).
 //!
 //! ```no_run
 //! # async fn run() -> salesloft_client::Result<()> {
