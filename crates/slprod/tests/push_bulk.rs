@@ -252,3 +252,31 @@ async fn a_pause_set_during_a_bulk_push_stops_it_before_the_next_upload_or_the_m
         sim.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_auto_takes_the_bulk_path_from_the_threshold_and_row_by_row_below_it() {
+    let sim = support::sim(0).await;
+    let (store, dir) = store_url(Backend::Sqlite);
+    let file = dir.path().join("rows.jsonl");
+    std::fs::write(&file, ROWS).expect("write rows");
+    // Seven rows, under the default threshold: row by row, no job.
+    let mut below = slprod(&sim, &store);
+    below.args(["push", "people", "--run-id", "below", "--from"]).arg(&file);
+    let (code, stdout, stderr) = output(below).await;
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    assert_eq!(sent(&sim, "POST", "/bulk_jobs").await, 0, "no bulk job below the threshold");
+    assert!(sent(&sim, "POST", "/people").await >= EMAILS, "row by row");
+    // The same rows with the threshold at seven: one bulk job (the people exist now, so all are updates).
+    let mut at = slprod(&sim, &store);
+    at.args(["push", "people", "--bulk", "auto", "--bulk-threshold", "7", "--run-id", "at", "--from"]).arg(&file);
+    let (code, stdout, stderr) = output(at).await;
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    assert!(stdout.starts_with("7 rows: 0 created, 7 updated"), "{stdout}");
+    assert_eq!(sent(&sim, "POST", "/bulk_jobs").await, 1, "one bulk job from the threshold");
+    // `--bulk off` never makes a job.
+    let mut off = slprod(&sim, &store);
+    off.args(["push", "people", "--bulk", "off", "--bulk-threshold", "1", "--run-id", "off", "--from"]).arg(&file);
+    assert_eq!(output(off).await.0, 0);
+    assert_eq!(sent(&sim, "POST", "/bulk_jobs").await, 1, "--bulk off makes no job");
+    sim.shutdown().await;
+}
