@@ -155,29 +155,45 @@ pub struct BulkUpsertReport {
 }
 
 /// Upserts `rows` by email through one `person/upsert` bulk job, journaled by `journal`; see the module
-/// docs. A chunk size above 5 000 is refused before anything is sent.
+/// docs. A chunk size above 5 000 is refused before anything is sent. The outcomes come back in the
+/// report, by row index.
 pub async fn bulk_upsert_people(
     client: &Client,
     rows: Vec<BulkRow>,
     config: &BulkUpsertConfig,
     journal: &dyn BulkJournal,
 ) -> Result<BulkUpsertReport, Error> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut report = bulk_upsert_people_streamed(client, rows, config, journal, &mut |o| outcomes.push(o)).await?;
+    outcomes.sort_by_key(|o| o.index);
+    report.outcomes = outcomes;
+    Ok(report)
+}
+
+/// [`bulk_upsert_people`], handing each row's outcome to `sink` as it is known (rows without an email first,
+/// then in result order) instead of keeping them: a caller that only counts them holds no person per row
+/// (an outcome is ≈ 1.5 kB). The report's `outcomes` stay empty.
+pub async fn bulk_upsert_people_streamed(
+    client: &Client,
+    rows: Vec<BulkRow>,
+    config: &BulkUpsertConfig,
+    journal: &dyn BulkJournal,
+    sink: &mut (dyn FnMut(UpsertOutcome) + Send),
+) -> Result<BulkUpsertReport, Error> {
     let plan = BulkPlan::new(rows, config.chunk_size)?;
-    let mut run = Run { client, config, journal, plan: &plan, report: BulkUpsertReport::default() };
+    let mut run = Run { client, config, journal, plan: &plan, report: BulkUpsertReport::default(), sink };
     for &position in plan.without_email() {
         let row = &plan.rows()[position];
         let result =
             Err(Error::Construction { reason: "missing email_address: upsert by email needs one".to_string() });
-        run.report.outcomes.push(UpsertOutcome { index: row.index, email: None, result });
+        (run.sink)(UpsertOutcome { index: row.index, email: None, result });
     }
     if !plan.records().is_empty()
         && let Err(error) = run.run().await
     {
         run.report.stopped = Some(error);
     }
-    let mut report = run.report;
-    report.outcomes.sort_by_key(|o| o.index);
-    Ok(report)
+    Ok(run.report)
 }
 
 struct Run<'a> {
@@ -186,6 +202,7 @@ struct Run<'a> {
     journal: &'a dyn BulkJournal,
     plan: &'a BulkPlan,
     report: BulkUpsertReport,
+    sink: &'a mut (dyn FnMut(UpsertOutcome) + Send),
 }
 
 impl Run<'_> {
@@ -426,7 +443,7 @@ impl Run<'_> {
                 })
                 .await?;
             let spelled = row.input.email_address.as_deref().map(|e| e.trim().to_string());
-            self.report.outcomes.push(UpsertOutcome { index: row.index, email: spelled, result: outcome });
+            (self.sink)(UpsertOutcome { index: row.index, email: spelled, result: outcome });
         }
         Ok(())
     }
