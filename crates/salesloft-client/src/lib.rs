@@ -7,14 +7,16 @@
 //!
 //! Layout: [`transport`] holds the request pipeline (one module per layer), [`models`] the typed records,
 //! [`api`] the per-resource handlers and builders, [`pagination`] the keyset stream, [`upsert`] the
-//! upsert-by-email, [`clock`] the injected time.
+//! upsert-by-email, [`bulk_upsert`] the same through one bulk job, [`clock`] the injected time.
 //!
 //! When to use what:
 //! - one record or one page: a handler method (`client.people().get(id)`, `client.people().list()…send()`);
 //! - every record, or every change since a checkpoint: [`pagination::KeysetPager`] (`client.people().keyset()`),
 //!   which never asks for a page above 100 unless told to (FACTS.md §2.2, §4.5);
 //! - writing people keyed by email: [`upsert::upsert_people`] for batches (one lookup per 100 emails),
-//!   `client.people().upsert_by_email(input)` for one.
+//!   `client.people().upsert_by_email(input)` for one;
+//! - writing thousands of people: [`bulk_upsert::bulk_upsert_people`], one `person/upsert` bulk job
+//!   (⌈N/5 000⌉ uploads and ⌈N/100⌉ result reads instead of ≈ N calls, FACTS.md §12).
 //!
 //! ```no_run
 //! # async fn run() -> salesloft_client::Result<()> {
@@ -28,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod bulk_upsert;
 pub mod clock;
 pub mod error;
 pub mod journal;
@@ -45,8 +48,8 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    AccountsHandler, CadenceMembershipsHandler, CadencesHandler, NotesHandler, PeopleHandler, TasksHandler,
-    UsersHandler, WebhookSubscriptionsHandler,
+    AccountsHandler, BulkJobsHandler, CadenceMembershipsHandler, CadencesHandler, NotesHandler, PeopleHandler,
+    TasksHandler, UsersHandler, WebhookSubscriptionsHandler,
 };
 use crate::models::{Envelope, Team, User};
 use crate::transport::{ApiRequest, Pipeline};
@@ -96,6 +99,12 @@ impl Client {
     /// Accounts: list, keyset, get, create, update, delete.
     pub fn accounts(&self) -> AccountsHandler<'_> {
         AccountsHandler::new(self)
+    }
+
+    /// Bulk jobs: create, upload records, mark ready, poll, read results (FACTS.md §12). For a durable
+    /// bulk upsert of people use [`bulk_upsert`].
+    pub fn bulk_jobs(&self) -> BulkJobsHandler<'_> {
+        BulkJobsHandler::new(self)
     }
 
     /// Cadences: list, keyset, get.

@@ -12,10 +12,14 @@
 //!
 //! [`jobs::JobRunner`] runs the gateway's sync jobs (`[[jobs]]`): leased, checkpointed, recorded in the store.
 //!
+//! [`BulkLedger`] does the same for a bulk upsert ([`salesloft_client::bulk_upsert`]): the plan, the job and
+//! each chunk upload are recovery points, and every row gets its ledger entry and audit record.
+//!
 //! [`StoreBudget`] keeps the team's rate budget in the store, so gateway replicas pace one shared budget.
 
 #![warn(missing_docs)]
 
+pub mod bulk_ledger;
 pub mod fault_points;
 pub mod grant_lease;
 pub mod holder;
@@ -26,6 +30,7 @@ pub mod ledger_journal;
 pub mod pull;
 pub mod shared_budget;
 
+pub use bulk_ledger::BulkLedger;
 pub use grant_lease::StoreGrantLocker;
 pub use keys::{RunId, RunIdHasher, canonical_json, row_fingerprint, row_key};
 pub use ledger_journal::{JournalConfig, LedgerJournal, Refusal, failure_record};

@@ -53,3 +53,20 @@ fn no_volume_or_a_nonsense_share_is_refused_with_exit_2() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn both_paths_are_priced_and_the_bulk_figure_says_it_is_an_estimate() {
+    let (code, stdout, stderr) = budget(None, &["--people-upserts-per-day", "100000"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let json = figures(&stdout);
+    assert_eq!(json["upsert_cost_per_day"], 101_000.0, "row by row: 1.01 per person");
+    // 20 uploads + create + mark-ready + 9 polls + 1 000 result pages.
+    assert_eq!(json["bulk_upsert_cost_per_day"], 1_031.0, "{json}");
+    assert_eq!(json["bulk_cost_is_estimate"], true);
+
+    let mut command = slprod();
+    command.args(["budget", "--people-upserts-per-day", "100000"]);
+    let (code, text, _) = run_blocking(&mut command);
+    assert_eq!(code, 0);
+    assert!(text.contains("bulk job") && text.contains("unconfirmed costs (FACTS.md §12)"), "{text}");
+}

@@ -8,6 +8,7 @@
 //! (`data[3].email_address`) in [`crate::Error::Decode`].
 
 pub mod accounts;
+pub mod bulk_jobs;
 pub mod cadence_memberships;
 pub mod cadences;
 pub mod list;
@@ -19,6 +20,7 @@ pub mod users;
 pub mod webhook_subscriptions;
 
 pub use accounts::AccountsHandler;
+pub use bulk_jobs::{BulkJobsHandler, CursorList};
 pub use cadence_memberships::{CadenceMembershipsHandler, CreateMembership};
 pub use cadences::CadencesHandler;
 pub use list::{ListBuilder, Resource};

@@ -68,6 +68,8 @@ id_type!(
     NoteId,
     /// The id of a task (`/v2/tasks/{id}`).
     TaskId,
+    /// The id of a bulk job (`/v2/bulk_jobs/{id}`, FACTS.md §12).
+    BulkJobId,
 );
 
 /// The id of a role: SalesLoft sends it as a string (`{"id":"Admin"}`) for built-in roles and may send an

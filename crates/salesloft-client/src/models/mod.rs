@@ -5,6 +5,7 @@
 //! parsed, but with SalesLoft's original text kept for cursors (FACTS.md §4.4).
 
 pub mod account;
+pub mod bulk_job;
 pub mod cadence;
 pub mod cadence_membership;
 pub mod common;
@@ -16,10 +17,11 @@ pub mod user;
 pub mod webhook_subscription;
 
 pub use account::{Account, AccountCounts, AccountInput};
+pub use bulk_job::{BulkJob, BulkJobRow, BulkJobState, BulkPersonResource, BulkRowStatus, JobDataCreated};
 pub use cadence::{Cadence, CadenceCounts};
 pub use cadence_membership::{CadenceMembership, CadenceMembershipCounts};
 pub use common::{
-    AccountId, AccountStageId, ActionId, CadenceId, CadenceMembershipId, Envelope, Extra, GroupId, ImportId,
+    AccountId, AccountStageId, ActionId, BulkJobId, CadenceId, CadenceMembershipId, Envelope, Extra, GroupId, ImportId,
     ListResponse, Metadata, NoteId, Paging, PersonId, PersonStageId, Ref, RoleId, SortDirection, StepId, TaskId,
     TeamId, Timestamp, UserId, WebhookSubscriptionId,
 };

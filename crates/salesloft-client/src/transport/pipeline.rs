@@ -256,6 +256,12 @@ impl Pipeline {
         self.inner.http.base_url()
     }
 
+    /// The clock every policy of this pipeline reads: callers that wait between calls (a bulk job's polls)
+    /// wait on it too, so tests on a `ManualClock` never sleep.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
     /// Breaker state, budget and retry tokens now.
     pub fn state(&self) -> PipelineState {
         PipelineState {

@@ -8,6 +8,13 @@
 //! - N records read cost ⌈N/100⌉: keyset windows of 100 records a page, never a page past 100
 //!   (`bench_read_cost`: 1.006× that floor).
 //!
+//! It also prints what the day's upserts cost as one bulk job (`slprod push --bulk`, the default from 1 000
+//! rows): ⌈N/5 000⌉ uploads + 2 job calls (create, mark ready) + the polls + ⌈N/100⌉ result pages
+//! ([`salesloft_client::bulk_upsert::estimated_calls`]). That is an **estimate built on unconfirmed costs**
+//! (FACTS.md §12: the cost of the bulk routes and SalesLoft's processing rate are not documented; it assumes 1
+//! per request, as the simulator charges, and 1 000 records/s for the polls). The verdict stays on the
+//! row-by-row cost, which is confirmed.
+//!
 //! For comparison it prints what a client that walks `page=1,2,3…` through the same records would pay under
 //! the deep-page prices (FACTS.md §2.2: pages 101–150 cost 3, 151–250 cost 8, 251–500 cost 10, beyond 30).
 //!
@@ -15,6 +22,8 @@
 //! Exit 0 when it fits, 1 when it does not, 2 when the volume is not declared or makes no sense.
 
 use clap::Args;
+use salesloft_client::api::bulk_jobs::MAX_RECORDS_PER_UPLOAD;
+use salesloft_client::bulk_upsert::{ASSUMED_RECORDS_PER_SECOND, BulkUpsertConfig, estimated_calls};
 use salesloft_client::transport::page_cost;
 use serde_json::json;
 
@@ -63,6 +72,10 @@ pub struct Estimate {
     pub page_walk_peak_minute_cost: f64,
     /// What we may spend per minute: the budget less the reserve.
     pub usable_per_minute: f64,
+    /// Cost of the day's upserts as one bulk job (estimate on unconfirmed costs, FACTS.md §12).
+    pub bulk_upsert_cost_per_day: f64,
+    /// Cost in the busiest minute with the upserts as a bulk job.
+    pub bulk_peak_minute_cost: f64,
 }
 
 impl Estimate {
@@ -75,6 +88,12 @@ impl Estimate {
     pub fn fits(&self) -> bool {
         self.peak_minute_cost <= self.usable_per_minute
     }
+}
+
+/// Cost of upserting `people` as one bulk job (see the module docs: an estimate on unconfirmed costs).
+pub fn bulk_upsert_cost(people: u64) -> f64 {
+    let config = BulkUpsertConfig::default();
+    f64::from(estimated_calls(people, MAX_RECORDS_PER_UPLOAD as u64, ASSUMED_RECORDS_PER_SECOND, &config).total())
 }
 
 /// Cost of reading `records` by walking pages of 100 from page 1 (FACTS.md §2.2).
@@ -93,6 +112,7 @@ pub fn page_walk_cost(records: u64) -> f64 {
 /// `limit` per minute less `reserve_pct` percent.
 pub fn estimate(upserts: u64, reads: u64, share: f64, limit: u32, reserve_pct: u8) -> Estimate {
     let upsert_cost_per_day = upserts as f64 * COST_PER_UPSERT;
+    let bulk_upsert_cost_per_day = bulk_upsert_cost(upserts);
     let read_cost_per_day = reads.div_ceil(RECORDS_PER_PAGE) as f64;
     let page_walk_read_cost_per_day = page_walk_cost(reads);
     let per_peak_minute = |day: f64| day * share / 60.0;
@@ -105,6 +125,8 @@ pub fn estimate(upserts: u64, reads: u64, share: f64, limit: u32, reserve_pct: u
         peak_minute_cost: per_peak_minute(upsert_cost_per_day + read_cost_per_day),
         page_walk_peak_minute_cost: per_peak_minute(upsert_cost_per_day + page_walk_read_cost_per_day),
         usable_per_minute: f64::from(limit) - reserve,
+        bulk_upsert_cost_per_day,
+        bulk_peak_minute_cost: per_peak_minute(bulk_upsert_cost_per_day + read_cost_per_day),
     }
 }
 
@@ -143,7 +165,7 @@ pub fn run(args: BudgetArgs, context: &Context) -> Result<Outcome, CliError> {
          hour\n\
          cost per day: {up:.0} for upserts (≈ {COST_PER_UPSERT} each) + {rd:.0} for reads (⌈N/100⌉) = {day:.0}\n\
          busiest minute: {peak:.1} of {usable:.0} usable per minute ({limit} less a {reserve_pct} % reserve): \
-         {verdict}, headroom {head:.1} ({head_pct:.0} %)\n{walk_line}",
+         {verdict}, headroom {head:.1} ({head_pct:.0} %)\n{bulk_line}{walk_line}",
         pct = share * 100.0,
         up = e.upsert_cost_per_day,
         rd = e.read_cost_per_day,
@@ -152,6 +174,18 @@ pub fn run(args: BudgetArgs, context: &Context) -> Result<Outcome, CliError> {
         usable = e.usable_per_minute,
         head = e.headroom(),
         head_pct = 100.0 * e.headroom() / e.usable_per_minute,
+        bulk_line = if upserts == 0 {
+            String::new()
+        } else {
+            format!(
+                "as one bulk job (push --bulk) the upserts would cost {:.0} (⌈N/5000⌉ uploads + 2 job calls + polls + \
+                 ⌈N/100⌉ result pages), {:.1} in the busiest minute ({}): an estimate built on unconfirmed costs \
+                 (FACTS.md §12)\n",
+                e.bulk_upsert_cost_per_day,
+                e.bulk_peak_minute_cost,
+                if e.bulk_peak_minute_cost <= e.usable_per_minute { "fits" } else { "does NOT fit" }
+            )
+        },
         walk_line = if reads == 0 {
             String::new()
         } else {
@@ -175,6 +209,10 @@ pub fn run(args: BudgetArgs, context: &Context) -> Result<Outcome, CliError> {
         "headroom_per_minute": e.headroom(),
         "page_walk_read_cost_per_day": e.page_walk_read_cost_per_day,
         "page_walk_peak_minute_cost": e.page_walk_peak_minute_cost,
+        "bulk_upsert_cost_per_day": e.bulk_upsert_cost_per_day,
+        "bulk_peak_minute_cost": e.bulk_peak_minute_cost,
+        "bulk_fits": e.bulk_peak_minute_cost <= e.usable_per_minute,
+        "bulk_cost_is_estimate": true,
     });
     let status = if e.fits() { Status::Done } else { Status::Problems };
     let outcome = Outcome::new(status, json, text);
@@ -212,8 +250,11 @@ mod tests {
         assert!((e.peak_minute_cost - 92.5).abs() < 1e-9, "{e:?}");
         assert_eq!(e.usable_per_minute, 540.0);
         assert!(e.fits());
+        // As one bulk job: 4 uploads + 2 job calls + 6 polls (20 s of processing: waits 1+2+4+8+16) + 200 pages.
+        assert_eq!(e.bulk_upsert_cost_per_day, 212.0);
         let heavy = estimate(200_000, 0, 0.25, 600, 10);
         assert!(!heavy.fits(), "{heavy:?}");
         assert!(heavy.headroom() < 0.0);
+        assert!(heavy.bulk_peak_minute_cost < heavy.usable_per_minute, "the bulk path fits: {heavy:?}");
     }
 }
