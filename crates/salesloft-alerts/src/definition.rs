@@ -356,6 +356,16 @@ mod tests {
     }
 
     #[test]
+    fn every_runbook_link_lands_on_a_heading_of_the_operations_page() {
+        let page = include_str!("../../../docs/operations.md");
+        for alert in catalogue(&Thresholds::default()) {
+            assert!(page.contains(&format!("\n## {}\n", alert.name)), "no runbook heading for {}", alert.name);
+            // GitHub's anchor of a one-word heading is the word in lower case.
+            assert_eq!(alert.runbook_anchor, alert.name.to_lowercase());
+        }
+    }
+
+    #[test]
     fn durations_render_as_prometheus_reads_them() {
         for (secs, text) in [(0, "0s"), (1, "1s"), (60, "1m"), (90, "90s"), (300, "5m"), (7200, "2h")] {
             assert_eq!(duration(Duration::from_secs(secs)), text);
