@@ -305,9 +305,9 @@ pub(crate) fn selector(metric: &str, matchers: &[(&str, &str)]) -> String {
 /// A Prometheus duration: `90s` → `90s`, `60s` → `1m`, `300s` → `5m`, zero → `0s`.
 pub fn duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs > 0 && secs % 3600 == 0 {
+    if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else if d.subsec_millis() != 0 {
         format!("{}ms", d.as_millis())

@@ -103,7 +103,7 @@ fn silent(alert: &Alert) -> Vec<Series> {
         }
         Signal::Quantile { metric, above_seconds, .. } => {
             // Every observation in the highest bucket wholly below the threshold; none when there is none.
-            match LATENCY_BUCKETS.iter().copied().filter(|b| b <= above_seconds).last() {
+            match LATENCY_BUCKETS.iter().copied().rfind(|b| b <= above_seconds) {
                 Some(upper) => histogram(metric, Some(upper)),
                 None => {
                     vec![Series { selector: format!("{metric}_bucket{{le=\"+Inf\"}}"), values: format!("0x{SAMPLES}") }]

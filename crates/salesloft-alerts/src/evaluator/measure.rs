@@ -128,7 +128,8 @@ mod tests {
     #[test]
     fn quantiles_match_prometheus_interpolation() {
         let inf = f64::INFINITY;
-        let cases: Vec<(f64, Vec<(f64, f64)>, f64)> = vec![
+        type Buckets = Vec<(f64, f64)>;
+        let cases: Vec<(f64, Buckets, f64)> = vec![
             (0.99, vec![(0.1, 0.0), (0.5, 100.0), (inf, 100.0)], 0.1 + 0.4 * 0.99),
             (0.5, vec![(0.1, 50.0), (0.5, 100.0), (inf, 100.0)], 0.1),
             (0.99, vec![(0.1, 0.0), (0.5, 0.0), (inf, 10.0)], 0.5),
