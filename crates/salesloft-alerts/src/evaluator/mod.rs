@@ -172,7 +172,7 @@ impl Evaluator {
         let mut due = Vec::new();
         for (index, tracked) in self.tracked.iter_mut().enumerate() {
             let signal = &tracked.alert.signal;
-            let holds = tracked.history.value(signal).is_some_and(|value| measure::holds(signal, value));
+            let holds = tracked.history.holds(signal);
             let (state, edge) = step(tracked.state, holds, now, tracked.alert.hold);
             tracked.state = state;
             let recent = |tracked: &Tracked| {
