@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::definition::Thresholds;
+use crate::definition::{REAUTHORIZATION_REQUIRED, Thresholds};
 
 /// The gateway's inbox gauge (`salesloft_gateway::metrics::INBOX_DELIVERIES`; slprod's tests check the two
 /// names agree — this crate does not depend on the gateway).
@@ -68,6 +68,7 @@ pub fn render(thresholds: &Thresholds, budget_per_minute: u32) -> Value {
             ]),
             panel(6, "Authentication failures by kind", 12, 16, "short", vec![
                 target("A", "sum by (kind) (increase(salesloft_auth_failures_total[5m]))".into(), "{{kind}}"),
+                target("B", format!("max({REAUTHORIZATION_REQUIRED})"), "needs re-authorisation (slprod auth login)"),
             ]),
         ],
     })

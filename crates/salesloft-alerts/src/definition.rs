@@ -116,6 +116,13 @@ pub const AUTH_FAILURE: &str = "SalesloftAuthFailure";
 /// `SalesloftLatencyP99High`: p99 latency above `p99_latency_ms` over 5 minutes (P3).
 pub const LATENCY_P99_HIGH: &str = "SalesloftLatencyP99High";
 
+/// The client's gauge that is 1 while the OAuth connection needs re-authorisation (SalesLoft refused the
+/// refresh token with `invalid_grant` and nobody else rotated it): the client then stops refreshing, so no new
+/// failure is counted, yet every call fails until someone runs `slprod auth login`. `SalesloftAuthFailure`
+/// therefore also fires while it is 1. The name is the client's `REAUTHORIZATION_REQUIRED` (main, issue 9);
+/// written out here so this crate builds on either side of that change.
+pub const REAUTHORIZATION_REQUIRED: &str = "salesloft_oauth_reauthorization_required";
+
 /// The `service` label every alert carries, so one Alertmanager route can take all of them.
 pub const SERVICE: &str = "salesloft";
 
@@ -144,6 +151,15 @@ pub enum Signal {
         /// The alert fires when the quantile is above this many seconds.
         above_seconds: f64,
     },
+    /// `max(metric) > above`: a state the process reports as a gauge (absent: does not hold).
+    Gauge {
+        /// The gauge.
+        metric: &'static str,
+        /// The alert fires when the gauge is above this.
+        above: f64,
+    },
+    /// `(a) or (b) …`: the alert fires when any of the signals holds.
+    Any(Vec<Signal>),
 }
 
 impl Signal {
@@ -159,6 +175,10 @@ impl Signal {
                 duration(*window),
                 number(*above_seconds)
             ),
+            Signal::Gauge { metric, above } => format!("max({metric}) > {}", number(*above)),
+            Signal::Any(signals) => {
+                signals.iter().map(|signal| format!("({})", signal.promql())).collect::<Vec<_>>().join(" or ")
+            }
         }
     }
 
@@ -166,6 +186,8 @@ impl Signal {
     pub fn window(&self) -> Duration {
         match self {
             Signal::Count { window, .. } | Signal::Quantile { window, .. } => *window,
+            Signal::Gauge { .. } => Duration::ZERO,
+            Signal::Any(signals) => signals.iter().map(Signal::window).max().unwrap_or_default(),
         }
     }
 }
@@ -256,18 +278,22 @@ pub fn catalogue(thresholds: &Thresholds) -> Vec<Alert> {
         Alert {
             name: AUTH_FAILURE,
             severity: Severity::P1,
-            signal: Signal::Count {
-                metric: AUTH_FAILURES_TOTAL,
-                matchers: vec![],
-                window: five,
-                more_than: f64::from(thresholds.auth_failures.saturating_sub(1)),
-            },
+            signal: Signal::Any(vec![
+                Signal::Count {
+                    metric: AUTH_FAILURES_TOTAL,
+                    matchers: vec![],
+                    window: five,
+                    more_than: f64::from(thresholds.auth_failures.saturating_sub(1)),
+                },
+                Signal::Gauge { metric: REAUTHORIZATION_REQUIRED, above: 0.0 },
+            ]),
             hold: Duration::ZERO,
             summary: "SalesLoft authentication fails".to_string(),
             description: format!(
                 "At least {} SalesLoft authentication failure(s) in the last 5 minutes: a 401 to the API key, \
                  a 401 after a token refresh, a failed refresh, or invalid_grant (the refresh token was revoked \
-                 or rotated away). Calls fail until a person fixes the credential.",
+                 or rotated away), or the OAuth connection waits for re-authorisation (slprod auth login). Calls \
+                 fail until a person fixes the credential.",
                 thresholds.auth_failures
             ),
             runbook_anchor: "salesloftauthfailure",
@@ -305,9 +331,9 @@ pub(crate) fn selector(metric: &str, matchers: &[(&str, &str)]) -> String {
 /// A Prometheus duration: `90s` → `90s`, `60s` → `1m`, `300s` → `5m`, zero → `0s`.
 pub fn duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs > 0 && secs % 3600 == 0 {
+    if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else if d.subsec_millis() != 0 {
         format!("{}ms", d.as_millis())
@@ -349,10 +375,20 @@ mod tests {
             [
                 r#"sum(increase(salesloft_responses_total{class="5xx"}[1m])) > 7"#,
                 r#"sum(increase(salesloft_responses_total{status="429"}[1m])) > 10"#,
-                "sum(increase(salesloft_auth_failures_total[5m])) > 0",
+                "(sum(increase(salesloft_auth_failures_total[5m])) > 0) or (max(salesloft_oauth_reauthorization_required) > 0)",
                 "histogram_quantile(0.99, sum by (le) (rate(salesloft_request_duration_seconds_bucket[5m]))) > 1.5",
             ]
         );
+    }
+
+    #[test]
+    fn every_runbook_link_lands_on_a_heading_of_the_operations_page() {
+        let page = include_str!("../../../docs/operations.md");
+        for alert in catalogue(&Thresholds::default()) {
+            assert!(page.contains(&format!("\n## {}\n", alert.name)), "no runbook heading for {}", alert.name);
+            // GitHub's anchor of a one-word heading is the word in lower case.
+            assert_eq!(alert.runbook_anchor, alert.name.to_lowercase());
+        }
     }
 
     #[test]

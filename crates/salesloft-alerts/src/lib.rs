@@ -9,7 +9,7 @@
 //! | Grafana | [`dashboard`] | a dashboard JSON |
 //! | teams without Prometheus | [`evaluator`] | the same signals over the gateway's own counters, notifying Slack and PagerDuty |
 //!
-//! [`export`] writes all the files at once (`slprod alerts export --out DIR`).
+//! [`export()`] writes all the files at once (`slprod alerts export --out DIR`).
 #![warn(missing_docs)]
 
 pub mod alertmanager;

@@ -194,3 +194,23 @@ async fn a_failure_before_the_first_tick_counts_from_the_baseline_read_at_constr
     rig.counters.set(AUTH, 1.0);
     assert_eq!(rig.tick().await, vec![("SalesloftAuthFailure", "Firing".to_string())]);
 }
+
+#[tokio::test]
+async fn a_connection_waiting_for_reauthorisation_keeps_the_auth_alert_up_until_it_is_cleared() {
+    const MARK: &str = "salesloft_oauth_reauthorization_required";
+    let mut rig = rig(0).await;
+    rig.counters.set(MARK, 0.0);
+    assert!(rig.tick().await.is_empty());
+    rig.counters.set(AUTH, 1.0);
+    rig.counters.set(MARK, 1.0);
+    assert_eq!(rig.tick().await, vec![("SalesloftAuthFailure", "Firing".to_string())]);
+    // Ten minutes: no new failure is counted (the client stopped refreshing), the mark holds the alert up.
+    let mut sent = Vec::new();
+    for _ in 0..40 {
+        sent.extend(rig.tick().await);
+    }
+    assert!(sent.is_empty(), "no resolve while re-authorisation is required: {sent:?}");
+    assert_eq!(rig.evaluator.state("SalesloftAuthFailure"), Some(State::Firing));
+    rig.counters.set(MARK, 0.0);
+    assert_eq!(rig.tick().await, vec![("SalesloftAuthFailure", "Resolved".to_string())]);
+}

@@ -15,6 +15,10 @@ pub enum Reading {
     Count(f64),
     /// The histogram's cumulative bucket counts, `(le, count)` sorted by `le` (`+Inf` last).
     Buckets(Vec<(f64, f64)>),
+    /// The largest value of the gauge; `None` when no process reports it.
+    Gauge(Option<f64>),
+    /// One reading per part of [`Signal::Any`], in order.
+    Any(Vec<Reading>),
 }
 
 /// Reads `signal`'s totals from one scrape.
@@ -36,6 +40,10 @@ pub fn read(signal: &Signal, samples: &[Sample]) -> Reading {
             buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
             Reading::Buckets(buckets)
         }
+        Signal::Gauge { metric, .. } => {
+            Reading::Gauge(samples.iter().filter(|s| s.name == *metric).map(|s| s.value).reduce(f64::max))
+        }
+        Signal::Any(signals) => Reading::Any(signals.iter().map(|signal| read(signal, samples)).collect()),
     }
 }
 
@@ -68,28 +76,56 @@ impl History {
         if self.readings.len() < 2 {
             return None;
         }
-        match (signal, first, last) {
-            (Signal::Count { .. }, Reading::Count(a), Reading::Count(b)) => Some((b - a).max(0.0)),
-            (Signal::Quantile { quantile, .. }, Reading::Buckets(a), Reading::Buckets(b)) => {
-                let delta: Vec<(f64, f64)> = b
-                    .iter()
-                    .map(|(le, count)| {
-                        let before = a.iter().find(|(l, _)| l == le).map_or(0.0, |(_, c)| *c);
-                        (*le, (count - before).max(0.0))
-                    })
-                    .collect();
-                Some(histogram_quantile(*quantile, &delta))
-            }
-            _ => None,
-        }
+        value_between(signal, first, last)
+    }
+
+    /// True when the signal holds now: a count or quantile over its window above its threshold, a gauge above
+    /// its threshold in the latest reading, any part of an `Any`.
+    pub fn holds(&self, signal: &Signal) -> bool {
+        let (Some((_, first)), Some((_, last))) = (self.readings.front(), self.readings.back()) else {
+            return false;
+        };
+        holds_between(signal, first, last, self.readings.len() >= 2)
     }
 }
 
-/// True when `value` crosses the signal's threshold (a NaN quantile — no traffic — never does).
+fn holds_between(signal: &Signal, first: &Reading, last: &Reading, two: bool) -> bool {
+    match (signal, first, last) {
+        (Signal::Gauge { above, .. }, _, Reading::Gauge(value)) => value.is_some_and(|v| v > *above),
+        (Signal::Any(signals), Reading::Any(firsts), Reading::Any(lasts)) => signals
+            .iter()
+            .zip(firsts.iter().zip(lasts))
+            .any(|(signal, (first, last))| holds_between(signal, first, last, two)),
+        _ => two && value_between(signal, first, last).is_some_and(|value| holds(signal, value)),
+    }
+}
+
+/// The increase-based value of a count or quantile between two readings.
+fn value_between(signal: &Signal, first: &Reading, last: &Reading) -> Option<f64> {
+    match (signal, first, last) {
+        (Signal::Count { .. }, Reading::Count(a), Reading::Count(b)) => Some((b - a).max(0.0)),
+        (Signal::Quantile { quantile, .. }, Reading::Buckets(a), Reading::Buckets(b)) => {
+            let delta: Vec<(f64, f64)> = b
+                .iter()
+                .map(|(le, count)| {
+                    let before = a.iter().find(|(l, _)| l == le).map_or(0.0, |(_, c)| *c);
+                    (*le, (count - before).max(0.0))
+                })
+                .collect();
+            Some(histogram_quantile(*quantile, &delta))
+        }
+        _ => None,
+    }
+}
+
+/// True when `value` crosses the threshold of a count, quantile or gauge (a NaN quantile — no traffic —
+/// never does); an `Any` has no single value (see [`History::holds`]).
 pub fn holds(signal: &Signal, value: f64) -> bool {
     match signal {
         Signal::Count { more_than, .. } => value > *more_than,
         Signal::Quantile { above_seconds, .. } => value > *above_seconds,
+        Signal::Gauge { above, .. } => value > *above,
+        Signal::Any(_) => false,
     }
 }
 
@@ -128,7 +164,8 @@ mod tests {
     #[test]
     fn quantiles_match_prometheus_interpolation() {
         let inf = f64::INFINITY;
-        let cases: Vec<(f64, Vec<(f64, f64)>, f64)> = vec![
+        type Buckets = Vec<(f64, f64)>;
+        let cases: Vec<(f64, Buckets, f64)> = vec![
             (0.99, vec![(0.1, 0.0), (0.5, 100.0), (inf, 100.0)], 0.1 + 0.4 * 0.99),
             (0.5, vec![(0.1, 50.0), (0.5, 100.0), (inf, 100.0)], 0.1),
             (0.99, vec![(0.1, 0.0), (0.5, 0.0), (inf, 10.0)], 0.5),
@@ -163,6 +200,33 @@ mod tests {
         history.push(secs(150), read(signal, &scrape(10)), signal.window());
         history.push(secs(165), read(signal, &scrape(10)), signal.window());
         assert_eq!(history.value(signal), Some(0.0));
+    }
+
+    #[test]
+    fn the_auth_alert_holds_on_a_new_failure_or_while_reauthorisation_is_required() {
+        let alerts = catalogue(&Thresholds::default());
+        let signal = &alerts[2].signal;
+        let scrape = |failures: u32, gauge: Option<u32>| {
+            let mut text = format!("salesloft_auth_failures_total{{kind=\"invalid_grant\"}} {failures}\n");
+            if let Some(gauge) = gauge {
+                text.push_str(&format!("salesloft_oauth_reauthorization_required {gauge}\n"));
+            }
+            parse(&text)
+        };
+        let mut history = History::default();
+        history.push(secs(0), read(signal, &scrape(0, None)), signal.window());
+        assert!(!history.holds(signal), "one reading, no gauge");
+        history.push(secs(15), read(signal, &scrape(0, Some(0))), signal.window());
+        assert!(!history.holds(signal), "nothing wrong");
+        history.push(secs(30), read(signal, &scrape(1, Some(1))), signal.window());
+        assert!(history.holds(signal), "a failure, and the mark");
+        // Ten minutes on, no new failure is counted (the client stopped refreshing), but the mark stays.
+        history.push(secs(630), read(signal, &scrape(1, Some(1))), signal.window());
+        history.push(secs(645), read(signal, &scrape(1, Some(1))), signal.window());
+        assert_eq!(history.value(&catalogue(&Thresholds::default())[2].signal), None, "an Any has no single value");
+        assert!(history.holds(signal), "still needs re-authorisation");
+        history.push(secs(660), read(signal, &scrape(1, Some(0))), signal.window());
+        assert!(!history.holds(signal), "re-authorised");
     }
 
     #[test]

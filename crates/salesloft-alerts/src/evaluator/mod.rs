@@ -8,6 +8,10 @@
 //! the same `dedup_key`). An alert is never announced as firing more than once per
 //! [`EvaluatorConfig::repeat_after`] (5 minutes): a re-fire inside that time is held back and sent when the
 //! time is up if it is still firing. Time comes from the injected clock; tests call [`Evaluator::tick`].
+//!
+//! Notifications are sent in order and awaited, so a channel that keeps failing delays the next evaluation by
+//! its retries (15 s at most with [`notify::RetryPolicy::default`]). The evaluator sees one process's counters:
+//! with several gateway replicas, Prometheus (which sums them) is the one to alert from.
 
 pub mod measure;
 pub mod notify;
@@ -168,7 +172,7 @@ impl Evaluator {
         let mut due = Vec::new();
         for (index, tracked) in self.tracked.iter_mut().enumerate() {
             let signal = &tracked.alert.signal;
-            let holds = tracked.history.value(signal).is_some_and(|value| measure::holds(signal, value));
+            let holds = tracked.history.holds(signal);
             let (state, edge) = step(tracked.state, holds, now, tracked.alert.hold);
             tracked.state = state;
             let recent = |tracked: &Tracked| {
