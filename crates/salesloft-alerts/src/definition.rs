@@ -119,9 +119,8 @@ pub const LATENCY_P99_HIGH: &str = "SalesloftLatencyP99High";
 /// The client's gauge that is 1 while the OAuth connection needs re-authorisation (SalesLoft refused the
 /// refresh token with `invalid_grant` and nobody else rotated it): the client then stops refreshing, so no new
 /// failure is counted, yet every call fails until someone runs `slprod auth login`. `SalesloftAuthFailure`
-/// therefore also fires while it is 1. The name is the client's `REAUTHORIZATION_REQUIRED` (main, issue 9);
-/// written out here so this crate builds on either side of that change.
-pub const REAUTHORIZATION_REQUIRED: &str = "salesloft_oauth_reauthorization_required";
+/// therefore also fires while it is 1. The client's own name for the gauge, so the two cannot drift apart.
+pub const REAUTHORIZATION_REQUIRED: &str = salesloft_client::transport::auth::REAUTHORIZATION_REQUIRED;
 
 /// The `service` label every alert carries, so one Alertmanager route can take all of them.
 pub const SERVICE: &str = "salesloft";
