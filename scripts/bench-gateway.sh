@@ -141,7 +141,12 @@ intake() { # LABEL STORE_URL
     rps="$(printf '%s\n' "$result" | awk '/Requests\/sec/ {print $2}')"
     printf 'webhook intake, %-10s %9s deliveries/s   p50 %7s ms  p99 %7s ms   requests %s, stored %s, non-2xx %s\n' \
         "$1:" "$rps" "$(percentile "$result" 50)" "$(percentile "$result" 99)" "$requests" "$stored" "${non2xx:-0}"
-    printf '  gateway peak RSS under intake: %s\n' "$(awk '/VmHWM/ {print $2, $3}' "/proc/$gateway_pid/status")"
+    # VmHWM counts the SQLite file's pages mapped by mmap_size (page cache the kernel can drop) with the heap;
+    # RssAnon at the end is the process's own memory.
+    printf '  gateway peak RSS under intake: %s (at the end: anonymous %s, file-backed %s)\n' \
+        "$(awk '/VmHWM/ {print $2, $3}' "/proc/$gateway_pid/status")" \
+        "$(awk '/RssAnon/ {print $2, $3}' "/proc/$gateway_pid/status")" \
+        "$(awk '/RssFile/ {print $2, $3}' "/proc/$gateway_pid/status")"
     stop_gateway
 }
 
