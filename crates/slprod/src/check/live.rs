@@ -50,10 +50,16 @@ pub async fn me(env: &mut Env) -> Result<Finding, String> {
     let answer = client.me().await;
     let latency = started.elapsed();
     let base = client.pipeline().base_url().to_string();
+    // The credential's expiry and refresh path, as the pipeline holds it after the call (none for an API key).
+    let token = match client.pipeline().state().token_expiry {
+        Some((at, in_secs)) => json!({"kind": "oauth", "expires_at_unix": at, "expires_in_s": in_secs,
+                                      "refresh": "before expiry, under the connection's lock, written back"}),
+        None => json!({"kind": "api_key", "expires": "never (revoked by an admin only)"}),
+    };
     Ok(match answer {
         Ok(user) => {
             let evidence = json!({
-                "request": format!("GET {base}/me"), "status": 200, "email": user.email,
+                "request": format!("GET {base}/me"), "status": 200, "email": user.email, "credential": token,
                 "latency_ms": latency.as_secs_f64() * 1000.0, "read_baseline_ms": baseline.as_millis() as u64,
             });
             match user.email {
