@@ -10,7 +10,6 @@
 //! 409) — is not sent again at all, not even the lookups, because the job record keeps that run id.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -25,7 +24,7 @@ use salesloft_client::{Client, Error};
 use salesloft_store::Store;
 
 use super::{JobOutcome, RunResult, RunnerConfig, SafePoint, SourceRow};
-use crate::{JournalConfig, LedgerJournal, RunId, RunIdHasher};
+use crate::{JournalConfig, LedgerJournal, RunId};
 
 /// Counts of a push run.
 #[derive(Debug, Default)]
@@ -218,18 +217,7 @@ async fn send(
 
 /// The run id of an input file: a hash of its content, as `slprod push` derives it.
 fn run_id_of(path: &Path) -> Result<RunId, String> {
-    let unreadable = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut hasher = RunIdHasher::default();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = file.read(&mut buffer).map_err(unreadable)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hasher.finish())
+    RunId::for_file(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// The ledger journal, refusing to open any further row once the run must stop: rows already open finish

@@ -32,7 +32,7 @@ use salesloft_client::api::Upserted;
 use salesloft_client::models::PersonInput;
 use salesloft_client::upsert::{UpsertConfig, upsert_chunk_journaled};
 use salesloft_client::{Client, Error};
-use salesloft_sync::{JournalConfig, LedgerJournal, RunId, RunIdHasher};
+use salesloft_sync::{JournalConfig, LedgerJournal, RunId};
 use serde::Serialize;
 
 use super::Context;
@@ -287,19 +287,7 @@ async fn read_rows(
 
 /// The run id of an input file: a hash of its content (streamed, so a large file is not held in memory).
 fn run_id_of(path: &Path) -> Result<RunId, CliError> {
-    use std::io::Read;
-    let unreadable = |e: std::io::Error| CliError::Input(format!("cannot read {}: {e}", path.display()));
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut hasher = RunIdHasher::default();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = file.read(&mut buffer).map_err(unreadable)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hasher.finish())
+    RunId::for_file(path).map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))
 }
 
 struct Pusher<'a> {
