@@ -265,3 +265,37 @@ async fn the_html_report_renders_in_headless_chromium() {
     let bytes = std::fs::read(&png).expect("a screenshot");
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000, "a drawn page, {} bytes", bytes.len());
 }
+
+/// A stand-in gateway whose `/health` answers 503 with a reason (SalesLoft unreachable from it).
+async fn unhealthy_gateway() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let body = r#"{"status":"degraded","salesloft":{"connected":false},"reasons":["SalesLoft unreachable"]}"#;
+            let answer = format!(
+                "HTTP/1.1 503 X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_gateway_whose_health_is_degraded_fails_mon_1_with_its_answer() {
+    let sim = sim(2).await;
+    let gateway = unhealthy_gateway().await;
+    let envs =
+        vec![("SALESLOFT_BASE_URL", sim.base_url().to_string()), ("SALESLOFT_API_KEY", sim.api_key().to_string())];
+    let (code, report, stderr) = check(&["--only", "MON-1", "--gateway", &gateway], None, &envs).await;
+    let mon = finding(&report, "MON-1");
+    assert_eq!(mon["status"], "fail", "{mon}\n{stderr}");
+    assert!(mon["summary"].as_str().expect("summary").contains("answered 503"), "{mon}");
+    assert_eq!(mon["evidence"]["body"]["reasons"][0], "SalesLoft unreachable");
+    assert_eq!(code, 1);
+}
