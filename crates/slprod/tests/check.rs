@@ -299,3 +299,16 @@ async fn a_gateway_whose_health_is_degraded_fails_mon_1_with_its_answer() {
     assert_eq!(mon["evidence"]["body"]["reasons"][0], "SalesLoft unreachable");
     assert_eq!(code, 1);
 }
+
+#[tokio::test]
+async fn an_unreachable_salesloft_is_exit_2_with_the_reason() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let envs = vec![
+        ("SALESLOFT_BASE_URL", format!("http://127.0.0.1:{port}/v2")),
+        ("SALESLOFT_API_KEY", "ak-whatever".to_string()),
+    ];
+    let (code, report, stderr) = check(&["--only", "SMOKE"], None, &envs).await;
+    assert_eq!(code, 2, "{report}\n{stderr}");
+    assert!(stderr.contains("could not be reached"), "{stderr}");
+    assert_eq!(finding(&report, "SMOKE-1")["status"], "error");
+}

@@ -74,6 +74,10 @@ pub async fn me(env: &mut Env) -> Result<Finding, String> {
                 None => Finding::fail("GET /me answered 200 without the user's email", evidence),
             }
         }
+        // Nothing answered: the check could not run (exit 2), which is not the same as SalesLoft saying no.
+        Err(error @ (salesloft_client::Error::Dispatch { .. } | salesloft_client::Error::Timeout { .. })) => {
+            return Err(format!("SalesLoft at {base} could not be reached: {error}"));
+        }
         Err(error) => {
             let cause = match &error {
                 salesloft_client::Error::Unauthorized { .. } | salesloft_client::Error::Auth { .. } => {
@@ -110,6 +114,9 @@ pub async fn people_count(env: &mut Env) -> Result<Finding, String> {
                 Some(_) => Finding::fail(format!("asked for 1 per page, got {}", page.data.len()), evidence),
                 None => Finding::fail("no metadata.paging.total_count although include_paging_counts=true", evidence),
             }
+        }
+        Err(error @ (salesloft_client::Error::Dispatch { .. } | salesloft_client::Error::Timeout { .. })) => {
+            return Err(format!("SalesLoft could not be reached: {error}"));
         }
         Err(error) => Finding::fail(
             format!("GET /people failed: {error}"),
