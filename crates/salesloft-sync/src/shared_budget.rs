@@ -64,33 +64,28 @@ impl StoreBudget {
     /// `limit` cost per `window` for `team` (the row's name), of which `reserve` is never spent by us. Takes
     /// cost from the row one request at a time; see [`StoreBudget::with_chunk`].
     pub fn new(store: Store, team: impl Into<String>, limit: u32, reserve: u32, window: Duration) -> Self {
-        let inner = Inner {
-            store,
-            team: team.into(),
-            limit,
-            reserve: reserve.min(limit.saturating_sub(1)),
-            window,
-            chunk: 1,
-            local: Mutex::new(Local::default()),
-            refilling: AtomicBool::new(false),
-        };
-        Self { inner: Arc::new(inner) }
+        Self::build(store, team.into(), limit, reserve, window, 1)
     }
 
     /// Takes cost from the row `chunk` at a time (at least 1, at most the usable budget) and spends it
-    /// locally; see the module docs.
+    /// locally; see the module docs. Call it before the budget is used: what is held so far is dropped.
     pub fn with_chunk(self, chunk: u32) -> Self {
-        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            store: shared.store.clone(),
-            team: shared.team.clone(),
-            limit: shared.limit,
-            reserve: shared.reserve,
-            window: shared.window,
-            chunk: shared.chunk,
+        let i = &self.inner;
+        Self::build(i.store.clone(), i.team.clone(), i.limit, i.reserve, i.window, chunk)
+    }
+
+    fn build(store: Store, team: String, limit: u32, reserve: u32, window: Duration, chunk: u32) -> Self {
+        let reserve = reserve.min(limit.saturating_sub(1));
+        let inner = Inner {
+            store,
+            team,
+            limit,
+            reserve,
+            window,
+            chunk: chunk.clamp(1, (limit - reserve).max(1)),
             local: Mutex::new(Local::default()),
             refilling: AtomicBool::new(false),
-        });
-        inner.chunk = chunk.clamp(1, inner.limit - inner.reserve);
+        };
         Self { inner: Arc::new(inner) }
     }
 
