@@ -252,7 +252,7 @@ pub async fn upsert_chunk_journaled(
                 let result =
                     run_row(client, journal, index, &input, &email, known.as_ref(), config.skip_unchanged).await;
                 if let Ok(done) = &result {
-                    known = Some(done.person().clone());
+                    known = done.person().cloned();
                 }
                 out.push(UpsertOutcome { index, email: Some(spelled.clone()), result });
             }

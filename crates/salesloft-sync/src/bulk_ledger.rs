@@ -319,14 +319,16 @@ impl BulkLedger {
         };
         let request = self.redactor.redact_json(&serde_json::to_value(row.input).unwrap_or(Value::Null));
         let mut audit = self.audit("people.bulk_upsert", "people".to_string(), request, None, &key);
-        audit.correlation_id = Some(format!("bulk_jobs/{}/records/{}", row.job, row.record_id));
+        audit.correlation_id = Some(match row.record_id {
+            Some(record) => format!("bulk_jobs/{}/records/{record}", row.job),
+            None => format!("bulk_jobs/{}", row.job),
+        });
         let ledger = self.store.ledger();
         match row.outcome {
             Ok(done) => {
-                audit.resource = format!("people/{}", done.person().id.0);
+                audit.resource = crate::ledger_journal::upsert_resource(done);
                 audit.response_status = Some(200);
-                let recorded =
-                    json!({"kind": done.kind(), "id": done.person().id, "updated_at": done.person().updated_at});
+                let recorded = crate::ledger_journal::upsert_record(done);
                 ledger.complete(lease, &recorded, Some(&audit)).await.map_err(journal)?;
             }
             Err(error) => {

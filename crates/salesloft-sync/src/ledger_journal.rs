@@ -439,7 +439,7 @@ impl LedgerRow {
                     (None, true) => Some(AuditEntry {
                         actor: self.actor.clone(),
                         operation: "people.reconcile".to_string(),
-                        resource: format!("people/{}", done.person().id.0),
+                        resource: upsert_resource(done),
                         request: json!({"note": "an earlier attempt was in doubt; the lookup found the person with the expected values"}),
                         response_status: None,
                         idempotency_key: Some(self.key.clone()),
@@ -449,10 +449,9 @@ impl LedgerRow {
                 };
                 // Only what a rerun needs to replay the row (the person's id, and `updated_at` to rebuild a
                 // minimal record): the ledger keeps no personal data.
-                let recorded = if self.record_person {
-                    json!({"kind": done.kind(), "person": done.person()})
-                } else {
-                    json!({"kind": done.kind(), "id": done.person().id, "updated_at": done.person().updated_at})
+                let recorded = match done.person() {
+                    Some(person) if self.record_person => json!({"kind": done.kind(), "person": person}),
+                    _ => upsert_record(done),
                 };
                 self.store.ledger().complete(lease, &recorded, audit.as_ref()).await.map_err(journal_error)
             }
@@ -550,10 +549,33 @@ fn is_permanent(recorded: &Value) -> bool {
         .is_some_and(|status| PERMANENT_STATUSES.iter().any(|p| u64::from(*p) == status))
 }
 
+/// What the audit log names as the upserted resource: `people/<id>`, or for a row a bulk job applied without its
+/// result being read, the job (`bulk_jobs/<job>`).
+pub(crate) fn upsert_resource(done: &Upserted) -> String {
+    match (done, done.person()) {
+        (_, Some(person)) => format!("people/{}", person.id.0),
+        (Upserted::Applied { job }, None) => format!("bulk_jobs/{job}"),
+        _ => "people".to_string(),
+    }
+}
+
+/// What the ledger keeps of a finished upsert: `{kind, id, updated_at}`, or `{kind: "applied", job}`
+/// for a row a bulk job applied without its result being read. No personal data.
+pub(crate) fn upsert_record(done: &Upserted) -> Value {
+    match (done, done.person()) {
+        (_, Some(person)) => json!({"kind": done.kind(), "id": person.id, "updated_at": person.updated_at}),
+        (Upserted::Applied { job }, None) => json!({"kind": "applied", "job": job}),
+        _ => json!({"kind": done.kind()}),
+    }
+}
+
 /// The upsert result recorded by `complete`: `{kind, id, updated_at}` (a replayed person carries only its id;
 /// a later row for the same email then compares against nothing and sends its update). Entries written by
 /// older builds hold the whole person under `person`.
 fn replay(recorded: &Value) -> Option<Upserted> {
+    if recorded.get("kind").and_then(Value::as_str) == Some("applied") {
+        return Some(Upserted::Applied { job: recorded.get("job")?.as_i64()? });
+    }
     let person = match recorded.get("person") {
         Some(person) => person.clone(),
         None => json!({"id": recorded.get("id")?, "updated_at": recorded.get("updated_at")?}),

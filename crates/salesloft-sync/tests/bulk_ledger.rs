@@ -127,8 +127,14 @@ async fn a_refused_row_is_recorded_once(backend: Backend) {
     for _ in 0..2 {
         let journal = ledger(&store, "r4");
         journal.open(&plan).await.expect("open");
-        let row =
-            RowOutcome { index: 1, email: "a@x.example", input, job: BulkJobId(3), record_id: 9, outcome: &refused };
+        let row = RowOutcome {
+            index: 1,
+            email: "a@x.example",
+            input,
+            job: BulkJobId(3),
+            record_id: Some(9),
+            outcome: &refused,
+        };
         journal.row(row).await.expect("row");
     }
     let audit = store.audit().records(1, 100).await.expect("audit");

@@ -107,6 +107,7 @@ async fn assert_every_row_once(sim: &RunningSim, what: &str) {
 on_both_backends!(
     super;
     a_bulk_push_reports_every_row_and_audits_each_once,
+    a_bulk_push_reading_only_failures_reports_the_failures_and_the_rest_as_applied,
     a_bulk_push_killed_at_each_recovery_point_converges_on_rerun,
     a_pause_set_during_a_bulk_push_stops_it_before_the_next_upload_or_the_mark_ready,
 );
@@ -147,6 +148,37 @@ async fn a_bulk_push_reports_every_row_and_audits_each_once(backend: Backend) {
     let (code, _, stderr) = output(big).await;
     assert_eq!(code, 2, "refused: {stderr}");
     assert!(stderr.contains("5000") && stderr.contains("5001"), "{stderr}");
+    sim.shutdown().await;
+}
+
+async fn a_bulk_push_reading_only_failures_reports_the_failures_and_the_rest_as_applied(backend: Backend) {
+    let sim = support::sim(0).await;
+    let (store, dir) = store_url(backend);
+    let file = dir.path().join("rows.jsonl");
+    let rows = format!("{ROWS}not json\n{{\"email_address\":\"broken\"}}\n{{\"first_name\":\"no email\"}}\n");
+    std::fs::write(&file, rows).expect("write rows");
+
+    let (code, stdout, stderr) = output(push(&sim, &store, &file, &["--bulk-results", "failures"])).await;
+
+    assert_eq!(code, 1, "some rows failed: {stdout} {stderr}");
+    assert!(stdout.starts_with("10 rows: 0 created, 0 updated, 0 unchanged, 3 failed"), "{stdout}");
+    assert!(stdout.contains("7 rows applied by the bulk job"), "{stdout}");
+    assert!(stdout.contains("row 9 (broken):") && stdout.contains("email_address is invalid"), "the 422: {stdout}");
+    assert_every_row_once(&sim, "failures only").await;
+    let results: Vec<Value> = salesloft_testkit::sim::request_log(sim.root_url())
+        .await
+        .into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/results")))
+        .collect();
+    assert_eq!(results.len(), 1, "one page of failures, not every row's result: {results:?}");
+    assert!(results[0]["query"].as_str().is_some_and(|q| q.contains("status=error")), "{results:?}");
+    let (operations, verifies) = audit(&sim, &store).await;
+    assert!(verifies, "the audit chain verifies");
+    assert_eq!(count(&operations, "people.bulk_upsert"), 8, "one audit record per uploaded row: {operations:?}");
+
+    let (code, again, _) = output(push(&sim, &store, &file, &["--bulk-results", "failures"])).await;
+    assert_eq!((code, again), (1, stdout), "a rerun reports the same");
+    assert_eq!(audit(&sim, &store).await.0.len(), operations.len(), "no audit record added");
     sim.shutdown().await;
 }
 

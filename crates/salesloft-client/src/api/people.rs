@@ -255,22 +255,31 @@ pub enum Upserted {
     Updated(Person),
     /// A person had the email and already had every value the input sets: nothing was sent.
     Unchanged(Person),
+    /// A bulk job applied the record without an error, and its result row was not read (a bulk upsert that
+    /// reads only the failed rows' results, [`crate::bulk_upsert::BulkResults::FailuresOnly`]): whether the
+    /// person was created or updated, and its id, are not known here.
+    Applied {
+        /// The bulk job that applied it.
+        job: i64,
+    },
 }
 
 impl Upserted {
-    /// The person as it now is.
-    pub fn person(&self) -> &Person {
+    /// The person as it now is; `None` for [`Upserted::Applied`], whose result was not read.
+    pub fn person(&self) -> Option<&Person> {
         match self {
-            Upserted::Created(p) | Upserted::Updated(p) | Upserted::Unchanged(p) => p,
+            Upserted::Created(p) | Upserted::Updated(p) | Upserted::Unchanged(p) => Some(p),
+            Upserted::Applied { .. } => None,
         }
     }
 
-    /// `"created"`, `"updated"` or `"unchanged"`.
+    /// `"created"`, `"updated"`, `"unchanged"` or `"applied"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Upserted::Created(_) => "created",
             Upserted::Updated(_) => "updated",
             Upserted::Unchanged(_) => "unchanged",
+            Upserted::Applied { .. } => "applied",
         }
     }
 }

@@ -96,8 +96,8 @@ pub struct RowOutcome<'a> {
     pub input: &'a PersonInput,
     /// The job that applied it.
     pub job: BulkJobId,
-    /// The record's id in the job.
-    pub record_id: i64,
+    /// The record's id in the job, when its result row was read.
+    pub record_id: Option<i64>,
     /// Created or updated, or why SalesLoft refused it.
     pub outcome: &'a Result<Upserted, Error>,
 }

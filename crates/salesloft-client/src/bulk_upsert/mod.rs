@@ -56,6 +56,25 @@ pub struct BulkUpsertConfig {
     /// person carries only its `id`, `updated_at` and `email_address`: about a tenth of the memory for a
     /// run of 100 000 rows whose caller only counts and records them (`slprod push`).
     pub keep_people: bool,
+    /// Which result rows are read (default [`BulkResults::Every`]).
+    pub results: BulkResults,
+}
+
+/// Which result rows a bulk upsert reads once the job is done.
+///
+/// Result rows come 100 a page (FACTS.md §12), so reading every row of 100 000 costs 1 000 calls, thirty
+/// times what the job itself costs (uploads, create, ready, polls). Reading only the failed rows' results costs
+/// ⌈failures/100⌉, at the price of not knowing, for each applied row, whether the person was created or updated
+/// ([`Upserted::Applied`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BulkResults {
+    /// Every row's result: created or updated, with the person.
+    #[default]
+    Every,
+    /// Only the failed rows' results (`status=error`); the others are [`Upserted::Applied`]. The filter is not
+    /// documented by SalesLoft (FACTS.md §11–12): when an answer holds a row that is not an error, or the failures
+    /// read do not add up to the job's `errors`, the run falls back to reading every row.
+    FailuresOnly,
 }
 
 impl Default for BulkUpsertConfig {
@@ -67,6 +86,7 @@ impl Default for BulkUpsertConfig {
             poll_max: Duration::from_secs(30),
             max_polls: 10_000,
             keep_people: true,
+            results: BulkResults::Every,
         }
     }
 }
@@ -217,8 +237,12 @@ impl Run<'_> {
             }
             self.mark_ready(job, progress.ready).await?;
         }
-        self.wait_until_done(job).await?;
-        self.read_results(job).await?;
+        let errors = self.wait_until_done(job).await?;
+        let read_failures_only =
+            self.config.results == BulkResults::FailuresOnly && self.read_failures(job, errors).await?;
+        if !read_failures_only {
+            self.read_results(job).await?;
+        }
         if !progress.finished {
             self.journal.step(BulkStep::Finished).await?;
         }
@@ -362,7 +386,7 @@ impl Run<'_> {
     }
 
     /// Polls the job until `done`, waiting [`poll_wait`] on the pipeline's clock before each poll.
-    async fn wait_until_done(&mut self, job: BulkJobId) -> Result<(), Error> {
+    async fn wait_until_done(&mut self, job: BulkJobId) -> Result<u64, Error> {
         let clock = self.client.pipeline().clock().clone();
         for poll in 0..self.config.max_polls {
             self.report.calls.polls += 1;
@@ -375,7 +399,7 @@ impl Run<'_> {
                 "polled"
             );
             match now.state {
-                BulkJobState::Done => return Ok(()),
+                BulkJobState::Done => return Ok(now.errors),
                 BulkJobState::Open => {
                     return Err(Error::journal(format!("bulk job {job} is open, though it was marked ready")));
                 }
@@ -386,6 +410,91 @@ impl Run<'_> {
             "bulk job {job} still executing after {} polls; rerun to go on waiting",
             self.config.max_polls
         )))
+    }
+
+    /// Reads only the failed rows' results (`status=error`) and records every row: failed rows with their
+    /// reason, the others as [`Upserted::Applied`]. Returns false, having recorded nothing, when the filter does
+    /// not hold (a non-error row comes back) or the failures read differ from the job's `errors`: the caller
+    /// then reads every result.
+    async fn read_failures(&mut self, job: BulkJobId, errors: u64) -> Result<bool, Error> {
+        let by_email: HashMap<&str, usize> =
+            self.plan.records().iter().enumerate().map(|(i, r)| (r.email.as_str(), i)).collect();
+        let mut failed: Vec<(usize, BulkJobRow)> = Vec::new();
+        let mut seen = vec![false; self.plan.records().len()];
+        let mut after = None;
+        loop {
+            self.report.calls.result_pages += 1;
+            let page = self
+                .client
+                .bulk_jobs()
+                .results(job)
+                .status(BulkRowStatus::Error)
+                .after(after)
+                .per_page(MAX_ROWS_PER_PAGE)
+                .send()
+                .await?;
+            if page.iter().any(|row| row.status != Some(BulkRowStatus::Error)) {
+                tracing::warn!(
+                    job = job.0,
+                    "the results filter returned rows that are not errors; reading every result"
+                );
+                return Ok(false);
+            }
+            let full = page.len() == MAX_ROWS_PER_PAGE as usize;
+            after = page.last().map(|row| row.id).or(after);
+            for row in page {
+                if let Some(slot) = record_email(&row).and_then(|email| by_email.get(email.as_str()).copied())
+                    && !std::mem::replace(&mut seen[slot], true)
+                {
+                    failed.push((slot, row));
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if failed.len() as u64 != errors {
+            tracing::warn!(
+                job = job.0,
+                read = failed.len(),
+                errors,
+                "failures read differ from the job's errors; reading every result"
+            );
+            return Ok(false);
+        }
+        for (slot, row) in &failed {
+            self.record_rows(job, *slot, row).await?;
+        }
+        for slot in (0..seen.len()).filter(|slot| !seen[*slot]) {
+            self.record_applied(job, slot).await?;
+        }
+        Ok(true)
+    }
+
+    /// Records every row merged into record `slot` as applied by `job` (its result row not read).
+    async fn record_applied(&mut self, job: BulkJobId, slot: usize) -> Result<(), Error> {
+        let record = &self.plan.records()[slot];
+        let outcome: Result<Upserted, Error> = Ok(Upserted::Applied { job: job.0 });
+        for &position in &record.rows {
+            let row = &self.plan.rows()[position];
+            self.journal
+                .row(RowOutcome {
+                    index: row.index,
+                    email: &record.email,
+                    input: &row.input,
+                    job,
+                    record_id: None,
+                    outcome: &outcome,
+                })
+                .await?;
+            let spelled = row.input.email_address.as_deref().map(|e| e.trim().to_string());
+            (self.sink)(UpsertOutcome {
+                index: row.index,
+                email: spelled,
+                result: Ok(Upserted::Applied { job: job.0 }),
+            });
+        }
+        Ok(())
     }
 
     /// Reads every result and records one outcome per input row.
@@ -438,7 +547,7 @@ impl Run<'_> {
                     email: &record.email,
                     input: &row.input,
                     job,
-                    record_id: result.id,
+                    record_id: Some(result.id),
                     outcome: &outcome,
                 })
                 .await?;

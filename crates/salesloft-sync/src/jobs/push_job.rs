@@ -198,7 +198,7 @@ async fn send(
             continue;
         }
         match outcome.result {
-            Ok(Upserted::Created(_) | Upserted::Updated(_)) => tally.sent += 1,
+            Ok(Upserted::Created(_) | Upserted::Updated(_) | Upserted::Applied { .. }) => tally.sent += 1,
             Ok(Upserted::Unchanged(_)) => {}
             Err(Error::Paused { .. }) => tally.paused += 1,
             Err(error) => {

@@ -6,7 +6,7 @@
 //! The whole file is held in memory for the plan (one record per email, last row winning): a row and its
 //! record take about 1.5 kB, so 100 000 rows take ≈ 150 MB, plus the store's and the client's own.
 
-use salesloft_client::bulk_upsert::{BulkRow, BulkUpsertConfig, bulk_upsert_people_streamed};
+use salesloft_client::bulk_upsert::{BulkResults, BulkRow, BulkUpsertConfig, bulk_upsert_people_streamed};
 use salesloft_client::{Client, Error};
 use salesloft_store::Store;
 use salesloft_sync::{BulkLedger, RunId};
@@ -92,6 +92,10 @@ pub async fn push(
         job_name: journal.job_name(),
         // The report only counts rows: the people themselves would hold ≈ 3 kB each.
         keep_people: false,
+        results: match args.bulk_results {
+            super::BulkResultsArg::Every => BulkResults::Every,
+            super::BulkResultsArg::Failures => BulkResults::FailuresOnly,
+        },
         ..BulkUpsertConfig::default()
     };
     // Which rows were planned, to find those the run did not finish.
