@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use salesloft_sim::RunningSim;
 use salesloft_testkit::{Backend, on_both_backends};
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{run as output, slprod_for as slprod};
 
 /// Seven rows, six emails (row 8 repeats row 2's), in chunks of two: three uploads.
@@ -108,6 +108,7 @@ on_both_backends!(
     super;
     a_bulk_push_reports_every_row_and_audits_each_once,
     a_bulk_push_reading_only_failures_reports_the_failures_and_the_rest_as_applied,
+    a_results_filter_that_salesloft_ignores_falls_back_to_reading_every_result,
     a_bulk_push_killed_at_each_recovery_point_converges_on_rerun,
     a_pause_set_during_a_bulk_push_stops_it_before_the_next_upload_or_the_mark_ready,
 );
@@ -179,6 +180,32 @@ async fn a_bulk_push_reading_only_failures_reports_the_failures_and_the_rest_as_
     let (code, again, _) = output(push(&sim, &store, &file, &["--bulk-results", "failures"])).await;
     assert_eq!((code, again), (1, stdout), "a rerun reports the same");
     assert_eq!(audit(&sim, &store).await.0.len(), operations.len(), "no audit record added");
+    sim.shutdown().await;
+}
+
+/// SalesLoft does not document the `status` filter of the results (FACTS.md §12): a server that ignores it
+/// answers rows that are not errors, and the run must then read every result instead of calling the rest
+/// applied.
+async fn a_results_filter_that_salesloft_ignores_falls_back_to_reading_every_result(backend: Backend) {
+    let sim = support::sim(0).await;
+    let (store, dir) = store_url(backend);
+    let file = dir.path().join("rows.jsonl");
+    std::fs::write(&file, ROWS).expect("write rows");
+    // The first results call answers a success row, as a server ignoring `status=error` would.
+    let ignored = json!({"data": [{"id": 1, "status": "success", "record": {"email_address": "p0@bulk.example"},
+                                   "resource": null, "error": null}]});
+    salesloft_testkit::sim::add_fault(
+        sim.root_url(),
+        json!({"method": "GET", "path": "/v2/bulk_jobs/*/results", "sequence": [{"status": 200, "body": ignored}]}),
+    )
+    .await;
+
+    let (code, stdout, stderr) = output(push(&sim, &store, &file, &["--bulk-results", "failures"])).await;
+
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    assert!(stdout.starts_with("7 rows: 6 created, 1 updated, 0 unchanged, 0 failed"), "every result read: {stdout}");
+    assert!(!stdout.contains("applied"), "{stdout}");
+    assert_every_row_once(&sim, "filter ignored").await;
     sim.shutdown().await;
 }
 
