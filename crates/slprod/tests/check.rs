@@ -312,3 +312,23 @@ async fn an_unreachable_salesloft_is_exit_2_with_the_reason() {
     assert!(stderr.contains("could not be reached"), "{stderr}");
     assert_eq!(finding(&report, "SMOKE-1")["status"], "error");
 }
+
+#[tokio::test]
+async fn allow_writes_adds_a_live_upsert_round_trip_and_without_it_live_checks_only_read() {
+    let sim = sim(2).await;
+    let envs =
+        vec![("SALESLOFT_BASE_URL", sim.base_url().to_string()), ("SALESLOFT_API_KEY", sim.api_key().to_string())];
+    let (code, report, stderr) = check(&["--only", "DATA-1", "--allow-writes"], None, &envs).await;
+    let data = finding(&report, "DATA-1");
+    assert_eq!(data["status"], "pass", "{data}\n{stderr}");
+    assert_eq!(data["evidence"]["live_write"]["people_with_the_email"]["Ok"], 1, "{data}");
+    assert_eq!(data["evidence"]["live_write"]["first"]["Ok"], "created");
+    assert_eq!(code, 0);
+    let live_posts = salesloft_testkit::sim::requests_to(sim.root_url(), &["POST"], "/v2/people").await.len();
+    assert_eq!(live_posts, 1, "the repeat upsert found the person and sent no second create");
+
+    let (_, report, _) = check(&["--only", "DATA-1"], None, &envs).await;
+    assert!(finding(&report, "DATA-1")["evidence"]["live_write"].as_str().is_some_and(|s| s.contains("not run")));
+    let after = salesloft_testkit::sim::requests_to(sim.root_url(), &["POST", "PUT"], "/v2/people").await.len();
+    assert_eq!(after, live_posts, "without --allow-writes nothing is written to the configured SalesLoft");
+}

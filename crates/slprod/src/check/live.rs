@@ -168,3 +168,27 @@ pub async fn health(env: &mut Env) -> Result<Finding, String> {
         evidence,
     ))
 }
+
+/// With `--allow-writes` on a configured SalesLoft: the marker person upserted by email twice (the second a
+/// repeat of the first), then looked up: one person must have the email. `None` when live writes are off or
+/// the target is the embedded simulator (whose drills already wrote).
+pub async fn write_round_trip(env: &mut Env) -> Option<serde_json::Value> {
+    let email = env.live_writes.clone()?;
+    if matches!(env.target(), Target::Embedded) {
+        return None;
+    }
+    let (client, _) = match live_client(env).await {
+        Ok(client) => client,
+        Err(error) => return Some(json!({"email": email, "error": error})),
+    };
+    let input = || salesloft_client::models::PersonInput::with_email(email.clone()).first_name("slprod check");
+    let first = client.people().upsert_by_email(input()).send().await;
+    let second = client.people().upsert_by_email(input()).send().await;
+    let found = client.people().find_by_emails([email.as_str()]).await;
+    Some(json!({
+        "email": email,
+        "first": first.as_ref().map(|u| u.kind()).map_err(|e| e.to_string()),
+        "repeat": second.as_ref().map(|u| u.kind()).map_err(|e| e.to_string()),
+        "people_with_the_email": found.as_ref().map(Vec::len).map_err(|e| e.to_string()),
+    }))
+}

@@ -68,6 +68,13 @@ pub struct CheckArgs {
     /// Skip these checks: IDs or sections, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
+    /// Let the live checks write to the configured SalesLoft: DATA-1 then also upserts one marker person
+    /// (`--write-email`) twice and checks that one person has the email. Without it live checks only read.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// The marker person's email for `--allow-writes`.
+    #[arg(long, default_value = "slprod-check@example.com", requires = "allow_writes")]
+    pub write_email: String,
 }
 
 /// Whether `def` is selected by `--only` / `--skip` (IDs or section prefixes/titles, case-insensitive).
@@ -116,6 +123,7 @@ pub async fn run(args: CheckArgs, context: &Context) -> Result<Outcome, CliError
         _ => context.config.clone(),
     };
     let mut env = target::Env::new(config, target, scratch);
+    env.live_writes = args.allow_writes.then(|| args.write_email.clone());
     let progress = context.ui.progress(Some(defs.len() as u64), "{spinner} {pos}/{len} {msg}");
     let started = Instant::now();
     let mut results = Vec::with_capacity(defs.len());

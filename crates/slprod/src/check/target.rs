@@ -101,6 +101,8 @@ pub struct Env {
     pub scratch: tempfile::TempDir,
     /// `promtool test rules` on the exported rules, run once for MON-2..4 (`None` inside: not installed).
     pub promtool: Option<Option<Result<String, String>>>,
+    /// `--allow-writes`: the marker email a live write may upsert; `None` keeps live checks read-only.
+    pub live_writes: Option<String>,
     /// The rollback drill's report, shared by ROLL-1..3 (it runs once).
     pub rollback: Option<super::drills::rollback::RollbackDrill>,
 }
@@ -114,7 +116,17 @@ impl Env {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        Self { config, target, embedded: None, plots: Plots::default(), http, scratch, rollback: None, promtool: None }
+        Self {
+            config,
+            target,
+            embedded: None,
+            plots: Plots::default(),
+            http,
+            scratch,
+            live_writes: None,
+            rollback: None,
+            promtool: None,
+        }
     }
 
     /// The configuration the checks judge.

@@ -93,13 +93,20 @@ pub async fn crash_then_rerun(env: &mut Env) -> Result<Finding, String> {
     store.close().await;
     sim.shutdown().await;
     let posts = n(&stats, "/by_route/POST ~1v2~1people");
+    // With --allow-writes on a configured SalesLoft, the same promise checked live.
+    let live = crate::check::live::write_round_trip(env).await;
+    let live_ok = live.as_ref().is_none_or(|l| l["people_with_the_email"]["Ok"] == 1 && l["repeat"]["Ok"].is_string());
     let first = crashed.first().map(|o| o.result.as_ref().map(|u| format!("{u:?}")).map_err(|e| e.to_string()));
     let second = rerun.first().map(|o| o.result.as_ref().map(|u| format!("{u:?}")).map_err(|e| e.to_string()));
     let evidence = json!({
         "first_run": {"outcome": first, "creates_sent": posts_after_crash, "note": "answer lost after SalesLoft created the person"},
         "rerun": {"outcome": second},
         "creates_sent_in_all": posts, "people_with_the_email": people, "audit_records": audit.records, "audit_chain_ok": audit.ok,
+        "live_write": live.clone().unwrap_or_else(|| json!("not run: live checks only read unless --allow-writes")),
     });
+    if !live_ok {
+        return Ok(Finding::fail(format!("live upsert round trip: {}", live.unwrap_or_default()), evidence));
+    }
     Ok(Finding::verdict(
         people == 1 && posts == 1 && rerun.first().is_some_and(|o| o.result.is_ok()),
         format!("answer lost after the create; the rerun reconciled by email: {people} person, {posts} create sent"),
